@@ -1,0 +1,158 @@
+/* common.c — rules loading and output shared by the subcommands. */
+#include "config.h"
+#include "cli.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+/* The installed rules, or the source tree's when this program runs from
+ * its build folder (so that it works before `meson install`). */
+static const char *
+default_rules_dir (void)
+{
+  g_autofree char *exe = g_file_read_link ("/proc/self/exe", NULL);
+
+  if (exe && g_str_has_prefix (exe, BOUNCE_BUILD_ROOT "/"))
+    return BOUNCE_SOURCE_RULES_DIR;
+  return BOUNCE_RULES_DIR;
+}
+
+/* cli_load_rules: @dirs (from --rules) or the installed rules, then the
+ * user's $XDG_CONFIG_HOME/backscatter/rules.d when it exists. */
+BounceRules *
+cli_load_rules (char **dirs, GError **error)
+{
+  g_autoptr (BounceRules) rules = bounce_rules_new ();
+  g_autofree char *user = g_build_filename (g_get_user_config_dir (), "backscatter",
+                                            "rules.d", NULL);
+
+  if (dirs && dirs[0])
+    {
+      for (guint i = 0; dirs[i]; i++)
+        if (!bounce_rules_load_dir (rules, dirs[i], FALSE, error))
+          return NULL;
+    }
+  else if (!bounce_rules_load_dir (rules, default_rules_dir (), FALSE, error))
+    return NULL;
+  if (g_file_test (user, G_FILE_TEST_IS_DIR)
+      && !bounce_rules_load_dir (rules, user, TRUE, error))
+    return NULL;
+  return g_steal_pointer (&rules);
+}
+
+int
+cli_exit_for_error (const GError *error)
+{
+  if (error->domain == BOUNCE_ERROR)
+    switch (error->code)
+      {
+      case BOUNCE_ERROR_PARSE:
+      case BOUNCE_ERROR_LIMIT:
+        return EX_DATAERR;
+      case BOUNCE_ERROR_RULES:
+      case BOUNCE_ERROR_CONFIG:
+        return EX_CONFIG;
+      case BOUNCE_ERROR_LOCKED:
+        return EX_TEMPFAIL;
+      case BOUNCE_ERROR_IO:
+        return EX_NOINPUT;
+      default:
+        return EX_SOFTWARE;
+      }
+  if (error->domain == G_FILE_ERROR)
+    return error->code == G_FILE_ERROR_NOENT || error->code == G_FILE_ERROR_ACCES
+             ? EX_NOINPUT : EX_IOERR;
+  return EX_IOERR;
+}
+
+/* One JSON object on one line: source first, then the report's fields, or
+ * an error. */
+void
+cli_print_json (const char *source, BounceReport *report, const char *error_message)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  g_autoptr (JsonGenerator) gen = json_generator_new ();
+  g_autoptr (JsonNode) root = NULL;
+  g_autofree char *text = NULL;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "source");
+  json_builder_add_string_value (b, source);
+  if (report)
+    {
+      g_autoptr (JsonNode) node = bounce_report_to_json (report);
+      JsonObject *obj = json_node_get_object (node);
+      JsonObjectIter it;
+      const char *name;
+      JsonNode *value;
+
+      json_object_iter_init_ordered (&it, obj);
+      while (json_object_iter_next_ordered (&it, &name, &value))
+        {
+          json_builder_set_member_name (b, name);
+          json_builder_add_value (b, json_node_copy (value));
+        }
+    }
+  if (error_message)
+    {
+      json_builder_set_member_name (b, "error");
+      json_builder_add_string_value (b, error_message);
+    }
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  json_generator_set_root (gen, root);
+  text = json_generator_to_data (gen, NULL);
+  fputs (text, stdout);
+  fputc ('\n', stdout);
+}
+
+void
+cli_print_text (const char *source, BounceReport *report, gboolean explain)
+{
+  BounceKind kind = bounce_report_get_kind (report);
+  BounceOriginal *o = bounce_report_get_original (report);
+  guint n = bounce_report_get_n_recipients (report);
+
+  printf ("%s: %s", source, bounce_kind_to_string (kind));
+  if (bounce_report_get_format (report))
+    printf (" (%s)", bounce_report_get_format (report));
+  if (bounce_report_get_reporting_mta (report))
+    printf (" from %s", bounce_report_get_reporting_mta (report));
+  printf ("\n");
+  if (kind == BOUNCE_KIND_NOT_BOUNCE)
+    return;
+  for (guint i = 0; i < n; i++)
+    {
+      BounceRecipient *r = bounce_report_get_recipient (report, i);
+      int perm = bounce_recipient_get_permanent (r);
+
+      printf ("  %s %s: %s", bounce_recipient_get_action (r),
+              bounce_recipient_get_address (r), bounce_recipient_get_reason (r));
+      if (bounce_recipient_get_status (r))
+        printf (" %s", bounce_recipient_get_status (r));
+      if (bounce_recipient_get_reply_code (r))
+        printf (" %s", bounce_recipient_get_reply_code (r));
+      printf ("%s\n", perm == 1 ? " (permanent)" : perm == 0 ? " (temporary)" : "");
+      if (explain && bounce_recipient_get_diagnostic (r))
+        printf ("    %s\n", bounce_recipient_get_diagnostic (r));
+    }
+  if (o)
+    {
+      printf ("  original: %s", bounce_original_get_message_id (o) ?: "(no Message-ID)");
+      if (bounce_original_get_from (o))
+        printf (" from %s", bounce_original_get_from (o));
+      printf (" [%s]\n", bounce_original_get_carried_as (o));
+      for (guint i = 0; i < bounce_original_get_n_attachments (o); i++)
+        {
+          const BounceAttachment *a = bounce_original_get_attachment (o, i);
+
+          if (a->risky)
+            printf ("  risky attachment: %s (%s)\n", a->name ?: "(no name)", a->content_type);
+        }
+    }
+  else
+    printf ("  original: none came back\n");
+  for (const char *const *w = bounce_report_get_warnings (report); *w; w++)
+    printf ("  warning: %s\n", *w);
+}

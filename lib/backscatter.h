@@ -1,0 +1,215 @@
+/* backscatter.h — public interface of libbackscatter.
+ *
+ * libbackscatter reads a bounce (an RFC 3464 / RFC 6533 delivery status
+ * notification, or one of the non-standard reports real servers send, a
+ * virus notice, a challenge, an auto-reply), extracts who failed and why,
+ * recovers the headers of the message that bounced, and judges whether the
+ * owner of the mailbox really sent that message.
+ *
+ * All strings handed out are valid UTF-8 and borrowed from their owner
+ * unless documented otherwise. Errors are reported in BOUNCE_ERROR.
+ */
+#ifndef BACKSCATTER_H
+#define BACKSCATTER_H
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+
+G_BEGIN_DECLS
+
+#if defined(BOUNCE_COMPILATION)
+#define BOUNCE_PUBLIC __attribute__ ((visibility ("default"))) extern
+#else
+#define BOUNCE_PUBLIC extern
+#endif
+
+#define BOUNCE_ERROR (bounce_error_quark ())
+BOUNCE_PUBLIC GQuark bounce_error_quark (void);
+
+/**
+ * BounceError:
+ * @BOUNCE_ERROR_PARSE: the message could not be parsed at all
+ * @BOUNCE_ERROR_LIMIT: the message exceeds a limit (size, depth, count)
+ * @BOUNCE_ERROR_RULES: a rule file is wrong (the message says file:line)
+ * @BOUNCE_ERROR_CONFIG: a configuration file or setting is wrong
+ * @BOUNCE_ERROR_IO: reading or writing a file or folder failed
+ * @BOUNCE_ERROR_INDEX: the sent-mail index could not be used
+ * @BOUNCE_ERROR_LOCKED: another process holds the mailbox
+ */
+typedef enum
+{
+  BOUNCE_ERROR_PARSE,
+  BOUNCE_ERROR_LIMIT,
+  BOUNCE_ERROR_RULES,
+  BOUNCE_ERROR_CONFIG,
+  BOUNCE_ERROR_IO,
+  BOUNCE_ERROR_INDEX,
+  BOUNCE_ERROR_LOCKED,
+} BounceError;
+
+/**
+ * BounceKind: what a message is.
+ */
+typedef enum
+{
+  BOUNCE_KIND_NOT_BOUNCE,
+  BOUNCE_KIND_FAILURE,
+  BOUNCE_KIND_DELAY,
+  BOUNCE_KIND_DELIVERED,
+  BOUNCE_KIND_VIRUS_NOTICE,
+  BOUNCE_KIND_CHALLENGE,
+  BOUNCE_KIND_AUTOREPLY,
+  BOUNCE_KIND_FEEDBACK,
+  BOUNCE_KIND_MDN,
+} BounceKind;
+
+BOUNCE_PUBLIC const char *bounce_kind_to_string (BounceKind kind);
+BOUNCE_PUBLIC gboolean bounce_kind_from_string (const char *name,
+                                                BounceKind *kind);
+
+/**
+ * BounceVerdict: did the owner send the returned message?
+ */
+typedef enum
+{
+  BOUNCE_VERDICT_NOT_BOUNCE,
+  BOUNCE_VERDICT_UNKNOWN,
+  BOUNCE_VERDICT_LEGITIMATE,
+  BOUNCE_VERDICT_BACKSCATTER,
+} BounceVerdict;
+
+BOUNCE_PUBLIC const char *bounce_verdict_to_string (BounceVerdict verdict);
+BOUNCE_PUBLIC gboolean bounce_verdict_from_string (const char *name,
+                                                   BounceVerdict *verdict);
+
+/* ---- Rules ------------------------------------------------------------ */
+
+typedef struct _BounceRules BounceRules;
+
+BOUNCE_PUBLIC BounceRules *bounce_rules_new (void);
+BOUNCE_PUBLIC gboolean bounce_rules_load_dir (BounceRules *rules,
+                                              const char *dir,
+                                              gboolean user,
+                                              GError **error);
+BOUNCE_PUBLIC gboolean bounce_rules_load_data (BounceRules *rules,
+                                               const char *name,
+                                               const char *data,
+                                               gssize length,
+                                               gboolean user,
+                                               GError **error);
+BOUNCE_PUBLIC guint bounce_rules_get_n_formats (BounceRules *rules);
+BOUNCE_PUBLIC double bounce_rules_get_weight (BounceRules *rules,
+                                              const char *evidence,
+                                              double fallback);
+BOUNCE_PUBLIC BounceRules *bounce_rules_ref (BounceRules *rules);
+BOUNCE_PUBLIC void bounce_rules_unref (BounceRules *rules);
+
+/* ---- Reports ---------------------------------------------------------- */
+
+typedef struct _BounceReport BounceReport;
+typedef struct _BounceRecipient BounceRecipient;
+typedef struct _BounceOriginal BounceOriginal;
+
+/**
+ * BounceParseFlags:
+ * @BOUNCE_PARSE_NO_TRIAGE: parse every message fully, even one whose
+ *   headers say it cannot be a report (for testing the triage).
+ */
+typedef enum
+{
+  BOUNCE_PARSE_DEFAULT = 0,
+  BOUNCE_PARSE_NO_TRIAGE = 1 << 0,
+} BounceParseFlags;
+
+BOUNCE_PUBLIC BounceReport *bounce_report_new_from_data (const char *data,
+                                                         gsize length,
+                                                         BounceRules *rules,
+                                                         BounceParseFlags flags,
+                                                         GError **error);
+BOUNCE_PUBLIC BounceReport *bounce_report_new_from_file (const char *path,
+                                                         BounceRules *rules,
+                                                         BounceParseFlags flags,
+                                                         GError **error);
+BOUNCE_PUBLIC BounceReport *bounce_report_ref (BounceReport *report);
+BOUNCE_PUBLIC void bounce_report_unref (BounceReport *report);
+
+BOUNCE_PUBLIC BounceKind bounce_report_get_kind (BounceReport *report);
+BOUNCE_PUBLIC const char *bounce_report_get_format (BounceReport *report);
+BOUNCE_PUBLIC const char *bounce_report_get_reporting_mta (BounceReport *report);
+BOUNCE_PUBLIC const char *bounce_report_get_received_from_mta (BounceReport *report);
+BOUNCE_PUBLIC const char *bounce_report_get_arrival_date (BounceReport *report);
+BOUNCE_PUBLIC const char *bounce_report_get_envelope_id (BounceReport *report);
+BOUNCE_PUBLIC const char *bounce_report_get_header (BounceReport *report,
+                                                    const char *name);
+BOUNCE_PUBLIC const char *bounce_report_get_bounce_to (BounceReport *report);
+BOUNCE_PUBLIC guint bounce_report_get_n_recipients (BounceReport *report);
+BOUNCE_PUBLIC BounceRecipient *bounce_report_get_recipient (BounceReport *report,
+                                                            guint index);
+BOUNCE_PUBLIC BounceOriginal *bounce_report_get_original (BounceReport *report);
+BOUNCE_PUBLIC const char *const *bounce_report_get_warnings (BounceReport *report);
+BOUNCE_PUBLIC JsonNode *bounce_report_to_json (BounceReport *report);
+
+BOUNCE_PUBLIC const char *bounce_recipient_get_address (BounceRecipient *rcpt);
+BOUNCE_PUBLIC const char *bounce_recipient_get_original_recipient (BounceRecipient *rcpt);
+BOUNCE_PUBLIC const char *bounce_recipient_get_action (BounceRecipient *rcpt);
+BOUNCE_PUBLIC const char *bounce_recipient_get_status (BounceRecipient *rcpt);
+BOUNCE_PUBLIC const char *bounce_recipient_get_reply_code (BounceRecipient *rcpt);
+BOUNCE_PUBLIC const char *bounce_recipient_get_diagnostic (BounceRecipient *rcpt);
+BOUNCE_PUBLIC const char *bounce_recipient_get_remote_mta (BounceRecipient *rcpt);
+BOUNCE_PUBLIC const char *bounce_recipient_get_reason (BounceRecipient *rcpt);
+BOUNCE_PUBLIC int bounce_recipient_get_permanent (BounceRecipient *rcpt);
+
+/**
+ * BounceAttachment: one attachment of the returned original.
+ */
+typedef struct
+{
+  char *name;          /* nullable */
+  char *content_type;
+  gboolean risky;      /* executable, script or archive */
+} BounceAttachment;
+
+/**
+ * BounceReceived: one Received header of the returned original.
+ */
+typedef struct
+{
+  char *from_host;     /* nullable */
+  char *from_ip;       /* nullable */
+  char *by_host;       /* nullable */
+  char *date;          /* nullable */
+} BounceReceived;
+
+/**
+ * BounceDkim: one DKIM-Signature of the returned original.
+ */
+typedef struct
+{
+  char *domain;
+  char *selector;      /* nullable */
+} BounceDkim;
+
+BOUNCE_PUBLIC const char *bounce_original_get_header (BounceOriginal *orig,
+                                                      const char *name);
+BOUNCE_PUBLIC const char *bounce_original_get_message_id (BounceOriginal *orig);
+BOUNCE_PUBLIC const char *bounce_original_get_from (BounceOriginal *orig);
+BOUNCE_PUBLIC const char *bounce_original_get_carried_as (BounceOriginal *orig);
+BOUNCE_PUBLIC guint bounce_original_get_n_received (BounceOriginal *orig);
+BOUNCE_PUBLIC const BounceReceived *bounce_original_get_received (BounceOriginal *orig,
+                                                                  guint index);
+BOUNCE_PUBLIC guint bounce_original_get_n_dkim (BounceOriginal *orig);
+BOUNCE_PUBLIC const BounceDkim *bounce_original_get_dkim (BounceOriginal *orig,
+                                                          guint index);
+BOUNCE_PUBLIC guint bounce_original_get_n_attachments (BounceOriginal *orig);
+BOUNCE_PUBLIC const BounceAttachment *bounce_original_get_attachment (BounceOriginal *orig,
+                                                                      guint index);
+
+BOUNCE_PUBLIC gboolean bounce_filename_is_risky (const char *name,
+                                                 const char *content_type);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BounceRules, bounce_rules_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BounceReport, bounce_report_unref)
+
+G_END_DECLS
+
+#endif /* BACKSCATTER_H */

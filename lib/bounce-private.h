@@ -1,0 +1,126 @@
+/* bounce-private.h — types and helpers shared inside libbackscatter.
+ *
+ * Nothing here is exported. The limits below bound the work done on one
+ * message whatever its content; exceeding one is recorded as a warning on
+ * the report (or a BOUNCE_ERROR_LIMIT error where no result is possible).
+ */
+#ifndef BOUNCE_PRIVATE_H
+#define BOUNCE_PRIVATE_H
+
+#include "backscatter.h"
+#include <gmime/gmime.h>
+
+/* Limits on hostile input. */
+#define BOUNCE_MAX_MESSAGE_BYTES   (32 * 1024 * 1024) /* read per message */
+#define BOUNCE_MAX_HEADER_BYTES    (256 * 1024)       /* triage header block */
+#define BOUNCE_MAX_MIME_DEPTH      32                 /* nesting walked */
+#define BOUNCE_MAX_MIME_PARTS      2000               /* parts walked */
+#define BOUNCE_MAX_RECIPIENTS      1000               /* per report */
+#define BOUNCE_MAX_RECEIVED        64                 /* Received kept */
+#define BOUNCE_MAX_ATTACHMENTS     100                /* listed per original */
+#define BOUNCE_MAX_TEXT_BYTES      (256 * 1024)       /* report text matched */
+#define BOUNCE_MAX_DSN_BYTES       (1024 * 1024)      /* delivery-status body */
+#define BOUNCE_MAX_FIELD_BYTES     4096               /* one value kept */
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeObject, g_object_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeMessage, g_object_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeParser, g_object_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeStream, g_object_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeParserOptions, g_mime_parser_options_free)
+
+struct _BounceRecipient
+{
+  char *address;
+  char *original_recipient;
+  char *action;
+  char *status;
+  char *reply_code;
+  char *diagnostic;
+  char *remote_mta;
+  char *reason;
+  char *last_attempt;
+  char *will_retry_until;
+  int permanent; /* 1, 0, or -1 for unknown */
+};
+
+struct _BounceOriginal
+{
+  char *carried_as;
+  GPtrArray *headers;   /* alternating name, value (decoded) */
+  char *message_id;
+  char *from;
+  GArray *received;     /* BounceReceived */
+  GArray *dkim;         /* BounceDkim */
+  GArray *attachments;  /* BounceAttachment */
+};
+
+/* Per-message fields of a delivery-status body. */
+typedef struct
+{
+  char *reporting_mta;
+  char *received_from_mta;
+  char *arrival_date;
+  char *envelope_id;
+  GPtrArray *recipients; /* BounceRecipient */
+} BounceDsn;
+
+/* util.c */
+void bounce_gmime_init (void);
+GMimeParserOptions *bounce_parser_options (void);
+char *bounce_utf8 (const char *s, gssize len);
+char *bounce_strip (char *s);
+char *bounce_addr_spec (const char *s);
+gboolean bounce_find_status (const char *text, char out[16]);
+gboolean bounce_find_reply_code (const char *text, char out[4]);
+char *bounce_collapse_space (const char *s);
+void bounce_recipient_free (BounceRecipient *r);
+BounceRecipient *bounce_recipient_new (void);
+void bounce_original_free (BounceOriginal *o);
+GMimeMessage *bounce_parse_message_bytes (const char *data, gsize len);
+GByteArray *bounce_part_content (GMimePart *part, gsize max);
+
+/* dsn.c */
+BounceDsn *bounce_dsn_parse (const char *data, gsize len);
+void bounce_dsn_free (BounceDsn *dsn);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BounceDsn, bounce_dsn_free)
+
+/* original.c */
+BounceOriginal *bounce_original_from_message (GMimeMessage *msg,
+                                              const char *carried_as);
+BounceOriginal *bounce_original_from_headers_text (const char *text,
+                                                   gsize len,
+                                                   const char *carried_as);
+BounceOriginal *bounce_original_from_part (GMimeObject *part);
+
+/* rules.c */
+typedef struct _BounceFormatRule BounceFormatRule;
+
+typedef struct
+{
+  GMimeMessage *message;  /* the bounce */
+  const char *text;       /* the report text, UTF-8, LF line ends */
+  gsize text_len;
+} BounceRuleInput;
+
+const BounceFormatRule *bounce_rules_match (BounceRules *rules,
+                                            const BounceRuleInput *in);
+const char *bounce_format_rule_name (const BounceFormatRule *rule);
+BounceKind bounce_format_rule_kind (const BounceFormatRule *rule);
+void bounce_format_rule_extract (const BounceFormatRule *rule,
+                                 const char *text,
+                                 gsize len,
+                                 GPtrArray *recipients,
+                                 gsize *original_offset);
+const char *bounce_format_rule_default_status (const BounceFormatRule *rule);
+const char *bounce_format_rule_default_reason (const BounceFormatRule *rule);
+const char *bounce_rules_reason (BounceRules *rules,
+                                 const char *diagnostic,
+                                 const char *status);
+const char *const *bounce_format_rule_samples (const BounceFormatRule *rule);
+GPtrArray *bounce_rules_list_formats (BounceRules *rules);
+
+/* triage.c */
+gboolean bounce_triage (const char *data, gsize len);
+gsize bounce_header_block_end (const char *data, gsize len);
+
+#endif /* BOUNCE_PRIVATE_H */

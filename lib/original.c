@@ -1,0 +1,565 @@
+/* original.c — recover the headers (and attachment list) of the message
+ * that bounced.
+ *
+ * The original comes back as a message/rfc822 (or message/global) part,
+ * possibly transfer-encoded so that GMime hands it back as a leaf part; as
+ * a text/rfc822-headers (message/global-headers) part, which GMime leaves
+ * unparsed; or as text after a marker line in the report text ("inline").
+ * Each is parsed into the same BounceOriginal.
+ *
+ * Limits: BOUNCE_MAX_RECEIVED Received headers, BOUNCE_MAX_ATTACHMENTS
+ * attachments, BOUNCE_MAX_MIME_DEPTH nesting are kept; more are ignored.
+ */
+#include "bounce-private.h"
+
+#include <string.h>
+
+void
+bounce_original_free (BounceOriginal *o)
+{
+  if (o == NULL)
+    return;
+  g_free (o->carried_as);
+  g_ptr_array_unref (o->headers);
+  g_free (o->message_id);
+  g_free (o->from);
+  g_array_unref (o->received);
+  g_array_unref (o->dkim);
+  g_array_unref (o->attachments);
+  g_free (o);
+}
+
+static void
+clear_received (gpointer p)
+{
+  BounceReceived *r = p;
+
+  g_free (r->from_host);
+  g_free (r->from_ip);
+  g_free (r->by_host);
+  g_free (r->date);
+}
+
+static void
+clear_dkim (gpointer p)
+{
+  BounceDkim *d = p;
+
+  g_free (d->domain);
+  g_free (d->selector);
+}
+
+static void
+clear_attachment (gpointer p)
+{
+  BounceAttachment *a = p;
+
+  g_free (a->name);
+  g_free (a->content_type);
+}
+
+static BounceOriginal *
+original_new (const char *carried_as)
+{
+  BounceOriginal *o = g_new0 (BounceOriginal, 1);
+
+  o->carried_as = g_strdup (carried_as);
+  o->headers = g_ptr_array_new_with_free_func (g_free);
+  o->received = g_array_new (FALSE, TRUE, sizeof (BounceReceived));
+  g_array_set_clear_func (o->received, clear_received);
+  o->dkim = g_array_new (FALSE, TRUE, sizeof (BounceDkim));
+  g_array_set_clear_func (o->dkim, clear_dkim);
+  o->attachments = g_array_new (FALSE, TRUE, sizeof (BounceAttachment));
+  g_array_set_clear_func (o->attachments, clear_attachment);
+  return o;
+}
+
+/* A word after @key in a Received header: "from HOST", "by HOST". */
+static char *
+received_word (const char *text, const char *key)
+{
+  const char *p = text;
+  size_t klen = strlen (key);
+
+  while ((p = strstr (p, key)) != NULL)
+    {
+      const char *start, *end;
+
+      if ((p == text || g_ascii_isspace (p[-1]) || p[-1] == ';')
+          && g_ascii_isspace (p[klen]))
+        {
+          start = p + klen;
+          while (g_ascii_isspace (*start))
+            start++;
+          end = start;
+          while (*end && !g_ascii_isspace (*end) && *end != ';' && *end != '('
+                 && *end != ')')
+            end++;
+          if (end > start)
+            return bounce_utf8 (start, end - start);
+        }
+      p += klen;
+    }
+  return NULL;
+}
+
+static gboolean
+looks_like_ip (const char *s, gsize n)
+{
+  gsize digits = 0, dots = 0, colons = 0;
+
+  for (gsize i = 0; i < n; i++)
+    {
+      if (g_ascii_isdigit (s[i]))
+        digits++;
+      else if (s[i] == '.')
+        dots++;
+      else if (s[i] == ':')
+        colons++;
+      else if (!g_ascii_isxdigit (s[i]) && !(i < 5 && g_ascii_strncasecmp (s, "IPv6:", 5) == 0))
+        return FALSE;
+    }
+  return (dots == 3 && digits >= 4) || colons >= 2;
+}
+
+/* The first IP literal in a Received header: "[192.0.2.1]" or "(192.0.2.1)". */
+static char *
+received_ip (const char *text)
+{
+  const char *p;
+
+  for (p = text; *p; p++)
+    {
+      if (*p == '[' || *p == '(')
+        {
+          const char *start = p + 1, *end;
+          char close = *p == '[' ? ']' : ')';
+
+          if (g_ascii_strncasecmp (start, "IPv6:", 5) == 0)
+            start += 5;
+          end = start;
+          while (*end && *end != close && *end != ' ' && end - start < 64)
+            end++;
+          if (*end == close && looks_like_ip (start, end - start))
+            return g_strndup (start, end - start);
+        }
+    }
+  return NULL;
+}
+
+static void
+add_received (BounceOriginal *o, const char *value)
+{
+  BounceReceived r = { 0 };
+  g_autofree char *v = bounce_collapse_space (value);
+  const char *semi;
+
+  if (v == NULL || o->received->len >= BOUNCE_MAX_RECEIVED)
+    return;
+  r.from_host = received_word (v, "from");
+  r.by_host = received_word (v, "by");
+  r.from_ip = received_ip (v);
+  semi = strrchr (v, ';');
+  if (semi)
+    r.date = bounce_strip (g_strdup (semi + 1));
+  g_array_append_val (o->received, r);
+}
+
+/* A DKIM-Signature tag value: "d=example.org; s=sel; ..." */
+static char *
+dkim_tag (const char *value, const char *tag)
+{
+  g_auto (GStrv) tags = g_strsplit (value, ";", 64);
+
+  for (guint i = 0; tags[i]; i++)
+    {
+      char *t = g_strstrip (tags[i]);
+
+      if (g_ascii_strncasecmp (t, tag, strlen (tag)) == 0)
+        {
+          char *v = t + strlen (tag);
+
+          while (g_ascii_isspace (*v))
+            v++;
+          if (*v == '=')
+            {
+              g_autofree char *c = bounce_collapse_space (v + 1);
+
+              if (c)
+                {
+                  char *nospace = g_strdelimit (g_strdup (c), " ", '\0');
+
+                  return bounce_strip (nospace);
+                }
+            }
+        }
+    }
+  return NULL;
+}
+
+static void
+add_dkim (BounceOriginal *o, const char *value)
+{
+  BounceDkim d = { 0 };
+
+  d.domain = dkim_tag (value, "d");
+  if (d.domain == NULL)
+    return;
+  g_strstrip (d.domain);
+  d.selector = dkim_tag (value, "s");
+  g_array_append_val (o->dkim, d);
+}
+
+/* Record one header of the original. */
+static void
+add_header (BounceOriginal *o, const char *name, const char *value)
+{
+  char *v;
+
+  if (name == NULL || value == NULL || o->headers->len >= 2 * 500)
+    return;
+  if (g_ascii_strcasecmp (name, "Received") == 0)
+    {
+      add_received (o, value);
+      return;
+    }
+  if (g_ascii_strcasecmp (name, "DKIM-Signature") == 0)
+    {
+      add_dkim (o, value);
+      return;
+    }
+  v = bounce_collapse_space (value);
+  if (v == NULL)
+    return;
+  if (g_ascii_strcasecmp (name, "Message-ID") == 0 && o->message_id == NULL)
+    {
+      const char *lt = strchr (v, '<');
+      const char *gt = lt ? strchr (lt, '>') : NULL;
+
+      o->message_id = (lt && gt) ? bounce_utf8 (lt, gt - lt + 1)
+                                 : bounce_utf8 (v, -1);
+    }
+  if (g_ascii_strcasecmp (name, "From") == 0 && o->from == NULL)
+    o->from = bounce_utf8 (v, -1);
+  g_ptr_array_add (o->headers, bounce_utf8 (name, -1));
+  g_ptr_array_add (o->headers, bounce_utf8 (v, -1));
+  g_free (v);
+}
+
+static const char *const risky_extensions[] = {
+  "exe", "com", "scr", "pif", "bat", "cmd", "cpl", "vbs", "vbe", "js", "jse",
+  "wsf", "wsh", "hta", "msi", "msp", "jar", "lnk", "reg", "ps1", "dll",
+  "zip", "rar", "7z", "cab", "arj", "lzh", "ace", "iso", "img", "gz", "tgz",
+  "bz2", "xz", "docm", "xlsm", "pptm", "chm", "scf", "shs", "url", NULL,
+};
+
+/**
+ * bounce_filename_is_risky:
+ * @name: (nullable): an attachment's file name
+ * @content_type: (nullable): its MIME type
+ *
+ * Whether an attachment is an executable, a script or an archive — the
+ * kinds that worms travel in. A name such as "document.txt.scr" counts by
+ * its last extension.
+ */
+gboolean
+bounce_filename_is_risky (const char *name, const char *content_type)
+{
+  if (name)
+    {
+      const char *dot = strrchr (name, '.');
+
+      if (dot)
+        for (guint i = 0; risky_extensions[i]; i++)
+          if (g_ascii_strcasecmp (dot + 1, risky_extensions[i]) == 0)
+            return TRUE;
+    }
+  if (content_type)
+    {
+      static const char *const types[] = {
+        "application/x-msdownload", "application/x-msdos-program",
+        "application/x-executable", "application/x-dosexec",
+        "application/zip", "application/x-zip-compressed",
+        "application/x-rar", "application/vnd.rar", "application/x-7z-compressed",
+        "application/java-archive", "application/hta", "application/x-sh",
+        "application/javascript", "text/javascript", "text/vbscript", NULL,
+      };
+
+      for (guint i = 0; types[i]; i++)
+        if (g_ascii_strncasecmp (content_type, types[i], strlen (types[i])) == 0)
+          return TRUE;
+    }
+  return FALSE;
+}
+
+static void
+list_attachments (BounceOriginal *o, GMimeObject *obj, int depth)
+{
+  if (obj == NULL || depth > BOUNCE_MAX_MIME_DEPTH
+      || o->attachments->len >= BOUNCE_MAX_ATTACHMENTS)
+    return;
+  if (GMIME_IS_MULTIPART (obj))
+    {
+      GMimeMultipart *mp = GMIME_MULTIPART (obj);
+      int n = g_mime_multipart_get_count (mp);
+
+      for (int i = 0; i < n && i < BOUNCE_MAX_MIME_PARTS; i++)
+        list_attachments (o, g_mime_multipart_get_part (mp, i), depth + 1);
+      return;
+    }
+  if (GMIME_IS_MESSAGE_PART (obj) || GMIME_IS_PART (obj))
+    {
+      GMimeContentType *ct = g_mime_object_get_content_type (obj);
+      g_autofree char *type = ct ? g_mime_content_type_get_mime_type (ct)
+                                 : g_strdup ("application/octet-stream");
+      const char *name = NULL;
+      BounceAttachment a = { 0 };
+
+      if (GMIME_IS_PART (obj))
+        name = g_mime_part_get_filename (GMIME_PART (obj));
+      if (name == NULL && !GMIME_IS_MESSAGE_PART (obj)
+          && (g_mime_object_get_content_disposition (obj) == NULL
+              || !g_mime_content_disposition_is_attachment (
+                   g_mime_object_get_content_disposition (obj))))
+        return; /* a body part, not an attachment */
+      a.name = bounce_utf8 (name, -1);
+      a.content_type = bounce_utf8 (type, -1);
+      a.risky = bounce_filename_is_risky (name, type);
+      g_array_append_val (o->attachments, a);
+    }
+}
+
+static void
+add_header_list (BounceOriginal *o, GMimeHeaderList *list)
+{
+  int n = list ? g_mime_header_list_get_count (list) : 0;
+
+  for (int i = 0; i < n; i++)
+    {
+      GMimeHeader *h = g_mime_header_list_get_header_at (list, i);
+
+      add_header (o, g_mime_header_get_name (h), g_mime_header_get_value (h));
+    }
+}
+
+/* bounce_original_from_message: the original as a parsed message.
+ * Returns: (transfer full) */
+BounceOriginal *
+bounce_original_from_message (GMimeMessage *msg, const char *carried_as)
+{
+  BounceOriginal *o = original_new (carried_as);
+
+  add_header_list (o, g_mime_object_get_header_list (GMIME_OBJECT (msg)));
+  list_attachments (o, g_mime_message_get_mime_part (msg), 0);
+  return o;
+}
+
+/* Remove a common indentation (some formats indent the returned message)
+ * and stop at the end of the header block. */
+static char *
+header_block (const char *text, gsize len)
+{
+  GString *out = g_string_sized_new (MIN (len, 65536));
+  const char *p = text, *end = text + len;
+  gsize indent = G_MAXSIZE;
+  gboolean started = FALSE;
+
+  /* The indentation of the first non-blank line. */
+  for (const char *q = p; q < end; q++)
+    {
+      if (*q == '\n')
+        continue;
+      indent = 0;
+      while (q + indent < end && (q[indent] == ' ' || q[indent] == '\t'))
+        indent++;
+      break;
+    }
+  if (indent == G_MAXSIZE)
+    indent = 0;
+  while (p < end)
+    {
+      const char *nl = memchr (p, '\n', end - p);
+      gsize n = nl ? (gsize) (nl - p) : (gsize) (end - p);
+      const char *l = p;
+      gsize ln = n;
+      gsize strip = 0;
+
+      p += n + (nl ? 1 : 0);
+      if (ln && l[ln - 1] == '\r')
+        ln--;
+      while (strip < indent && strip < ln && (l[strip] == ' ' || l[strip] == '\t'))
+        strip++;
+      l += strip;
+      ln -= strip;
+      /* "> Header: value" quoting */
+      if (ln >= 2 && l[0] == '>' && l[1] == ' ' && indent == 0 && out->len == 0)
+        indent = 0;
+      if (ln == 0 || (ln > 0 && strspn (l, " \t") == ln))
+        {
+          if (started)
+            break;
+          continue;
+        }
+      started = TRUE;
+      g_string_append_len (out, l, ln);
+      g_string_append_c (out, '\n');
+      if (out->len > BOUNCE_MAX_HEADER_BYTES)
+        break;
+    }
+  g_string_append_c (out, '\n');
+  return g_string_free (out, FALSE);
+}
+
+/* bounce_original_from_headers_text: the original from a header block in
+ * text (text/rfc822-headers, or text after a marker); a body after the
+ * block is parsed too, for attachments. Returns: (transfer full) (nullable)
+ * NULL when the text holds no header of a message. */
+BounceOriginal *
+bounce_original_from_headers_text (const char *text, gsize len,
+                                   const char *carried_as)
+{
+  g_autofree char *block = NULL;
+  g_autoptr (GMimeMessage) msg = NULL;
+  BounceOriginal *o;
+  gsize skip = 0;
+
+  /* Skip leading blank lines. */
+  while (skip < len && (text[skip] == '\n' || text[skip] == '\r'
+                        || text[skip] == ' ' || text[skip] == '\t'))
+    skip++;
+  text += skip;
+  len -= skip;
+  if (len == 0)
+    return NULL;
+  /* Most inline originals are not indented: parse them whole so that the
+   * attachments of the body are seen. Indented ones are dedented. */
+  if (text[0] != ' ' && text[0] != '\t')
+    msg = bounce_parse_message_bytes (text, len);
+  else
+    {
+      block = header_block (text, len);
+      msg = bounce_parse_message_bytes (block, strlen (block));
+    }
+  if (msg == NULL)
+    return NULL;
+  o = bounce_original_from_message (msg, carried_as);
+  if (o->headers->len == 0 && o->received->len == 0)
+    {
+      bounce_original_free (o);
+      return NULL;
+    }
+  return o;
+}
+
+/* bounce_original_from_part: the original from the part of a report that
+ * carries it (message/rfc822, message/global, text/rfc822-headers,
+ * message/global-headers, or such a type left as a leaf part because it
+ * was transfer-encoded). Returns: (transfer full) (nullable) */
+BounceOriginal *
+bounce_original_from_part (GMimeObject *part)
+{
+  GMimeContentType *ct = g_mime_object_get_content_type (part);
+  gboolean headers_only = ct && (g_mime_content_type_is_type (ct, "text", "rfc822-headers")
+                                 || g_mime_content_type_is_type (ct, "message", "global-headers")
+                                 || g_mime_content_type_is_type (ct, "text", "rfc822-header"));
+  const char *carried = headers_only ? "text/rfc822-headers" : "message/rfc822";
+
+  if (GMIME_IS_MESSAGE_PART (part))
+    {
+      GMimeMessage *msg = g_mime_message_part_get_message (GMIME_MESSAGE_PART (part));
+
+      return msg ? bounce_original_from_message (msg, carried) : NULL;
+    }
+  if (GMIME_IS_PART (part))
+    {
+      g_autoptr (GByteArray) bytes = bounce_part_content (GMIME_PART (part), BOUNCE_MAX_MESSAGE_BYTES);
+
+      return bounce_original_from_headers_text ((const char *) bytes->data, bytes->len, carried);
+    }
+  return NULL;
+}
+
+/* ---- accessors -------------------------------------------------------- */
+
+/**
+ * bounce_original_get_header:
+ * @orig: the original
+ * @name: a header name, any case
+ *
+ * Returns: (nullable) (transfer none): the first value of that header, or
+ *   NULL. Received and DKIM-Signature are not kept as text: see
+ *   bounce_original_get_received() and bounce_original_get_dkim().
+ */
+const char *
+bounce_original_get_header (BounceOriginal *orig, const char *name)
+{
+  for (guint i = 0; i + 1 < orig->headers->len; i += 2)
+    if (g_ascii_strcasecmp (g_ptr_array_index (orig->headers, i), name) == 0)
+      return g_ptr_array_index (orig->headers, i + 1);
+  return NULL;
+}
+
+/** bounce_original_get_message_id: Returns: (nullable) the Message-ID with its angle brackets. */
+const char *
+bounce_original_get_message_id (BounceOriginal *orig)
+{
+  return orig->message_id;
+}
+
+/** bounce_original_get_from: Returns: (nullable) the From header as written. */
+const char *
+bounce_original_get_from (BounceOriginal *orig)
+{
+  return orig->from;
+}
+
+/** bounce_original_get_carried_as: Returns: how the original came back:
+ * "message/rfc822", "text/rfc822-headers" or "inline". */
+const char *
+bounce_original_get_carried_as (BounceOriginal *orig)
+{
+  return orig->carried_as;
+}
+
+guint
+bounce_original_get_n_received (BounceOriginal *orig)
+{
+  return orig->received->len;
+}
+
+/** bounce_original_get_received: Returns: (transfer none) the @index-th
+ * Received header, topmost (newest) first. */
+const BounceReceived *
+bounce_original_get_received (BounceOriginal *orig, guint index)
+{
+  g_return_val_if_fail (index < orig->received->len, NULL);
+  return &g_array_index (orig->received, BounceReceived, index);
+}
+
+guint
+bounce_original_get_n_dkim (BounceOriginal *orig)
+{
+  return orig->dkim->len;
+}
+
+/** bounce_original_get_dkim: Returns: (transfer none) the @index-th signature. */
+const BounceDkim *
+bounce_original_get_dkim (BounceOriginal *orig, guint index)
+{
+  g_return_val_if_fail (index < orig->dkim->len, NULL);
+  return &g_array_index (orig->dkim, BounceDkim, index);
+}
+
+guint
+bounce_original_get_n_attachments (BounceOriginal *orig)
+{
+  return orig->attachments->len;
+}
+
+/** bounce_original_get_attachment: Returns: (transfer none) the @index-th attachment. */
+const BounceAttachment *
+bounce_original_get_attachment (BounceOriginal *orig, guint index)
+{
+  g_return_val_if_fail (index < orig->attachments->len, NULL);
+  return &g_array_index (orig->attachments, BounceAttachment, index);
+}

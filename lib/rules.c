@@ -1,0 +1,979 @@
+/* rules.c — load the rule files of rules/ and apply them.
+ *
+ * A rule file is a list of statements, one a line (rules/README.md gives
+ * the language): `format` blocks that recognise a kind of report and say
+ * where its recipients, diagnostics and returned original are; `reason`
+ * and `status-reason` lines that name the cause of a failure; `weight`
+ * lines that set how much each piece of evidence counts for the judge.
+ *
+ * Patterns are compiled once, when the file is loaded, case-insensitive
+ * and multi-line. A mistake stops the load with BOUNCE_ERROR_RULES and the
+ * message "FILE:LINE: what is wrong".
+ */
+#include "bounce-private.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum
+{
+  COND_FROM,
+  COND_SUBJECT,
+  COND_HEADER,
+  COND_BODY,
+} CondWhere;
+
+typedef struct
+{
+  CondWhere where;
+  gboolean negate;
+  char *header;
+  GRegex *re;
+} Cond;
+
+struct _BounceFormatRule
+{
+  char *name;
+  char *file;
+  int line;
+  BounceKind kind;
+  GPtrArray *conds;       /* Cond */
+  GPtrArray *recipients;  /* GRegex */
+  GPtrArray *diagnostics; /* GRegex */
+  GPtrArray *originals;   /* GRegex */
+  GRegex *errors_start;
+  GRegex *errors_end;
+  char *status;
+  char *reason;
+  GStrv samples;
+};
+
+typedef struct
+{
+  char *reason;
+  GRegex *re;
+} ReasonRule;
+
+struct _BounceRules
+{
+  gint ref;
+  GPtrArray *formats;      /* BounceFormatRule, installed */
+  GPtrArray *user_formats; /* BounceFormatRule, tried first */
+  GPtrArray *reasons;      /* ReasonRule */
+  GPtrArray *user_reasons; /* ReasonRule, tried first */
+  GHashTable *status_reasons;
+  GHashTable *weights;     /* char * -> double * */
+};
+
+static const char *const known_reasons[] = {
+  "userunknown", "mailboxfull", "hostunknown", "blocked", "spamdetected",
+  "virusdetected", "policyviolation", "expired", "mesgtoobig", "exceedlimit",
+  "norelaying", "systemerror", "systemfull", "networkerror", "suspend",
+  "rejected", "filtered", "securityerror", "authfailure", "badreputation",
+  "requireptr", "toomanyconn", "speeding", "notaccept", "notcompliantrfc",
+  "contenterror", "syntaxerror", "mailererror", "hasmoved", "failedstarttls",
+  "suppressed", "onhold", "undefined", "vacation", "feedback", "delivered",
+  NULL,
+};
+
+static void
+cond_free (gpointer p)
+{
+  Cond *c = p;
+
+  g_free (c->header);
+  g_regex_unref (c->re);
+  g_free (c);
+}
+
+static void
+format_rule_free (gpointer p)
+{
+  BounceFormatRule *r = p;
+
+  g_free (r->name);
+  g_free (r->file);
+  g_ptr_array_unref (r->conds);
+  g_ptr_array_unref (r->recipients);
+  g_ptr_array_unref (r->diagnostics);
+  g_ptr_array_unref (r->originals);
+  g_clear_pointer (&r->errors_start, g_regex_unref);
+  g_clear_pointer (&r->errors_end, g_regex_unref);
+  g_free (r->status);
+  g_free (r->reason);
+  g_strfreev (r->samples);
+  g_free (r);
+}
+
+static void
+reason_rule_free (gpointer p)
+{
+  ReasonRule *r = p;
+
+  g_free (r->reason);
+  g_regex_unref (r->re);
+  g_free (r);
+}
+
+/**
+ * bounce_rules_new:
+ *
+ * An empty rule set; load files into it with bounce_rules_load_dir().
+ *
+ * Returns: (transfer full): a new rule set
+ */
+BounceRules *
+bounce_rules_new (void)
+{
+  BounceRules *rules = g_new0 (BounceRules, 1);
+
+  rules->ref = 1;
+  rules->formats = g_ptr_array_new_with_free_func (format_rule_free);
+  rules->user_formats = g_ptr_array_new_with_free_func (format_rule_free);
+  rules->reasons = g_ptr_array_new_with_free_func (reason_rule_free);
+  rules->user_reasons = g_ptr_array_new_with_free_func (reason_rule_free);
+  rules->status_reasons = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  rules->weights = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  return rules;
+}
+
+BounceRules *
+bounce_rules_ref (BounceRules *rules)
+{
+  g_atomic_int_inc (&rules->ref);
+  return rules;
+}
+
+void
+bounce_rules_unref (BounceRules *rules)
+{
+  if (rules == NULL || !g_atomic_int_dec_and_test (&rules->ref))
+    return;
+  g_ptr_array_unref (rules->formats);
+  g_ptr_array_unref (rules->user_formats);
+  g_ptr_array_unref (rules->reasons);
+  g_ptr_array_unref (rules->user_reasons);
+  g_hash_table_unref (rules->status_reasons);
+  g_hash_table_unref (rules->weights);
+  g_free (rules);
+}
+
+/** bounce_rules_get_n_formats: Returns: how many format rules are loaded. */
+guint
+bounce_rules_get_n_formats (BounceRules *rules)
+{
+  return rules->formats->len + rules->user_formats->len;
+}
+
+/**
+ * bounce_rules_get_weight:
+ * @rules: the rules
+ * @evidence: the name of a piece of evidence (see rules/weights.rules)
+ * @fallback: the weight when no rule file sets one
+ *
+ * Returns: the weight the rule files give @evidence.
+ */
+double
+bounce_rules_get_weight (BounceRules *rules, const char *evidence, double fallback)
+{
+  double *w = g_hash_table_lookup (rules->weights, evidence);
+
+  return w ? *w : fallback;
+}
+
+typedef struct
+{
+  const char *file;
+  int line;
+  GError **error;
+} Ctx;
+
+static gboolean G_GNUC_PRINTF (2, 3)
+fail (Ctx *ctx, const char *fmt, ...)
+{
+  va_list ap;
+  g_autofree char *msg = NULL;
+
+  va_start (ap, fmt);
+  msg = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  g_set_error (ctx->error, BOUNCE_ERROR, BOUNCE_ERROR_RULES, "%s:%d: %s",
+               ctx->file, ctx->line, msg);
+  return FALSE;
+}
+
+static GRegex *
+compile (Ctx *ctx, const char *pattern)
+{
+  g_autoptr (GError) err = NULL;
+  GRegex *re;
+
+  if (*pattern == '\0')
+    {
+      fail (ctx, "a pattern is missing");
+      return NULL;
+    }
+  re = g_regex_new (pattern, G_REGEX_CASELESS | G_REGEX_MULTILINE, 0, &err);
+  if (re == NULL)
+    fail (ctx, "bad pattern: %s", err->message);
+  return re;
+}
+
+static gboolean
+valid_reason (const char *name)
+{
+  return g_strv_contains (known_reasons, name);
+}
+
+static gboolean
+valid_status_pattern (const char *code)
+{
+  char c0 = code[0];
+  const char *p = code + 1;
+  int n;
+
+  if (!(c0 == '2' || c0 == '4' || c0 == '5' || c0 == 'X' || c0 == 'x'))
+    return FALSE;
+  for (int part = 0; part < 2; part++)
+    {
+      if (*p++ != '.')
+        return FALSE;
+      for (n = 0; g_ascii_isdigit (p[n]); n++)
+        ;
+      if (n == 0 || n > 3)
+        return FALSE;
+      p += n;
+    }
+  return *p == '\0';
+}
+
+/* Split "word rest" at the first run of white space. */
+static void
+split_word (char *s, char **word, char **rest)
+{
+  char *p = s;
+
+  while (*p && !g_ascii_isspace (*p))
+    p++;
+  *word = s;
+  if (*p)
+    {
+      *p++ = '\0';
+      while (g_ascii_isspace (*p))
+        p++;
+    }
+  *rest = p;
+}
+
+static gboolean
+finish_format (Ctx *ctx, BounceFormatRule *r, int line)
+{
+  if (r == NULL)
+    return TRUE;
+  ctx->line = line;
+  if (r->conds->len == 0)
+    return fail (ctx, "format %s has no condition (from, subject, header or body)", r->name);
+  return TRUE;
+}
+
+static gboolean
+parse_rules (BounceRules *rules, Ctx *ctx, char *data, gboolean user)
+{
+  BounceFormatRule *cur = NULL;
+  int cur_line = 0;
+  GPtrArray *formats = user ? rules->user_formats : rules->formats;
+  GPtrArray *reasons = user ? rules->user_reasons : rules->reasons;
+  char *line, *next;
+
+  ctx->line = 0;
+  for (line = data; line; line = next)
+    {
+      char *word, *arg;
+
+      next = strchr (line, '\n');
+      if (next)
+        *next++ = '\0';
+      ctx->line++;
+      g_strstrip (line);
+      if (*line == '\0' || *line == '#')
+        continue;
+      if (!g_utf8_validate (line, -1, NULL))
+        return fail (ctx, "the line is not valid UTF-8");
+      split_word (line, &word, &arg);
+
+      if (strcmp (word, "format") == 0)
+        {
+          if (!finish_format (ctx, cur, cur_line))
+            return FALSE;
+          ctx->line = cur_line ? ctx->line : ctx->line;
+          if (*arg == '\0' || strpbrk (arg, " \t"))
+            return fail (ctx, "format takes one name");
+          cur = g_new0 (BounceFormatRule, 1);
+          cur->name = g_strdup (arg);
+          cur->file = g_strdup (ctx->file);
+          cur->line = ctx->line;
+          cur->kind = BOUNCE_KIND_FAILURE;
+          cur->conds = g_ptr_array_new_with_free_func (cond_free);
+          cur->recipients = g_ptr_array_new_with_free_func ((GDestroyNotify) g_regex_unref);
+          cur->diagnostics = g_ptr_array_new_with_free_func ((GDestroyNotify) g_regex_unref);
+          cur->originals = g_ptr_array_new_with_free_func ((GDestroyNotify) g_regex_unref);
+          g_ptr_array_add (formats, cur);
+          cur_line = ctx->line;
+          continue;
+        }
+      if (strcmp (word, "reason") == 0 && cur == NULL)
+        {
+          char *name, *pattern;
+          ReasonRule *rr;
+          GRegex *re;
+
+          split_word (arg, &name, &pattern);
+          if (!valid_reason (name))
+            return fail (ctx, "unknown reason '%s'", name);
+          if ((re = compile (ctx, pattern)) == NULL)
+            return FALSE;
+          rr = g_new0 (ReasonRule, 1);
+          rr->reason = g_strdup (name);
+          rr->re = re;
+          g_ptr_array_add (reasons, rr);
+          continue;
+        }
+      if (strcmp (word, "status-reason") == 0)
+        {
+          char *code, *name;
+
+          if (cur != NULL)
+            return fail (ctx, "status-reason belongs outside a format block");
+          split_word (arg, &code, &name);
+          if (!valid_status_pattern (code))
+            return fail (ctx, "'%s' is not a status code such as 5.1.1 or X.1.1", code);
+          if (!valid_reason (name))
+            return fail (ctx, "unknown reason '%s'", name);
+          if (code[0] == 'x')
+            code[0] = 'X';
+          g_hash_table_replace (rules->status_reasons, g_strdup (code), g_strdup (name));
+          continue;
+        }
+      if (strcmp (word, "weight") == 0)
+        {
+          char *name, *value, *end = NULL;
+          double v;
+
+          if (cur != NULL)
+            return fail (ctx, "weight belongs outside a format block");
+          split_word (arg, &name, &value);
+          v = g_ascii_strtod (value, &end);
+          if (*name == '\0' || *value == '\0' || end == value || *end != '\0')
+            return fail (ctx, "weight takes a name and a number");
+          g_hash_table_replace (rules->weights, g_strdup (name), g_memdup2 (&v, sizeof v));
+          continue;
+        }
+      if (cur == NULL)
+        return fail (ctx, "'%s' outside a format block (or an unknown statement)", word);
+
+      if (strcmp (word, "kind") == 0)
+        {
+          if (!bounce_kind_from_string (arg, &cur->kind))
+            return fail (ctx, "unknown kind '%s'", arg);
+        }
+      else if (strcmp (word, "from") == 0 || strcmp (word, "subject") == 0
+               || strcmp (word, "body") == 0 || strcmp (word, "header") == 0
+               || strcmp (word, "not-from") == 0 || strcmp (word, "not-subject") == 0
+               || strcmp (word, "not-body") == 0 || strcmp (word, "not-header") == 0)
+        {
+          Cond *c = g_new0 (Cond, 1);
+          const char *w = word;
+
+          if (g_str_has_prefix (w, "not-"))
+            {
+              c->negate = TRUE;
+              w += 4;
+            }
+          c->where = strcmp (w, "from") == 0 ? COND_FROM
+                   : strcmp (w, "subject") == 0 ? COND_SUBJECT
+                   : strcmp (w, "body") == 0 ? COND_BODY
+                   : COND_HEADER;
+          if (c->where == COND_HEADER)
+            {
+              char *name, *pattern;
+
+              split_word (arg, &name, &pattern);
+              if (*name == '\0' || *pattern == '\0')
+                {
+                  g_free (c);
+                  return fail (ctx, "header takes a header name and a pattern");
+                }
+              if (name[strlen (name) - 1] == ':')
+                name[strlen (name) - 1] = '\0';
+              c->header = g_strdup (name);
+              arg = pattern;
+            }
+          if ((c->re = compile (ctx, arg)) == NULL)
+            {
+              g_free (c->header);
+              g_free (c);
+              return FALSE;
+            }
+          g_ptr_array_add (cur->conds, c);
+        }
+      else if (strcmp (word, "recipient") == 0)
+        {
+          GRegex *re = compile (ctx, arg);
+
+          if (re == NULL)
+            return FALSE;
+          if (g_regex_get_string_number (re, "addr") < 0)
+            {
+              g_regex_unref (re);
+              return fail (ctx, "a recipient pattern needs a group (?<addr>...)");
+            }
+          g_ptr_array_add (cur->recipients, re);
+        }
+      else if (strcmp (word, "diagnostic") == 0 || strcmp (word, "original") == 0)
+        {
+          GRegex *re = compile (ctx, arg);
+
+          if (re == NULL)
+            return FALSE;
+          g_ptr_array_add (word[0] == 'd' ? cur->diagnostics : cur->originals, re);
+        }
+      else if (strcmp (word, "errors-start") == 0 || strcmp (word, "errors-end") == 0)
+        {
+          GRegex **slot = word[7] == 's' ? &cur->errors_start : &cur->errors_end;
+
+          if (*slot)
+            return fail (ctx, "%s is given twice", word);
+          if ((*slot = compile (ctx, arg)) == NULL)
+            return FALSE;
+        }
+      else if (strcmp (word, "status") == 0)
+        {
+          if (!valid_status_pattern (arg) || arg[0] == 'X' || arg[0] == 'x')
+            return fail (ctx, "'%s' is not a status code such as 5.0.0", arg);
+          g_free (cur->status);
+          cur->status = g_strdup (arg);
+        }
+      else if (strcmp (word, "reason") == 0)
+        {
+          if (!valid_reason (arg))
+            return fail (ctx, "unknown reason '%s'", arg);
+          g_free (cur->reason);
+          cur->reason = g_strdup (arg);
+        }
+      else if (strcmp (word, "samples") == 0)
+        {
+          if (*arg == '\0')
+            return fail (ctx, "samples takes one or more file names");
+          g_strfreev (cur->samples);
+          cur->samples = g_regex_split_simple ("\\s+", arg, 0, 0);
+        }
+      else
+        return fail (ctx, "unknown statement '%s'", word);
+    }
+  return finish_format (ctx, cur, cur_line);
+}
+
+/**
+ * bounce_rules_load_data:
+ * @rules: the rule set
+ * @name: the file name to use in error messages
+ * @data: the text of a rule file
+ * @length: its length, or -1 if NUL-terminated
+ * @user: whether these are the user's rules (tried before installed ones)
+ * @error: BOUNCE_ERROR_RULES, "NAME:LINE: what is wrong"
+ *
+ * Returns: TRUE when the whole text was loaded. On error, rules loaded from
+ * the text before the faulty line stay loaded: discard the set.
+ */
+gboolean
+bounce_rules_load_data (BounceRules *rules, const char *name, const char *data,
+                        gssize length, gboolean user, GError **error)
+{
+  Ctx ctx = { name, 0, error };
+  g_autofree char *copy = length < 0 ? g_strdup (data) : g_strndup (data, length);
+
+  if (length >= 0 && memchr (data, '\0', length))
+    return fail (&ctx, "the file holds a NUL byte");
+  return parse_rules (rules, &ctx, copy, user);
+}
+
+static int
+compare_names (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(char **) a, *(char **) b);
+}
+
+/**
+ * bounce_rules_load_dir:
+ * @rules: the rule set
+ * @dir: a folder of `*.rules` files (read in name order; sub-folders too)
+ * @user: whether these are the user's rules
+ * @error: BOUNCE_ERROR_RULES for a faulty file, BOUNCE_ERROR_IO when @dir
+ *   cannot be read
+ *
+ * Returns: TRUE on success.
+ */
+gboolean
+bounce_rules_load_dir (BounceRules *rules, const char *dir, gboolean user, GError **error)
+{
+  g_autoptr (GDir) d = NULL;
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GError) err = NULL;
+  const char *name;
+
+  d = g_dir_open (dir, 0, &err);
+  if (d == NULL)
+    {
+      g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_IO, "%s: %s", dir, err->message);
+      return FALSE;
+    }
+  while ((name = g_dir_read_name (d)) != NULL)
+    g_ptr_array_add (names, g_strdup (name));
+  g_ptr_array_sort (names, compare_names);
+  for (guint i = 0; i < names->len; i++)
+    {
+      g_autofree char *path = g_build_filename (dir, g_ptr_array_index (names, i), NULL);
+      g_autofree char *data = NULL;
+      gsize len;
+
+      if (g_file_test (path, G_FILE_TEST_IS_DIR))
+        {
+          if (!bounce_rules_load_dir (rules, path, user, error))
+            return FALSE;
+          continue;
+        }
+      if (!g_str_has_suffix (path, ".rules"))
+        continue;
+      if (!g_file_get_contents (path, &data, &len, &err))
+        {
+          g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_IO, "%s", err->message);
+          return FALSE;
+        }
+      if (!bounce_rules_load_data (rules, path, data, len, user, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* ---- matching ---------------------------------------------------------- */
+
+static gboolean
+header_matches (GMimeMessage *msg, const Cond *c)
+{
+  GMimeHeaderList *list = g_mime_object_get_header_list (GMIME_OBJECT (msg));
+  int n = g_mime_header_list_get_count (list);
+
+  for (int i = 0; i < n; i++)
+    {
+      GMimeHeader *h = g_mime_header_list_get_header_at (list, i);
+      const char *value;
+
+      if (g_ascii_strcasecmp (g_mime_header_get_name (h), c->header) != 0)
+        continue;
+      value = g_mime_header_get_value (h);
+      if (value && g_utf8_validate (value, -1, NULL)
+          && g_regex_match (c->re, value, 0, NULL))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static gboolean
+cond_holds (const Cond *c, const BounceRuleInput *in, const char *from, const char *subject)
+{
+  gboolean m = FALSE;
+
+  switch (c->where)
+    {
+    case COND_FROM:
+      m = from && g_regex_match (c->re, from, 0, NULL);
+      break;
+    case COND_SUBJECT:
+      m = subject && g_regex_match (c->re, subject, 0, NULL);
+      break;
+    case COND_HEADER:
+      m = header_matches (in->message, c);
+      break;
+    case COND_BODY:
+      m = in->text && g_regex_match_full (c->re, in->text, in->text_len, 0, 0, NULL, NULL);
+      break;
+    }
+  return c->negate ? !m : m;
+}
+
+static const BounceFormatRule *
+match_in (GPtrArray *formats, const BounceRuleInput *in, const char *from, const char *subject)
+{
+  for (guint i = 0; i < formats->len; i++)
+    {
+      const BounceFormatRule *r = g_ptr_array_index (formats, i);
+      gboolean all = TRUE;
+
+      for (guint j = 0; j < r->conds->len && all; j++)
+        all = cond_holds (g_ptr_array_index (r->conds, j), in, from, subject);
+      if (all)
+        return r;
+    }
+  return NULL;
+}
+
+/* bounce_rules_match: the first format rule (user rules first) whose
+ * conditions all hold for the message. Returns: (nullable) (transfer none) */
+const BounceFormatRule *
+bounce_rules_match (BounceRules *rules, const BounceRuleInput *in)
+{
+  const char *f = g_mime_object_get_header (GMIME_OBJECT (in->message), "From");
+  const char *s = g_mime_object_get_header (GMIME_OBJECT (in->message), "Subject");
+  g_autofree char *from = f ? bounce_utf8 (f, -1) : NULL;
+  g_autofree char *subject = s ? bounce_utf8 (s, -1) : NULL;
+  const BounceFormatRule *r;
+
+  r = match_in (rules->user_formats, in, from, subject);
+  if (r == NULL)
+    r = match_in (rules->formats, in, from, subject);
+  return r;
+}
+
+const char *
+bounce_format_rule_name (const BounceFormatRule *rule)
+{
+  return rule->name;
+}
+
+BounceKind
+bounce_format_rule_kind (const BounceFormatRule *rule)
+{
+  return rule->kind;
+}
+
+const char *
+bounce_format_rule_default_status (const BounceFormatRule *rule)
+{
+  return rule->status;
+}
+
+const char *
+bounce_format_rule_default_reason (const BounceFormatRule *rule)
+{
+  return rule->reason;
+}
+
+const char *const *
+bounce_format_rule_samples (const BounceFormatRule *rule)
+{
+  return (const char *const *) rule->samples;
+}
+
+/* bounce_rules_list_formats: every format rule, user rules first.
+ * Returns: (transfer container) */
+GPtrArray *
+bounce_rules_list_formats (BounceRules *rules)
+{
+  GPtrArray *all = g_ptr_array_new ();
+
+  for (guint i = 0; i < rules->user_formats->len; i++)
+    g_ptr_array_add (all, g_ptr_array_index (rules->user_formats, i));
+  for (guint i = 0; i < rules->formats->len; i++)
+    g_ptr_array_add (all, g_ptr_array_index (rules->formats, i));
+  return all;
+}
+
+/* The offset of the start of the line after the first match of @re in
+ * text[from, len), or -1. */
+static gssize
+line_after_match (GRegex *re, const char *text, gsize len, gsize from)
+{
+  g_autoptr (GMatchInfo) mi = NULL;
+  int start, end;
+  const char *nl;
+
+  if (!g_regex_match_full (re, text, len, from, 0, &mi, NULL))
+    return -1;
+  g_match_info_fetch_pos (mi, 0, &start, &end);
+  nl = memchr (text + end, '\n', len - end);
+  return nl ? nl - text + 1 : (gssize) len;
+}
+
+/* The offset of the start of the line holding the first match, or -1. */
+static gssize
+line_of_match (GRegex *re, const char *text, gsize len, gsize from)
+{
+  g_autoptr (GMatchInfo) mi = NULL;
+  int start, end;
+
+  if (!g_regex_match_full (re, text, len, from, 0, &mi, NULL))
+    return -1;
+  g_match_info_fetch_pos (mi, 0, &start, &end);
+  while (start > (int) from && text[start - 1] != '\n')
+    start--;
+  return start;
+}
+
+typedef struct
+{
+  int start, end;      /* the recipient match */
+  char *addr;
+  char *diag;          /* from a diag group, or NULL */
+  char *code;
+  char *status;
+} Hit;
+
+static void
+hit_clear (gpointer p)
+{
+  Hit *h = p;
+
+  g_free (h->addr);
+  g_free (h->diag);
+  g_free (h->code);
+  g_free (h->status);
+}
+
+static int
+compare_hits (gconstpointer a, gconstpointer b)
+{
+  const Hit *x = a, *y = b;
+
+  return x->start - y->start;
+}
+
+static char *
+named (GMatchInfo *mi, const char *name)
+{
+  char *v = g_match_info_fetch_named (mi, name);
+
+  return bounce_strip (v);
+}
+
+/* The paragraph after a recipient: up to @limit, ending at a blank line;
+ * when the text right after the match is blank, the next paragraph. */
+static char *
+paragraph_after (const char *text, gsize pos, gsize limit)
+{
+  const char *p = text + pos, *end = text + limit;
+  const char *start, *stop;
+  gboolean skipped = FALSE;
+
+  /* rest of the matched line */
+  start = p;
+  for (;;)
+    {
+      const char *nl;
+
+      stop = start;
+      while (stop < end)
+        {
+          nl = memchr (stop, '\n', end - stop);
+          if (nl == NULL)
+            {
+              stop = end;
+              break;
+            }
+          /* a blank line ends the paragraph */
+          {
+            const char *q = nl + 1;
+
+            while (q < end && (*q == ' ' || *q == '\t' || *q == '\r'))
+              q++;
+            if (q >= end || *q == '\n')
+              {
+                stop = nl;
+                break;
+              }
+          }
+          stop = nl + 1;
+        }
+      {
+        g_autofree char *raw = g_strndup (start, stop - start);
+        char *c = bounce_collapse_space (raw);
+
+        if (c || skipped || stop >= end)
+          return c;
+        g_free (c);
+      }
+      /* blank right after the recipient: take the next paragraph */
+      skipped = TRUE;
+      start = stop;
+      while (start < end && g_ascii_isspace (*start))
+        start++;
+      if (start >= end)
+        return NULL;
+    }
+}
+
+/* bounce_format_rule_extract: apply @rule's extraction to the report text:
+ * add failed recipients to @recipients (BounceRecipient) and set
+ * @original_offset to where an inline original starts (or G_MAXSIZE). */
+void
+bounce_format_rule_extract (const BounceFormatRule *rule, const char *text, gsize len,
+                            GPtrArray *recipients, gsize *original_offset)
+{
+  gsize err_start = 0, err_end = len, orig = G_MAXSIZE;
+  g_autoptr (GArray) hits = g_array_new (FALSE, TRUE, sizeof (Hit));
+  g_autofree char *shared_diag = NULL;
+
+  g_array_set_clear_func (hits, hit_clear);
+  for (guint i = 0; i < rule->originals->len && orig == G_MAXSIZE; i++)
+    {
+      gssize at = line_after_match (g_ptr_array_index (rule->originals, i), text, len, 0);
+      gssize line = line_of_match (g_ptr_array_index (rule->originals, i), text, len, 0);
+
+      if (at >= 0)
+        {
+          orig = at;
+          err_end = line;
+        }
+    }
+  *original_offset = orig;
+  if (rule->errors_start)
+    {
+      gssize at = line_after_match (rule->errors_start, text, err_end, 0);
+
+      if (at >= 0)
+        err_start = at;
+    }
+  if (rule->errors_end)
+    {
+      gssize at = line_of_match (rule->errors_end, text, err_end, err_start);
+
+      if (at >= 0)
+        err_end = at;
+    }
+  if (err_end <= err_start)
+    return;
+
+  for (guint i = 0; i < rule->recipients->len; i++)
+    {
+      GRegex *re = g_ptr_array_index (rule->recipients, i);
+      g_autoptr (GMatchInfo) mi = NULL;
+
+      g_regex_match_full (re, text, err_end, err_start, 0, &mi, NULL);
+      while (g_match_info_matches (mi) && hits->len < BOUNCE_MAX_RECIPIENTS)
+        {
+          Hit h = { 0 };
+          g_autofree char *raw = named (mi, "addr");
+
+          g_match_info_fetch_pos (mi, 0, &h.start, &h.end);
+          h.addr = bounce_addr_spec (raw);
+          if (h.addr)
+            {
+              h.diag = named (mi, "diag");
+              h.code = named (mi, "code");
+              h.status = named (mi, "status");
+              g_array_append_val (hits, h);
+            }
+          if (!g_match_info_next (mi, NULL))
+            break;
+        }
+    }
+  g_array_sort (hits, compare_hits);
+
+  for (guint i = 0; i < rule->diagnostics->len && shared_diag == NULL; i++)
+    {
+      g_autoptr (GMatchInfo) mi = NULL;
+
+      if (g_regex_match_full (g_ptr_array_index (rule->diagnostics, i), text, err_end,
+                              err_start, 0, &mi, NULL))
+        {
+          shared_diag = named (mi, "diag");
+          if (shared_diag == NULL)
+            shared_diag = bounce_strip (g_match_info_fetch (mi, 0));
+          if (shared_diag)
+            {
+              char *c = bounce_collapse_space (shared_diag);
+
+              g_free (shared_diag);
+              shared_diag = c;
+            }
+        }
+    }
+
+  for (guint i = 0; i < hits->len; i++)
+    {
+      Hit *h = &g_array_index (hits, Hit, i);
+      BounceRecipient *r = NULL;
+      gsize limit = err_end;
+
+      for (guint j = i + 1; j < hits->len; j++)
+        if (g_array_index (hits, Hit, j).start >= h->end)
+          {
+            limit = g_array_index (hits, Hit, j).start;
+            break;
+          }
+      for (guint k = 0; k < recipients->len; k++)
+        {
+          BounceRecipient *x = g_ptr_array_index (recipients, k);
+
+          if (g_ascii_strcasecmp (x->address, h->addr) == 0)
+            r = x;
+        }
+      if (r == NULL)
+        {
+          if (recipients->len >= BOUNCE_MAX_RECIPIENTS)
+            break;
+          r = bounce_recipient_new ();
+          r->address = g_strdup (h->addr);
+          r->action = g_strdup (rule->kind == BOUNCE_KIND_DELAY ? "delayed" : "failed");
+          g_ptr_array_add (recipients, r);
+        }
+      if (r->diagnostic == NULL)
+        {
+          char *d = h->diag ? bounce_collapse_space (h->diag)
+                            : paragraph_after (text, h->end, limit);
+
+          r->diagnostic = d ? d : g_strdup (shared_diag);
+          if (r->diagnostic && strlen (r->diagnostic) > 2048)
+            r->diagnostic[2048] = '\0';
+        }
+      if (r->reply_code == NULL && h->code)
+        r->reply_code = g_strndup (h->code, 3);
+      if (r->status == NULL && h->status)
+        {
+          char st[16];
+
+          if (bounce_find_status (h->status, st))
+            r->status = g_strdup (st);
+        }
+    }
+}
+
+static const char *
+reason_in (GPtrArray *reasons, const char *diagnostic)
+{
+  for (guint i = 0; i < reasons->len; i++)
+    {
+      ReasonRule *rr = g_ptr_array_index (reasons, i);
+
+      if (g_regex_match (rr->re, diagnostic, 0, NULL))
+        return rr->reason;
+    }
+  return NULL;
+}
+
+/* bounce_rules_reason: the reason for a diagnostic and a status, or NULL
+ * when the rules say nothing. */
+const char *
+bounce_rules_reason (BounceRules *rules, const char *diagnostic, const char *status)
+{
+  const char *r = NULL;
+
+  if (diagnostic)
+    {
+      r = reason_in (rules->user_reasons, diagnostic);
+      if (r == NULL)
+        r = reason_in (rules->reasons, diagnostic);
+    }
+  if (r == NULL && status)
+    {
+      char x[16];
+
+      r = g_hash_table_lookup (rules->status_reasons, status);
+      if (r == NULL && strlen (status) < sizeof x)
+        {
+          g_strlcpy (x, status, sizeof x);
+          x[0] = 'X';
+          r = g_hash_table_lookup (rules->status_reasons, x);
+        }
+    }
+  return r;
+}

@@ -1,0 +1,265 @@
+/* util.c — small helpers shared by the parsers.
+ *
+ * GMime initialisation (once, thread-safe), the parser options every parse
+ * uses, UTF-8 repair, address and status-code extraction from free text.
+ */
+#include "bounce-private.h"
+
+#include <string.h>
+
+G_DEFINE_QUARK (bounce-error-quark, bounce_error)
+
+static gpointer
+gmime_init_once (gpointer data)
+{
+  (void) data;
+  g_mime_init ();
+  return NULL;
+}
+
+/* bounce_gmime_init: initialise GMime once per process. */
+void
+bounce_gmime_init (void)
+{
+  static GOnce once = G_ONCE_INIT;
+
+  g_once (&once, gmime_init_once, NULL);
+}
+
+/* bounce_parser_options: parser options of our own, never the defaults.
+ * Returns: (transfer full) */
+GMimeParserOptions *
+bounce_parser_options (void)
+{
+  GMimeParserOptions *opts = g_mime_parser_options_new ();
+
+  g_mime_parser_options_set_rfc2047_compliance_mode (opts, GMIME_RFC_COMPLIANCE_LOOSE);
+  g_mime_parser_options_set_address_compliance_mode (opts, GMIME_RFC_COMPLIANCE_LOOSE);
+  g_mime_parser_options_set_parameter_compliance_mode (opts, GMIME_RFC_COMPLIANCE_LOOSE);
+  g_mime_parser_options_set_allow_addresses_without_domain (opts, TRUE);
+  return opts;
+}
+
+/* bounce_parse_message_bytes: parse @data as one message.
+ * Returns: (transfer full) (nullable) */
+GMimeMessage *
+bounce_parse_message_bytes (const char *data, gsize len)
+{
+  g_autoptr (GMimeStream) stream = NULL;
+  g_autoptr (GMimeParser) parser = NULL;
+  g_autoptr (GMimeParserOptions) opts = bounce_parser_options ();
+
+  bounce_gmime_init ();
+  stream = g_mime_stream_mem_new_with_buffer (data, len);
+  parser = g_mime_parser_new_with_stream (stream);
+  g_mime_parser_set_format (parser, GMIME_FORMAT_MESSAGE);
+  return g_mime_parser_construct_message (parser, opts);
+}
+
+/* bounce_utf8: a valid UTF-8 copy of @s (invalid bytes replaced); NULL for
+ * NULL. Returns: (transfer full) (nullable) */
+char *
+bounce_utf8 (const char *s, gssize len)
+{
+  if (s == NULL)
+    return NULL;
+  if (len < 0)
+    len = strlen (s);
+  if ((gsize) len > BOUNCE_MAX_FIELD_BYTES)
+    len = BOUNCE_MAX_FIELD_BYTES;
+  return g_utf8_make_valid (s, len);
+}
+
+/* bounce_strip: strip white space at both ends in place; frees and returns
+ * NULL when nothing is left. */
+char *
+bounce_strip (char *s)
+{
+  if (s == NULL)
+    return NULL;
+  g_strstrip (s);
+  if (*s == '\0')
+    {
+      g_free (s);
+      return NULL;
+    }
+  return s;
+}
+
+/* bounce_collapse_space: @s with each run of white space (including line
+ * breaks) turned into one space, trimmed. Returns: (transfer full) */
+char *
+bounce_collapse_space (const char *s)
+{
+  GString *out;
+  gboolean space = FALSE;
+
+  if (s == NULL)
+    return NULL;
+  out = g_string_sized_new (strlen (s));
+  for (; *s; s++)
+    {
+      if (g_ascii_isspace (*s))
+        space = TRUE;
+      else
+        {
+          if (space && out->len > 0)
+            g_string_append_c (out, ' ');
+          space = FALSE;
+          g_string_append_c (out, *s);
+        }
+    }
+  return bounce_strip (g_string_free (out, FALSE));
+}
+
+static gboolean
+is_addr_char (unsigned char c)
+{
+  return c > 0x20 && c != 0x7f && !strchr ("<>()[]\\,;:\"'`", c);
+}
+
+/* bounce_addr_spec: the first mailbox address (local@domain) found in @s,
+ * without angle brackets, quotes or trailing dots. A bare value with no
+ * '@' is returned trimmed when it has no spaces (a local-only address).
+ * Returns: (transfer full) (nullable) */
+char *
+bounce_addr_spec (const char *s)
+{
+  const char *at, *p, *start, *end;
+
+  if (s == NULL)
+    return NULL;
+  for (at = strchr (s, '@'); at; at = strchr (at + 1, '@'))
+    {
+      start = at;
+      while (start > s && (is_addr_char (start[-1]) || (start[-1] & 0x80)))
+        start--;
+      end = at + 1;
+      while (*end && (is_addr_char (*end) || (*end & 0x80)))
+        end++;
+      /* A quoted local part: "a b"@example.com */
+      if (start == at && at > s && at[-1] == '"')
+        {
+          p = at - 2;
+          while (p > s && *p != '"')
+            p--;
+          if (*p == '"')
+            start = p;
+        }
+      while (end > at + 1 && (end[-1] == '.' || end[-1] == '\''))
+        end--;
+      if (start < at && end > at + 1)
+        return bounce_utf8 (start, end - start);
+    }
+  {
+    g_autofree char *t = g_strstrip (g_strdup (s));
+    size_t n = strlen (t);
+
+    if (n > 1 && t[0] == '<' && t[n - 1] == '>')
+      {
+        memmove (t, t + 1, n - 2);
+        t[n - 2] = '\0';
+      }
+    if (*t && !strpbrk (t, " \t\r\n<>") && n < 256)
+      return bounce_utf8 (t, -1);
+  }
+  return NULL;
+}
+
+/* bounce_find_status: the first RFC 3463 enhanced status code in @text
+ * ("5.1.1", "4.4.7"; class 2, 4 or 5, subject 0-7 up to three digits,
+ * detail up to three digits), stored in @out. */
+gboolean
+bounce_find_status (const char *text, char out[16])
+{
+  const char *p;
+
+  if (text == NULL)
+    return FALSE;
+  for (p = text; *p; p++)
+    {
+      const char *q;
+      int n1 = 0, n2 = 0;
+
+      if (!(*p == '2' || *p == '4' || *p == '5') || p[1] != '.')
+        continue;
+      if (p > text && (g_ascii_isalnum (p[-1]) || p[-1] == '.'))
+        continue;
+      q = p + 2;
+      while (g_ascii_isdigit (q[n1]) && n1 < 4)
+        n1++;
+      if (n1 == 0 || n1 > 3 || q[n1] != '.')
+        continue;
+      q += n1 + 1;
+      while (g_ascii_isdigit (q[n2]) && n2 < 4)
+        n2++;
+      if (n2 == 0 || n2 > 3 || g_ascii_isalnum (q[n2]))
+        continue;
+      if (q[n2] == '.' && g_ascii_isdigit (q[n2 + 1]))
+        continue; /* an IP address or version number */
+      g_snprintf (out, 16, "%.*s", (int) (q + n2 - p), p);
+      return TRUE;
+    }
+  return FALSE;
+}
+
+/* bounce_find_reply_code: the first SMTP reply code (a three-digit number
+ * starting with 4 or 5, second digit 0-5, standing alone) in @text. */
+gboolean
+bounce_find_reply_code (const char *text, char out[4])
+{
+  const char *p;
+
+  if (text == NULL)
+    return FALSE;
+  for (p = text; *p; p++)
+    {
+      if (!(*p == '4' || *p == '5') || !g_ascii_isdigit (p[1])
+          || !g_ascii_isdigit (p[2]) || p[1] > '5')
+        continue;
+      if (p > text && (g_ascii_isalnum (p[-1]) || p[-1] == '.'
+                       || p[-1] == '#' || p[-1] == ':' || p[-1] == '-'
+                       || p[-1] == '/'))
+        continue;
+      if (g_ascii_isalnum (p[3]) || p[3] == '.' || p[3] == ':'
+          || p[3] == '/' || p[3] == '@')
+        {
+          /* "550-5.1.1" continuation lines are fine, "550." is not */
+          if (p[3] != '-')
+            continue;
+        }
+      if (p[3] == '-' && !g_ascii_isdigit (p[4]) && p[4] != ' ')
+        continue;
+      memcpy (out, p, 3);
+      out[3] = '\0';
+      return TRUE;
+    }
+  return FALSE;
+}
+
+BounceRecipient *
+bounce_recipient_new (void)
+{
+  BounceRecipient *r = g_new0 (BounceRecipient, 1);
+
+  r->permanent = -1;
+  return r;
+}
+
+void
+bounce_recipient_free (BounceRecipient *r)
+{
+  if (r == NULL)
+    return;
+  g_free (r->address);
+  g_free (r->original_recipient);
+  g_free (r->action);
+  g_free (r->status);
+  g_free (r->reply_code);
+  g_free (r->diagnostic);
+  g_free (r->remote_mta);
+  g_free (r->reason);
+  g_free (r->last_attempt);
+  g_free (r->will_retry_until);
+  g_free (r);
+}
