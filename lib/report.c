@@ -352,6 +352,20 @@ report_text (Walk *w, gsize *len)
       g_free (text);
       text = html ? html_to_text (html) : NULL;
     }
+  if ((text == NULL || *text == '\0') && w->report_message
+      && GMIME_IS_MULTIPART (g_mime_message_get_mime_part (w->report_message)))
+    {
+      /* A boundary that matches no part leaves the whole body in the
+       * prologue: read the report from there. */
+      const char *pro = g_mime_multipart_get_prologue (
+        GMIME_MULTIPART (g_mime_message_get_mime_part (w->report_message)));
+
+      if (pro && *pro)
+        {
+          g_free (text);
+          text = g_strdup (pro);
+        }
+    }
   if (text == NULL)
     text = g_strdup ("");
   *len = strlen (text);
@@ -389,10 +403,13 @@ find_recipient (BounceReport *r, const char *address)
   return NULL;
 }
 
-/* Merge what a format rule found into recipients the DSN already gave. */
+/* Merge what a format rule found into the recipients a DSN gave: the DSN
+ * names the recipients when it names any; the text fills in the gaps. */
 static void
 merge_recipients (BounceReport *r, GPtrArray *found)
 {
+  gboolean add_new = r->recipients->len == 0;
+
   for (guint i = 0; i < found->len; i++)
     {
       BounceRecipient *f = g_ptr_array_index (found, i);
@@ -400,7 +417,7 @@ merge_recipients (BounceReport *r, GPtrArray *found)
 
       if (x == NULL)
         {
-          if (r->recipients->len < BOUNCE_MAX_RECIPIENTS)
+          if (add_new && r->recipients->len < BOUNCE_MAX_RECIPIENTS)
             g_ptr_array_add (r->recipients, g_ptr_array_steal_index (found, i--));
           continue;
         }
@@ -687,6 +704,28 @@ is_auto_reply (GMimeMessage *msg)
          || header_says (msg, "Precedence", "auto_reply");
 }
 
+/* The start of delivery-status fields in the report text, or NULL: a
+ * Reporting-MTA or Final-Recipient line with an Action line after it. */
+static const char *
+dsn_fields_in_text (const char *text, gsize len)
+{
+  static GRegex *re;
+  static gsize once;
+  g_autoptr (GMatchInfo) mi = NULL;
+  int s, e;
+
+  if (g_once_init_enter (&once))
+    {
+      re = g_regex_new ("^(Reporting-MTA|Final-Recipient):[^\n]*\n(?:[^\n]*\n){0,12}?Action:",
+                        G_REGEX_MULTILINE | G_REGEX_CASELESS, 0, NULL);
+      g_once_init_leave (&once, 1);
+    }
+  if (!g_regex_match_full (re, text, len, 0, 0, &mi, NULL))
+    return NULL;
+  g_match_info_fetch_pos (mi, 0, &s, &e);
+  return text + s;
+}
+
 /* ---- the parse -------------------------------------------------------- */
 
 static void
@@ -734,6 +773,28 @@ parse_message (BounceReport *r, GMimeMessage *msg, BounceRules *rules)
       format = "arf";
     }
 
+  if (format == NULL)
+    {
+      /* A broken MIME structure (a boundary that does not match) leaves the
+       * delivery-status fields in the text. */
+      const char *fields = dsn_fields_in_text (text, text_len);
+
+      if (fields)
+        {
+          g_autoptr (BounceDsn) dsn = bounce_dsn_parse (fields, text + text_len - fields);
+
+          if (dsn->recipients->len > 0)
+            {
+              r->reporting_mta = g_steal_pointer (&dsn->reporting_mta);
+              r->arrival_date = g_steal_pointer (&dsn->arrival_date);
+              while (dsn->recipients->len)
+                g_ptr_array_add (r->recipients, g_ptr_array_steal_index (dsn->recipients, 0));
+              format = "rfc3464";
+              kind = BOUNCE_KIND_FAILURE;
+            }
+        }
+    }
+
   in.message = msg;
   in.text = text;
   in.text_len = text_len;
@@ -754,21 +815,20 @@ parse_message (BounceReport *r, GMimeMessage *msg, BounceRules *rules)
     }
   else if (format == NULL)
     {
-      if (is_auto_reply (msg))
+      /* No rule knows it: addresses next to error codes make a failure;
+       * failing that, RFC 3834 headers make an auto-reply. */
+      failed_recipients_header (r, msg);
+      inline_at = find_inline_original (text, text_len);
+      generic_recipients (r, text, text_len, inline_at);
+      if (r->recipients->len > 0)
+        {
+          kind = BOUNCE_KIND_FAILURE;
+          format = "generic";
+        }
+      else if (is_auto_reply (msg))
         {
           kind = BOUNCE_KIND_AUTOREPLY;
           format = "rfc3834";
-        }
-      else
-        {
-          failed_recipients_header (r, msg);
-          inline_at = find_inline_original (text, text_len);
-          generic_recipients (r, text, text_len, inline_at);
-          if (r->recipients->len > 0)
-            {
-              kind = BOUNCE_KIND_FAILURE;
-              format = "generic";
-            }
         }
     }
   if (kind == BOUNCE_KIND_FAILURE && g_strcmp0 (format, "rfc3464") == 0
