@@ -135,6 +135,7 @@ BOUNCE_PUBLIC void bounce_report_unref (BounceReport *report);
 
 BOUNCE_PUBLIC BounceKind bounce_report_get_kind (BounceReport *report);
 BOUNCE_PUBLIC const char *bounce_report_get_format (BounceReport *report);
+BOUNCE_PUBLIC const char *bounce_report_get_rule_name (BounceReport *report);
 BOUNCE_PUBLIC const char *bounce_report_get_reporting_mta (BounceReport *report);
 BOUNCE_PUBLIC const char *bounce_report_get_received_from_mta (BounceReport *report);
 BOUNCE_PUBLIC const char *bounce_report_get_arrival_date (BounceReport *report);

@@ -86,7 +86,7 @@ decode_unicode_escapes (const char *s)
 static char *
 typed_address (const char *value)
 {
-  g_autofree char *v = strip_comments (value);
+  g_autofree char *v = g_strchug (strip_comments (value));
   const char *semi = strchr (v, ';');
   const char *addr = v;
   g_autofree char *decoded = NULL;

@@ -29,6 +29,7 @@ struct _BounceReport
   char *arrival_date;
   char *envelope_id;
   char *bounce_to;
+  char *rule_name;       /* the format rule that recognised it */
   GPtrArray *headers;    /* alternating name, value of the report itself */
   GPtrArray *recipients; /* BounceRecipient */
   BounceOriginal *original;
@@ -100,6 +101,7 @@ bounce_report_unref (BounceReport *report)
   g_free (report->arrival_date);
   g_free (report->envelope_id);
   g_free (report->bounce_to);
+  g_free (report->rule_name);
   g_ptr_array_unref (report->headers);
   g_ptr_array_unref (report->recipients);
   g_clear_pointer (&report->original, bounce_original_free);
@@ -803,6 +805,7 @@ parse_message (BounceReport *r, GMimeMessage *msg, BounceRules *rules)
     {
       BounceKind rk = bounce_format_rule_kind (rule);
 
+      r->rule_name = g_strdup (bounce_format_rule_name (rule));
       bounce_format_rule_extract (rule, text, text_len, found, &inline_at);
       if (format == NULL || rk == BOUNCE_KIND_NOT_BOUNCE || rk == BOUNCE_KIND_VIRUS_NOTICE
           || rk == BOUNCE_KIND_CHALLENGE || rk == BOUNCE_KIND_AUTOREPLY)
@@ -973,6 +976,15 @@ const char *
 bounce_report_get_format (BounceReport *report)
 {
   return report->format;
+}
+
+/** bounce_report_get_rule_name: Returns: (nullable) the name of the format
+ * rule that recognised the message, even where the format is a standard
+ * one and the rule only filled in gaps; NULL when no rule applied. */
+const char *
+bounce_report_get_rule_name (BounceReport *report)
+{
+  return report->rule_name;
 }
 
 /** Returns: (nullable) */

@@ -268,12 +268,14 @@ split_word (char *s, char **word, char **rest)
 static gboolean
 finish_format (Ctx *ctx, BounceFormatRule *r, int line)
 {
-  if (r == NULL)
+  int here = ctx->line;
+
+  if (r == NULL || r->conds->len > 0)
     return TRUE;
   ctx->line = line;
-  if (r->conds->len == 0)
-    return fail (ctx, "format %s has no condition (from, subject, header or body)", r->name);
-  return TRUE;
+  fail (ctx, "format %s has no condition (from, subject, header or body)", r->name);
+  ctx->line = here;
+  return FALSE;
 }
 
 static gboolean
@@ -305,7 +307,6 @@ parse_rules (BounceRules *rules, Ctx *ctx, char *data, gboolean user)
         {
           if (!finish_format (ctx, cur, cur_line))
             return FALSE;
-          ctx->line = cur_line ? ctx->line : ctx->line;
           if (*arg == '\0' || strpbrk (arg, " \t"))
             return fail (ctx, "format takes one name");
           cur = g_new0 (BounceFormatRule, 1);
@@ -321,12 +322,16 @@ parse_rules (BounceRules *rules, Ctx *ctx, char *data, gboolean user)
           cur_line = ctx->line;
           continue;
         }
-      if (strcmp (word, "reason") == 0 && cur == NULL)
+      if (strcmp (word, "reason") == 0 && strpbrk (arg, " \t"))
         {
           char *name, *pattern;
           ReasonRule *rr;
           GRegex *re;
 
+          /* "reason NAME PATTERN" stands alone: it ends a format block. */
+          if (!finish_format (ctx, cur, cur_line))
+            return FALSE;
+          cur = NULL;
           split_word (arg, &name, &pattern);
           if (!valid_reason (name))
             return fail (ctx, "unknown reason '%s'", name);

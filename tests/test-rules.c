@@ -1,0 +1,145 @@
+/* test-rules.c — the rule loader refuses mistakes with FILE:LINE, and every
+ * format rule recognises the testdata/ samples it names. */
+#include "bounce-private.h"
+
+typedef struct
+{
+  const char *name;
+  const char *text;
+  const char *error; /* the start of the expected message */
+} BadRule;
+
+static const BadRule bad_rules[] = {
+  { "unknown-statement", "format a\nbody x\nfrobnicate y\n", "t.rules:3: unknown statement 'frobnicate'" },
+  { "outside-block", "body x\n", "t.rules:1: 'body' outside a format block" },
+  { "no-condition", "format a\nkind failure\n\nformat b\nbody x\n", "t.rules:2: format a has no condition" },
+  { "bad-pattern", "format a\nbody (unclosed\n", "t.rules:2: bad pattern" },
+  { "no-addr-group", "format a\nbody x\nrecipient ^<(.*)>\n", "t.rules:3: a recipient pattern needs a group" },
+  { "bad-kind", "format a\nkind bogus\nbody x\n", "t.rules:2: unknown kind 'bogus'" },
+  { "bad-reason", "reason nosuch x\n", "t.rules:1: unknown reason 'nosuch'" },
+  { "bad-status", "format a\nbody x\nstatus 9.9\n", "t.rules:3: '9.9' is not a status code" },
+  { "bad-status-reason", "status-reason 5.1 userunknown\n", "t.rules:1: '5.1' is not a status code" },
+  { "bad-weight", "weight relay-found lots\n", "t.rules:1: weight takes a name and a number" },
+  { "format-two-names", "format a b\nbody x\n", "t.rules:1: format takes one name" },
+  { "missing-pattern", "format a\nsubject\n", "t.rules:2: a pattern is missing" },
+};
+
+static void
+test_bad_rule (gconstpointer data)
+{
+  const BadRule *b = data;
+  g_autoptr (BounceRules) rules = bounce_rules_new ();
+  g_autoptr (GError) error = NULL;
+
+  g_assert_false (bounce_rules_load_data (rules, "t.rules", b->text, -1, FALSE, &error));
+  g_assert_error (error, BOUNCE_ERROR, BOUNCE_ERROR_RULES);
+  if (!g_str_has_prefix (error->message, b->error))
+    g_error ("got '%s', want '%s...'", error->message, b->error);
+}
+
+static void
+test_good_rules (void)
+{
+  g_autoptr (BounceRules) rules = bounce_rules_new ();
+  g_autoptr (GError) error = NULL;
+  const char *text =
+    "# a comment\n\n"
+    "format demo\n"
+    "  kind failure\n"
+    "  from (?-i)MAILER-DAEMON\n"
+    "  header X-Demo: .\n"
+    "  recipient ^<(?<addr>[^>]+)>:\n"
+    "  original ^--- copy\n"
+    "  status 5.0.0\n"
+    "reason userunknown no such user\n"
+    "status-reason X.1.1 userunknown\n"
+    "weight relay-found -5.5\n";
+
+  bounce_rules_load_data (rules, "t.rules", text, -1, FALSE, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (bounce_rules_get_n_formats (rules), ==, 1);
+  g_assert_cmpfloat (bounce_rules_get_weight (rules, "relay-found", 0), ==, -5.5);
+  g_assert_cmpfloat (bounce_rules_get_weight (rules, "absent", 2.0), ==, 2.0);
+  g_assert_cmpstr (bounce_rules_reason (rules, "550 No such user here", NULL), ==, "userunknown");
+  g_assert_cmpstr (bounce_rules_reason (rules, "whatever", "4.1.1"), ==, "userunknown");
+  g_assert_null (bounce_rules_reason (rules, "whatever", "5.2.2"));
+}
+
+/* A user's rule is tried before an installed one of the same shape. */
+static void
+test_user_rules_first (void)
+{
+  g_autoptr (BounceRules) rules = bounce_rules_new ();
+  const char *msg = "From: MAILER-DAEMON@example.org\nSubject: failure notice\n\n"
+                    "Hi. This is a test.\n<a@example.com>:\n550 no\n";
+  g_autoptr (BounceReport) report = NULL;
+
+  g_assert_true (bounce_rules_load_data (rules, "i.rules", "format installed\nbody This is a test\n", -1, FALSE, NULL));
+  g_assert_true (bounce_rules_load_data (rules, "u.rules", "format mine\nbody This is a test\nrecipient ^<(?<addr>[^>]+)>:\n", -1, TRUE, NULL));
+  report = bounce_report_new_from_data (msg, strlen (msg), rules, 0, NULL);
+  g_assert_nonnull (report);
+  g_assert_cmpstr (bounce_report_get_format (report), ==, "mine");
+  g_assert_cmpuint (bounce_report_get_n_recipients (report), ==, 1);
+}
+
+static BounceRules *
+project_rules (void)
+{
+  g_autofree char *dir = g_test_build_filename (G_TEST_DIST, "..", "rules", NULL);
+  BounceRules *rules = bounce_rules_new ();
+  g_autoptr (GError) error = NULL;
+
+  if (!bounce_rules_load_dir (rules, dir, FALSE, &error))
+    g_error ("%s", error->message);
+  return rules;
+}
+
+/* Every format rule names samples, and recognises each of them. */
+static void
+test_samples (void)
+{
+  g_autoptr (BounceRules) rules = project_rules ();
+  g_autoptr (GPtrArray) formats = bounce_rules_list_formats (rules);
+  guint checked = 0;
+
+  for (guint i = 0; i < formats->len; i++)
+    {
+      const BounceFormatRule *rule = g_ptr_array_index (formats, i);
+      const char *const *samples = bounce_format_rule_samples (rule);
+
+      if (samples == NULL)
+        g_error ("format %s names no samples", bounce_format_rule_name (rule));
+      for (guint j = 0; samples[j]; j++)
+        {
+          g_autofree char *path = g_test_build_filename (G_TEST_DIST, "..", "testdata", samples[j], NULL);
+          g_autoptr (GError) error = NULL;
+          g_autoptr (BounceReport) report = bounce_report_new_from_file (path, rules, 0, &error);
+
+          if (report == NULL)
+            g_error ("%s: %s", samples[j], error->message);
+          if (g_strcmp0 (bounce_report_get_rule_name (report), bounce_format_rule_name (rule)) != 0)
+            g_error ("format %s does not recognise its sample %s (%s did)",
+                     bounce_format_rule_name (rule), samples[j],
+                     bounce_report_get_rule_name (report) ?: "no rule");
+          checked++;
+        }
+    }
+  g_test_message ("%u samples of %u format rules", checked, formats->len);
+  g_assert_cmpuint (checked, >, 0);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (bad_rules); i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/rules/bad/%s", bad_rules[i].name);
+
+      g_test_add_data_func (path, &bad_rules[i], test_bad_rule);
+    }
+  g_test_add_func ("/rules/good", test_good_rules);
+  g_test_add_func ("/rules/user-first", test_user_rules_first);
+  g_test_add_func ("/rules/samples", test_samples);
+  return g_test_run ();
+}

@@ -1,0 +1,105 @@
+/* test-util.c — finding status codes, reply codes and addresses in free
+ * text, and naming risky attachments. */
+#include "bounce-private.h"
+
+static void
+test_status (void)
+{
+  static const struct
+  {
+    const char *text, *want;
+  } cases[] = {
+    { "550 5.1.1 <a@example.com>: User unknown", "5.1.1" },
+    { "host 192.0.2.1 said: 4.4.7 timeout", "4.4.7" },
+    { "(#5.5.0)", "5.5.0" },
+    { "Exim 4.72 said 550", NULL },
+    { "version 5.10.100.2", NULL },
+    { "status 5.7.26 unauthenticated", "5.7.26" },
+    { "#4.3.2", "4.3.2" },
+    { "", NULL },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      char out[16];
+      gboolean found = bounce_find_status (cases[i].text, out);
+
+      g_assert_cmpint (found, ==, cases[i].want != NULL);
+      if (found)
+        g_assert_cmpstr (out, ==, cases[i].want);
+    }
+}
+
+static void
+test_reply_code (void)
+{
+  static const struct
+  {
+    const char *text, *want;
+  } cases[] = {
+    { "550 5.1.1 unknown", "550" },
+    { "said: 550-5.1.1 The email account", "550" },
+    { "remote host 192.0.2.32 said: 554 denied", "554" },
+    { "port 25: 421 try later", "421" },
+    { "id 5512345 queued", NULL },
+    { "size 45678", NULL },
+    { "code 599x", NULL },
+    { "HTTP/1.1 500 internal", "500" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      char out[4];
+      gboolean found = bounce_find_reply_code (cases[i].text, out);
+
+      g_assert_cmpint (found, ==, cases[i].want != NULL);
+      if (found)
+        g_assert_cmpstr (out, ==, cases[i].want);
+    }
+}
+
+static void
+test_addr_spec (void)
+{
+  static const struct
+  {
+    const char *text, *want;
+  } cases[] = {
+    { "<alice@example.com>", "alice@example.com" },
+    { "Alice <alice@example.com>", "alice@example.com" },
+    { "rcpt bob@example.org.", "bob@example.org" },
+    { "\"a b\"@example.net", "\"a b\"@example.net" },
+    { "postmaster", "postmaster" },
+    { "no address here", NULL },
+    { NULL, NULL },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *got = bounce_addr_spec (cases[i].text);
+
+      g_assert_cmpstr (got, ==, cases[i].want);
+    }
+}
+
+static void
+test_risky (void)
+{
+  g_assert_true (bounce_filename_is_risky ("document.zip", NULL));
+  g_assert_true (bounce_filename_is_risky ("readme.txt.scr", NULL));
+  g_assert_true (bounce_filename_is_risky ("INVOICE.EXE", NULL));
+  g_assert_true (bounce_filename_is_risky (NULL, "application/x-msdownload"));
+  g_assert_false (bounce_filename_is_risky ("report.pdf", "application/pdf"));
+  g_assert_false (bounce_filename_is_risky (NULL, "text/plain"));
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/util/status", test_status);
+  g_test_add_func ("/util/reply-code", test_reply_code);
+  g_test_add_func ("/util/addr-spec", test_addr_spec);
+  g_test_add_func ("/util/risky", test_risky);
+  return g_test_run ();
+}
