@@ -1,6 +1,9 @@
 /* check.c — `backscatter check [FILE...]`: read each message (stdin when no
- * file is named) and say what it is. A file that cannot be read or parsed
- * gets an error line and the run goes on. */
+ * file is named), say what it is and whether it is backscatter. A file that
+ * cannot be read or parsed gets an error line and the run goes on.
+ *
+ * Exit: 0 backscatter found, 1 none found, 2 only undecided bounces; or
+ * the sysexits code of the first error when nothing was found. */
 #include "config.h"
 #include "cli.h"
 
@@ -10,6 +13,7 @@
 
 typedef struct
 {
+  CliContext ctx;
   gboolean json;
   gboolean explain;
   int found;      /* backscatter */
@@ -18,14 +22,14 @@ typedef struct
 } Check;
 
 static void
-check_one (Check *c, BounceRules *rules, const char *source, const char *data, gsize len,
-           const GError *read_error)
+check_one (Check *c, const char *source, const char *data, gsize len, const GError *read_error)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (BounceReport) report = NULL;
+  g_autoptr (BounceJudgement) judgement = NULL;
 
   if (read_error == NULL)
-    report = bounce_report_new_from_data (data, len, rules, BOUNCE_PARSE_DEFAULT, &error);
+    report = bounce_report_new_from_data (data, len, c->ctx.rules, BOUNCE_PARSE_DEFAULT, &error);
   else
     error = g_error_copy (read_error);
   if (report == NULL)
@@ -33,47 +37,52 @@ check_one (Check *c, BounceRules *rules, const char *source, const char *data, g
       if (c->error_code == 0)
         c->error_code = cli_exit_for_error (error);
       if (c->json)
-        cli_print_json (source, NULL, error->message);
+        cli_print_json (source, NULL, NULL, error->message);
       else
         fprintf (stderr, "backscatter: %s: %s\n", source, error->message);
       return;
     }
-  if (bounce_report_get_kind (report) != BOUNCE_KIND_NOT_BOUNCE)
-    c->undecided++;
+  judgement = bounce_judge_report (c->ctx.judge, report);
+  switch (bounce_judgement_get_verdict (judgement))
+    {
+    case BOUNCE_VERDICT_BACKSCATTER:
+      c->found++;
+      break;
+    case BOUNCE_VERDICT_UNKNOWN:
+      c->undecided++;
+      break;
+    default:
+      break;
+    }
   if (c->json)
-    cli_print_json (source, report, NULL);
+    cli_print_json (source, report, judgement, NULL);
   else
-    cli_print_text (source, report, c->explain);
+    cli_print_text (source, report, judgement, c->explain);
 }
 
 int
 cli_check (int argc, char **argv)
 {
   Check c = { 0 };
-  char **dirs = NULL;
+  CliSettings settings = { 0 };
   GOptionEntry entries[] = {
     { "json", 0, 0, G_OPTION_ARG_NONE, &c.json, "One JSON object per message, one per line", NULL },
     { "explain", 0, 0, G_OPTION_ARG_NONE, &c.explain, "List the evidence for each verdict", NULL },
-    { "rules", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &dirs, "Read rules from DIR instead of the installed ones", "DIR" },
     { NULL },
   };
-  g_autoptr (GOptionContext) ctx = g_option_context_new ("[FILE...] - say what each message is");
   g_autoptr (GError) error = NULL;
-  g_autoptr (BounceRules) rules = NULL;
+  int status;
 
-  g_option_context_add_main_entries (ctx, entries, NULL);
-  if (!g_option_context_parse (ctx, &argc, &argv, &error))
-    {
-      fprintf (stderr, "backscatter check: %s\n", error->message);
-      return EX_USAGE;
-    }
-  rules = cli_load_rules (dirs, &error);
-  g_strfreev (dirs);
-  if (rules == NULL)
+  if (!cli_parse_options ("check", "[FILE...] - say what each message is", entries, &settings, &argc, &argv))
+    return EX_USAGE;
+  if (!cli_context_load (&c.ctx, &settings, &error))
     {
       fprintf (stderr, "backscatter: %s\n", error->message);
+      cli_settings_clear (&settings);
+      cli_context_clear (&c.ctx);
       return cli_exit_for_error (error);
     }
+  cli_settings_clear (&settings);
   if (argc < 2)
     {
       g_autoptr (GByteArray) buf = g_byte_array_new ();
@@ -85,9 +94,10 @@ cli_check (int argc, char **argv)
       if (ferror (stdin))
         {
           fprintf (stderr, "backscatter: standard input: read error\n");
+          cli_context_clear (&c.ctx);
           return EX_IOERR;
         }
-      check_one (&c, rules, "-", (const char *) buf->data, buf->len, NULL);
+      check_one (&c, "-", (const char *) buf->data, buf->len, NULL);
     }
   for (int i = 1; i < argc; i++)
     {
@@ -96,15 +106,21 @@ cli_check (int argc, char **argv)
 
       map = g_mapped_file_new (argv[i], FALSE, &err);
       if (map == NULL)
-        check_one (&c, rules, argv[i], NULL, 0, err);
+        {
+          g_autoptr (GError) e2 = g_error_new (BOUNCE_ERROR, BOUNCE_ERROR_IO, "%s", err->message);
+
+          check_one (&c, argv[i], NULL, 0, e2);
+        }
       else
-        check_one (&c, rules, argv[i], g_mapped_file_get_contents (map),
-                   g_mapped_file_get_length (map), NULL);
+        check_one (&c, argv[i], g_mapped_file_get_contents (map), g_mapped_file_get_length (map), NULL);
     }
   fflush (stdout);
+  cli_context_clear (&c.ctx);
   if (c.found)
-    return EXIT_FOUND;
-  if (c.error_code)
-    return c.error_code;
-  return c.undecided ? EXIT_UNDECIDED : EXIT_NONE;
+    status = EXIT_FOUND;
+  else if (c.error_code)
+    status = c.error_code;
+  else
+    status = c.undecided ? EXIT_UNDECIDED : EXIT_NONE;
+  return status;
 }

@@ -13,21 +13,52 @@ enum
   EXIT_UNDECIDED = 2,
 };
 
+/* The settings every judging command takes as flags. */
 typedef struct
 {
-  char **rules_dirs;   /* --rules, may be NULL */
-  gboolean json;
-  gboolean explain;
-} CliCommon;
+  char *config;
+  char **me;
+  char **relays;
+  char **dkim_domains;
+  char *batv_key_file;
+  char **sent;
+  gboolean complete;
+  char *index;
+  char **rules_dirs;
+} CliSettings;
+
+/* What a judging command works with. */
+typedef struct
+{
+  BounceRules *rules;
+  BounceIdentity *identity;
+  BounceIndex *index; /* NULL when there is none yet */
+  BounceJudge *judge;
+} CliContext;
 
 typedef int (*CliCommand) (int argc, char **argv);
 
 int cli_check (int argc, char **argv);
+int cli_learn (int argc, char **argv);
+int cli_record_sent (int argc, char **argv);
+int cli_scan (int argc, char **argv);
+int cli_filter (int argc, char **argv);
 
 BounceRules *cli_load_rules (char **dirs, GError **error);
-GOptionEntry *cli_rules_option (char ***dirs);
-void cli_print_json (const char *source, BounceReport *report, const char *error_message);
-void cli_print_text (const char *source, BounceReport *report, gboolean explain);
+GOptionEntry *cli_identity_entries (CliSettings *s);
+void cli_settings_clear (CliSettings *s);
+BounceIdentity *cli_load_identity (CliSettings *s, GError **error);
+char *cli_index_path (CliSettings *s);
+char *cli_expand_path (const char *path);
+gboolean cli_context_load (CliContext *ctx, CliSettings *s, GError **error);
+void cli_context_clear (CliContext *ctx);
+gboolean cli_parse_options (const char *command, const char *usage, GOptionEntry *own,
+                            CliSettings *settings, int *argc, char ***argv);
+
+void cli_print_json (const char *source, BounceReport *report, BounceJudgement *judgement,
+                     const char *error_message);
+void cli_print_text (const char *source, BounceReport *report, BounceJudgement *judgement,
+                     gboolean explain);
 int cli_exit_for_error (const GError *error);
 
 #endif

@@ -69,7 +69,8 @@ cli_exit_for_error (const GError *error)
 /* One JSON object on one line: source first, then the report's fields, or
  * an error. */
 void
-cli_print_json (const char *source, BounceReport *report, const char *error_message)
+cli_print_json (const char *source, BounceReport *report, BounceJudgement *judgement,
+                const char *error_message)
 {
   g_autoptr (JsonBuilder) b = json_builder_new ();
   g_autoptr (JsonGenerator) gen = json_generator_new ();
@@ -94,6 +95,8 @@ cli_print_json (const char *source, BounceReport *report, const char *error_mess
           json_builder_add_value (b, json_node_copy (value));
         }
     }
+  if (judgement)
+    bounce_judgement_add_json (judgement, b);
   if (error_message)
     {
       json_builder_set_member_name (b, "error");
@@ -108,15 +111,20 @@ cli_print_json (const char *source, BounceReport *report, const char *error_mess
 }
 
 void
-cli_print_text (const char *source, BounceReport *report, gboolean explain)
+cli_print_text (const char *source, BounceReport *report, BounceJudgement *judgement,
+                gboolean explain)
 {
   BounceKind kind = bounce_report_get_kind (report);
   BounceOriginal *o = bounce_report_get_original (report);
   guint n = bounce_report_get_n_recipients (report);
 
-  printf ("%s: %s", source, bounce_kind_to_string (kind));
+  printf ("%s: ", source);
+  if (judgement && kind != BOUNCE_KIND_NOT_BOUNCE)
+    printf ("%s (score %g), ", bounce_verdict_to_string (bounce_judgement_get_verdict (judgement)),
+            bounce_judgement_get_score (judgement));
+  printf ("%s", bounce_kind_to_string (kind));
   if (bounce_report_get_format (report))
-    printf (" (%s)", bounce_report_get_format (report));
+    printf (" [%s]", bounce_report_get_format (report));
   if (bounce_report_get_reporting_mta (report))
     printf (" from %s", bounce_report_get_reporting_mta (report));
   printf ("\n");
@@ -155,4 +163,40 @@ cli_print_text (const char *source, BounceReport *report, gboolean explain)
     printf ("  original: none came back\n");
   for (const char *const *w = bounce_report_get_warnings (report); *w; w++)
     printf ("  warning: %s\n", *w);
+  if (explain && judgement)
+    for (guint i = 0; i < bounce_judgement_get_n_evidence (judgement); i++)
+      {
+        const BounceEvidence *e = bounce_judgement_get_evidence (judgement, i);
+
+        printf ("  %+5.1f %-26s %s\n", e->weight, e->rule, e->detail);
+      }
+}
+
+/* cli_parse_options: parse a command's own options and the settings flags;
+ * prints the error and returns FALSE on a usage mistake. */
+gboolean
+cli_parse_options (const char *command, const char *usage, GOptionEntry *own,
+                   CliSettings *settings, int *argc, char ***argv)
+{
+  g_autoptr (GOptionContext) ctx = g_option_context_new (usage);
+  g_autoptr (GError) error = NULL;
+  g_autofree GOptionEntry *common = NULL;
+
+  if (own)
+    g_option_context_add_main_entries (ctx, own, NULL);
+  if (settings)
+    {
+      GOptionGroup *g = g_option_group_new ("settings", "Settings (override the config file):",
+                                            "Show the settings flags", NULL, NULL);
+
+      common = cli_identity_entries (settings);
+      g_option_group_add_entries (g, common);
+      g_option_context_add_group (ctx, g);
+    }
+  if (!g_option_context_parse (ctx, argc, argv, &error))
+    {
+      fprintf (stderr, "backscatter %s: %s\n", command, error->message);
+      return FALSE;
+    }
+  return TRUE;
 }

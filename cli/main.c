@@ -14,6 +14,8 @@ static const struct
   const char *summary;
 } commands[] = {
   { "check", cli_check, "read messages (files or stdin) and say what each is" },
+  { "learn", cli_learn, "build the sent-mail index from your sent folders" },
+  { "record-sent", cli_record_sent, "add one outgoing message (stdin) to the sent-mail index" },
 };
 
 static void

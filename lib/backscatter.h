@@ -208,8 +208,146 @@ BOUNCE_PUBLIC const BounceAttachment *bounce_original_get_attachment (BounceOrig
 BOUNCE_PUBLIC gboolean bounce_filename_is_risky (const char *name,
                                                  const char *content_type);
 
+/* ---- Mailboxes --------------------------------------------------------- */
+
+/**
+ * BounceMessageRef: one message of a mailbox, as bounce_mailbox_foreach()
+ * hands it out. Valid only during the callback.
+ */
+typedef struct
+{
+  const char *path;       /* the Maildir file, or the mbox file */
+  const char *folder;     /* the Maildir (or subfolder) it is in, or the mbox */
+  const char *data;       /* the message; NULL when it could not be read */
+  gsize length;
+  goffset offset;         /* mbox: where the message starts */
+  gsize span;             /* mbox: its length up to the next message */
+  gboolean in_mbox;
+  gboolean truncated;     /* larger than the read limit: never act on it */
+  const char *read_error; /* why data is NULL */
+} BounceMessageRef;
+
+typedef enum
+{
+  BOUNCE_MAILBOX_DEFAULT = 0,
+  BOUNCE_MAILBOX_RECURSIVE = 1 << 0,
+} BounceMailboxFlags;
+
+typedef gboolean (*BounceMessageFunc) (const BounceMessageRef *msg,
+                                       gpointer user_data,
+                                       GError **error);
+
+BOUNCE_PUBLIC gboolean bounce_mailbox_is_maildir (const char *path);
+BOUNCE_PUBLIC gboolean bounce_mailbox_foreach (const char *path,
+                                               BounceMailboxFlags flags,
+                                               const char *skip_folder,
+                                               BounceMessageFunc func,
+                                               gpointer user_data,
+                                               GError **error);
+
+/* ---- Identity ---------------------------------------------------------- */
+
+typedef struct _BounceIdentity BounceIdentity;
+
+BOUNCE_PUBLIC BounceIdentity *bounce_identity_new (void);
+BOUNCE_PUBLIC BounceIdentity *bounce_identity_ref (BounceIdentity *id);
+BOUNCE_PUBLIC void bounce_identity_unref (BounceIdentity *id);
+BOUNCE_PUBLIC gboolean bounce_identity_add_address (BounceIdentity *id,
+                                                    const char *pattern,
+                                                    GError **error);
+BOUNCE_PUBLIC gboolean bounce_identity_add_relay (BounceIdentity *id,
+                                                  const char *pattern,
+                                                  GError **error);
+BOUNCE_PUBLIC gboolean bounce_identity_add_dkim_domain (BounceIdentity *id,
+                                                        const char *domain,
+                                                        GError **error);
+BOUNCE_PUBLIC void bounce_identity_set_batv_key (BounceIdentity *id, GBytes *key);
+BOUNCE_PUBLIC GBytes *bounce_identity_get_batv_key (BounceIdentity *id);
+BOUNCE_PUBLIC void bounce_identity_add_sent_folder (BounceIdentity *id,
+                                                    const char *path);
+BOUNCE_PUBLIC const char *const *bounce_identity_get_sent_folders (BounceIdentity *id);
+BOUNCE_PUBLIC void bounce_identity_set_complete (BounceIdentity *id,
+                                                 gboolean complete);
+BOUNCE_PUBLIC gboolean bounce_identity_get_complete (BounceIdentity *id);
+BOUNCE_PUBLIC gboolean bounce_identity_has_addresses (BounceIdentity *id);
+BOUNCE_PUBLIC gboolean bounce_identity_has_relays (BounceIdentity *id);
+BOUNCE_PUBLIC gboolean bounce_identity_has_dkim_domains (BounceIdentity *id);
+BOUNCE_PUBLIC gboolean bounce_identity_is_owner_address (BounceIdentity *id,
+                                                         const char *address);
+BOUNCE_PUBLIC const char *bounce_identity_is_relay (BounceIdentity *id,
+                                                    const char *host,
+                                                    const char *ip);
+BOUNCE_PUBLIC const char *bounce_identity_signs (BounceIdentity *id,
+                                                 const char *domain);
+
+/* ---- The sent-mail index --------------------------------------------- */
+
+typedef struct _BounceIndex BounceIndex;
+
+BOUNCE_PUBLIC BounceIndex *bounce_index_open (const char *path,
+                                              gboolean readonly,
+                                              GError **error);
+BOUNCE_PUBLIC void bounce_index_close (BounceIndex *idx);
+BOUNCE_PUBLIC gboolean bounce_index_clear (BounceIndex *idx, GError **error);
+BOUNCE_PUBLIC gboolean bounce_index_begin (BounceIndex *idx, GError **error);
+BOUNCE_PUBLIC gboolean bounce_index_commit (BounceIndex *idx, GError **error);
+BOUNCE_PUBLIC gboolean bounce_index_add_message (BounceIndex *idx,
+                                                 const char *data,
+                                                 gsize length,
+                                                 gboolean *added,
+                                                 GError **error);
+BOUNCE_PUBLIC gboolean bounce_index_learn_folder (BounceIndex *idx,
+                                                  const char *path,
+                                                  guint *n_read,
+                                                  guint *n_added,
+                                                  GError **error);
+BOUNCE_PUBLIC gboolean bounce_index_lookup (BounceIndex *idx,
+                                            const char *message_id,
+                                            gint64 *date);
+BOUNCE_PUBLIC guint bounce_index_count (BounceIndex *idx,
+                                        const char *kind,
+                                        const char *value);
+BOUNCE_PUBLIC gboolean bounce_index_get_range (BounceIndex *idx,
+                                               guint *n,
+                                               gint64 *first,
+                                               gint64 *last);
+
+/* ---- Judgement --------------------------------------------------------- */
+
+typedef struct _BounceJudge BounceJudge;
+typedef struct _BounceJudgement BounceJudgement;
+
+/**
+ * BounceEvidence: one reason for a verdict.
+ */
+typedef struct
+{
+  char *rule;    /* its name, as in rules/weights.rules */
+  double weight; /* > 0 towards backscatter, < 0 towards legitimate */
+  char *detail;  /* one sentence saying what was seen */
+} BounceEvidence;
+
+BOUNCE_PUBLIC BounceJudge *bounce_judge_new (BounceIdentity *identity,
+                                             BounceIndex *index,
+                                             BounceRules *rules);
+BOUNCE_PUBLIC void bounce_judge_unref (BounceJudge *judge);
+BOUNCE_PUBLIC BounceJudgement *bounce_judge_report (BounceJudge *judge,
+                                                    BounceReport *report);
+BOUNCE_PUBLIC void bounce_judgement_free (BounceJudgement *judgement);
+BOUNCE_PUBLIC BounceVerdict bounce_judgement_get_verdict (BounceJudgement *judgement);
+BOUNCE_PUBLIC double bounce_judgement_get_score (BounceJudgement *judgement);
+BOUNCE_PUBLIC guint bounce_judgement_get_n_evidence (BounceJudgement *judgement);
+BOUNCE_PUBLIC const BounceEvidence *bounce_judgement_get_evidence (BounceJudgement *judgement,
+                                                                   guint index);
+BOUNCE_PUBLIC void bounce_judgement_add_json (BounceJudgement *judgement,
+                                              JsonBuilder *builder);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BounceRules, bounce_rules_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BounceReport, bounce_report_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BounceIdentity, bounce_identity_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BounceIndex, bounce_index_close)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BounceJudge, bounce_judge_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BounceJudgement, bounce_judgement_free)
 
 G_END_DECLS
 

@@ -119,6 +119,13 @@ const char *bounce_rules_reason (BounceRules *rules,
 const char *const *bounce_format_rule_samples (const BounceFormatRule *rule);
 GPtrArray *bounce_rules_list_formats (BounceRules *rules);
 
+/* sentindex.c */
+char *bounce_message_id_domain (const char *message_id);
+char *bounce_user_agent_family (const char *ua);
+
+/* judge.c */
+char *bounce_batv_tag (GBytes *key, const char *mailbox, int k, int day);
+
 /* triage.c */
 gboolean bounce_triage (const char *data, gsize len);
 gsize bounce_header_block_end (const char *data, gsize len);

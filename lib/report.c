@@ -486,7 +486,7 @@ finish_recipients (BounceReport *r, BounceRules *rules, const BounceFormatRule *
           else if (g_strcmp0 (x->action, "delayed") == 0)
             reason = "expired";
           else
-            reason = "undefined";
+            reason = x->diagnostic ? "onhold" : "undefined";
         }
       x->reason = g_strdup (reason);
     }
@@ -930,6 +930,7 @@ bounce_report_new_from_data (const char *data, gsize length, BounceRules *rules,
   keep_header (r, msg, "Message-ID");
   keep_header (r, msg, "Delivered-To");
   keep_header (r, msg, "X-Original-To");
+  keep_header (r, msg, "In-Reply-To");
   parse_message (r, msg, rules);
   return g_steal_pointer (&r);
 }

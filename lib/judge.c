@@ -1,0 +1,628 @@
+/* judge.c — did the owner really send the message that bounced?
+ *
+ * Each piece of evidence has a name, a weight (positive: backscatter,
+ * negative: the owner's own mail) and a sentence saying what was seen.
+ * The weights come from the rule files (`weight NAME VALUE`, see
+ * rules/weights.rules) with the defaults below. The verdict:
+ *
+ *   backscatter  the score reaches threshold-backscatter, at least one
+ *                piece of evidence about the owner (sent mail, relays,
+ *                DKIM, BATV, From) points that way, and nothing strong
+ *                points the other way;
+ *   legitimate   the score falls to threshold-legitimate;
+ *   unknown      otherwise, and always when nothing of the original came
+ *                back and no BATV tag speaks.
+ *
+ * A real bounce called backscatter is the worst mistake the program can
+ * make, so the thresholds are conservative and strong evidence for the
+ * owner (the Message-ID is in the sent mail, the original passed a relay
+ * of theirs, carries their DKIM signature, or came back to a valid BATV
+ * address) vetoes a backscatter verdict.
+ */
+#include "bounce-private.h"
+
+#include <stdio.h>
+#include <string.h>
+
+struct _BounceJudge
+{
+  gint ref;
+  BounceIdentity *identity; /* nullable */
+  BounceIndex *index;       /* nullable, borrowed */
+  BounceRules *rules;
+  guint index_n;
+  gint64 index_first, index_last;
+  gboolean index_dated;
+};
+
+struct _BounceJudgement
+{
+  BounceVerdict verdict;
+  double score;
+  GArray *evidence; /* BounceEvidence */
+};
+
+static const struct
+{
+  const char *name;
+  double weight;
+  gboolean about_owner; /* evidence about the owner's own mail */
+} defaults[] = {
+  { "sent-id-found", -12, TRUE },
+  { "sent-id-missing", 10, TRUE },
+  { "sent-id-missing-uncovered", 2, TRUE },
+  { "sent-id-missing-incomplete", 2, TRUE },
+  { "relay-found", -8, TRUE },
+  { "relay-missing", 6, TRUE },
+  { "dkim-found", -6, TRUE },
+  { "dkim-missing", 5, TRUE },
+  { "batv-valid", -8, TRUE },
+  { "batv-invalid", 8, TRUE },
+  { "batv-expired", 3, TRUE },
+  { "batv-untagged", 5, TRUE },
+  { "from-not-owner", 4, TRUE },
+  { "id-domain-unknown", 2, FALSE },
+  { "id-domain-known", -1, FALSE },
+  { "agent-unknown", 1.5, FALSE },
+  { "agent-known", -1, FALSE },
+  { "recipient-stranger", 1.5, FALSE },
+  { "recipient-known", -2, FALSE },
+  { "date-outside-history", 1, FALSE },
+  { "risky-attachment", 3, FALSE },
+  { "virus-notice", 3, FALSE },
+  { "no-original", 0, FALSE },
+  { "no-message-id", 0.5, FALSE },
+};
+
+#define VETO_WEIGHT 6.0
+
+static void
+evidence_clear (gpointer p)
+{
+  BounceEvidence *e = p;
+
+  g_free (e->rule);
+  g_free (e->detail);
+}
+
+void
+bounce_judgement_free (BounceJudgement *j)
+{
+  if (j == NULL)
+    return;
+  g_array_unref (j->evidence);
+  g_free (j);
+}
+
+/**
+ * bounce_judge_new:
+ * @identity: (nullable): who the owner is
+ * @index: (nullable): the sent-mail index (borrowed: keep it open while
+ *   the judge is used)
+ * @rules: the rules, for the weights
+ *
+ * Returns: (transfer full): a judge
+ */
+BounceJudge *
+bounce_judge_new (BounceIdentity *identity, BounceIndex *index, BounceRules *rules)
+{
+  BounceJudge *j = g_new0 (BounceJudge, 1);
+
+  j->ref = 1;
+  j->identity = identity ? bounce_identity_ref (identity) : NULL;
+  j->index = index;
+  j->rules = bounce_rules_ref (rules);
+  if (index)
+    j->index_dated = bounce_index_get_range (index, &j->index_n, &j->index_first, &j->index_last);
+  return j;
+}
+
+void
+bounce_judge_unref (BounceJudge *j)
+{
+  if (j == NULL || !g_atomic_int_dec_and_test (&j->ref))
+    return;
+  g_clear_pointer (&j->identity, bounce_identity_unref);
+  bounce_rules_unref (j->rules);
+  g_free (j);
+}
+
+static double
+weight_of (BounceJudge *j, const char *name)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (defaults); i++)
+    if (strcmp (defaults[i].name, name) == 0)
+      return bounce_rules_get_weight (j->rules, name, defaults[i].weight);
+  g_return_val_if_reached (0);
+}
+
+static gboolean
+about_owner (const char *name)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (defaults); i++)
+    if (strcmp (defaults[i].name, name) == 0)
+      return defaults[i].about_owner;
+  return FALSE;
+}
+
+static void G_GNUC_PRINTF (4, 5)
+add (BounceJudge *j, BounceJudgement *jm, const char *name, const char *fmt, ...)
+{
+  BounceEvidence e;
+  va_list ap;
+
+  e.rule = g_strdup (name);
+  e.weight = weight_of (j, name);
+  va_start (ap, fmt);
+  e.detail = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  g_array_append_val (jm->evidence, e);
+}
+
+static char *
+format_day (gint64 t)
+{
+  g_autoptr (GDateTime) d = g_date_time_new_from_unix_utc (t);
+
+  return d ? g_date_time_format (d, "%Y-%m-%d") : g_strdup ("?");
+}
+
+static gint64
+header_date (const char *value)
+{
+  g_autoptr (GDateTime) d = value ? g_mime_utils_header_decode_date (value) : NULL;
+
+  return d ? g_date_time_to_unix (d) : 0;
+}
+
+/* The From address (addr-spec) of a header value. */
+static char *
+from_address (const char *value)
+{
+  return value ? bounce_addr_spec (value) : NULL;
+}
+
+/* ---- BATV (draft-levine-smtp-batv) ----------------------------------- */
+
+/* bounce_batv_tag: the 10-character tag "KDDDSSSSSS" for @mailbox with key
+ * number @k and expiry day @day (days since 1970, mod 1000). */
+char *
+bounce_batv_tag (GBytes *key, const char *mailbox, int k, int day)
+{
+  g_autofree char *src = g_strdup_printf ("%d%03d%s", k % 10, day % 1000, mailbox);
+  g_autofree char *lower = g_ascii_strdown (src, -1);
+  g_autoptr (GHmac) h = g_hmac_new (G_CHECKSUM_SHA1, g_bytes_get_data (key, NULL),
+                                     g_bytes_get_size (key));
+  guint8 digest[20];
+  gsize len = sizeof digest;
+
+  g_hmac_update (h, (const guchar *) lower, -1);
+  g_hmac_get_digest (h, digest, &len);
+  return g_strdup_printf ("%d%03d%02x%02x%02x", k % 10, day % 1000, digest[0], digest[1], digest[2]);
+}
+
+typedef enum
+{
+  BATV_NONE,
+  BATV_VALID,
+  BATV_INVALID,
+  BATV_EXPIRED,
+} BatvResult;
+
+static gboolean
+is_tag (const char *t, gsize n)
+{
+  if (n != 10)
+    return FALSE;
+  for (gsize i = 0; i < 4; i++)
+    if (!g_ascii_isdigit (t[i]))
+      return FALSE;
+  for (gsize i = 4; i < 10; i++)
+    if (!g_ascii_isxdigit (t[i]))
+      return FALSE;
+  return TRUE;
+}
+
+/* Check a "prvs=" address; @today is days since 1970 when the bounce came. */
+static BatvResult
+batv_check (GBytes *key, const char *address, gint64 today, char **mailbox_out)
+{
+  const char *at = strrchr (address, '@');
+  g_autofree char *local = NULL;
+  g_auto (GStrv) parts = NULL;
+  const char *tag = NULL, *user = NULL;
+  g_autofree char *mailbox = NULL, *want = NULL;
+  int day, diff;
+
+  if (at == NULL || g_ascii_strncasecmp (address, "prvs=", 5) != 0)
+    return BATV_NONE;
+  local = g_strndup (address + 5, at - address - 5);
+  parts = g_strsplit (local, "=", 2);
+  if (g_strv_length (parts) != 2)
+    return BATV_INVALID;
+  /* prvs=TAG=user (the draft) or prvs=user=TAG (older signers) */
+  if (is_tag (parts[0], strlen (parts[0])))
+    tag = parts[0], user = parts[1];
+  else if (is_tag (parts[1], strlen (parts[1])))
+    tag = parts[1], user = parts[0];
+  else
+    return BATV_INVALID;
+  mailbox = g_strconcat (user, at, NULL);
+  day = (tag[1] - '0') * 100 + (tag[2] - '0') * 10 + (tag[3] - '0');
+  want = bounce_batv_tag (key, mailbox, tag[0] - '0', day);
+  if (mailbox_out)
+    *mailbox_out = g_strdup (mailbox);
+  if (g_ascii_strcasecmp (want, tag) != 0)
+    return BATV_INVALID;
+  diff = (int) ((day - today % 1000 + 1000) % 1000);
+  return diff <= 60 ? BATV_VALID : BATV_EXPIRED;
+}
+
+/* ---- the judgement --------------------------------------------------- */
+
+static void
+judge_index (BounceJudge *j, BounceJudgement *jm, const char *mid, gint64 orig_date,
+             gint64 bounce_date)
+{
+  gint64 sent = 0;
+  gint64 when = orig_date ? orig_date : bounce_date;
+  const gint64 day = 86400;
+
+  if (bounce_index_lookup (j->index, mid, &sent))
+    {
+      g_autofree char *d = format_day (sent);
+
+      add (j, jm, "sent-id-found", "The original's Message-ID %s is in your sent mail (sent %s).",
+           mid, sent ? d : "on an unknown date");
+      return;
+    }
+  if (j->identity && bounce_identity_get_complete (j->identity))
+    {
+      g_autofree char *w = format_day (when);
+      g_autofree char *f = format_day (j->index_first);
+      g_autofree char *l = format_day (j->index_last);
+
+      if (j->index_dated && when && when >= j->index_first - day && when <= j->index_last + 2 * day)
+        add (j, jm, "sent-id-missing",
+             "The original's Message-ID %s is not in your sent mail, which is complete and covers %s.",
+             mid, w);
+      else
+        add (j, jm, "sent-id-missing-uncovered",
+             "The original's Message-ID %s is not in your sent mail, but that covers %s to %s and the original is of %s.",
+             mid, j->index_dated ? f : "nothing", j->index_dated ? l : "nothing",
+             when ? w : "an unknown date");
+      return;
+    }
+  add (j, jm, "sent-id-missing-incomplete",
+       "The original's Message-ID %s is not in your sent mail (which may not hold everything you send).",
+       mid);
+}
+
+static void
+judge_relays (BounceJudge *j, BounceJudgement *jm, BounceOriginal *o)
+{
+  guint n = bounce_original_get_n_received (o);
+
+  for (guint i = 0; i < n; i++)
+    {
+      const BounceReceived *r = bounce_original_get_received (o, i);
+      const char *m = bounce_identity_is_relay (j->identity, r->by_host, NULL);
+
+      if (m == NULL)
+        m = bounce_identity_is_relay (j->identity, r->from_host, r->from_ip);
+      if (m)
+        {
+          add (j, jm, "relay-found",
+               "The original passed through your relay (%s: Received from %s by %s).", m,
+               r->from_host ?: r->from_ip ?: "?", r->by_host ?: "?");
+          return;
+        }
+    }
+  if (n > 0)
+    add (j, jm, "relay-missing", "None of the original's %u Received headers names one of your relays.", n);
+}
+
+static void
+judge_dkim (BounceJudge *j, BounceJudgement *jm, BounceOriginal *o, const char *from_addr)
+{
+  const char *from_domain = from_addr ? strrchr (from_addr, '@') : NULL;
+  const char *signer;
+
+  for (guint i = 0; i < bounce_original_get_n_dkim (o); i++)
+    {
+      const BounceDkim *d = bounce_original_get_dkim (o, i);
+
+      if (bounce_identity_signs (j->identity, d->domain))
+        {
+          add (j, jm, "dkim-found", "The original carries a DKIM signature of your domain (d=%s%s%s).",
+               d->domain, d->selector ? ", s=" : "", d->selector ?: "");
+          return;
+        }
+    }
+  /* Missing only counts where a signature was due: mail from a signing
+   * domain, with its headers back. */
+  signer = from_domain ? bounce_identity_signs (j->identity, from_domain + 1) : NULL;
+  if (signer && g_strcmp0 (bounce_original_get_carried_as (o), "inline") != 0)
+    add (j, jm, "dkim-missing", "The original, From %s, has no DKIM signature of %s, which signs all your mail.",
+         from_addr, signer);
+}
+
+static void
+judge_batv (BounceJudge *j, BounceJudgement *jm, BounceReport *r, gint64 bounce_date)
+{
+  GBytes *key = bounce_identity_get_batv_key (j->identity);
+  BounceOriginal *o = bounce_report_get_original (r);
+  const char *cands[4] = {
+    bounce_report_get_bounce_to (r),
+    bounce_report_get_header (r, "To"),
+    o ? bounce_original_get_header (o, "Return-Path") : NULL,
+    NULL,
+  };
+  gint64 today = (bounce_date ? bounce_date : g_get_real_time () / G_USEC_PER_SEC) / 86400;
+  BounceKind kind = bounce_report_get_kind (r);
+
+  for (guint i = 0; i < G_N_ELEMENTS (cands); i++)
+    {
+      g_autofree char *a = cands[i] ? bounce_addr_spec (cands[i]) : NULL;
+      g_autofree char *mailbox = NULL;
+
+      if (a == NULL)
+        continue;
+      switch (batv_check (key, a, today, &mailbox))
+        {
+        case BATV_VALID:
+          add (j, jm, "batv-valid", "The bounce came back to %s, a valid BATV address of yours.", a);
+          return;
+        case BATV_INVALID:
+          add (j, jm, "batv-invalid", "The bounce came back to %s, whose BATV tag you did not make.", a);
+          return;
+        case BATV_EXPIRED:
+          add (j, jm, "batv-expired", "The bounce came back to %s, whose BATV tag had expired.", a);
+          return;
+        case BATV_NONE:
+          break;
+        }
+    }
+  /* Only delivery reports go to the envelope sender, which BATV tags. */
+  if (kind == BOUNCE_KIND_FAILURE || kind == BOUNCE_KIND_DELAY || kind == BOUNCE_KIND_DELIVERED)
+    {
+      g_autofree char *to = bounce_addr_spec (cands[0]);
+
+      if (to && bounce_identity_is_owner_address (j->identity, to))
+        add (j, jm, "batv-untagged",
+             "The bounce came to %s without a BATV tag, though all your mail leaves with one.", to);
+    }
+}
+
+static void
+judge_profile (BounceJudge *j, BounceJudgement *jm, BounceReport *r, BounceOriginal *o,
+               const char *mid, gint64 orig_date)
+{
+  const guint min_history = 20; /* messages before the profile speaks */
+  g_autofree char *domain = bounce_message_id_domain (mid);
+  const char *ua = bounce_original_get_header (o, "User-Agent");
+  g_autofree char *agent = NULL;
+  guint known = 0, strangers = 0;
+  const char *stranger = NULL, *friend = NULL;
+
+  if (j->index_n < min_history)
+    return;
+  if (domain)
+    {
+      if (bounce_index_count (j->index, "iddomain", domain) > 0)
+        add (j, jm, "id-domain-known", "Your mail has had Message-IDs @%s before.", domain);
+      else
+        add (j, jm, "id-domain-unknown", "None of your %u sent messages has a Message-ID @%s.",
+             j->index_n, domain);
+    }
+  if (ua == NULL)
+    ua = bounce_original_get_header (o, "X-Mailer");
+  agent = bounce_user_agent_family (ua);
+  if (agent)
+    {
+      if (bounce_index_count (j->index, "agent", agent) > 0)
+        add (j, jm, "agent-known", "You send mail with %s.", ua);
+      else
+        add (j, jm, "agent-unknown", "You have never sent mail with %s.", ua);
+    }
+  for (guint i = 0; i < bounce_report_get_n_recipients (r); i++)
+    {
+      const char *a = bounce_recipient_get_address (bounce_report_get_recipient (r, i));
+
+      if (bounce_index_count (j->index, "rcpt", a) > 0)
+        known++, friend = a;
+      else
+        strangers++, stranger = a;
+    }
+  if (known)
+    add (j, jm, "recipient-known", "You have written to %s before.", friend);
+  else if (strangers)
+    add (j, jm, "recipient-stranger", "You have never written to %s%s.", stranger,
+         strangers > 1 ? " or the other recipients" : "");
+  if (orig_date && j->index_dated
+      && (orig_date < j->index_first - 30 * 86400 || orig_date > j->index_last + 30 * 86400))
+    {
+      g_autofree char *d = format_day (orig_date);
+      g_autofree char *f = format_day (j->index_first);
+      g_autofree char *l = format_day (j->index_last);
+
+      add (j, jm, "date-outside-history", "The original is dated %s, far outside your sending history (%s to %s).",
+           d, f, l);
+    }
+}
+
+/**
+ * bounce_judge_report:
+ * @judge: the judge
+ * @report: a report
+ *
+ * Returns: (transfer full): the verdict, score and evidence for @report.
+ */
+BounceJudgement *
+bounce_judge_report (BounceJudge *j, BounceReport *r)
+{
+  BounceJudgement *jm = g_new0 (BounceJudgement, 1);
+  BounceKind kind = bounce_report_get_kind (r);
+  BounceOriginal *o = bounce_report_get_original (r);
+  const char *mid = o ? bounce_original_get_message_id (o) : NULL;
+  g_autofree char *from_addr = NULL;
+  gint64 orig_date = 0, bounce_date;
+  gboolean owner_evidence_for = FALSE, veto = FALSE, has_original = o != NULL;
+  double b_threshold = bounce_rules_get_weight (j->rules, "threshold-backscatter", 6);
+  double l_threshold = bounce_rules_get_weight (j->rules, "threshold-legitimate", -4);
+
+  jm->evidence = g_array_new (FALSE, TRUE, sizeof (BounceEvidence));
+  g_array_set_clear_func (jm->evidence, evidence_clear);
+  if (kind == BOUNCE_KIND_NOT_BOUNCE)
+    {
+      jm->verdict = BOUNCE_VERDICT_NOT_BOUNCE;
+      return jm;
+    }
+  bounce_date = header_date (bounce_report_get_header (r, "Date"));
+  /* Replies name the message they answer. */
+  if (mid == NULL && (kind == BOUNCE_KIND_AUTOREPLY || kind == BOUNCE_KIND_CHALLENGE
+                      || kind == BOUNCE_KIND_MDN))
+    {
+      mid = bounce_report_get_header (r, "In-Reply-To");
+      if (mid && !strchr (mid, '<'))
+        mid = NULL;
+    }
+  if (o)
+    {
+      from_addr = from_address (bounce_original_get_from (o));
+      orig_date = header_date (bounce_original_get_header (o, "Date"));
+    }
+
+  if (j->index && mid)
+    judge_index (j, jm, mid, orig_date, bounce_date);
+  else if (j->index && o)
+    add (j, jm, "no-message-id", "The original has no Message-ID to look up in your sent mail.");
+  if (o && j->identity && bounce_identity_has_relays (j->identity))
+    judge_relays (j, jm, o);
+  if (o && j->identity && bounce_identity_has_dkim_domains (j->identity))
+    judge_dkim (j, jm, o, from_addr);
+  if (j->identity && bounce_identity_get_batv_key (j->identity))
+    judge_batv (j, jm, r, bounce_date);
+  if (o && from_addr && j->identity && bounce_identity_has_addresses (j->identity)
+      && !bounce_identity_is_owner_address (j->identity, from_addr))
+    add (j, jm, "from-not-owner", "The original's From (%s) is not one of your addresses.", from_addr);
+  if (o && j->index)
+    judge_profile (j, jm, r, o, mid, orig_date);
+  if (o)
+    for (guint i = 0; i < bounce_original_get_n_attachments (o); i++)
+      {
+        const BounceAttachment *a = bounce_original_get_attachment (o, i);
+
+        if (a->risky)
+          {
+            add (j, jm, "risky-attachment", "The original carries %s (%s), the kind of attachment worms travel in.",
+                 a->name ?: "an attachment", a->content_type);
+            break;
+          }
+      }
+  if (kind == BOUNCE_KIND_VIRUS_NOTICE)
+    add (j, jm, "virus-notice", "The report is a virus scanner's notice; worms forge the sender of what they send.");
+  if (!has_original && mid == NULL)
+    add (j, jm, "no-original", "Nothing of the original message came back, so it cannot be checked against your mail.");
+
+  for (guint i = 0; i < jm->evidence->len; i++)
+    {
+      BounceEvidence *e = &g_array_index (jm->evidence, BounceEvidence, i);
+
+      jm->score += e->weight;
+      if (e->weight > 0 && about_owner (e->rule))
+        owner_evidence_for = TRUE;
+      if (e->weight <= -VETO_WEIGHT)
+        veto = TRUE;
+    }
+  if (jm->score >= b_threshold && owner_evidence_for && !veto)
+    jm->verdict = BOUNCE_VERDICT_BACKSCATTER;
+  else if (jm->score <= l_threshold)
+    jm->verdict = BOUNCE_VERDICT_LEGITIMATE;
+  else
+    jm->verdict = BOUNCE_VERDICT_UNKNOWN;
+  return jm;
+}
+
+BounceVerdict
+bounce_judgement_get_verdict (BounceJudgement *jm)
+{
+  return jm->verdict;
+}
+
+double
+bounce_judgement_get_score (BounceJudgement *jm)
+{
+  return jm->score;
+}
+
+guint
+bounce_judgement_get_n_evidence (BounceJudgement *jm)
+{
+  return jm->evidence->len;
+}
+
+/** Returns: (transfer none) the @index-th piece of evidence. */
+const BounceEvidence *
+bounce_judgement_get_evidence (BounceJudgement *jm, guint index)
+{
+  g_return_val_if_fail (index < jm->evidence->len, NULL);
+  return &g_array_index (jm->evidence, BounceEvidence, index);
+}
+
+static const char *const verdict_names[] = {
+  [BOUNCE_VERDICT_NOT_BOUNCE] = "not-bounce",
+  [BOUNCE_VERDICT_UNKNOWN] = "unknown",
+  [BOUNCE_VERDICT_LEGITIMATE] = "legitimate",
+  [BOUNCE_VERDICT_BACKSCATTER] = "backscatter",
+};
+
+const char *
+bounce_verdict_to_string (BounceVerdict verdict)
+{
+  g_return_val_if_fail ((guint) verdict < G_N_ELEMENTS (verdict_names), NULL);
+  return verdict_names[verdict];
+}
+
+gboolean
+bounce_verdict_from_string (const char *name, BounceVerdict *verdict)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (verdict_names); i++)
+    if (g_strcmp0 (name, verdict_names[i]) == 0)
+      {
+        *verdict = i;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+/**
+ * bounce_judgement_add_json:
+ * @builder: a JsonBuilder inside an object
+ *
+ * Adds the members verdict, score and evidence.
+ */
+void
+bounce_judgement_add_json (BounceJudgement *jm, JsonBuilder *b)
+{
+  json_builder_set_member_name (b, "verdict");
+  json_builder_add_string_value (b, bounce_verdict_to_string (jm->verdict));
+  json_builder_set_member_name (b, "score");
+  json_builder_add_double_value (b, jm->score);
+  json_builder_set_member_name (b, "evidence");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < jm->evidence->len; i++)
+    {
+      BounceEvidence *e = &g_array_index (jm->evidence, BounceEvidence, i);
+
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "rule");
+      json_builder_add_string_value (b, e->rule);
+      json_builder_set_member_name (b, "weight");
+      json_builder_add_double_value (b, e->weight);
+      json_builder_set_member_name (b, "detail");
+      json_builder_add_string_value (b, e->detail);
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+}

@@ -1,0 +1,501 @@
+/* sentindex.c — the sent-mail index: an SQLite database of the owner's
+ * outgoing mail (Message-IDs and dates, the addresses written to, the
+ * From addresses, User-Agents and Message-ID domains used), which the
+ * judge asks "did the owner send this?".
+ *
+ * Adding a message is idempotent: a Message-ID already indexed changes
+ * nothing, so folders can be read again safely. Reading a folder again
+ * skips what was read before (Maildir files by unique name, an mbox from
+ * where the last read stopped when the file only grew).
+ *
+ * The database is in WAL mode with a busy timeout, so `learn`,
+ * `record-sent` and `check` may run at the same time.
+ */
+#include "bounce-private.h"
+
+#include <sqlite3.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define SCHEMA_VERSION "1"
+
+struct _BounceIndex
+{
+  sqlite3 *db;
+  sqlite3_stmt *has_id;
+  sqlite3_stmt *insert;
+  sqlite3_stmt *bump;
+  sqlite3_stmt *count;
+};
+
+static const char schema[] =
+  "PRAGMA journal_mode=WAL;"
+  "PRAGMA synchronous=NORMAL;"
+  "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);"
+  "CREATE TABLE IF NOT EXISTS sent (message_id TEXT PRIMARY KEY, date INTEGER,"
+  "  sender TEXT, user_agent TEXT, id_domain TEXT);"
+  "CREATE INDEX IF NOT EXISTS sent_date ON sent (date);"
+  /* kind: 'rcpt' (an address written to), 'from', 'agent', 'iddomain' */
+  "CREATE TABLE IF NOT EXISTS profile (kind TEXT, value TEXT, count INTEGER NOT NULL,"
+  "  PRIMARY KEY (kind, value));"
+  "CREATE TABLE IF NOT EXISTS seen (path TEXT PRIMARY KEY, size INTEGER, mtime INTEGER);";
+
+static gboolean
+db_error (BounceIndex *idx, GError **error, const char *what)
+{
+  g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_INDEX, "sent-mail index: %s: %s", what,
+               sqlite3_errmsg (idx->db));
+  return FALSE;
+}
+
+static gboolean
+exec (BounceIndex *idx, const char *sql, GError **error)
+{
+  char *msg = NULL;
+
+  if (sqlite3_exec (idx->db, sql, NULL, NULL, &msg) != SQLITE_OK)
+    {
+      g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_INDEX, "sent-mail index: %s", msg);
+      sqlite3_free (msg);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+void
+bounce_index_close (BounceIndex *idx)
+{
+  if (idx == NULL)
+    return;
+  sqlite3_finalize (idx->has_id);
+  sqlite3_finalize (idx->insert);
+  sqlite3_finalize (idx->bump);
+  sqlite3_finalize (idx->count);
+  sqlite3_close (idx->db);
+  g_free (idx);
+}
+
+/**
+ * bounce_index_open:
+ * @path: the database file; created (with its folder) when missing
+ * @readonly: open for lookups only (fails when the file does not exist)
+ * @error: BOUNCE_ERROR_INDEX
+ *
+ * Returns: (transfer full) (nullable): the index
+ */
+BounceIndex *
+bounce_index_open (const char *path, gboolean readonly, GError **error)
+{
+  g_autoptr (BounceIndex) idx = g_new0 (BounceIndex, 1);
+  int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+
+  if (!readonly)
+    {
+      g_autofree char *dir = g_path_get_dirname (path);
+
+      g_mkdir_with_parents (dir, 0700);
+    }
+  if (sqlite3_open_v2 (path, &idx->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
+    {
+      db_error (idx, error, path);
+      return NULL;
+    }
+  sqlite3_busy_timeout (idx->db, 30000);
+  if (!readonly && !exec (idx, schema, error))
+    return NULL;
+  if (!readonly)
+    {
+      char *msg = NULL;
+
+      sqlite3_exec (idx->db, "INSERT OR IGNORE INTO meta VALUES ('schema', '" SCHEMA_VERSION "')",
+                    NULL, NULL, &msg);
+      sqlite3_free (msg);
+    }
+  if (sqlite3_prepare_v2 (idx->db, "SELECT date FROM sent WHERE message_id = ?", -1, &idx->has_id, NULL) != SQLITE_OK
+      || sqlite3_prepare_v2 (idx->db, "SELECT count FROM profile WHERE kind = ? AND value = ?", -1, &idx->count, NULL) != SQLITE_OK)
+    {
+      db_error (idx, error, path);
+      return NULL;
+    }
+  if (!readonly
+      && (sqlite3_prepare_v2 (idx->db, "INSERT OR IGNORE INTO sent VALUES (?, ?, ?, ?, ?)", -1, &idx->insert, NULL) != SQLITE_OK
+          || sqlite3_prepare_v2 (idx->db, "INSERT INTO profile VALUES (?, ?, 1) ON CONFLICT (kind, value)"
+                                          " DO UPDATE SET count = count + 1", -1, &idx->bump, NULL) != SQLITE_OK))
+    {
+      db_error (idx, error, path);
+      return NULL;
+    }
+  return g_steal_pointer (&idx);
+}
+
+/** bounce_index_clear: forget everything (for `learn --rebuild`). */
+gboolean
+bounce_index_clear (BounceIndex *idx, GError **error)
+{
+  return exec (idx, "DELETE FROM sent; DELETE FROM profile; DELETE FROM seen;", error);
+}
+
+gboolean
+bounce_index_begin (BounceIndex *idx, GError **error)
+{
+  return exec (idx, "BEGIN IMMEDIATE", error);
+}
+
+gboolean
+bounce_index_commit (BounceIndex *idx, GError **error)
+{
+  return exec (idx, "COMMIT", error);
+}
+
+static void
+bump (BounceIndex *idx, const char *kind, const char *value)
+{
+  g_autofree char *v = NULL;
+
+  if (value == NULL || *value == '\0')
+    return;
+  v = g_utf8_strdown (value, -1);
+  sqlite3_reset (idx->bump);
+  sqlite3_bind_text (idx->bump, 1, kind, -1, SQLITE_STATIC);
+  sqlite3_bind_text (idx->bump, 2, v, -1, SQLITE_TRANSIENT);
+  sqlite3_step (idx->bump);
+}
+
+/* The domain of a Message-ID: "<abc@mail.example.org>" -> "mail.example.org". */
+char *
+bounce_message_id_domain (const char *message_id)
+{
+  const char *at = message_id ? strrchr (message_id, '@') : NULL;
+  const char *end;
+
+  if (at == NULL)
+    return NULL;
+  end = strchr (at, '>');
+  return bounce_utf8 (at + 1, end ? end - at - 1 : -1);
+}
+
+/* A User-Agent without its version numbers, so that an upgrade of the
+ * owner's mail program is not a stranger: "Thunderbird/115.3" -> "thunderbird". */
+char *
+bounce_user_agent_family (const char *ua)
+{
+  GString *out;
+
+  if (ua == NULL)
+    return NULL;
+  out = g_string_new (NULL);
+  for (const char *p = ua; *p && out->len < 64; p++)
+    {
+      if (g_ascii_isdigit (*p) || *p == '(' || *p == '/' || *p == ';' || *p == '[')
+        break;
+      g_string_append_c (out, g_ascii_tolower (*p));
+    }
+  return bounce_strip (g_string_free (out, FALSE));
+}
+
+static void
+add_addresses (BounceIndex *idx, GMimeMessage *msg, GMimeAddressType type)
+{
+  InternetAddressList *list = g_mime_message_get_addresses (msg, type);
+  int n = list ? internet_address_list_length (list) : 0;
+
+  for (int i = 0; i < n && i < 500; i++)
+    {
+      InternetAddress *a = internet_address_list_get_address (list, i);
+
+      if (INTERNET_ADDRESS_IS_MAILBOX (a))
+        bump (idx, "rcpt", internet_address_mailbox_get_idn_addr (INTERNET_ADDRESS_MAILBOX (a)));
+    }
+}
+
+/**
+ * bounce_index_add_message:
+ * @data: an outgoing message (its header block is enough)
+ * @added: (out) (optional): TRUE when it was new to the index
+ * @error: BOUNCE_ERROR_INDEX, or BOUNCE_ERROR_PARSE for a message without
+ *   a Message-ID (it cannot be recognised later)
+ */
+gboolean
+bounce_index_add_message (BounceIndex *idx, const char *data, gsize len, gboolean *added,
+                          GError **error)
+{
+  gsize hlen = bounce_header_block_end (data, len);
+  g_autoptr (GMimeMessage) msg = NULL;
+  const char *mid, *ua;
+  g_autofree char *id = NULL, *domain = NULL, *agent = NULL, *sender = NULL;
+  GDateTime *date;
+  InternetAddressList *from;
+  int rc;
+
+  if (added)
+    *added = FALSE;
+  if (len >= 5 && memcmp (data, "From ", 5) == 0)
+    {
+      const char *nl = memchr (data, '\n', len);
+
+      if (nl)
+        {
+          hlen -= MIN (hlen, (gsize) (nl + 1 - data));
+          len -= nl + 1 - data;
+          data = nl + 1;
+          hlen = bounce_header_block_end (data, len);
+        }
+    }
+  msg = bounce_parse_message_bytes (data, MIN (hlen, BOUNCE_MAX_HEADER_BYTES));
+  mid = msg ? g_mime_message_get_message_id (msg) : NULL;
+  if (mid == NULL || *mid == '\0')
+    {
+      g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_PARSE, "the message has no Message-ID");
+      return FALSE;
+    }
+  id = g_strdup_printf ("<%s>", mid);
+  domain = bounce_message_id_domain (id);
+  ua = g_mime_object_get_header (GMIME_OBJECT (msg), "User-Agent");
+  if (ua == NULL)
+    ua = g_mime_object_get_header (GMIME_OBJECT (msg), "X-Mailer");
+  agent = bounce_user_agent_family (ua);
+  from = g_mime_message_get_from (msg);
+  if (from && internet_address_list_length (from) > 0
+      && INTERNET_ADDRESS_IS_MAILBOX (internet_address_list_get_address (from, 0)))
+    sender = g_ascii_strdown (internet_address_mailbox_get_idn_addr (
+               INTERNET_ADDRESS_MAILBOX (internet_address_list_get_address (from, 0))), -1);
+  date = g_mime_message_get_date (msg);
+
+  sqlite3_reset (idx->insert);
+  sqlite3_bind_text (idx->insert, 1, id, -1, SQLITE_TRANSIENT);
+  if (date)
+    sqlite3_bind_int64 (idx->insert, 2, g_date_time_to_unix (date));
+  else
+    sqlite3_bind_null (idx->insert, 2);
+  sqlite3_bind_text (idx->insert, 3, sender, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (idx->insert, 4, agent, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (idx->insert, 5, domain, -1, SQLITE_TRANSIENT);
+  rc = sqlite3_step (idx->insert);
+  if (rc != SQLITE_DONE)
+    return db_error (idx, error, "adding a message");
+  if (sqlite3_changes (idx->db) == 0)
+    return TRUE; /* known already */
+  if (added)
+    *added = TRUE;
+  bump (idx, "from", sender);
+  bump (idx, "agent", agent);
+  bump (idx, "iddomain", domain);
+  add_addresses (idx, msg, GMIME_ADDRESS_TYPE_TO);
+  add_addresses (idx, msg, GMIME_ADDRESS_TYPE_CC);
+  add_addresses (idx, msg, GMIME_ADDRESS_TYPE_BCC);
+  return TRUE;
+}
+
+typedef struct
+{
+  BounceIndex *idx;
+  guint added;
+  guint read;
+  guint skipped;
+  sqlite3_stmt *seen_q;
+  sqlite3_stmt *seen_add;
+  GError *error;
+} Learn;
+
+/* A Maildir file's unique name: the part before ":2,". */
+static char *
+unique_name (const char *path)
+{
+  g_autofree char *base = g_path_get_basename (path);
+  char *colon = strchr (base, ':');
+
+  if (colon)
+    *colon = '\0';
+  return g_steal_pointer (&base);
+}
+
+static gboolean
+learn_one (const BounceMessageRef *ref, gpointer user_data, GError **error)
+{
+  Learn *l = user_data;
+  gboolean added = FALSE;
+  g_autoptr (GError) err = NULL;
+  gboolean maildir = !ref->in_mbox;
+  g_autofree char *key = maildir ? g_strconcat ("maildir:", ref->folder, "/", unique_name (ref->path), NULL) : NULL;
+
+  if (ref->data == NULL)
+    return TRUE;
+  if (key)
+    {
+      sqlite3_reset (l->seen_q);
+      sqlite3_bind_text (l->seen_q, 1, key, -1, SQLITE_TRANSIENT);
+      if (sqlite3_step (l->seen_q) == SQLITE_ROW)
+        {
+          l->skipped++;
+          return TRUE;
+        }
+    }
+  l->read++;
+  if (!bounce_index_add_message (l->idx, ref->data, ref->length, &added, &err))
+    {
+      if (err->code == BOUNCE_ERROR_INDEX)
+        {
+          g_propagate_error (error, g_steal_pointer (&err));
+          return FALSE;
+        }
+    }
+  if (added)
+    l->added++;
+  if (key)
+    {
+      sqlite3_reset (l->seen_add);
+      sqlite3_bind_text (l->seen_add, 1, key, -1, SQLITE_TRANSIENT);
+      sqlite3_bind_int64 (l->seen_add, 2, ref->length);
+      sqlite3_bind_int64 (l->seen_add, 3, 0);
+      sqlite3_step (l->seen_add);
+    }
+  if ((l->read % 2000) == 0)
+    {
+      if (!bounce_index_commit (l->idx, error) || !bounce_index_begin (l->idx, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/**
+ * bounce_index_learn_folder:
+ * @path: a Maildir (read with its subfolders) or an mbox of sent mail
+ * @n_read: (out) (optional): messages read this time
+ * @n_added: (out) (optional): messages new to the index
+ * @error: BOUNCE_ERROR_IO, BOUNCE_ERROR_PARSE or BOUNCE_ERROR_INDEX
+ *
+ * Reads what is new in @path since the last call.
+ */
+gboolean
+bounce_index_learn_folder (BounceIndex *idx, const char *path, guint *n_read, guint *n_added,
+                           GError **error)
+{
+  Learn l = { idx };
+  gboolean ok;
+  struct stat st;
+  g_autofree char *mbox_key = g_strconcat ("mbox:", path, NULL);
+  gboolean is_mbox = stat (path, &st) == 0 && S_ISREG (st.st_mode);
+
+  if (sqlite3_prepare_v2 (idx->db, "SELECT 1 FROM seen WHERE path = ?", -1, &l.seen_q, NULL) != SQLITE_OK
+      || sqlite3_prepare_v2 (idx->db, "INSERT OR REPLACE INTO seen VALUES (?, ?, ?)", -1, &l.seen_add, NULL) != SQLITE_OK)
+    {
+      sqlite3_finalize (l.seen_q);
+      return db_error (idx, error, "preparing");
+    }
+  if (is_mbox)
+    {
+      /* An mbox unchanged since the last read is skipped whole. */
+      sqlite3_stmt *q = NULL;
+      gboolean same = FALSE;
+
+      sqlite3_prepare_v2 (idx->db, "SELECT size, mtime FROM seen WHERE path = ?", -1, &q, NULL);
+      sqlite3_bind_text (q, 1, mbox_key, -1, SQLITE_STATIC);
+      if (sqlite3_step (q) == SQLITE_ROW)
+        same = sqlite3_column_int64 (q, 0) == st.st_size && sqlite3_column_int64 (q, 1) == st.st_mtime;
+      sqlite3_finalize (q);
+      if (same)
+        {
+          sqlite3_finalize (l.seen_q);
+          sqlite3_finalize (l.seen_add);
+          if (n_read)
+            *n_read = 0;
+          if (n_added)
+            *n_added = 0;
+          return TRUE;
+        }
+    }
+  ok = bounce_index_begin (idx, error)
+       && bounce_mailbox_foreach (path, BOUNCE_MAILBOX_RECURSIVE, NULL, learn_one, &l, error);
+  if (ok && is_mbox)
+    {
+      sqlite3_reset (l.seen_add);
+      sqlite3_bind_text (l.seen_add, 1, mbox_key, -1, SQLITE_STATIC);
+      sqlite3_bind_int64 (l.seen_add, 2, st.st_size);
+      sqlite3_bind_int64 (l.seen_add, 3, st.st_mtime);
+      sqlite3_step (l.seen_add);
+    }
+  if (ok)
+    ok = bounce_index_commit (idx, error);
+  else
+    exec (idx, "ROLLBACK", NULL);
+  sqlite3_finalize (l.seen_q);
+  sqlite3_finalize (l.seen_add);
+  if (n_read)
+    *n_read = l.read;
+  if (n_added)
+    *n_added = l.added;
+  return ok;
+}
+
+/**
+ * bounce_index_lookup:
+ * @message_id: with its angle brackets
+ * @date: (out) (optional): when it was sent (0 when unknown)
+ *
+ * Returns: whether the owner sent a message with this Message-ID.
+ */
+gboolean
+bounce_index_lookup (BounceIndex *idx, const char *message_id, gint64 *date)
+{
+  gboolean found;
+
+  sqlite3_reset (idx->has_id);
+  sqlite3_bind_text (idx->has_id, 1, message_id, -1, SQLITE_TRANSIENT);
+  found = sqlite3_step (idx->has_id) == SQLITE_ROW;
+  if (found && date)
+    *date = sqlite3_column_int64 (idx->has_id, 0);
+  return found;
+}
+
+/**
+ * bounce_index_count:
+ * @kind: "rcpt", "from", "agent" or "iddomain"
+ * @value: an address, a User-Agent family or a domain
+ *
+ * Returns: how many of the owner's messages had it.
+ */
+guint
+bounce_index_count (BounceIndex *idx, const char *kind, const char *value)
+{
+  g_autofree char *v = NULL;
+  guint n = 0;
+
+  if (value == NULL)
+    return 0;
+  v = g_utf8_strdown (value, -1);
+  sqlite3_reset (idx->count);
+  sqlite3_bind_text (idx->count, 1, kind, -1, SQLITE_STATIC);
+  sqlite3_bind_text (idx->count, 2, v, -1, SQLITE_TRANSIENT);
+  if (sqlite3_step (idx->count) == SQLITE_ROW)
+    n = sqlite3_column_int (idx->count, 0);
+  return n;
+}
+
+/**
+ * bounce_index_get_range:
+ * @n: (out): messages indexed
+ * @first: (out): the oldest date, Unix time
+ * @last: (out): the newest date
+ *
+ * Returns: FALSE when the index holds no dated message.
+ */
+gboolean
+bounce_index_get_range (BounceIndex *idx, guint *n, gint64 *first, gint64 *last)
+{
+  sqlite3_stmt *q = NULL;
+  gboolean ok = FALSE;
+
+  *n = 0;
+  *first = *last = 0;
+  if (sqlite3_prepare_v2 (idx->db, "SELECT count(*), min(date), max(date) FROM sent", -1, &q, NULL) != SQLITE_OK)
+    return FALSE;
+  if (sqlite3_step (q) == SQLITE_ROW && sqlite3_column_type (q, 1) != SQLITE_NULL)
+    {
+      *n = sqlite3_column_int (q, 0);
+      *first = sqlite3_column_int64 (q, 1);
+      *last = sqlite3_column_int64 (q, 2);
+      ok = TRUE;
+    }
+  sqlite3_finalize (q);
+  return ok;
+}
