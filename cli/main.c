@@ -14,6 +14,8 @@ static const struct
   const char *summary;
 } commands[] = {
   { "check", cli_check, "read messages (files or stdin) and say what each is" },
+  { "scan", cli_scan, "judge every message of Maildirs and mbox files, and act on backscatter" },
+  { "filter", cli_filter, "add X-Backscatter headers to the message on stdin (for procmail)" },
   { "learn", cli_learn, "build the sent-mail index from your sent folders" },
   { "record-sent", cli_record_sent, "add one outgoing message (stdin) to the sent-mail index" },
 };

@@ -245,6 +245,48 @@ BOUNCE_PUBLIC gboolean bounce_mailbox_foreach (const char *path,
                                                gpointer user_data,
                                                GError **error);
 
+BOUNCE_PUBLIC gboolean bounce_folder_name_is_valid (const char *name);
+BOUNCE_PUBLIC char *bounce_maildir_folder (const char *maildir,
+                                           const char *name,
+                                           gboolean create,
+                                           GError **error);
+BOUNCE_PUBLIC gboolean bounce_maildir_move (const char *path,
+                                            const char *folder,
+                                            gboolean link_only,
+                                            char **target,
+                                            GError **error);
+BOUNCE_PUBLIC gboolean bounce_maildir_delete (const char *path, GError **error);
+BOUNCE_PUBLIC gboolean bounce_maildir_replace (const char *path,
+                                               const char *data,
+                                               gsize length,
+                                               GError **error);
+BOUNCE_PUBLIC int bounce_mailbox_lock (const char *path, GError **error);
+
+/**
+ * BounceSpan: where one message lies in an mbox file.
+ */
+typedef struct
+{
+  goffset offset;
+  gsize length;
+} BounceSpan;
+
+typedef struct _BounceMboxLock BounceMboxLock;
+
+BOUNCE_PUBLIC BounceMboxLock *bounce_mbox_lock (const char *path, GError **error);
+BOUNCE_PUBLIC void bounce_mbox_unlock (BounceMboxLock *lock);
+BOUNCE_PUBLIC gboolean bounce_mbox_remove (BounceMboxLock *lock,
+                                           GArray *spans,
+                                           const char *append_to,
+                                           GError **error);
+
+BOUNCE_PUBLIC char *bounce_defang (const char *data,
+                                   gsize length,
+                                   const char *note,
+                                   gsize *out_length,
+                                   guint *removed,
+                                   GError **error);
+
 /* ---- Identity ---------------------------------------------------------- */
 
 typedef struct _BounceIdentity BounceIdentity;
@@ -341,6 +383,9 @@ BOUNCE_PUBLIC const BounceEvidence *bounce_judgement_get_evidence (BounceJudgeme
                                                                    guint index);
 BOUNCE_PUBLIC void bounce_judgement_add_json (BounceJudgement *judgement,
                                               JsonBuilder *builder);
+BOUNCE_PUBLIC char *bounce_judgement_to_headers (BounceJudgement *judgement,
+                                                 BounceReport *report,
+                                                 const char *newline);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BounceRules, bounce_rules_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BounceReport, bounce_report_unref)

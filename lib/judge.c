@@ -626,3 +626,54 @@ bounce_judgement_add_json (BounceJudgement *jm, JsonBuilder *b)
     }
   json_builder_end_array (b);
 }
+
+/**
+ * bounce_judgement_to_headers:
+ * @report: the report judged
+ * @newline: the line ending to use ("\n" or "\r\n")
+ *
+ * The header lines `backscatter filter` and `scan --action tag` add:
+ * "X-Backscatter: VERDICT; score=S; kind=K[; format=F]" and, when there is
+ * evidence, "X-Backscatter-Evidence: RULE (WEIGHT), ..." folded at 78
+ * columns.
+ *
+ * Returns: (transfer full): the lines, each ending with @newline
+ */
+char *
+bounce_judgement_to_headers (BounceJudgement *jm, BounceReport *report, const char *newline)
+{
+  GString *out = g_string_new (NULL);
+  char score[G_ASCII_DTOSTR_BUF_SIZE];
+  const char *format = bounce_report_get_format (report);
+  gsize line_start;
+
+  g_ascii_formatd (score, sizeof score, "%.1f", jm->score);
+  g_string_append_printf (out, "X-Backscatter: %s; score=%s; kind=%s",
+                          bounce_verdict_to_string (jm->verdict), score,
+                          bounce_kind_to_string (bounce_report_get_kind (report)));
+  if (format)
+    g_string_append_printf (out, "; format=%s", format);
+  g_string_append (out, newline);
+  if (jm->evidence->len == 0)
+    return g_string_free (out, FALSE);
+  line_start = out->len;
+  g_string_append (out, "X-Backscatter-Evidence:");
+  for (guint i = 0; i < jm->evidence->len; i++)
+    {
+      BounceEvidence *e = &g_array_index (jm->evidence, BounceEvidence, i);
+      char w[G_ASCII_DTOSTR_BUF_SIZE];
+      g_autofree char *item = NULL;
+
+      g_ascii_formatd (w, sizeof w, "%+.1f", e->weight);
+      item = g_strdup_printf (" %s (%s)%s", e->rule, w, i + 1 < jm->evidence->len ? "," : "");
+      if (out->len - line_start + strlen (item) > 78)
+        {
+          g_string_append (out, newline);
+          line_start = out->len;
+          g_string_append_c (out, ' ');
+        }
+      g_string_append (out, item);
+    }
+  g_string_append (out, newline);
+  return g_string_free (out, FALSE);
+}

@@ -467,8 +467,19 @@ bounce_original_from_part (GMimeObject *part)
   if (GMIME_IS_MESSAGE_PART (part))
     {
       GMimeMessage *msg = g_mime_message_part_get_message (GMIME_MESSAGE_PART (part));
+      BounceOriginal *o;
+      g_autofree char *raw = NULL;
 
-      return msg ? bounce_original_from_message (msg, carried) : NULL;
+      if (msg == NULL)
+        return NULL;
+      o = bounce_original_from_message (msg, carried);
+      if (o->headers->len > 0 || o->received->len > 0)
+        return o;
+      /* A blank line before the headers leaves GMime an empty header
+       * block: read the part again without it. */
+      bounce_original_free (o);
+      raw = g_mime_object_to_string (GMIME_OBJECT (msg), NULL);
+      return raw ? bounce_original_from_headers_text (raw, strlen (raw), carried) : NULL;
     }
   if (GMIME_IS_PART (part))
     {

@@ -131,7 +131,9 @@ typedef struct
   GMimeObject *orig_part;
   GMimeObject *text_part;
   GMimeObject *html_part;
+  GMimeObject *text_attachment; /* a later text part: may hold headers */
   GMimeMessage *report_message; /* the message whose report we read */
+  const char *prologue;         /* the first non-empty multipart prologue */
   guint parts;
   gboolean limited;
 } Walk;
@@ -151,7 +153,8 @@ carries_original (GMimeObject *obj)
          || type_is (obj, "text", "rfc822-headers")
          || type_is (obj, "message", "global-headers")
          || type_is (obj, "text", "rfc822-header")
-         || type_is (obj, "message", "rfc822-headers");
+         || type_is (obj, "message", "rfc822-headers")
+         || type_is (obj, "message", "partial");
 }
 
 static gboolean
@@ -185,7 +188,18 @@ walk (Walk *w, GMimeObject *obj, int depth)
     {
       GMimeMultipart *mp = GMIME_MULTIPART (obj);
       int n = g_mime_multipart_get_count (mp);
+      const char *pro = g_mime_multipart_get_prologue (mp);
 
+      /* A boundary that matches no part leaves the text in the prologue. */
+      if (w->prologue == NULL && pro && n == 0)
+        {
+          const char *p = pro;
+
+          while (g_ascii_isspace (*p))
+            p++;
+          if (*p)
+            w->prologue = pro;
+        }
       for (int i = 0; i < n && !w->limited; i++)
         walk (w, g_mime_multipart_get_part (mp, i), depth + 1);
       return;
@@ -234,10 +248,12 @@ walk (Walk *w, GMimeObject *obj, int depth)
       if (w->orig_part == NULL)
         w->orig_part = obj;
     }
-  else if (type_is (obj, "text", "plain") && !is_attachment (obj))
+  else if (type_is (obj, "text", "plain") && !is_attachment (obj) && w->text_part == NULL)
+    w->text_part = obj;
+  else if (type_is (obj, "text", "plain"))
     {
-      if (w->text_part == NULL)
-        w->text_part = obj;
+      if (w->text_attachment == NULL)
+        w->text_attachment = obj;
     }
   else if (type_is (obj, "text", "html") && !is_attachment (obj))
     {
@@ -339,34 +355,57 @@ html_to_text (const char *html)
   return g_string_free (out, FALSE);
 }
 
+/* The decoded text of a text part, converted to UTF-8 from its charset;
+ * NUL bytes survive (as spaces, later). Returns: (transfer full) */
+static char *
+text_of (GMimeObject *part, gsize *len)
+{
+  g_autoptr (GByteArray) bytes = bounce_part_content (GMIME_PART (part), BOUNCE_MAX_TEXT_BYTES * 2);
+  const char *charset = g_mime_object_get_content_type_parameter (part, "charset");
+  char *out = NULL;
+
+  for (guint i = 0; i < bytes->len; i++)
+    if (bytes->data[i] == '\0')
+      bytes->data[i] = ' ';
+  if (charset && g_ascii_strcasecmp (charset, "utf-8") != 0
+      && g_ascii_strcasecmp (charset, "us-ascii") != 0)
+    {
+      const char *name = g_mime_charset_iconv_name (charset);
+      gsize written = 0;
+
+      out = g_convert_with_fallback ((const char *) bytes->data, bytes->len, "UTF-8",
+                                     name ? name : charset, "?", NULL, &written, NULL);
+      if (out)
+        *len = written;
+    }
+  if (out == NULL)
+    {
+      out = g_utf8_make_valid ((const char *) bytes->data, bytes->len);
+      *len = strlen (out);
+    }
+  return out;
+}
+
 /* The report text: the text part decoded to UTF-8, LF line ends, capped. */
 static char *
 report_text (Walk *w, gsize *len)
 {
   char *text = NULL;
 
-  if (w->text_part && GMIME_IS_TEXT_PART (w->text_part))
-    text = g_mime_text_part_get_text (GMIME_TEXT_PART (w->text_part));
-  if ((text == NULL || *text == '\0') && w->html_part && GMIME_IS_TEXT_PART (w->html_part))
+  *len = 0;
+  if (w->text_part && GMIME_IS_PART (w->text_part))
+    text = text_of (w->text_part, len);
+  if ((text == NULL || *len == 0) && w->html_part && GMIME_IS_PART (w->html_part))
     {
-      g_autofree char *html = g_mime_text_part_get_text (GMIME_TEXT_PART (w->html_part));
+      g_autofree char *html = text_of (w->html_part, len);
 
       g_free (text);
-      text = html ? html_to_text (html) : NULL;
+      text = html_to_text (html);
     }
-  if ((text == NULL || *text == '\0') && w->report_message
-      && GMIME_IS_MULTIPART (g_mime_message_get_mime_part (w->report_message)))
+  if ((text == NULL || *text == '\0') && w->prologue)
     {
-      /* A boundary that matches no part leaves the whole body in the
-       * prologue: read the report from there. */
-      const char *pro = g_mime_multipart_get_prologue (
-        GMIME_MULTIPART (g_mime_message_get_mime_part (w->report_message)));
-
-      if (pro && *pro)
-        {
-          g_free (text);
-          text = g_strdup (pro);
-        }
+      g_free (text);
+      text = bounce_utf8 (w->prologue, MIN (strlen (w->prologue), BOUNCE_MAX_TEXT_BYTES));
     }
   if (text == NULL)
     text = g_strdup ("");
@@ -377,14 +416,6 @@ report_text (Walk *w, gsize *len)
       while (*len > 0 && (text[*len] & 0xc0) == 0x80)
         (*len)--;
       text[*len] = '\0';
-    }
-  if (!g_utf8_validate (text, *len, NULL))
-    {
-      char *valid = g_utf8_make_valid (text, *len);
-
-      g_free (text);
-      text = valid;
-      *len = strlen (text);
     }
   *len = normalise_newlines (text, *len);
   return text;
@@ -403,6 +434,39 @@ find_recipient (BounceReport *r, const char *address)
         return x;
     }
   return NULL;
+}
+
+/* The five actions of RFC 3464; "deliverable" (an address verification
+ * report) is delivered; other words real servers use ("expired",
+ * "bounced", "undeliverable") mean failed. */
+static void
+normalise_action (BounceRecipient *x)
+{
+  static const char *const actions[] = { "failed", "delayed", "delivered", "relayed", "expanded" };
+  const char *a = x->action;
+
+  if (a == NULL)
+    return;
+  if (strcmp (a, "deliverable") == 0) /* an address verification report */
+    a = "delivered";
+  for (guint i = 0; i < G_N_ELEMENTS (actions); i++)
+    if (g_str_has_prefix (a, actions[i]) || (i == 1 && g_str_has_prefix (a, "delay")))
+      {
+        if (strcmp (x->action, actions[i]) != 0)
+          {
+            g_free (x->action);
+            x->action = g_strdup (actions[i]);
+          }
+        return;
+      }
+  g_free (x->action);
+  x->action = g_strdup ("failed");
+}
+
+static gboolean
+is_generic_status (const char *status)
+{
+  return status == NULL || g_str_has_suffix (status, ".0.0");
 }
 
 /* Merge what a format rule found into the recipients a DSN gave: the DSN
@@ -425,18 +489,17 @@ merge_recipients (BounceReport *r, GPtrArray *found)
         }
       if (x->diagnostic == NULL)
         x->diagnostic = g_steal_pointer (&f->diagnostic);
-      if (x->status == NULL)
-        x->status = g_steal_pointer (&f->status);
+      if (x->status == NULL || (is_generic_status (x->status) && f->status
+                                && f->status[0] == x->status[0]))
+        {
+          g_free (x->status);
+          x->status = g_steal_pointer (&f->status);
+        }
       if (x->reply_code == NULL)
         x->reply_code = g_steal_pointer (&f->reply_code);
     }
 }
 
-static gboolean
-is_generic_status (const char *status)
-{
-  return status == NULL || g_str_has_suffix (status, ".0.0");
-}
 
 static void
 finish_recipients (BounceReport *r, BounceRules *rules, const BounceFormatRule *rule)
@@ -465,6 +528,7 @@ finish_recipients (BounceReport *r, BounceRules *rules, const BounceFormatRule *
         x->status = g_strdup_printf ("%c.0.0", x->reply_code[0]);
       if (x->action == NULL)
         x->action = g_strdup ("failed");
+      normalise_action (x);
       if (x->status)
         x->permanent = x->status[0] == '5' ? 1 : x->status[0] == '4' ? 0 : -1;
       else if (x->reply_code)
@@ -499,7 +563,11 @@ kind_from_actions (BounceReport *r)
 
   for (guint i = 0; i < r->recipients->len; i++)
     {
-      const char *a = ((BounceRecipient *) g_ptr_array_index (r->recipients, i))->action;
+      BounceRecipient *x = g_ptr_array_index (r->recipients, i);
+      const char *a;
+
+      normalise_action (x);
+      a = x->action;
 
       if (a == NULL || g_str_has_prefix (a, "fail"))
         failed = TRUE;
@@ -815,6 +883,8 @@ parse_message (BounceReport *r, GMimeMessage *msg, BounceRules *rules)
         }
       if (kind != BOUNCE_KIND_NOT_BOUNCE)
         merge_recipients (r, found);
+      if (r->recipients->len == 0 && (kind == BOUNCE_KIND_FAILURE || kind == BOUNCE_KIND_DELAY))
+        failed_recipients_header (r, msg);
     }
   else if (format == NULL)
     {
@@ -858,6 +928,15 @@ parse_message (BounceReport *r, GMimeMessage *msg, BounceRules *rules)
    * a header block found in the text. */
   if (w.orig_part)
     r->original = bounce_original_from_part (w.orig_part);
+  if (r->original == NULL && w.text_attachment && GMIME_IS_PART (w.text_attachment))
+    {
+      /* Some servers return the headers as a text attachment. */
+      gsize alen = 0;
+      g_autofree char *att = text_of (w.text_attachment, &alen);
+
+      if (find_inline_original (att, alen) == 0)
+        r->original = bounce_original_from_headers_text (att, alen, "text/rfc822-headers");
+    }
   if (r->original == NULL && inline_at < text_len)
     r->original = bounce_original_from_headers_text (text + inline_at, text_len - inline_at, "inline");
   if (r->original == NULL && kind != BOUNCE_KIND_AUTOREPLY && kind != BOUNCE_KIND_MDN)

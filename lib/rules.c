@@ -563,10 +563,9 @@ bounce_rules_load_dir (BounceRules *rules, const char *dir, gboolean user, GErro
 /* ---- matching ---------------------------------------------------------- */
 
 static gboolean
-header_matches (GMimeMessage *msg, const Cond *c)
+header_list_matches (GMimeHeaderList *list, const Cond *c)
 {
-  GMimeHeaderList *list = g_mime_object_get_header_list (GMIME_OBJECT (msg));
-  int n = g_mime_header_list_get_count (list);
+  int n = list ? g_mime_header_list_get_count (list) : 0;
 
   for (int i = 0; i < n; i++)
     {
@@ -581,6 +580,17 @@ header_matches (GMimeMessage *msg, const Cond *c)
         return TRUE;
     }
   return FALSE;
+}
+
+/* The message's own headers, then its body part's (GMime keeps the
+ * Content-* headers of a message there). */
+static gboolean
+header_matches (GMimeMessage *msg, const Cond *c)
+{
+  GMimeObject *body = g_mime_message_get_mime_part (msg);
+
+  return header_list_matches (g_mime_object_get_header_list (GMIME_OBJECT (msg)), c)
+         || (body && header_list_matches (g_mime_object_get_header_list (body), c));
 }
 
 static gboolean
@@ -918,7 +928,9 @@ bounce_format_rule_extract (const BounceFormatRule *rule, const char *text, gsiz
             break;
           r = bounce_recipient_new ();
           r->address = g_strdup (h->addr);
-          r->action = g_strdup (rule->kind == BOUNCE_KIND_DELAY ? "delayed" : "failed");
+          r->action = g_strdup (rule->kind == BOUNCE_KIND_DELAY ? "delayed"
+                                : rule->kind == BOUNCE_KIND_DELIVERED ? "delivered"
+                                : "failed");
           g_ptr_array_add (recipients, r);
         }
       if (r->diagnostic == NULL)

@@ -72,7 +72,9 @@ static const char *const auto_senders[] = {
   "challenge", "verify", "confirm", "tmda", "spamarrest", "boxbe",
   "bluebottle", "mailblocks", "root@", "daemon", "mmdf", "smtp", "gateway",
   "notes", "exchange", "abuse", "feedback", "fbl", "complaints", "arf",
-  "mailmaster", "mail-router", "notification", "notify", NULL,
+  "mailmaster", "mail-router", "notification", "notify", "post_master",
+  "-admin@", "owner-", "-owner@", "-request@", "listserv", "majordomo",
+  "mailman", NULL,
 };
 
 /* Words in the Subject of reports, notices, challenges and auto-replies. */
@@ -93,6 +95,7 @@ static const char *const report_subjects[] = {
   "non remis", "non-remis", "distribuição", "entrega", "zustell",
   "unzustellbar", "nicht zustellbar", "onbestelbaar", "recipient",
   "user unknown", "unknown", "mailbox", "quota", "full", "expired",
+  "not member", "not a member", "loop", "test message",
   "=?", NULL,
 };
 

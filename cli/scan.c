@@ -1,0 +1,515 @@
+/* scan.c — `backscatter scan PATH... [--action report|tag|move=FOLDER|delete]
+ * [--dry-run] [--json] [--quiet] [--recursive] [--only VERDICT]
+ * [--defang FOLDER]`: judge every message of Maildirs and mbox files and
+ * act on the ones with the chosen verdict (backscatter by default).
+ *
+ * Safe under concurrent delivery: one scan per mailbox (a lock), Maildir
+ * files renamed or rewritten atomically, an mbox locked as delivery agents
+ * expect while it is read and rewritten. A message that could not be read
+ * whole or parsed is never acted on. Quiet when there is nothing to say.
+ */
+#include "config.h"
+#include "cli.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef enum
+{
+  ACTION_REPORT,
+  ACTION_TAG,
+  ACTION_MOVE,
+  ACTION_DELETE,
+} Action;
+
+typedef struct
+{
+  CliContext ctx;
+  Action action;
+  char *folder;          /* move=FOLDER */
+  char *defang;          /* --defang FOLDER */
+  BounceVerdict only;
+  gboolean dry_run, json, quiet, recursive, progress;
+
+  /* the mailbox being scanned */
+  const char *mailbox;
+  gboolean is_mbox;
+  GArray *spans;         /* mbox messages to take out */
+  GHashTable *folders;   /* Maildir -> target folder path */
+
+  guint messages, bounces, errors, acted, defanged;
+  guint verdicts[4];
+  int first_error;
+  gint64 last_progress;
+} Scan;
+
+static const char *
+action_verb (Scan *s, gboolean past)
+{
+  switch (s->action)
+    {
+    case ACTION_TAG:
+      return past ? "tagged" : "tag";
+    case ACTION_MOVE:
+      return past ? "moved" : "move";
+    case ACTION_DELETE:
+      return past ? "deleted" : "delete";
+    default:
+      return "none";
+    }
+}
+
+/* The folder messages of @maildir move to (created on first use). */
+static const char *
+target_folder (Scan *s, const char *maildir, const char *name, GError **error)
+{
+  g_autofree char *key = g_strconcat (name, "\n", maildir, NULL);
+  char *path = g_hash_table_lookup (s->folders, key);
+
+  if (path)
+    return path;
+  /* A subfolder's messages go to the top Maildir's folder. */
+  path = bounce_maildir_folder (s->mailbox, name, !s->dry_run, error);
+  if (path)
+    g_hash_table_insert (s->folders, g_steal_pointer (&key), path);
+  return path;
+}
+
+static void
+print_error (Scan *s, const char *source, const char *message, int code)
+{
+  s->errors++;
+  if (s->first_error == 0)
+    s->first_error = code;
+  if (s->json)
+    cli_print_json (source, NULL, NULL, message);
+  else
+    fprintf (stderr, "backscatter: %s: %s\n", source, message);
+}
+
+static char *
+with_headers (const BounceMessageRef *ref, const char *headers, gsize *len)
+{
+  gsize at = 0;
+  GString *out;
+
+  if (ref->length >= 5 && memcmp (ref->data, "From ", 5) == 0)
+    {
+      const char *nl = memchr (ref->data, '\n', ref->length);
+
+      at = nl ? (gsize) (nl + 1 - ref->data) : 0;
+    }
+  out = g_string_sized_new (ref->length + strlen (headers));
+  g_string_append_len (out, ref->data, at);
+  g_string_append (out, headers);
+  g_string_append_len (out, ref->data + at, ref->length - at);
+  *len = out->len;
+  return g_string_free (out, FALSE);
+}
+
+/* Act on one judged message; returns what was done, for the output. */
+static const char *
+act (Scan *s, const BounceMessageRef *ref, BounceReport *report, BounceJudgement *jm,
+     char **target, GError **error)
+{
+  BounceVerdict v = bounce_judgement_get_verdict (jm);
+
+  if (s->action == ACTION_REPORT || v != s->only)
+    return NULL;
+  if (s->action == ACTION_DELETE && v != BOUNCE_VERDICT_BACKSCATTER)
+    return NULL;
+  if (s->is_mbox)
+    {
+      BounceSpan span = { ref->offset, ref->span };
+
+      if (s->action == ACTION_TAG)
+        {
+          g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_CONFIG,
+                       "--action tag rewrites single files and works on Maildirs only");
+          return NULL;
+        }
+      if (!s->dry_run)
+        g_array_append_val (s->spans, span);
+      return s->dry_run ? "would-be" : action_verb (s, TRUE);
+    }
+  if (s->dry_run)
+    return "would-be";
+  switch (s->action)
+    {
+    case ACTION_MOVE:
+      {
+        const char *folder = target_folder (s, ref->folder, s->folder, error);
+
+        if (folder == NULL || !bounce_maildir_move (ref->path, folder, FALSE, target, error))
+          return NULL;
+        break;
+      }
+    case ACTION_DELETE:
+      if (!bounce_maildir_delete (ref->path, error))
+        return NULL;
+      break;
+    case ACTION_TAG:
+      {
+        const char *nl = memchr (ref->data, '\n', ref->length);
+        g_autofree char *headers = bounce_judgement_to_headers (jm, report,
+                                                                nl && nl > ref->data && nl[-1] == '\r' ? "\r\n" : "\n");
+        gsize len;
+        g_autofree char *data = NULL;
+
+        /* A message tagged before is left as it is. */
+        if (g_strstr_len (ref->data, MIN (ref->length, 65536), "\nX-Backscatter: ") != NULL
+            || g_str_has_prefix (ref->data, "X-Backscatter: "))
+          return NULL;
+        data = with_headers (ref, headers, &len);
+        if (!bounce_maildir_replace (ref->path, data, len, error))
+          return NULL;
+        break;
+      }
+    default:
+      return NULL;
+    }
+  return action_verb (s, TRUE);
+}
+
+/* --defang: a bounce that stays but carries a worm keeps its text; the
+ * untouched message goes to the quarantine folder first. */
+static gboolean
+defang (Scan *s, const BounceMessageRef *ref, BounceReport *report, BounceJudgement *jm,
+        char **kept, GError **error)
+{
+  BounceOriginal *o = bounce_report_get_original (report);
+  BounceVerdict v = bounce_judgement_get_verdict (jm);
+  gboolean risky = FALSE;
+  const char *folder;
+  g_autofree char *note = NULL, *data = NULL;
+  gsize len;
+  guint removed = 0;
+
+  if (s->defang == NULL || s->is_mbox || o == NULL
+      || (v != BOUNCE_VERDICT_LEGITIMATE && v != BOUNCE_VERDICT_UNKNOWN))
+    return FALSE;
+  for (guint i = 0; i < bounce_original_get_n_attachments (o); i++)
+    risky |= bounce_original_get_attachment (o, i)->risky;
+  if (!risky)
+    return FALSE;
+  if (s->dry_run)
+    return TRUE;
+  folder = target_folder (s, ref->folder, s->defang, error);
+  if (folder == NULL)
+    return FALSE;
+  {
+    g_autofree char *dir = g_path_get_dirname (ref->path);
+    g_autofree char *sub = g_path_get_basename (dir);
+    g_autofree char *base = g_path_get_basename (ref->path);
+
+    *kept = g_build_filename (folder, sub, base, NULL);
+  }
+  note = g_strdup_printf ("The untouched message is kept in the folder %s as %s.", s->defang, *kept);
+  data = bounce_defang (ref->data, ref->length, note, &len, &removed, error);
+  if (data == NULL || removed == 0)
+    {
+      g_clear_pointer (kept, g_free);
+      return FALSE; /* nothing could be taken out: the message stays as it was */
+    }
+  /* The untouched message is kept before its place is taken. */
+  if (!bounce_maildir_move (ref->path, folder, TRUE, NULL, error))
+    return FALSE;
+  return bounce_maildir_replace (ref->path, data, len, error);
+}
+
+static void
+progress (Scan *s, gboolean done)
+{
+  gint64 now;
+
+  if (!s->progress)
+    return;
+  now = g_get_monotonic_time ();
+  if (!done && now - s->last_progress < G_USEC_PER_SEC / 5)
+    return;
+  s->last_progress = now;
+  if (done)
+    fprintf (stderr, "\r\033[K");
+  else
+    fprintf (stderr, "\r\033[Kscanning %s: %u messages, %u bounces", s->mailbox, s->messages, s->bounces);
+  fflush (stderr);
+}
+
+static gboolean
+scan_one (const BounceMessageRef *ref, gpointer user_data, GError **error)
+{
+  Scan *s = user_data;
+  g_autoptr (GError) err = NULL;
+  g_autoptr (BounceReport) report = NULL;
+  g_autoptr (BounceJudgement) jm = NULL;
+  g_autofree char *source = ref->in_mbox ? g_strdup_printf ("%s:%" G_GOFFSET_FORMAT, ref->path, ref->offset)
+                                         : g_strdup (ref->path);
+  g_autofree char *target = NULL, *kept = NULL;
+  const char *done = NULL;
+  BounceVerdict v;
+
+  s->messages++;
+  progress (s, FALSE);
+  if (ref->data == NULL)
+    {
+      print_error (s, source, ref->read_error, EX_IOERR);
+      return TRUE;
+    }
+  report = bounce_report_new_from_data (ref->data, ref->length, s->ctx.rules, BOUNCE_PARSE_DEFAULT, &err);
+  if (report == NULL)
+    {
+      print_error (s, source, err->message, cli_exit_for_error (err));
+      return TRUE;
+    }
+  if (bounce_report_get_kind (report) == BOUNCE_KIND_NOT_BOUNCE)
+    return TRUE;
+  s->bounces++;
+  jm = bounce_judge_report (s->ctx.judge, report);
+  v = bounce_judgement_get_verdict (jm);
+  s->verdicts[v]++;
+  if (ref->truncated)
+    print_error (s, source, "the message is larger than the read limit; it was judged from its start and left alone", EX_DATAERR);
+  else
+    {
+      done = act (s, ref, report, jm, &target, &err);
+      if (done == NULL && err == NULL && defang (s, ref, report, jm, &kept, &err))
+        {
+          done = s->dry_run ? "would-be-defanged" : "defanged";
+          s->defanged++;
+        }
+      else if (done)
+        s->acted++;
+      if (err)
+        {
+          if (err->code == BOUNCE_ERROR_CONFIG)
+            {
+              g_propagate_error (error, g_steal_pointer (&err));
+              return FALSE;
+            }
+          print_error (s, source, err->message, cli_exit_for_error (err));
+          done = NULL;
+        }
+    }
+  if (s->json)
+    {
+      g_autoptr (JsonBuilder) b = json_builder_new ();
+      g_autoptr (JsonGenerator) gen = json_generator_new ();
+      g_autoptr (JsonNode) node = bounce_report_to_json (report);
+      g_autoptr (JsonNode) root = NULL;
+      g_autofree char *text = NULL;
+      JsonObjectIter it;
+      const char *name;
+      JsonNode *value;
+
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "source");
+      json_builder_add_string_value (b, source);
+      json_object_iter_init_ordered (&it, json_node_get_object (node));
+      while (json_object_iter_next_ordered (&it, &name, &value))
+        {
+          json_builder_set_member_name (b, name);
+          json_builder_add_value (b, json_node_copy (value));
+        }
+      bounce_judgement_add_json (jm, b);
+      json_builder_set_member_name (b, "action");
+      json_builder_add_string_value (b, done ? (strcmp (done, "would-be") == 0
+                                                  ? (s->action == ACTION_MOVE ? "would-move"
+                                                     : s->action == ACTION_DELETE ? "would-delete" : "would-tag")
+                                                  : done)
+                                             : "none");
+      if (target || kept)
+        {
+          json_builder_set_member_name (b, "target");
+          json_builder_add_string_value (b, target ? target : kept);
+        }
+      json_builder_end_object (b);
+      root = json_builder_get_root (b);
+      json_generator_set_root (gen, root);
+      text = json_generator_to_data (gen, NULL);
+      if (s->progress)
+        progress (s, TRUE);
+      puts (text);
+    }
+  else if (!s->quiet)
+    {
+      BounceRecipient *r = bounce_report_get_n_recipients (report) ? bounce_report_get_recipient (report, 0) : NULL;
+
+      if (s->progress)
+        progress (s, TRUE);
+      printf ("%-11s %-12s %s%s%s%s: %s%s%s\n", bounce_verdict_to_string (v),
+              bounce_kind_to_string (bounce_report_get_kind (report)), source,
+              done ? " (" : "", done ? (strcmp (done, "would-be") == 0 ? "dry run" : done) : "", done ? ")" : "",
+              r ? bounce_recipient_get_address (r) : "no recipient", r ? " " : "",
+              r ? bounce_recipient_get_reason (r) : "");
+    }
+  return TRUE;
+}
+
+static gboolean
+parse_action (Scan *s, const char *action)
+{
+  if (action == NULL || strcmp (action, "report") == 0)
+    s->action = ACTION_REPORT;
+  else if (strcmp (action, "tag") == 0)
+    s->action = ACTION_TAG;
+  else if (strcmp (action, "delete") == 0)
+    s->action = ACTION_DELETE;
+  else if (g_str_has_prefix (action, "move="))
+    {
+      s->action = ACTION_MOVE;
+      s->folder = g_strdup (action + 5);
+      if (!bounce_folder_name_is_valid (s->folder))
+        {
+          fprintf (stderr, "backscatter scan: '%s' is not a folder name inside the Maildir "
+                           "(no '/', no '..', no leading dot)\n", s->folder);
+          return FALSE;
+        }
+    }
+  else
+    {
+      fprintf (stderr, "backscatter scan: unknown action '%s' (report, tag, move=FOLDER or delete)\n", action);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+scan_mailbox (Scan *s, const char *path)
+{
+  g_autoptr (GError) error = NULL;
+  BounceMboxLock *mlock = NULL;
+  g_autofree char *append_to = NULL;
+  int lock;
+
+  s->mailbox = path;
+  s->is_mbox = !g_file_test (path, G_FILE_TEST_IS_DIR);
+  lock = bounce_mailbox_lock (path, &error);
+  if (lock < 0)
+    {
+      print_error (s, path, error->message, cli_exit_for_error (error));
+      return;
+    }
+  if (s->is_mbox && (s->action == ACTION_MOVE || s->action == ACTION_DELETE) && !s->dry_run)
+    {
+      mlock = bounce_mbox_lock (path, &error);
+      if (mlock == NULL)
+        {
+          print_error (s, path, error->message, cli_exit_for_error (error));
+          close (lock);
+          return;
+        }
+    }
+  g_array_set_size (s->spans, 0);
+  if (!bounce_mailbox_foreach (path, s->recursive ? BOUNCE_MAILBOX_RECURSIVE : 0,
+                               s->folder ? s->folder : s->defang, scan_one, s, &error))
+    print_error (s, path, error->message, cli_exit_for_error (error));
+  else if (mlock && s->spans->len > 0)
+    {
+      /* move=FOLDER for an mbox: the mbox file FOLDER beside it. */
+      if (s->action == ACTION_MOVE)
+        {
+          g_autofree char *dir = g_path_get_dirname (path);
+
+          append_to = g_build_filename (dir, s->folder, NULL);
+        }
+      if (!bounce_mbox_remove (mlock, s->spans, append_to, &error))
+        {
+          print_error (s, path, error->message, cli_exit_for_error (error));
+          s->acted -= MIN (s->acted, s->spans->len);
+        }
+    }
+  bounce_mbox_unlock (mlock);
+  close (lock);
+  progress (s, TRUE);
+}
+
+int
+cli_scan (int argc, char **argv)
+{
+  Scan s = { 0 };
+  CliSettings settings = { 0 };
+  g_autofree char *action = NULL, *only = NULL;
+  GOptionEntry entries[] = {
+    { "action", 'a', 0, G_OPTION_ARG_STRING, &action, "What to do with backscatter: report (default), tag, move=FOLDER, delete", "ACTION" },
+    { "only", 0, 0, G_OPTION_ARG_STRING, &only, "Act on this verdict instead of backscatter (unknown, legitimate; delete takes backscatter only)", "VERDICT" },
+    { "defang", 0, 0, G_OPTION_ARG_STRING, &s.defang, "Remove worm attachments from bounces that stay, keeping the untouched message in FOLDER", "FOLDER" },
+    { "dry-run", 'n', 0, G_OPTION_ARG_NONE, &s.dry_run, "Say what would be done, change nothing", NULL },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &s.json, "One JSON object per bounce, one per line", NULL },
+    { "quiet", 'q', 0, G_OPTION_ARG_NONE, &s.quiet, "Only a summary, and only when something was found or done", NULL },
+    { "recursive", 'r', 0, G_OPTION_ARG_NONE, &s.recursive, "Read the Maildir++ subfolders too", NULL },
+    { NULL },
+  };
+  g_autoptr (GError) error = NULL;
+  int status;
+
+  if (!cli_parse_options ("scan", "PATH... - judge every message of Maildirs and mbox files", entries, &settings, &argc, &argv))
+    return EX_USAGE;
+  s.only = BOUNCE_VERDICT_BACKSCATTER;
+  if (!parse_action (&s, action)
+      || (only && (!bounce_verdict_from_string (only, &s.only) || s.only == BOUNCE_VERDICT_NOT_BOUNCE))
+      || (s.defang && !bounce_folder_name_is_valid (s.defang)))
+    {
+      if (only && s.only == BOUNCE_VERDICT_BACKSCATTER && strcmp (only, "backscatter") != 0)
+        fprintf (stderr, "backscatter scan: --only takes backscatter, unknown or legitimate\n");
+      else if (s.defang && !bounce_folder_name_is_valid (s.defang))
+        fprintf (stderr, "backscatter scan: '%s' is not a folder name inside the Maildir\n", s.defang);
+      cli_settings_clear (&settings);
+      g_free (s.folder);
+      g_free (s.defang);
+      return EX_USAGE;
+    }
+  if (s.action == ACTION_DELETE && s.only != BOUNCE_VERDICT_BACKSCATTER)
+    {
+      fprintf (stderr, "backscatter scan: delete removes backscatter only\n");
+      cli_settings_clear (&settings);
+      return EX_USAGE;
+    }
+  if (argc < 2)
+    {
+      fprintf (stderr, "backscatter scan: name a Maildir or mbox to scan\n");
+      cli_settings_clear (&settings);
+      return EX_USAGE;
+    }
+  if (!cli_context_load (&s.ctx, &settings, &error))
+    {
+      fprintf (stderr, "backscatter: %s\n", error->message);
+      cli_settings_clear (&settings);
+      cli_context_clear (&s.ctx);
+      return cli_exit_for_error (error);
+    }
+  cli_settings_clear (&settings);
+  s.progress = !s.json && !s.quiet && isatty (STDERR_FILENO);
+  s.spans = g_array_new (FALSE, FALSE, sizeof (BounceSpan));
+  s.folders = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  for (int i = 1; i < argc; i++)
+    scan_mailbox (&s, argv[i]);
+  if (!s.json && (s.bounces > 0 || s.errors > 0) && (!s.quiet || s.acted || s.defanged || s.errors
+                                                       || s.verdicts[BOUNCE_VERDICT_BACKSCATTER]))
+    {
+      printf ("%u messages, %u bounces: %u backscatter, %u legitimate, %u unknown",
+              s.messages, s.bounces, s.verdicts[BOUNCE_VERDICT_BACKSCATTER],
+              s.verdicts[BOUNCE_VERDICT_LEGITIMATE], s.verdicts[BOUNCE_VERDICT_UNKNOWN]);
+      if (s.action != ACTION_REPORT)
+        printf ("; %u %s%s%s%s", s.acted, s.dry_run ? "would be " : "", action_verb (&s, TRUE),
+                s.action == ACTION_MOVE ? " to " : "", s.action == ACTION_MOVE ? s.folder : "");
+      if (s.defang)
+        printf ("; %u %sdefanged", s.defanged, s.dry_run ? "would be " : "");
+      if (s.errors)
+        printf ("; %u errors", s.errors);
+      printf ("\n");
+    }
+  fflush (stdout);
+  if (s.verdicts[BOUNCE_VERDICT_BACKSCATTER])
+    status = EXIT_FOUND;
+  else if (s.first_error)
+    status = s.first_error;
+  else
+    status = s.verdicts[BOUNCE_VERDICT_UNKNOWN] ? EXIT_UNDECIDED : EXIT_NONE;
+  g_array_unref (s.spans);
+  g_hash_table_unref (s.folders);
+  g_free (s.folder);
+  g_free (s.defang);
+  cli_context_clear (&s.ctx);
+  return status;
+}

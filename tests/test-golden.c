@@ -1,0 +1,165 @@
+/* test-golden.c — every sample message in testdata/ against its expected
+ * result beside it (NAME.eml, NAME.expected: the JSON that
+ * `backscatter check --json` prints, pretty-printed).
+ *
+ * The samples are judged as the mail of the owner in testdata/owner.conf,
+ * whose sent mail is testdata/maildir-sent. With BACKSCATTER_REGENERATE=1
+ * in the environment the expected files are written instead of compared;
+ * review the change like code. */
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+#include <string.h>
+
+static const char *bin;
+static char *testdata;
+static char **envp;
+
+static char *
+run (const char *const *argv, int *status)
+{
+  g_autoptr (GError) error = NULL;
+  char *out = NULL;
+
+  if (!g_spawn_sync (testdata, (char **) argv, envp, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out,
+                     NULL, status, &error))
+    g_error ("%s: %s", argv[0], error->message);
+  return out;
+}
+
+/* The check's JSON lines, pretty-printed, one object after another. */
+static char *
+pretty (const char *lines)
+{
+  g_auto (GStrv) each = g_strsplit (lines, "\n", -1);
+  GString *out = g_string_new (NULL);
+
+  for (guint i = 0; each[i]; i++)
+    {
+      g_autoptr (JsonParser) p = json_parser_new ();
+      g_autoptr (JsonGenerator) gen = json_generator_new ();
+      g_autoptr (GError) error = NULL;
+      g_autofree char *text = NULL;
+
+      if (*each[i] == '\0')
+        continue;
+      if (!json_parser_load_from_data (p, each[i], -1, &error))
+        g_error ("not JSON: %s: %s", error->message, each[i]);
+      json_generator_set_root (gen, json_parser_get_root (p));
+      json_generator_set_pretty (gen, TRUE);
+      json_generator_set_indent (gen, 2);
+      text = json_generator_to_data (gen, NULL);
+      g_string_append (out, text);
+      g_string_append_c (out, '\n');
+    }
+  return g_string_free (out, FALSE);
+}
+
+static void
+test_sample (gconstpointer data)
+{
+  const char *rel = data;
+  const char *argv[] = { bin, "check", "--json", "--config", "owner.conf", rel, NULL };
+  g_autofree char *base = g_strndup (rel, strlen (rel) - 4);
+  g_autofree char *expected_path = g_strdup_printf ("%s/%s.expected", testdata, base);
+  g_autofree char *out = NULL, *got = NULL, *want = NULL;
+  int status;
+
+  out = run (argv, &status);
+  got = pretty (out);
+  if (g_getenv ("BACKSCATTER_REGENERATE"))
+    {
+      g_autoptr (GError) error = NULL;
+
+      if (!g_file_set_contents (expected_path, got, -1, &error))
+        g_error ("%s", error->message);
+      return;
+    }
+  if (!g_file_get_contents (expected_path, &want, NULL, NULL))
+    g_error ("%s.expected is missing (run the test with BACKSCATTER_REGENERATE=1 and review it)", base);
+  if (strcmp (got, want) != 0)
+    {
+      g_autofree char *tmp = g_build_filename (g_get_tmp_dir (), "golden-got.json", NULL);
+      g_autofree char *diff = NULL;
+      const char *dargv[] = { "diff", "-u", expected_path, tmp, NULL };
+
+      g_file_set_contents (tmp, got, -1, NULL);
+      g_spawn_sync (NULL, (char **) dargv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL,
+                    NULL, NULL, &diff, NULL, NULL, NULL);
+      g_test_message ("%s", diff ? diff : "");
+      g_test_fail_printf ("%s differs from its expected result", rel);
+    }
+}
+
+static void
+collect (const char *dir, const char *rel, GPtrArray *out)
+{
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  const char *name;
+
+  if (d == NULL)
+    return;
+  while ((name = g_dir_read_name (d)) != NULL)
+    g_ptr_array_add (names, g_strdup (name));
+  g_ptr_array_sort (names, (GCompareFunc) g_strcmp0);
+  for (guint i = 0; i < names->len; i++)
+    {
+      const char *n = g_ptr_array_index (names, i);
+      g_autofree char *path = g_build_filename (dir, n, NULL);
+      g_autofree char *r = rel ? g_build_filename (rel, n, NULL) : g_strdup (n);
+
+      if (g_file_test (path, G_FILE_TEST_IS_DIR))
+        {
+          /* Mailboxes are exercised by the scan tests. */
+          if (!g_str_has_prefix (n, "maildir"))
+            collect (path, r, out);
+        }
+      else if (g_str_has_suffix (n, ".eml"))
+        g_ptr_array_add (out, g_steal_pointer (&r));
+    }
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autoptr (GPtrArray) samples = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *home = NULL;
+  g_autofree char *config = NULL, *data = NULL;
+  int status = 0;
+
+  g_test_init (&argc, &argv, NULL);
+  bin = g_getenv ("BACKSCATTER_BIN");
+  if (bin == NULL)
+    g_error ("BACKSCATTER_BIN is not set");
+  testdata = g_test_build_filename (G_TEST_DIST, "..", "testdata", NULL);
+  home = g_dir_make_tmp ("backscatter-golden-XXXXXX", NULL);
+  config = g_build_filename (home, "config", NULL);
+  data = g_build_filename (home, "data", NULL);
+  envp = g_get_environ ();
+  envp = g_environ_setenv (envp, "XDG_CONFIG_HOME", config, TRUE);
+  envp = g_environ_setenv (envp, "XDG_DATA_HOME", data, TRUE);
+  envp = g_environ_setenv (envp, "TZ", "UTC", TRUE);
+  {
+    const char *largv[] = { bin, "learn", "--quiet", "--config", "owner.conf", NULL };
+    g_autofree char *out = run (largv, &status);
+
+    if (!g_spawn_check_wait_status (status, NULL))
+      g_error ("backscatter learn failed");
+  }
+  collect (testdata, NULL, samples);
+  for (guint i = 0; i < samples->len; i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/golden/%s", (char *) g_ptr_array_index (samples, i));
+
+      g_test_add_data_func (path, g_ptr_array_index (samples, i), test_sample);
+    }
+  status = g_test_run ();
+  {
+    const char *rargv[] = { "rm", "-rf", home, NULL };
+
+    g_spawn_sync (NULL, (char **) rargv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL, NULL);
+  }
+  g_strfreev (envp);
+  return status;
+}
