@@ -50,8 +50,8 @@ static const struct
 } defaults[] = {
   { "sent-id-found", -12, TRUE },
   { "sent-id-missing", 10, TRUE },
-  { "sent-id-missing-uncovered", 2, TRUE },
-  { "sent-id-missing-incomplete", 2, TRUE },
+  { "sent-id-missing-uncovered", 2, FALSE },
+  { "sent-id-missing-incomplete", 2, FALSE },
   { "relay-found", -8, TRUE },
   { "relay-missing", 6, TRUE },
   { "dkim-found", -6, TRUE },

@@ -1,0 +1,177 @@
+#!/bin/bash
+# test-scan.sh — scan and filter on a generated Maildir of about a
+# thousand messages (every sample of testdata/ plus ordinary mail), judged
+# as the mail of the owner in testdata/owner.conf. TAP output.
+#
+#   exactly the backscatter is moved, and every message is present exactly
+#   once afterwards; --dry-run changes nothing; scans killed with SIGKILL
+#   at random moments, again and again, lose and duplicate nothing; filter
+#   output is its input plus the added headers; --defang leaves a readable
+#   bounce and the untouched original in quarantine; move=../x is refused.
+set -u
+BIN=${BACKSCATTER_BIN:?}
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+export XDG_CONFIG_HOME=$T/config XDG_DATA_HOME=$T/data TZ=UTC
+n=0
+ok () { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok () { n=$((n + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "# $l"; done; }
+check () { if eval "$2"; then ok "$1"; else not_ok "$1" "${@:3}"; fi; }
+
+cd "$SRC/testdata" || exit 1
+"$BIN" learn --quiet --config owner.conf || { echo "Bail out! learn failed"; exit 1; }
+B=("$BIN")
+conf=(--config "$SRC/testdata/owner.conf")
+
+# --- the mailbox --------------------------------------------------------
+M=$T/Maildir
+mkdir -p "$M/cur" "$M/new" "$M/tmp"
+i=0
+while IFS= read -r f; do
+  i=$((i + 1))
+  cp "$f" "$M/new/1700000000.M${i}P1.test.example"
+done < <(find "$SRC/testdata" -name '*.eml' -not -path '*/malformed/*' | sort; \
+         find "$SRC/testdata/maildir/cur" "$SRC/testdata/maildir/new" -type f | sort)
+for f in "$SRC"/testdata/maildir/cur/*; do
+  i=$((i + 1)); cp "$f" "$M/cur/1700000000.M${i}P1.test.example:2,S"
+done
+while [ "$i" -lt 1000 ]; do
+  i=$((i + 1))
+  cat > "$M/cur/1700000000.M${i}P2.test.example:2,S" <<MSG
+From: Person $i <person$i@example.net>
+To: me@example.org
+Subject: note number $i about the meeting
+Date: Mon, 1 Apr 2024 10:$((i % 60)):00 +0000
+Message-ID: <note-$i@example.net>
+
+Hello, this is ordinary mail number $i.
+MSG
+done
+total=$(find "$M/cur" "$M/new" -type f | wc -l)
+sums () { find "$1" -path '*/tmp' -prune -o -type f -not -name '.backscatter.lock' -not -name maildirfolder -print0 \
+          | xargs -0 sha256sum | awk '{print $1}' | sort; }
+sums "$M" > "$T/before"
+check "generated Maildir of about 1000 messages" '[ "$total" -ge 1000 ]' "got $total"
+
+# What check says of each file: the backscatter set.
+find "$M/cur" "$M/new" -type f -print0 | xargs -0 "$BIN" check --json "${conf[@]}" > "$T/check.jsonl"
+grep -o '"source":"[^"]*"' "$T/check.jsonl" | wc -l > "$T/n"
+python3 - "$T/check.jsonl" > "$T/expected" <<'PY'
+import json, os, sys
+for line in open(sys.argv[1]):
+    o = json.loads(line)
+    if o.get("verdict") == "backscatter":
+        print(os.path.basename(o["source"]))
+PY
+sort -o "$T/expected" "$T/expected"
+nb=$(wc -l < "$T/expected")
+check "some backscatter among the messages" '[ "$nb" -ge 3 ]' "got $nb"
+
+# --- dry run --------------------------------------------------------------
+"$BIN" scan "${conf[@]}" "$M" --action move=Backscatter --dry-run > "$T/dry.out"
+sums "$M" > "$T/after-dry"
+check "--dry-run changes nothing" 'cmp -s "$T/before" "$T/after-dry" && [ ! -e "$M/.Backscatter" ]'
+
+# --- move ----------------------------------------------------------------
+"$BIN" scan "${conf[@]}" "$M" --action move=Backscatter --quiet > "$T/move.out"
+status=$?
+(cd "$M/.Backscatter" && find cur new -type f | xargs -n1 basename | sort) > "$T/moved"
+check "exactly the backscatter is moved" 'cmp -s "$T/expected" "$T/moved"' "$(diff "$T/expected" "$T/moved" | head -5)"
+check "scan exits 0 when backscatter was found" '[ "$status" = 0 ]' "exit $status"
+sums "$M" > "$T/after-move"
+check "every message present exactly once after the move" 'cmp -s "$T/before" "$T/after-move"'
+check "flags and names kept" '[ -z "$(cd "$M/.Backscatter/cur" 2>/dev/null && ls | grep -v ":2,S$")" ]'
+"$BIN" scan "${conf[@]}" "$M" --action move=Backscatter --quiet > "$T/again.out"
+check "a second scan is quiet and moves nothing" '[ ! -s "$T/again.out" ] || ! grep -q "[1-9][0-9]* moved" "$T/again.out"' "$(cat "$T/again.out")"
+
+# --- SIGKILL at random moments ---------------------------------------------
+rm -rf "$T/K"; cp -a "$M" "$T/K"; mv "$T/K/.Backscatter"/cur/* "$T/K/cur/" 2>/dev/null
+mv "$T/K/.Backscatter"/new/* "$T/K/new/" 2>/dev/null; rm -rf "$T/K/.Backscatter"
+sums "$T/K" > "$T/k-before"
+kills=0
+for round in $(seq 1 25); do
+  "$BIN" scan "${conf[@]}" "$T/K" --action move=Backscatter --quiet > /dev/null 2>&1 &
+  pid=$!
+  sleep "0.0$((RANDOM % 10))$((RANDOM % 10))"
+  kill -9 "$pid" 2>/dev/null && kills=$((kills + 1))
+  wait "$pid" 2>/dev/null
+done
+"$BIN" scan "${conf[@]}" "$T/K" --action move=Backscatter --quiet > /dev/null 2>&1
+sums "$T/K" > "$T/k-after"
+(cd "$T/K/.Backscatter" && find cur new -type f | xargs -n1 basename | sort) > "$T/k-moved"
+check "after $kills killed scans every message is present exactly once" 'cmp -s "$T/k-before" "$T/k-after"' \
+  "$(diff "$T/k-before" "$T/k-after" | head -5)"
+check "after killed scans exactly the backscatter is moved" 'cmp -s "$T/expected" "$T/k-moved"'
+
+# --- folder names ----------------------------------------------------------
+"$BIN" scan "${conf[@]}" "$M" --action move=../x > /dev/null 2>&1
+st=$?
+check "move=../x is refused" '[ "$st" = 64 ] && [ ! -e "$T/x" ] && [ ! -e "$M/../.x" ]'
+"$BIN" scan "${conf[@]}" "$M" --action move=a/b > /dev/null 2>&1
+check "move=a/b is refused" '[ $? = 64 ]'
+
+# --- lock ------------------------------------------------------------------
+exec 9>"$M/.backscatter.lock"
+flock -n 9
+"$BIN" scan "${conf[@]}" "$M" > /dev/null 2>&1
+st=$?
+exec 9>&-
+check "a second scan of a locked mailbox exits 75" '[ "$st" = 75 ]' "exit $st"
+
+# --- filter ----------------------------------------------------------------
+mkdir -p "$T/filtered"
+{ find "$SRC/testdata" -type f \( -name '*.eml' -o -path '*/maildir/*' \) -not -path '*/malformed/*' -not -name .keep -not -name .backscatter.lock | sort
+  if [ -d "$SRC/../shared/corpus" ]; then find "$SRC/../shared/corpus/bounces" "$SRC/../shared/corpus/not-bounces" -type f | sort; fi
+} > "$T/filter-list"
+j=0
+while IFS= read -r f; do
+  j=$((j + 1))
+  "$BIN" filter "${conf[@]}" < "$f" > "$T/filtered/$j" 2>/dev/null || echo "exit $?" >> "$T/filtered/$j.status"
+done < "$T/filter-list"
+# Each output less the added header lines (and their folded continuations)
+# must be its input, byte for byte.
+python3 - "$T/filter-list" "$T/filtered" > "$T/filter.out" <<'PY'
+import os, sys
+bad = 0
+for j, path in enumerate(open(sys.argv[1]).read().splitlines(), 1):
+    src = open(path, 'rb').read()
+    out = open(os.path.join(sys.argv[2], str(j)), 'rb').read()
+    start = src.index(b'\n') + 1 if src.startswith(b'From ') and b'\n' in src else 0
+    rest = out[start:]
+    ok = out[:start] == src[:start] and rest.startswith(b'X-Backscatter: ')
+    if ok:
+        lines = rest.split(b'\n')
+        i = 1
+        while i < len(lines) and (lines[i].startswith(b'X-Backscatter-Evidence:') or lines[i][:1] in (b' ', b'\t')):
+            i += 1
+        ok = out[:start] + b'\n'.join(lines[i:]) == src
+    if not ok:
+        bad += 1
+        print("# filter changed", path)
+print(bad, j)
+PY
+read -r bad count < <(tail -1 "$T/filter.out")
+check "filter adds headers and changes nothing else ($count messages)" '[ "$bad" = 0 ]' "$(head -5 "$T/filter.out")"
+printf 'From: a@example.com\r\nSubject: x\r\n\r\nno final newline' > "$T/crlf.eml"
+"$BIN" filter "${conf[@]}" < "$T/crlf.eml" > "$T/crlf.out"
+check "filter keeps CRLF and a missing final newline" \
+  'head -c 15 "$T/crlf.out" | grep -q "^X-Backscatter:" && grep -q $'"'"'^X-Backscatter: .*\r$'"'"' "$T/crlf.out" && [ "$(tail -c 7 "$T/crlf.out")" = newline ]'
+printf '\x00\x01garbage' | "$BIN" filter --rules /nonexistent > "$T/err.out" 2>/dev/null
+st=$?
+check "filter writes the message unchanged on an error and exits 0" '[ "$st" = 0 ] && [ "$(od -c < "$T/err.out")" = "$(printf "\x00\x01garbage" | od -c)" ]'
+
+# --- defang ----------------------------------------------------------------
+D=$T/Defang
+mkdir -p "$D/cur" "$D/new" "$D/tmp"
+worm=$(grep -l -i 'name="\?[^"]*\.\(zip\|scr\|exe\|pif\)' "$SRC"/testdata/virus/*.eml "$SRC"/testdata/maildir/*/* 2>/dev/null | head -1)
+cp "$worm" "$D/new/1700000001.M1P1.test.example"
+orig_sum=$(sha256sum < "$worm")
+"$BIN" scan "$D" --rules "$SRC/rules" --config /dev/null --defang Quarantine --json > "$T/defang.jsonl"
+kept=$(find "$D/.Quarantine" -type f -not -name maildirfolder 2>/dev/null | head -1)
+check "--defang keeps the untouched original in quarantine" '[ -n "$kept" ] && [ "$(sha256sum < "$kept")" = "$orig_sum" ]' "$(cat "$T/defang.jsonl")"
+"$BIN" check --json --config /dev/null "$D/new/1700000001.M1P1.test.example" > "$T/defanged.json"
+check "--defang leaves a readable bounce without the risky part" \
+  'grep -q "\"kind\":\"" "$T/defanged.json" && ! grep -q "\"risky\":true" "$T/defanged.json" && grep -q "removed the attachment" "$D/new/1700000001.M1P1.test.example"'
+
+echo "1..$n"
