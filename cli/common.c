@@ -159,6 +159,8 @@ cli_print_text (const char *source, BounceReport *report, BounceJudgement *judge
             printf ("  risky attachment: %s (%s)\n", a->name ?: "(no name)", a->content_type);
         }
     }
+  else if (bounce_report_get_header (report, "In-Reply-To"))
+    printf ("  in reply to: %s\n", bounce_report_get_header (report, "In-Reply-To"));
   else
     printf ("  original: none came back\n");
   for (const char *const *w = bounce_report_get_warnings (report); *w; w++)

@@ -349,6 +349,7 @@ BOUNCE_PUBLIC gboolean bounce_index_lookup (BounceIndex *idx,
 BOUNCE_PUBLIC guint bounce_index_count (BounceIndex *idx,
                                         const char *kind,
                                         const char *value);
+BOUNCE_PUBLIC gint64 bounce_index_get_updated (BounceIndex *idx);
 BOUNCE_PUBLIC gboolean bounce_index_get_range (BounceIndex *idx,
                                                guint *n,
                                                gint64 *first,

@@ -31,7 +31,7 @@ struct _BounceJudge
   BounceIndex *index;       /* nullable, borrowed */
   BounceRules *rules;
   guint index_n;
-  gint64 index_first, index_last;
+  gint64 index_first, index_last, index_updated;
   gboolean index_dated;
 };
 
@@ -113,7 +113,10 @@ bounce_judge_new (BounceIdentity *identity, BounceIndex *index, BounceRules *rul
   j->index = index;
   j->rules = bounce_rules_ref (rules);
   if (index)
-    j->index_dated = bounce_index_get_range (index, &j->index_n, &j->index_first, &j->index_last);
+    {
+      j->index_dated = bounce_index_get_range (index, &j->index_n, &j->index_first, &j->index_last);
+      j->index_updated = MAX (bounce_index_get_updated (index), j->index_last);
+    }
   return j;
 }
 
@@ -280,9 +283,11 @@ judge_index (BounceJudge *j, BounceJudgement *jm, const char *mid, gint64 orig_d
     {
       g_autofree char *w = format_day (when);
       g_autofree char *f = format_day (j->index_first);
-      g_autofree char *l = format_day (j->index_last);
+      g_autofree char *l = format_day (j->index_updated);
 
-      if (j->index_dated && when && when >= j->index_first - day && when <= j->index_last + 2 * day)
+      /* The index holds all that was sent from its first message until
+       * it was last brought up to date. */
+      if (j->index_dated && when && when >= j->index_first - day && when <= j->index_updated)
         add (j, jm, "sent-id-missing",
              "The original's Message-ID %s is not in your sent mail, which is complete and covers %s.",
              mid, w);
@@ -306,7 +311,7 @@ judge_relays (BounceJudge *j, BounceJudgement *jm, BounceOriginal *o)
   for (guint i = 0; i < n; i++)
     {
       const BounceReceived *r = bounce_original_get_received (o, i);
-      const char *m = bounce_identity_is_relay (j->identity, r->by_host, NULL);
+      const char *m = bounce_identity_is_relay (j->identity, r->by_host, r->by_host);
 
       if (m == NULL)
         m = bounce_identity_is_relay (j->identity, r->from_host, r->from_ip);

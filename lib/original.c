@@ -236,8 +236,11 @@ add_header (BounceOriginal *o, const char *name, const char *value)
       const char *lt = strchr (v, '<');
       const char *gt = lt ? strchr (lt, '>') : NULL;
 
-      o->message_id = (lt && gt) ? bounce_utf8 (lt, gt - lt + 1)
-                                 : bounce_utf8 (v, -1);
+      /* Always in angle brackets, as the sent-mail index keeps them. */
+      if (lt && gt)
+        o->message_id = bounce_utf8 (lt, gt - lt + 1);
+      else if (!strchr (v, ' '))
+        o->message_id = g_strdup_printf ("<%s>", v);
     }
   if (g_ascii_strcasecmp (name, "From") == 0 && o->from == NULL)
     o->from = bounce_utf8 (v, -1);

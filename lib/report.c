@@ -655,11 +655,25 @@ generic_recipients (BounceReport *r, const char *text, gsize len, gsize stop)
       const char *nl2;
 
       g_match_info_fetch_pos (mi, 0, &s, &e);
-      /* The line itself and the two after it. */
+      /* The line itself and up to three after it, stopping at a blank
+       * line or at the next line that starts with an address. */
       after = text + e;
       nl2 = after;
       for (int k = 0; k < 3 && nl2 && nl2 < text + stop; k++)
-        nl2 = memchr (nl2 + 1, '\n', text + stop - nl2 - 1);
+        {
+          const char *line = nl2 + 1, *q = line, *end;
+
+          if (line >= text + stop)
+            break;
+          end = memchr (line, '\n', text + stop - line);
+          if (end == NULL)
+            end = text + stop;
+          while (q < end && (*q == ' ' || *q == '\t' || *q == '>'))
+            q++;
+          if (q == end || *q == '<' || memchr (q, '@', MIN ((gsize) (end - q), strcspn (q, " \t\n:"))))
+            break;
+          nl2 = end < text + stop ? end : NULL;
+        }
       next = g_strndup (after, (nl2 ? nl2 : text + stop) - after);
       {
         g_autofree char *diag = g_strconcat (rest, " ", next, NULL);

@@ -128,6 +128,36 @@ bounce_index_open (const char *path, gboolean readonly, GError **error)
   return g_steal_pointer (&idx);
 }
 
+/* Record that the index holds everything sent up to now. */
+static void
+mark_updated (BounceIndex *idx)
+{
+  g_autofree char *sql = g_strdup_printf ("INSERT OR REPLACE INTO meta VALUES ('updated', '%" G_GINT64_FORMAT "')",
+                                          g_get_real_time () / G_USEC_PER_SEC);
+
+  sqlite3_exec (idx->db, sql, NULL, NULL, NULL);
+}
+
+/**
+ * bounce_index_get_updated:
+ *
+ * Returns: when the index was last brought up to date (by learning the
+ *   sent folders or recording a sent message), Unix time; 0 if never.
+ */
+gint64
+bounce_index_get_updated (BounceIndex *idx)
+{
+  sqlite3_stmt *q = NULL;
+  gint64 t = 0;
+
+  if (sqlite3_prepare_v2 (idx->db, "SELECT value FROM meta WHERE key = 'updated'", -1, &q, NULL) != SQLITE_OK)
+    return 0;
+  if (sqlite3_step (q) == SQLITE_ROW)
+    t = g_ascii_strtoll ((const char *) sqlite3_column_text (q, 0), NULL, 10);
+  sqlite3_finalize (q);
+  return t;
+}
+
 /** bounce_index_clear: forget everything (for `learn --rebuild`). */
 gboolean
 bounce_index_clear (BounceIndex *idx, GError **error)
@@ -273,6 +303,7 @@ bounce_index_add_message (BounceIndex *idx, const char *data, gsize len, gboolea
   rc = sqlite3_step (idx->insert);
   if (rc != SQLITE_DONE)
     return db_error (idx, error, "adding a message");
+  mark_updated (idx);
   if (sqlite3_changes (idx->db) == 0)
     return TRUE; /* known already */
   if (added)
@@ -406,6 +437,8 @@ bounce_index_learn_folder (BounceIndex *idx, const char *path, guint *n_read, gu
     }
   ok = bounce_index_begin (idx, error)
        && bounce_mailbox_foreach (path, BOUNCE_MAILBOX_RECURSIVE, NULL, learn_one, &l, error);
+  if (ok)
+    mark_updated (idx);
   if (ok && is_mbox)
     {
       sqlite3_reset (l.seen_add);

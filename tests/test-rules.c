@@ -12,7 +12,7 @@ typedef struct
 static const BadRule bad_rules[] = {
   { "unknown-statement", "format a\nbody x\nfrobnicate y\n", "t.rules:3: unknown statement 'frobnicate'" },
   { "outside-block", "body x\n", "t.rules:1: 'body' outside a format block" },
-  { "no-condition", "format a\nkind failure\n\nformat b\nbody x\n", "t.rules:2: format a has no condition" },
+  { "no-condition", "format a\nkind failure\n\nformat b\nbody x\n", "t.rules:1: format a has no condition" },
   { "bad-pattern", "format a\nbody (unclosed\n", "t.rules:2: bad pattern" },
   { "no-addr-group", "format a\nbody x\nrecipient ^<(.*)>\n", "t.rules:3: a recipient pattern needs a group" },
   { "bad-kind", "format a\nkind bogus\nbody x\n", "t.rules:2: unknown kind 'bogus'" },

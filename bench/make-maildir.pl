@@ -1,0 +1,53 @@
+#!/usr/bin/perl
+# make-maildir.pl DEST N CORPUS [BOUNCE_PERCENT]
+#
+# Builds the Maildir DEST (new/, cur/, tmp/) of N messages: BOUNCE_PERCENT
+# (default 5) of them copied from CORPUS/bounces, the rest from
+# CORPUS/not-bounces (every file below it, recursively), cycling through each
+# folder's files in name order. Every copy gets a unique Maildir name; bounces
+# are spread evenly among the ordinary mail; one message in three goes to
+# new/, the others to cur/ (with a ":2,S" flag suffix), as in a real mailbox.
+use strict;
+use warnings;
+use File::Copy qw(copy);
+use File::Find qw(find);
+
+my ($dest, $n, $corpus, $pct) = @ARGV;
+die "usage: $0 DEST N CORPUS [BOUNCE_PERCENT]\n" unless defined $corpus && $n =~ /^\d+$/;
+$pct //= 5;
+
+sub files_under {
+    my ($dir) = @_;
+    my @f;
+    find({ wanted => sub { push @f, $File::Find::name if -f $_ && !/^\./ }, no_chdir => 0 }, $dir);
+    return sort @f;
+}
+
+my @bounces = files_under("$corpus/bounces");
+my @others = files_under("$corpus/not-bounces");
+die "$corpus/bounces: no files\n" unless @bounces;
+die "$corpus/not-bounces: no files\n" unless @others;
+
+for my $sub ("", qw(/new /cur /tmp)) {
+    mkdir "$dest$sub" or die "$dest$sub: $!\n" unless -d "$dest$sub";
+}
+
+my $nb = int($n * $pct / 100 + 0.5);
+my ($ib, $io, $placed) = (0, 0, 0);
+my $t = 1700000000;
+for my $i (0 .. $n - 1) {
+    # The i-th message is a bounce when it brings the count of bounces so
+    # far up to its share: an even spread.
+    my $is_bounce = int(($i + 1) * $nb / $n) > $placed;
+    my $src;
+    if ($is_bounce) {
+        $src = $bounces[$ib++ % @bounces];
+        $placed++;
+    } else {
+        $src = $others[$io++ % @others];
+    }
+    my $name = sprintf "%d.M%06dP%dQ%d.bench.example", $t + $i, $i, $$, $i;
+    my $path = $i % 3 == 0 ? "$dest/new/$name" : "$dest/cur/$name:2,S";
+    copy($src, $path) or die "$src -> $path: $!\n";
+}
+printf "%d messages (%d bounces) in %s\n", $n, $placed, $dest;
