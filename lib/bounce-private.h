@@ -40,6 +40,7 @@ struct _BounceRecipient
   char *reason;
   char *last_attempt;
   char *will_retry_until;
+  char *command;  /* the SMTP command the error answered: MAIL, RCPT, DATA... */
   int permanent; /* 1, 0, or -1 for unknown */
 };
 

@@ -26,6 +26,7 @@ recipient_json (JsonBuilder *b, BounceRecipient *x)
   member_str (b, "diagnostic", x->diagnostic);
   member_str (b, "remote_mta", x->remote_mta);
   member_str (b, "reason", x->reason);
+  member_str (b, "command", x->command);
   json_builder_set_member_name (b, "permanent");
   if (x->permanent < 0)
     json_builder_add_null_value (b);

@@ -501,8 +501,93 @@ merge_recipients (BounceReport *r, GPtrArray *found)
 }
 
 
+/* The SMTP command named in @text ("in reply to end of DATA command",
+ * "after RCPT TO", a ">>> DATA" transcript line), or NULL. */
+static char *
+command_in (const char *text, gsize len)
+{
+  static GRegex *re;
+  static gsize once;
+  g_autoptr (GMatchInfo) mi = NULL;
+  g_autofree char *word = NULL;
+
+  if (g_once_init_enter (&once))
+    {
+      re = g_regex_new ("(?:in reply to (?:end of )?|after (?:end of )?|^>>> )"
+                        "(DATA|RCPT(?: TO)?|MAIL(?: FROM)?|HELO|EHLO|STARTTLS|AUTH)\\b",
+                        G_REGEX_CASELESS | G_REGEX_MULTILINE, 0, NULL);
+      g_once_init_leave (&once, 1);
+    }
+  if (text == NULL || !g_regex_match_full (re, text, len, 0, 0, &mi, NULL))
+    return NULL;
+  word = g_ascii_strup (g_match_info_fetch (mi, 1), -1);
+  if (g_str_has_prefix (word, "RCPT"))
+    return g_strdup ("RCPT");
+  if (g_str_has_prefix (word, "MAIL"))
+    return g_strdup ("MAIL");
+  if (strcmp (word, "EHLO") == 0)
+    return g_strdup ("HELO");
+  return g_steal_pointer (&word);
+}
+
+/* The command a recipient's error answered: from its diagnostic, from the
+ * paragraph of the report text that names it, or from the last ">>>" line
+ * of a session transcript before the first "<<<" line that names it. */
+static char *
+recipient_command (BounceRecipient *x, const char *text, gsize len)
+{
+  const char *at, *p;
+  char *cmd = command_in (x->diagnostic, x->diagnostic ? strlen (x->diagnostic) : 0);
+
+  if (cmd || text == NULL || x->address == NULL)
+    return cmd;
+  for (p = text; (at = g_strstr_len (p, text + len - p, x->address)) != NULL; p = at + 1)
+    {
+      const char *line = at, *end;
+
+      while (line > text && line[-1] != '\n')
+        line--;
+      if (g_str_has_prefix (line, "<<<"))
+        {
+          /* back to the command this answer was for */
+          const char *q = line;
+
+          while (q > text)
+            {
+              const char *prev = q - 1;
+
+              while (prev > text && prev[-1] != '\n')
+                prev--;
+              if (g_str_has_prefix (prev, ">>> "))
+                {
+                  /* With pipelining, RCPT replies come after DATA was
+                   * sent; "503 Need RCPT" or "no valid recipients" in
+                   * answer to DATA says so. */
+                  const char *gap = strstr (line, "\n\n");
+                  gsize span = gap ? (gsize) (gap - line) : strlen (line);
+                  g_autofree char *rest = g_strndup (line, span);
+
+                  if (strstr (rest, "\n<<< 503") || g_strrstr (rest, "no valid recipients"))
+                    return g_strdup ("RCPT");
+                  return command_in (prev, q - prev);
+                }
+              q = prev;
+            }
+          continue;
+        }
+      /* the paragraph from this line to the next blank line */
+      end = strstr (at, "\n\n");
+      if (end == NULL || end > text + len)
+        end = text + len;
+      if ((cmd = command_in (line, end - line)) != NULL)
+        return cmd;
+    }
+  return NULL;
+}
+
 static void
-finish_recipients (BounceReport *r, BounceRules *rules, const BounceFormatRule *rule)
+finish_recipients (BounceReport *r, BounceRules *rules, const BounceFormatRule *rule,
+                   const char *text, gsize text_len)
 {
   for (guint i = 0; i < r->recipients->len; i++)
     {
@@ -538,7 +623,12 @@ finish_recipients (BounceReport *r, BounceRules *rules, const BounceFormatRule *
       else if (x->permanent < 0 && g_strcmp0 (x->action, "failed") == 0)
         x->permanent = 1;
 
+      x->command = recipient_command (x, text, text_len);
       reason = bounce_rules_reason (rules, x->diagnostic, x->status);
+      /* A recipient refused only after DATA was accepted at RCPT TO: what
+       * refused it looked at the content. */
+      if (g_strcmp0 (reason, "userunknown") == 0 && g_strcmp0 (x->command, "DATA") == 0)
+        reason = "filtered";
       if (reason == NULL && rule)
         reason = bounce_format_rule_default_reason (rule);
       if (reason == NULL)
@@ -936,7 +1026,7 @@ parse_message (BounceReport *r, GMimeMessage *msg, BounceRules *rules)
       g_ptr_array_set_size (r->recipients, 0);
       return;
     }
-  finish_recipients (r, rules, rule);
+  finish_recipients (r, rules, rule, text, text_len);
 
   /* The original: an attached part first, then text after a marker, then
    * a header block found in the text. */

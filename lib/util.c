@@ -261,5 +261,6 @@ bounce_recipient_free (BounceRecipient *r)
   g_free (r->reason);
   g_free (r->last_attempt);
   g_free (r->will_retry_until);
+  g_free (r->command);
   g_free (r);
 }
