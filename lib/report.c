@@ -787,6 +787,53 @@ generic_recipients (BounceReport *r, const char *text, gsize len, gsize stop)
     }
 }
 
+/* The last resort for a report from a mail system that no rule names and
+ * that gives no codes: lines that hold an address and words of failure
+ * ("Unable to find user: <a@example.com>"). Only for messages from a
+ * mailer daemon or postmaster. */
+static void
+daemon_recipients (BounceReport *r, GMimeMessage *msg, const char *text, gsize len, gsize stop)
+{
+  static GRegex *from_re, *line_re;
+  static gsize once;
+  const char *from = g_mime_object_get_header (GMIME_OBJECT (msg), "From");
+  g_autoptr (GMatchInfo) mi = NULL;
+
+  if (g_once_init_enter (&once))
+    {
+      from_re = g_regex_new ("mailer-?daemon|postmaster|mail delivery (?:sub)?system", G_REGEX_CASELESS, 0, NULL);
+      line_re = g_regex_new ("^(?=[^\\n]*\\b(?:unknown|no such|not found|unable to|does ?n[o']t exist|invalid|"
+                             "rejected|refused|unavailable|disabled|over ?quota|is full|undeliverable|"
+                             "could not be delivered|failed)\\b)[^\\n]*?<?([^\\s<>\"()@,;:]+@[A-Za-z0-9.-]+\\.[A-Za-z]{2,})>?",
+                             G_REGEX_CASELESS | G_REGEX_MULTILINE, 0, NULL);
+      g_once_init_leave (&once, 1);
+    }
+  if (from == NULL || !g_utf8_validate (from, -1, NULL) || !g_regex_match (from_re, from, 0, NULL))
+    return;
+  g_regex_match_full (line_re, text, MIN (stop, len), 0, 0, &mi, NULL);
+  while (g_match_info_matches (mi) && r->recipients->len < BOUNCE_MAX_RECIPIENTS)
+    {
+      g_autofree char *addr = g_match_info_fetch (mi, 1);
+      int s0, e0;
+
+      g_match_info_fetch_pos (mi, 0, &s0, &e0);
+      if (find_recipient (r, addr) == NULL)
+        {
+          BounceRecipient *x = bounce_recipient_new ();
+          const char *nl = memchr (text + s0, '\n', len - s0);
+
+          x->address = g_ascii_strdown (addr, -1);
+          x->action = g_strdup ("failed");
+          g_autofree char *raw = g_strndup (text + s0, (nl ? nl : text + len) - (text + s0));
+
+          x->diagnostic = bounce_collapse_space (raw);
+          g_ptr_array_add (r->recipients, x);
+        }
+      if (!g_match_info_next (mi, NULL))
+        break;
+    }
+}
+
 /* Where an inline original starts, without a rule: the first line of a
  * block of header lines that holds a Message-ID or a From and a Subject.
  * Returns G_MAXSIZE when there is none. */
@@ -997,6 +1044,8 @@ parse_message (BounceReport *r, GMimeMessage *msg, BounceRules *rules)
       failed_recipients_header (r, msg);
       inline_at = find_inline_original (text, text_len);
       generic_recipients (r, text, text_len, inline_at);
+      if (r->recipients->len == 0)
+        daemon_recipients (r, msg, text, text_len, inline_at);
       if (r->recipients->len > 0)
         {
           kind = BOUNCE_KIND_FAILURE;

@@ -1,0 +1,375 @@
+/* test-triage.c — the header triage never drops a report that the full
+ * parser would find.
+ *
+ * Every message of the shared corpus (../shared/corpus beside the source
+ * tree; skipped when absent) and every .eml file below testdata/ is parsed twice with
+ * the project's rules: with the triage (the default) and without it
+ * (BOUNCE_PARSE_NO_TRIAGE). Whenever the full parse finds a report of any
+ * kind, the default parse must find the same kind. A file that breaks this
+ * is named with the headers the triage saw, so that the one to triage in
+ * can be chosen.
+ *
+ * The test also says how much the triage lets through: how many messages
+ * passed it, how many of those turned out not to be reports, and which
+ * header (and which text in it) let those through. */
+#include "bounce-private.h"
+
+#include <string.h>
+
+static BounceRules *
+project_rules (void)
+{
+  g_autofree char *dir = g_test_build_filename (G_TEST_DIST, "..", "rules", NULL);
+  BounceRules *rules = bounce_rules_new ();
+  g_autoptr (GError) error = NULL;
+
+  if (!bounce_rules_load_dir (rules, dir, FALSE, &error))
+    g_error ("%s", error->message);
+  return rules;
+}
+
+static int
+compare_names (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+/* Every regular file below @dir (when @suffix: only the names ending so),
+ * sorted, appended to @out. Hidden files are left out. */
+static void
+collect (const char *dir, const char *suffix, GPtrArray *out)
+{
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  const char *name;
+
+  if (d == NULL)
+    return;
+  while ((name = g_dir_read_name (d)) != NULL)
+    if (name[0] != '.')
+      g_ptr_array_add (names, g_strdup (name));
+  g_ptr_array_sort (names, compare_names);
+  for (guint i = 0; i < names->len; i++)
+    {
+      g_autofree char *path = g_build_filename (dir, g_ptr_array_index (names, i), NULL);
+
+      if (g_file_test (path, G_FILE_TEST_IS_DIR))
+        collect (path, suffix, out);
+      else if (g_file_test (path, G_FILE_TEST_IS_REGULAR)
+               && (suffix == NULL || g_str_has_suffix (path, suffix)))
+        g_ptr_array_add (out, g_steal_pointer (&path));
+    }
+}
+
+/* The message as the triage sees it: without an mbox "From " line. */
+static const char *
+skip_from_line (const char *data, gsize *len)
+{
+  if (*len >= 5 && memcmp (data, "From ", 5) == 0)
+    {
+      const char *nl = memchr (data, '\n', *len);
+
+      if (nl == NULL)
+        {
+          *len = 0;
+          return data;
+        }
+      *len -= nl + 1 - data;
+      return nl + 1;
+    }
+  return data;
+}
+
+/* Calls @func with each unfolded header of the block at @data (name
+ * lower-cased, value with its continuation lines); stops when it returns
+ * TRUE. */
+typedef gboolean (*HeaderFunc) (const char *name, const char *line, gsize line_len,
+                                gsize value_at, gpointer user_data);
+
+static void
+foreach_header (const char *data, gsize len, HeaderFunc func, gpointer user_data)
+{
+  gsize hlen = MIN (bounce_header_block_end (data, len), BOUNCE_MAX_HEADER_BYTES);
+  const char *p = data, *end = data + hlen;
+
+  while (p < end)
+    {
+      const char *line = p, *vend = p, *colon;
+
+      for (;;)
+        {
+          const char *nl = memchr (vend, '\n', end - vend);
+
+          if (nl == NULL)
+            {
+              vend = end;
+              break;
+            }
+          vend = nl + 1;
+          if (vend >= end || (*vend != ' ' && *vend != '\t'))
+            break;
+        }
+      p = vend;
+      colon = memchr (line, ':', vend - line);
+      if (colon != NULL)
+        {
+          g_autofree char *name = g_ascii_strdown (line, colon - line);
+
+          if (func (name, line, vend - line, colon + 1 - line, user_data))
+            return;
+        }
+    }
+}
+
+/* Whether the header block made of @line alone passes the triage. */
+static gboolean
+line_passes (const char *line, gsize len)
+{
+  g_autoptr (GString) block = g_string_new_len (line, len);
+
+  if (len == 0 || line[len - 1] != '\n')
+    g_string_append_c (block, '\n');
+  g_string_append_c (block, '\n');
+  return bounce_triage (block->str, block->len);
+}
+
+/* The shortest text of @line's value that alone still passes the
+ * triage (the word that let it through), or the header's name when its
+ * presence is enough. */
+static char *
+trigger_of (const char *name, const char *line, gsize len, gsize value_at)
+{
+  gsize lo = value_at, hi;
+  g_autoptr (GString) probe = g_string_new (NULL);
+
+  while (len > value_at && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+    len--;
+  /* The name alone (an empty value) is enough: a header like X-Autoreply. */
+  g_string_append_len (probe, line, value_at);
+  if (line_passes (probe->str, probe->len))
+    return g_strdup_printf ("%s (present)", name);
+  /* The shortest prefix of the value that passes ends at the first match;
+   * then the shortest suffix of that prefix is the match itself. */
+  for (hi = value_at + 1; hi <= len; hi++)
+    {
+      g_string_truncate (probe, value_at);
+      g_string_append_len (probe, line + value_at, hi - value_at);
+      if (line_passes (probe->str, probe->len))
+        break;
+    }
+  if (hi > len)
+    return g_strdup_printf ("%s (whole value)", name);
+  for (lo = hi - 1; lo > value_at; lo--)
+    {
+      g_string_truncate (probe, value_at);
+      g_string_append_len (probe, line + lo, hi - lo);
+      if (line_passes (probe->str, probe->len))
+        break;
+    }
+  {
+    g_autofree char *word = g_ascii_strdown (line + lo, hi - lo);
+
+    g_strstrip (word);
+    return g_strdup_printf ("%s: \"%s\"", name, word);
+  }
+}
+
+typedef struct
+{
+  char *trigger;
+} FindTrigger;
+
+static gboolean
+find_trigger (const char *name, const char *line, gsize len, gsize value_at, gpointer user_data)
+{
+  FindTrigger *t = user_data;
+
+  if (!line_passes (line, len))
+    return FALSE;
+  t->trigger = trigger_of (name, line, len, value_at);
+  return TRUE;
+}
+
+/* The headers the triage looks at, for the message of a failure. */
+static gboolean
+add_seen_header (const char *name, const char *line, gsize len, gsize value_at, gpointer user_data)
+{
+  static const char *const seen[] = {
+    "from", "sender", "return-path", "subject", "content-type", "auto-submitted", "precedence", NULL,
+  };
+
+  if (g_strv_contains (seen, name))
+    {
+      g_autofree char *one = g_strndup (line, MIN (len, 200));
+
+      g_strchomp (one);
+      g_string_append_printf (user_data, "    %s\n", one);
+    }
+  return FALSE;
+}
+
+typedef struct
+{
+  guint files, reports, passed, passed_not_reports, errors;
+  GHashTable *triggers; /* trigger text -> count (GUINT_TO_POINTER) */
+  GString *failures;
+} Tally;
+
+static void
+check_file (BounceRules *rules, const char *path, const char *shown, Tally *t)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GMappedFile) map = g_mapped_file_new (path, FALSE, &error);
+  g_autoptr (BounceReport) full = NULL, quick = NULL;
+  const char *data;
+  gsize len;
+  BounceKind kind_full, kind_quick;
+  gboolean passed;
+
+  if (map == NULL)
+    g_error ("%s", error->message);
+  data = g_mapped_file_get_contents (map);
+  len = g_mapped_file_get_length (map);
+  if (data == NULL)
+    data = "";
+  t->files++;
+  full = bounce_report_new_from_data (data, len, rules, BOUNCE_PARSE_NO_TRIAGE, &error);
+  if (full == NULL)
+    {
+      /* Not a message at all: the default parse must say so too. */
+      g_clear_error (&error);
+      quick = bounce_report_new_from_data (data, len, rules, BOUNCE_PARSE_DEFAULT, &error);
+      if (quick != NULL)
+        g_string_append_printf (t->failures, "%s: the full parse fails, the default one does not\n", shown);
+      t->errors++;
+      return;
+    }
+  quick = bounce_report_new_from_data (data, len, rules, BOUNCE_PARSE_DEFAULT, &error);
+  g_assert_no_error (error);
+  kind_full = bounce_report_get_kind (full);
+  kind_quick = bounce_report_get_kind (quick);
+  data = skip_from_line (data, &len);
+  passed = bounce_triage (data, MIN (len, BOUNCE_MAX_MESSAGE_BYTES));
+
+  if (kind_full != BOUNCE_KIND_NOT_BOUNCE)
+    t->reports++;
+  if (passed)
+    {
+      t->passed++;
+      if (kind_full == BOUNCE_KIND_NOT_BOUNCE)
+        {
+          FindTrigger ft = { NULL };
+
+          t->passed_not_reports++;
+          foreach_header (data, len, find_trigger, &ft);
+          if (ft.trigger == NULL)
+            ft.trigger = g_strdup ("(no single header)");
+          g_hash_table_insert (t->triggers, ft.trigger,
+                               GUINT_TO_POINTER (GPOINTER_TO_UINT (g_hash_table_lookup (t->triggers, ft.trigger)) + 1));
+        }
+    }
+  if (kind_full != BOUNCE_KIND_NOT_BOUNCE && kind_quick != kind_full)
+    {
+      g_string_append_printf (t->failures, "%s: the full parse says %s (%s), the triage %s it; its headers:\n",
+                              shown, bounce_kind_to_string (kind_full),
+                              bounce_report_get_format (full) ?: "no format",
+                              passed ? "passed (yet the kind differs)" : "drops");
+      foreach_header (data, len, add_seen_header, t->failures);
+    }
+}
+
+static int
+by_count_desc (gconstpointer a, gconstpointer b, gpointer user_data)
+{
+  GHashTable *counts = user_data;
+  guint ca = GPOINTER_TO_UINT (g_hash_table_lookup (counts, *(char **) a));
+  guint cb = GPOINTER_TO_UINT (g_hash_table_lookup (counts, *(char **) b));
+
+  if (ca != cb)
+    return ca > cb ? -1 : 1;
+  return strcmp (*(char **) a, *(char **) b);
+}
+
+static void
+check_files (const char *label, const char *root, GPtrArray *files)
+{
+  g_autoptr (BounceRules) rules = project_rules ();
+  Tally t = { 0 };
+  g_autoptr (GPtrArray) keys = NULL;
+  gsize skip = strlen (root) + 1;
+  GHashTableIter it;
+  gpointer key;
+
+  t.triggers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  t.failures = g_string_new (NULL);
+  for (guint i = 0; i < files->len; i++)
+    {
+      const char *path = g_ptr_array_index (files, i);
+
+      check_file (rules, path, strlen (path) > skip ? path + skip : path, &t);
+    }
+  g_test_message ("%s: %u messages, %u reports (full parse), %u not messages; "
+                  "%u passed the triage, %u of those not reports",
+                  label, t.files, t.reports, t.errors, t.passed, t.passed_not_reports);
+  keys = g_ptr_array_new ();
+  g_hash_table_iter_init (&it, t.triggers);
+  while (g_hash_table_iter_next (&it, &key, NULL))
+    g_ptr_array_add (keys, key);
+  g_ptr_array_sort_with_data (keys, by_count_desc, t.triggers);
+  for (guint i = 0; i < keys->len && i < 25; i++)
+    g_test_message ("  %5u let through by %s",
+                    GPOINTER_TO_UINT (g_hash_table_lookup (t.triggers, g_ptr_array_index (keys, i))),
+                    (char *) g_ptr_array_index (keys, i));
+  g_assert_cmpuint (t.files, >, 0);
+  if (t.failures->len)
+    g_test_fail_printf ("the triage drops reports the full parser finds:\n%s", t.failures->str);
+  g_hash_table_unref (t.triggers);
+  g_string_free (t.failures, TRUE);
+}
+
+static void
+test_corpus (void)
+{
+  g_autofree char *corpus = g_test_build_filename (G_TEST_DIST, "..", "..", "shared", "corpus", NULL);
+  const char *const folders[] = { "bounces", "not-bounces" };
+  guint n = 0;
+
+  if (!g_file_test (corpus, G_FILE_TEST_IS_DIR))
+    {
+      g_test_skip ("no corpus at ../shared/corpus");
+      return;
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (folders); i++)
+    {
+      g_autofree char *dir = g_build_filename (corpus, folders[i], NULL);
+      g_autoptr (GPtrArray) some = g_ptr_array_new_with_free_func (g_free);
+      g_autofree char *label = g_strdup_printf ("corpus/%s", folders[i]);
+
+      collect (dir, NULL, some);
+      if (some->len == 0)
+        continue;
+      check_files (label, corpus, some);
+      n += some->len;
+    }
+  if (n == 0)
+    g_test_skip ("the corpus has no bounces/ or not-bounces/ files");
+}
+
+static void
+test_testdata (void)
+{
+  g_autofree char *testdata = g_test_build_filename (G_TEST_DIST, "..", "testdata", NULL);
+  g_autoptr (GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
+
+  collect (testdata, ".eml", files);
+  check_files ("testdata", testdata, files);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/triage/corpus", test_corpus);
+  g_test_add_func ("/triage/testdata", test_testdata);
+  return g_test_run ();
+}
