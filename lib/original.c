@@ -488,7 +488,7 @@ bounce_original_from_part (GMimeObject *part)
     {
       g_autoptr (GByteArray) bytes = bounce_part_content (GMIME_PART (part), BOUNCE_MAX_MESSAGE_BYTES);
 
-      return bounce_original_from_headers_text ((const char *) bytes->data, bytes->len, carried);
+      return bytes->len ? bounce_original_from_headers_text ((const char *) bytes->data, bytes->len, carried) : NULL;
     }
   return NULL;
 }

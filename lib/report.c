@@ -364,6 +364,9 @@ text_of (GMimeObject *part, gsize *len)
   const char *charset = g_mime_object_get_content_type_parameter (part, "charset");
   char *out = NULL;
 
+  *len = 0;
+  if (bytes->len == 0)
+    return g_strdup ("");
   for (guint i = 0; i < bytes->len; i++)
     if (bytes->data[i] == '\0')
       bytes->data[i] = ' ';
