@@ -822,13 +822,12 @@ daemon_recipients (BounceReport *r, GMimeMessage *msg, const char *text, gsize l
       g_match_info_fetch_pos (mi, 0, &s0, &e0);
       if (find_recipient (r, addr) == NULL)
         {
-          BounceRecipient *x = bounce_recipient_new ();
           const char *nl = memchr (text + s0, '\n', len - s0);
+          g_autofree char *raw = g_strndup (text + s0, (nl ? nl : text + len) - (text + s0));
+          BounceRecipient *x = bounce_recipient_new ();
 
           x->address = g_ascii_strdown (addr, -1);
           x->action = g_strdup ("failed");
-          g_autofree char *raw = g_strndup (text + s0, (nl ? nl : text + len) - (text + s0));
-
           x->diagnostic = bounce_collapse_space (raw);
           g_ptr_array_add (r->recipients, x);
         }
