@@ -74,6 +74,7 @@ char *bounce_addr_spec (const char *s);
 gboolean bounce_find_status (const char *text, char out[16]);
 gboolean bounce_find_reply_code (const char *text, char out[4]);
 char *bounce_collapse_space (const char *s);
+void bounce_truncate_utf8 (char *s, gsize max);
 void bounce_recipient_free (BounceRecipient *r);
 BounceRecipient *bounce_recipient_new (void);
 void bounce_original_free (BounceOriginal *o);

@@ -542,9 +542,13 @@ recipient_command (BounceRecipient *x, const char *text, gsize len)
   const char *at, *p;
   char *cmd = command_in (x->diagnostic, x->diagnostic ? strlen (x->diagnostic) : 0);
 
+  guint looked = 0;
+
   if (cmd || text == NULL || x->address == NULL)
     return cmd;
-  for (p = text; (at = g_strstr_len (p, text + len - p, x->address)) != NULL; p = at + 1)
+  /* A few mentions of the address, a few dozen lines back: enough for any
+   * real report, bounded for a hostile one. */
+  for (p = text; looked++ < 8 && (at = g_strstr_len (p, text + len - p, x->address)) != NULL; p = at + 1)
     {
       const char *line = at, *end;
 
@@ -554,8 +558,9 @@ recipient_command (BounceRecipient *x, const char *text, gsize len)
         {
           /* back to the command this answer was for */
           const char *q = line;
+          int back = 0;
 
-          while (q > text)
+          while (q > text && back++ < 40)
             {
               const char *prev = q - 1;
 
@@ -578,10 +583,10 @@ recipient_command (BounceRecipient *x, const char *text, gsize len)
             }
           continue;
         }
-      /* the paragraph from this line to the next blank line */
-      end = strstr (at, "\n\n");
-      if (end == NULL || end > text + len)
-        end = text + len;
+      /* the paragraph from this line to the next blank line (at most 4 KiB) */
+      end = g_strstr_len (at, MIN ((gsize) (text + len - at), 4096), "\n\n");
+      if (end == NULL)
+        end = at + MIN ((gsize) (text + len - at), 4096);
       if ((cmd = command_in (line, end - line)) != NULL)
         return cmd;
     }
@@ -780,8 +785,7 @@ generic_recipients (BounceReport *r, const char *text, gsize len, gsize stop)
             x->address = g_ascii_strdown (addr, -1);
             x->action = g_strdup ("failed");
             x->diagnostic = g_steal_pointer (&c);
-            if (strlen (x->diagnostic) > 1024)
-              x->diagnostic[1024] = '\0';
+            bounce_truncate_utf8 (x->diagnostic, 1024);
             g_ptr_array_add (r->recipients, x);
           }
       }

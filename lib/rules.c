@@ -939,8 +939,7 @@ bounce_format_rule_extract (const BounceFormatRule *rule, const char *text, gsiz
                             : paragraph_after (text, h->end, limit);
 
           r->diagnostic = d ? d : g_strdup (shared_diag);
-          if (r->diagnostic && strlen (r->diagnostic) > 2048)
-            r->diagnostic[2048] = '\0';
+          bounce_truncate_utf8 (r->diagnostic, 2048);
         }
       if (r->reply_code == NULL && h->code)
         r->reply_code = g_strndup (h->code, 3);

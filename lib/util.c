@@ -86,6 +86,20 @@ bounce_strip (char *s)
   return s;
 }
 
+/* bounce_truncate_utf8: cut @s to at most @max bytes, on a character
+ * boundary. */
+void
+bounce_truncate_utf8 (char *s, gsize max)
+{
+  gsize n;
+
+  if (s == NULL || (n = strlen (s)) <= max)
+    return;
+  while (max > 0 && (s[max] & 0xc0) == 0x80)
+    max--;
+  s[max] = '\0';
+}
+
 /* bounce_collapse_space: @s with each run of white space (including line
  * breaks) turned into one space, trimmed. Returns: (transfer full) */
 char *
@@ -138,7 +152,7 @@ bounce_addr_spec (const char *s)
       while (*end && (is_addr_char (*end) || (*end & 0x80)))
         end++;
       /* A quoted local part: "a b"@example.com */
-      if (start == at && at > s && at[-1] == '"')
+      if (start == at && at - 1 > s && at[-1] == '"')
         {
           p = at - 2;
           while (p > s && *p != '"')
