@@ -280,6 +280,12 @@ scan_one (const BounceMessageRef *ref, gpointer user_data, GError **error)
         }
       else if (done)
         s->acted++;
+      if (err && err->code == BOUNCE_ERROR_VANISHED)
+        {
+          /* A mail client took it meanwhile: nothing to do, no error. */
+          g_clear_error (&err);
+          done = NULL;
+        }
       if (err)
         {
           if (err->code == BOUNCE_ERROR_CONFIG)

@@ -35,6 +35,8 @@ BOUNCE_PUBLIC GQuark bounce_error_quark (void);
  * @BOUNCE_ERROR_IO: reading or writing a file or folder failed
  * @BOUNCE_ERROR_INDEX: the sent-mail index could not be used
  * @BOUNCE_ERROR_LOCKED: another process holds the mailbox
+ * @BOUNCE_ERROR_VANISHED: the message was moved or deleted by someone
+ *   else (a mail client) before it could be acted on
  */
 typedef enum
 {
@@ -45,6 +47,7 @@ typedef enum
   BOUNCE_ERROR_IO,
   BOUNCE_ERROR_INDEX,
   BOUNCE_ERROR_LOCKED,
+  BOUNCE_ERROR_VANISHED,
 } BounceError;
 
 /**

@@ -29,6 +29,14 @@ io_error (GError **error, const char *what, const char *path)
   return FALSE;
 }
 
+/* The message itself is gone: a mail client moved or deleted it. */
+static gboolean
+vanished (GError **error, const char *path)
+{
+  g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_VANISHED, "%s was moved away meanwhile", path);
+  return FALSE;
+}
+
 static gboolean
 fsync_dir (const char *dir, GError **error)
 {
@@ -175,6 +183,8 @@ bounce_maildir_move (const char *path, const char *folder, gboolean link_only, c
       if (!fsync_dir (dest_dir, error) || !fsync_dir (src_dir, error))
         return FALSE;
     }
+  else if (!link_only && errno == ENOENT && access (path, F_OK) < 0)
+    return vanished (error, path);
   else if (!link_only && errno != EINVAL && errno != ENOSYS && errno != EEXIST)
     return io_error (error, "cannot move the message to", dest);
   else
@@ -185,6 +195,8 @@ bounce_maildir_move (const char *path, const char *folder, gboolean link_only, c
 
       if (link (path, dest) < 0)
         {
+          if (errno == ENOENT && access (path, F_OK) < 0)
+            return vanished (error, path);
           if (!(errno == EEXIST && stat (path, &a) == 0 && stat (dest, &b) == 0
                 && a.st_dev == b.st_dev && a.st_ino == b.st_ino))
             return io_error (error, "cannot move the message to", dest);
@@ -217,7 +229,7 @@ bounce_maildir_delete (const char *path, GError **error)
   g_autofree char *dir = g_path_get_dirname (path);
 
   if (unlink (path) < 0)
-    return io_error (error, "cannot delete", path);
+    return errno == ENOENT ? vanished (error, path) : io_error (error, "cannot delete", path);
   return fsync_dir (dir, error);
 }
 
@@ -241,8 +253,9 @@ tmp_name (const char *maildir)
  * @length: the length of @data
  * @error: BOUNCE_ERROR_IO
  *
- * Writes @data to the Maildir's tmp/ (O_EXCL), fsyncs it and renames it
- * over @path. On failure @path is unchanged.
+ * Writes @data to the Maildir's tmp/ (O_EXCL), fsyncs it and swaps it
+ * with @path atomically. On failure @path is unchanged; when @path has
+ * vanished meanwhile, BOUNCE_ERROR_VANISHED and nothing is written.
  */
 gboolean
 bounce_maildir_replace (const char *path, const char *data, gsize length, GError **error)
@@ -277,12 +290,28 @@ bounce_maildir_replace (const char *path, const char *data, gsize length, GError
       unlink (tmp);
       return FALSE;
     }
-  if (rename (tmp, path) < 0)
+  /* Swap the new file in only if the old one is still there: a message a
+   * mail client moved away meanwhile must not come back. The old content
+   * ends in tmp/, where no reader looks, and is removed. */
+  if (renameat2 (AT_FDCWD, tmp, AT_FDCWD, path, RENAME_EXCHANGE) < 0)
     {
-      io_error (error, "cannot replace", path);
-      unlink (tmp);
-      return FALSE;
+      int e = errno;
+
+      if (e == ENOENT)
+        {
+          unlink (tmp);
+          return vanished (error, path);
+        }
+      if ((e != EINVAL && e != ENOSYS) || access (path, F_OK) < 0 || rename (tmp, path) < 0)
+        {
+          errno = e;
+          io_error (error, "cannot replace", path);
+          unlink (tmp);
+          return FALSE;
+        }
     }
+  else
+    unlink (tmp);
   return fsync_dir (dir, error);
 }
 

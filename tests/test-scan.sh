@@ -174,4 +174,46 @@ check "--defang keeps the untouched original in quarantine" '[ -n "$kept" ] && [
 check "--defang leaves a readable bounce without the risky part" \
   'grep -q "\"kind\":\"" "$T/defanged.json" && ! grep -q "\"risky\":true" "$T/defanged.json" && grep -q "removed the attachment" "$D/new/1700000001.M1P1.test.example"'
 
+
+# --- tag -----------------------------------------------------------------
+rm -rf "$T/G"; cp -a "$T/K" "$T/G"; mv "$T/G/.Backscatter"/cur/* "$T/G/cur/" 2>/dev/null
+mv "$T/G/.Backscatter"/new/* "$T/G/new/" 2>/dev/null; rm -rf "$T/G/.Backscatter"
+"$BIN" scan "${conf[@]}" "$T/G" --action tag --quiet > /dev/null
+tagged=$(grep -l '^X-Backscatter: backscatter' -r "$T/G/cur" "$T/G/new" | xargs -n1 basename | sort)
+untagged_changed=0
+for f in $(cd "$T/G" && find cur new -type f); do
+  b=$(basename "$f")
+  if ! grep -qx "$b" "$T/expected"; then
+    cmp -s "$T/G/$f" "$T/K/.Backscatter/$f" 2>/dev/null || cmp -s "$T/G/$f" "$M/$f" 2>/dev/null || untagged_changed=$((untagged_changed + 1))
+  fi
+done
+check "tag adds headers to exactly the backscatter" '[ "$tagged" = "$(cat "$T/expected")" ]'
+check "tag leaves every other message unchanged" '[ "$untagged_changed" = 0 ]' "$untagged_changed changed"
+check "tag leaves nothing in tmp/" '[ -z "$(ls "$T/G/tmp")" ]'
+
+# --- mbox ------------------------------------------------------------------
+MB=$T/mail
+mkdir -p "$MB"
+: > "$MB/inbox"
+j=0
+while IFS= read -r f; do
+  j=$((j + 1))
+  [ "$j" -gt 1 ] && echo >> "$MB/inbox"
+  echo "From sender@example.net Mon Apr  8 10:00:00 2024" >> "$MB/inbox"
+  sed 's/^From />From /' "$f" >> "$MB/inbox"
+  [ -n "$(tail -c1 "$f")" ] && echo >> "$MB/inbox"
+done < <(find "$SRC/testdata/judge" "$SRC/testdata/maildir/cur" "$SRC/testdata/maildir/new" -type f -not -name '*.expected' -not -name '*.py' -not -name .keep | sort)
+count_msgs () { grep -c '^From ' "$1" 2>/dev/null || echo 0; }
+before_n=$(count_msgs "$MB/inbox")
+"$BIN" scan "${conf[@]}" "$MB/inbox" --json > "$T/mbox-report.jsonl"
+want_moved=$(grep -c '"verdict":"backscatter"' "$T/mbox-report.jsonl")
+"$BIN" scan "${conf[@]}" "$MB/inbox" --action move=Backscatter --quiet > /dev/null
+after_n=$(count_msgs "$MB/inbox"); moved_n=$(count_msgs "$MB/Backscatter")
+check "mbox: exactly the backscatter moved to the mbox beside it ($moved_n of $before_n)" \
+  '[ "$moved_n" = "$want_moved" ] && [ "$want_moved" -gt 0 ] && [ $((after_n + moved_n)) = "$before_n" ]'
+"$BIN" scan "${conf[@]}" "$MB/Backscatter" --json > "$T/moved-report.jsonl"
+check "mbox: every moved message is still whole and judged backscatter" \
+  '[ "$(grep -c "\"verdict\":\"backscatter\"" "$T/moved-report.jsonl")" = "$want_moved" ]'
+check "mbox: no lock left behind" '[ ! -e "$MB/inbox.lock" ]'
+
 echo "1..$n"
