@@ -40,13 +40,15 @@ done
 shift $((OPTIND - 1))
 [ $# -le 1 ] || usage
 case $n$runs in *[!0-9]*) usage ;; esac
-[ "$n" -ge 10 ] && [ "$runs" -ge 1 ] || usage
+if [ "$n" -lt 10 ] || [ "$runs" -lt 1 ]; then usage; fi
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 corpus=${1:-$root/../shared/corpus}
-[ -d "$corpus/bounces" ] && [ -d "$corpus/not-bounces" ] \
-  || { echo "$0: $corpus has no bounces/ and not-bounces/ folders" >&2; exit 1; }
+if [ ! -d "$corpus/bounces" ] || [ ! -d "$corpus/not-bounces" ]; then
+  echo "$0: $corpus has no bounces/ and not-bounces/ folders" >&2
+  exit 1
+fi
 corpus=$(cd "$corpus" && pwd)
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/backscatter-bench.XXXXXX")
@@ -95,7 +97,7 @@ bytes=$(du -sk "$tmp/big" | cut -f1)
 measure () {
   name=$1
   shift
-  best= bu= bs= rss=0
+  best='' bu='' bs='' rss=0
   i=0
   while [ $i -lt "$runs" ]; do
     "$tmp/rusage" "$tmp/r" "$@" >/dev/null
@@ -113,6 +115,9 @@ measure () {
   eval "${name}_wall=$best ${name}_user=$bu ${name}_sys=$bs ${name}_rss=$rss"
 }
 
+# Other work on the machine skews every figure: say how busy it was.
+load=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)
+
 # Warm the page cache, then measure.
 "$tmp/readall" "$tmp/big" "$tmp/small" >/dev/null
 measure readall "$tmp/readall" "$tmp/big"
@@ -124,7 +129,8 @@ measure scansmall "$bin" scan --json "$tmp/small"
 found=$("$bin" scan --json "$tmp/big" | wc -l) || true
 
 # ---- the report ------------------------------------------------------------
-awk -v n="$n" -v pct="$pct" -v small="$small" -v kb="$bytes" -v runs="$runs" -v found="$found" \
+# shellcheck disable=SC2154 # NAME_wall and the like are set by measure's eval
+awk -v load="$load" -v cpus="$(getconf _NPROCESSORS_ONLN)" -v n="$n" -v pct="$pct" -v small="$small" -v kb="$bytes" -v runs="$runs" -v found="$found" \
     -v rw="$readall_wall" -v ru="$readall_user" -v rs="$readall_sys" -v rr="$readall_rss" \
     -v sw="$scan_wall" -v su="$scan_user" -v ss="$scan_sys" -v sr="$scan_rss" \
     -v tw="$scansmall_wall" -v tu="$scansmall_user" -v ts="$scansmall_sys" -v tr="$scansmall_rss" \
@@ -136,6 +142,7 @@ function row(what, msgs, w, u, s, r) {
 BEGIN {
   printf "Maildir: %d messages (%d%% bounces), %.1f MB; %d-message one for memory; best of %d runs\n",
          n, pct, kb / 1024, small, runs
+  printf "load average before the runs: %s (%d CPUs)\n", load, cpus
   printf "%-26s %7s %9s %8s %8s %10s %10s\n", "command", "msgs", "wall s", "user s", "sys s", "msgs/s", "peak MB"
   row("readall (the floor)", n, rw, ru, rs, rr)
   row("backscatter scan --json", n, sw, su, ss, sr)

@@ -5,7 +5,8 @@
  * malformed header): such warnings are expected and dropped. Critical
  * messages are made fatal: a g_return_if_fail() that fires means the
  * library called something with arguments it must never pass, which is a
- * bug even when nothing crashes.
+ * bug even when nothing crashes. Every failure ends in abort(), which
+ * libFuzzer catches and saves the input of.
  */
 #ifndef BOUNCE_FUZZ_H
 #define BOUNCE_FUZZ_H
@@ -13,6 +14,8 @@
 #include <glib.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
@@ -21,8 +24,13 @@ fuzz_log_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields,
                  gpointer user_data)
 {
   (void) user_data;
-  if (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL))
-    return g_log_writer_standard_streams (level, fields, n_fields, NULL);
+  if (level & (G_LOG_FLAG_FATAL | G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL))
+    {
+      /* abort() rather than GLib's breakpoint trap, which libFuzzer does
+       * not catch: the input would not be saved. */
+      g_log_writer_standard_streams (level, fields, n_fields, NULL);
+      abort ();
+    }
   return G_LOG_WRITER_HANDLED;
 }
 
@@ -45,7 +53,10 @@ static inline void
 fuzz_assert_utf8 (const char *what, const char *s)
 {
   if (s != NULL && !g_utf8_validate (s, -1, NULL))
-    g_error ("%s is not valid UTF-8", what);
+    {
+      fprintf (stderr, "%s is not valid UTF-8: %s\n", what, s);
+      abort ();
+    }
 }
 
 #endif /* BOUNCE_FUZZ_H */

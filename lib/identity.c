@@ -68,7 +68,7 @@ bounce_identity_unref (BounceIdentity *id)
 static gboolean
 valid_glob (const char *p)
 {
-  if (*p == '\0' || strlen (p) > 255)
+  if (*p == '\0' || strlen (p) > 255 || !g_utf8_validate (p, -1, NULL))
     return FALSE;
   for (; *p; p++)
     if (g_ascii_isspace (*p) || *p == '<' || *p == '>' || *p == ',' || *p == ';')

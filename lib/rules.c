@@ -213,7 +213,8 @@ compile (Ctx *ctx, const char *pattern)
       fail (ctx, "a pattern is missing");
       return NULL;
     }
-  re = g_regex_new (pattern, G_REGEX_CASELESS | G_REGEX_MULTILINE, 0, &err);
+  /* OPTIMIZE: PCRE2's JIT, compiled once per run. */
+  re = g_regex_new (pattern, G_REGEX_CASELESS | G_REGEX_MULTILINE | G_REGEX_OPTIMIZE, 0, &err);
   if (re == NULL)
     fail (ctx, "bad pattern: %s", err->message);
   return re;
@@ -265,11 +266,22 @@ split_word (char *s, char **word, char **rest)
   *rest = p;
 }
 
+static int
+cond_cost (gconstpointer a, gconstpointer b)
+{
+  const Cond *x = *(const Cond **) a, *y = *(const Cond **) b;
+
+  /* Header tests first: a body test scans the whole report text. */
+  return (x->where == COND_BODY) - (y->where == COND_BODY);
+}
+
 static gboolean
 finish_format (Ctx *ctx, BounceFormatRule *r, int line)
 {
   int here = ctx->line;
 
+  if (r != NULL && r->conds->len > 1)
+    g_ptr_array_sort (r->conds, cond_cost);
   if (r == NULL || r->conds->len > 0)
     return TRUE;
   ctx->line = line;

@@ -62,19 +62,33 @@ contains_any (const char *hay, gsize n, const char *const *needles)
 /* Words in the From of automatic senders. */
 static const char *const auto_senders[] = {
   "mailer-daemon", "mailer_daemon", "maildaemon", "mailerdaemon", "postmaster",
-  "mail delivery", "delivery subsystem", "delivery system", "mail system",
-  "mail administrator", "mailadmin", "mail-admin", "system administrator",
-  "administrator", "bounce", "devnull", "nobody@", "noreply", "no-reply",
-  "do-not-reply", "donotreply", "virus", "antivirus", "anti-virus", "scanner",
-  "mailscanner", "mailsweeper", "interscan", "quarantine", "security",
-  "amavis", "mailguard", "mail guard", "spam", "filter", "autoreply",
-  "auto-reply", "autoresponder", "auto-responder", "vacation", "out of office",
-  "challenge", "verify", "confirm", "tmda", "spamarrest", "boxbe",
-  "bluebottle", "mailblocks", "root@", "daemon", "mmdf", "smtp", "gateway",
-  "notes", "exchange", "abuse", "feedback", "fbl", "complaints", "arf",
-  "mailmaster", "mail-router", "notification", "notify", "post_master",
-  "-admin@", "owner-", "-owner@", "-request@", "listserv", "majordomo",
-  "mailman", NULL,
+  "post_master", "mail delivery", "delivery subsystem", "delivery system",
+  "mail system", "mail administrator", "mailadmin", "mail-admin",
+  "system administrator", "bounce", "devnull", "nobody@", "noreply",
+  "no-reply", "do-not-reply", "donotreply", "virus", "antivirus",
+  "anti-virus", "scanner", "mailscanner", "mailsweeper", "interscan",
+  "quarantine", "amavis", "mailguard", "mail guard", "autoreply",
+  "auto-reply", "autoresponder", "auto-responder", "vacation",
+  "out of office", "challenge", "verify", "confirm", "tmda", "spamarrest",
+  "boxbe", "bluebottle", "mailblocks", "root@", "mmdf", "abuse", "feedback",
+  "fbl", "complaints", "mailmaster", "mail-router", "-admin@", "owner-",
+  "-owner@", "-request@", "listserv", "majordomo", "mailman", NULL,
+};
+
+/* Words of reports in scripts an encoded subject may use. */
+static const char *const foreign_subjects[] = {
+  "配信", "不達", "エラー", "送信", "未送信", "返送", "宛先", "不在", "自動", "通知",
+  "退信", "投递", "失败", "系统", "退回", "無法", "傳遞", "자동", "반송", "실패",
+  "Недостав", "недостав", "Не доставлено", "не доставлено", "Ошибка", "ошибка",
+  "Автоответ", "автоответ", "Уведомление", "уведомление", "Возврат", "Отпуск",
+  "Abwesenheit", "Unzustellbar", "Zustellung", "Nicht zustellbar", "Non remis",
+  "Absence", "Échec", "échec", "Réponse automatique", "Risposta automatica",
+  "Respuesta automática", "Resposta automática", "Não entregue", "no entregado", NULL,
+};
+
+/* The envelope senders of reports: empty, or a mail system's. */
+static const char *const report_envelopes[] = {
+  "mailer-daemon", "mailer_daemon", "postmaster", "post_master", "<>", NULL,
 };
 
 /* Words in the Subject of reports, notices, challenges and auto-replies. */
@@ -82,21 +96,19 @@ static const char *const report_subjects[] = {
   "undeliver", "undelivered", "not delivered", "non delivered",
   "nondeliver", "non-deliver", "delivery", "deliver", "failure", "failed",
   "fail", "returned", "return", "bounce", "rejected", "reject", "error",
-  "problem", "unable", "could not", "couldn't", "can't", "cannot", "warning",
+  "unable", "could not", "couldn't", "can't", "cannot", "warning",
   "delayed", "delay", "notice", "notification", "virus", "infected",
-  "malware", "worm", "blocked", "quarantin", "banned", "filtered", "spam",
-  "policy", "out of office", "out-of-office", "office", "auto", "vacation",
-  "away", "absent", "absence", "holiday", "leave", "abwesen", "urlaub",
+  "malware", "worm", "blocked", "quarantin", "banned", "filtered",
+  "policy", "out of office", "out-of-office", "autorepl", "auto-repl", "auto repl", "automatic", "automatisch", "auto:", "autoresp", "vacation",
+  "away", "absent", "absence", "holiday", "abwesen", "urlaub",
   "abwesenheit", "congé", "conge", "ausencia", "ausente", "vacanze",
   "assente", "afwezig", "vakantie", "frånvaro", "confirm", "verif",
-  "challenge", "authori", "approval", "pending", "request", "report",
-  "abuse", "complaint", "read:", "receipt", "disposition", "displayed",
-  "message status", "status", "mail system", "postmaster", "mailer",
+  "challenge", "authori", "approval", "pending",   "abuse", "complaint", "read:", "receipt", "disposition", "displayed",
+  "message status", "mail system", "postmaster", "mailer",
   "non remis", "non-remis", "distribuição", "entrega", "zustell",
   "unzustellbar", "nicht zustellbar", "onbestelbaar", "recipient",
-  "user unknown", "unknown", "mailbox", "quota", "full", "expired",
-  "not member", "not a member", "loop", "test message",
-  "=?", NULL,
+  "user unknown", "unknown", "mailbox", "quota", "expired",
+  "not member", "not a member", "loop", "test message", "registration", NULL,
 };
 
 static const char *const auto_headers[] = {
@@ -153,25 +165,38 @@ bounce_triage (const char *data, gsize len)
           if (contains_ci (value, vend - value, "report"))
             return TRUE;
         }
-      else if (IS ("from") || IS ("sender"))
+      else if (IS ("from"))
         {
           if (contains_any (value, vend - value, auto_senders))
             return TRUE;
         }
+      else if (IS ("sender"))
+        {
+          /* A list's Sender is its own address; a report's, a mail system. */
+          if (contains_any (value, vend - value, report_envelopes))
+            return TRUE;
+        }
       else if (IS ("return-path"))
         {
-          const char *q = value;
-
-          while (q < vend && (*q == ' ' || *q == '\t'))
-            q++;
-          if ((vend - q >= 2 && q[0] == '<' && q[1] == '>')
-              || contains_any (q, vend - q, auto_senders))
+          if (contains_any (value, vend - value, report_envelopes))
             return TRUE;
         }
       else if (IS ("subject"))
         {
           if (contains_any (value, vend - value, report_subjects))
             return TRUE;
+          if (contains_ci (value, vend - value, "=?"))
+            {
+              /* An encoded subject is judged by its words. */
+              g_autofree char *raw = g_strndup (value, vend - value);
+              g_autoptr (GMimeParserOptions) opts = (bounce_gmime_init (), bounce_parser_options ());
+              g_autofree char *text = g_mime_utils_header_decode_text (opts, raw);
+
+              if (text && contains_any (text, strlen (text), report_subjects))
+                return TRUE;
+              if (text && contains_any (text, strlen (text), foreign_subjects))
+                return TRUE;
+            }
         }
       else if (IS ("auto-submitted"))
         {
