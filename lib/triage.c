@@ -36,27 +36,32 @@ bounce_header_block_end (const char *data, gsize len)
   return len;
 }
 
-static gboolean
-contains_ci (const char *hay, gsize n, const char *needle)
+/* The header value, ASCII letters lowered, in @buf (cut to its size). */
+static gsize
+lower_copy (const char *value, gsize n, char *buf, gsize size)
 {
-  gsize m = strlen (needle);
+  gsize m = MIN (n, size - 1);
 
-  if (m > n)
-    return FALSE;
-  for (gsize i = 0; i + m <= n; i++)
-    if (g_ascii_tolower (hay[i]) == needle[0]
-        && g_ascii_strncasecmp (hay + i, needle, m) == 0)
+  for (gsize i = 0; i < m; i++)
+    buf[i] = g_ascii_tolower (value[i]);
+  buf[m] = '\0';
+  return m;
+}
+
+/* Whether lowered text holds one of @needles (written in lower case). */
+static gboolean
+contains_any (const char *lowered, gsize n, const char *const *needles)
+{
+  for (guint i = 0; needles[i]; i++)
+    if (memmem (lowered, n, needles[i], strlen (needles[i])) != NULL)
       return TRUE;
   return FALSE;
 }
 
 static gboolean
-contains_any (const char *hay, gsize n, const char *const *needles)
+contains_ci (const char *lowered, gsize n, const char *needle)
 {
-  for (guint i = 0; needles[i]; i++)
-    if (contains_ci (hay, n, needles[i]))
-      return TRUE;
-  return FALSE;
+  return memmem (lowered, n, needle, strlen (needle)) != NULL;
 }
 
 /* Words in the From of automatic senders. */
@@ -81,9 +86,9 @@ static const char *const foreign_subjects[] = {
   "退信", "投递", "失败", "系统", "退回", "無法", "傳遞", "자동", "반송", "실패",
   "Недостав", "недостав", "Не доставлено", "не доставлено", "Ошибка", "ошибка",
   "Автоответ", "автоответ", "Уведомление", "уведомление", "Возврат", "Отпуск",
-  "Abwesenheit", "Unzustellbar", "Zustellung", "Nicht zustellbar", "Non remis",
-  "Absence", "Échec", "échec", "Réponse automatique", "Risposta automatica",
-  "Respuesta automática", "Resposta automática", "Não entregue", "no entregado", NULL,
+  "abwesenheit", "unzustellbar", "zustellung", "nicht zustellbar", "non remis",
+  "absence", "Échec", "échec", "réponse automatique", "risposta automatica",
+  "respuesta automática", "resposta automática", "não entregue", "no entregado", NULL,
 };
 
 /* The envelope senders of reports: empty, or a mail system's. */
@@ -121,6 +126,20 @@ static const char *const auto_headers[] = {
   "feedback-type", "x-hmxmroriginalrecipient", "x-original-failed-recipients", NULL,
 };
 
+/* An encoded subject, decoded: does it hold a report's words? */
+static gboolean
+subject_words (const char *value, gsize n)
+{
+  g_autofree char *raw = g_strndup (value, n);
+  g_autoptr (GMimeParserOptions) opts = (bounce_gmime_init (), bounce_parser_options ());
+  g_autofree char *text = g_mime_utils_header_decode_text (opts, raw);
+  gsize tl = text ? strlen (text) : 0;
+  g_autofree char *low = g_malloc (tl + 1);
+
+  tl = lower_copy (text ? text : "", tl, low, tl + 1);
+  return contains_any (low, tl, report_subjects) || contains_any (low, tl, foreign_subjects);
+}
+
 /* bounce_triage: whether the header block of @data could belong to a
  * report of any kind. */
 gboolean
@@ -134,8 +153,9 @@ bounce_triage (const char *data, gsize len)
   end = data + hlen;
   while (p < end)
     {
-      const char *line = p, *colon, *value, *vend;
-      gsize nlen;
+      const char *line = p, *colon, *vend;
+      char lowered[1024];
+      gsize nlen, vlen = 0;
 
       /* One unfolded header: this line and its continuation lines. */
       vend = p;
@@ -157,60 +177,46 @@ bounce_triage (const char *data, gsize len)
       if (colon == NULL)
         continue;
       nlen = colon - line;
-      value = colon + 1;
 
 #define IS(name) (nlen == strlen (name) && g_ascii_strncasecmp (line, name, nlen) == 0)
+#define VALUE() (vlen = lower_copy (colon + 1, vend - colon - 1, lowered, sizeof lowered))
       if (IS ("content-type"))
         {
-          if (contains_ci (value, vend - value, "report"))
+          if (VALUE () && contains_ci (lowered, vlen, "report"))
             return TRUE;
         }
       else if (IS ("from"))
         {
-          if (contains_any (value, vend - value, auto_senders))
+          if (VALUE () && contains_any (lowered, vlen, auto_senders))
             return TRUE;
         }
-      else if (IS ("sender"))
+      else if (IS ("sender") || IS ("return-path"))
         {
-          /* A list's Sender is its own address; a report's, a mail system. */
-          if (contains_any (value, vend - value, report_envelopes))
-            return TRUE;
-        }
-      else if (IS ("return-path"))
-        {
-          if (contains_any (value, vend - value, report_envelopes))
+          /* A list's envelope is its own address; a report's, a mail
+           * system's or empty. */
+          if (VALUE () && contains_any (lowered, vlen, report_envelopes))
             return TRUE;
         }
       else if (IS ("subject"))
         {
-          if (contains_any (value, vend - value, report_subjects))
+          if (VALUE () && contains_any (lowered, vlen, report_subjects))
             return TRUE;
-          if (contains_ci (value, vend - value, "=?"))
-            {
-              /* An encoded subject is judged by its words. */
-              g_autofree char *raw = g_strndup (value, vend - value);
-              g_autoptr (GMimeParserOptions) opts = (bounce_gmime_init (), bounce_parser_options ());
-              g_autofree char *text = g_mime_utils_header_decode_text (opts, raw);
-
-              if (text && contains_any (text, strlen (text), report_subjects))
-                return TRUE;
-              if (text && contains_any (text, strlen (text), foreign_subjects))
-                return TRUE;
-            }
+          if (contains_ci (lowered, vlen, "=?") && subject_words (colon + 1, vend - colon - 1))
+            return TRUE;
         }
       else if (IS ("auto-submitted"))
         {
-          const char *q = value;
+          const char *q = lowered;
 
-          while (q < vend && (*q == ' ' || *q == '\t'))
+          VALUE ();
+          while (*q == ' ' || *q == '\t')
             q++;
-          if (!(vend - q >= 2 && g_ascii_strncasecmp (q, "no", 2) == 0
-                && (vend - q == 2 || !g_ascii_isalpha (q[2]))))
+          if (!(strncmp (q, "no", 2) == 0 && !g_ascii_isalpha (q[2])))
             return TRUE;
         }
       else if (IS ("precedence"))
         {
-          if (contains_ci (value, vend - value, "auto"))
+          if (VALUE () && contains_ci (lowered, vlen, "auto"))
             return TRUE;
         }
       else
@@ -219,6 +225,7 @@ bounce_triage (const char *data, gsize len)
             if (IS (auto_headers[i]))
               return TRUE;
         }
+#undef VALUE
 #undef IS
     }
   return FALSE;

@@ -1,0 +1,83 @@
+#!/bin/bash
+# test-cli.sh — the command line as a user meets it: configuration mistakes
+# name their line, learn reads only what is new, record-sent adds one
+# message, check's exit codes, scan --action delete. TAP output.
+set -u
+BIN=${BACKSCATTER_BIN:?}
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+export XDG_CONFIG_HOME=$T/config XDG_DATA_HOME=$T/data TZ=UTC
+n=0
+check () { n=$((n + 1)); if eval "$2"; then echo "ok $n - $1"; else echo "not ok $n - $1"; shift 2; for l in "$@"; do echo "# $l"; done; fi; }
+
+# --- configuration mistakes name the file and line --------------------------
+bad_conf () {
+  printf "$1" > "$T/bad.conf"
+  "$BIN" check --config "$T/bad.conf" "$SRC/testdata/judge/no-original.eml" > /dev/null 2> "$T/err"
+  echo $? > "$T/status"
+}
+bad_conf '[identity]\naddresses = me@example.org\nfrobnicate = 1\n'
+check "an unknown key is an error naming its line" 'grep -q "bad.conf:3: unknown key .frobnicate." "$T/err" && [ "$(cat "$T/status")" = 78 ]' "$(cat "$T/err")"
+bad_conf '[identity]\n\nrelays = smtp.example.org; 192.0.2.0/99\n'
+check "a bad network is an error naming its line" 'grep -q "bad.conf:3: .192.0.2.0/99. is not an IP address or network" "$T/err"' "$(cat "$T/err")"
+bad_conf '[identity]\naddresses = me@example.org; not an address\n'
+check "a bad address pattern is an error naming its line" 'grep -q "bad.conf:2: .not an address. is not an address" "$T/err"' "$(cat "$T/err")"
+bad_conf '[idenity]\naddresses = me@example.org\n'
+check "an unknown group is an error naming its line" 'grep -q "bad.conf:1: unknown group .idenity." "$T/err"' "$(cat "$T/err")"
+bad_conf '[sent]\ncomplete = perhaps\n'
+check "complete takes true or false" 'grep -q "bad.conf:2: complete takes true or false" "$T/err"' "$(cat "$T/err")"
+"$BIN" check --config "$T/missing.conf" "$SRC/testdata/judge/no-original.eml" > /dev/null 2>&1; st=$?
+check "a config file named with --config must exist" '[ $st = 78 ]' "exit $st"
+mkdir -p "$T/rules"; printf 'format broken\nbody (\n' > "$T/rules/x.rules"
+"$BIN" check --rules "$T/rules" "$SRC/testdata/judge/no-original.eml" > /dev/null 2> "$T/err"; st=$?
+check "a rule file with a mistake says FILE:LINE and exits 78" '[ $st = 78 ] && grep -q "x.rules:2: bad pattern" "$T/err"' "$(cat "$T/err")"
+
+# --- learn and record-sent ---------------------------------------------------
+cp -a "$SRC/testdata/maildir-sent" "$T/Sent"
+"$BIN" learn --sent "$T/Sent" > "$T/learn1"
+check "learn reads the sent folder" 'grep -q "5 messages read, 5 new" "$T/learn1"' "$(cat "$T/learn1")"
+"$BIN" learn --sent "$T/Sent" > "$T/learn2"
+check "a second learn reads only what is new" 'grep -q "0 messages read, 0 new" "$T/learn2"' "$(cat "$T/learn2")"
+printf 'From: Me <me@example.org>\nTo: zoe@example.net\nSubject: hello\nDate: Mon, 08 Apr 2024 12:00:00 +0200\nMessage-ID: <recorded-1@mail.example.org>\n\nhi\n' > "$T/Sent/new/1712570400.M1P1.host.example"
+"$BIN" learn --sent "$T/Sent" > "$T/learn3"
+check "learn picks up a new sent message" 'grep -q "1 messages read, 1 new" "$T/learn3"' "$(cat "$T/learn3")"
+"$BIN" learn --sent "$T/Sent" --rebuild > "$T/learn4"
+check "learn --rebuild reads everything again" 'grep -q "6 messages read, 6 new" "$T/learn4"' "$(cat "$T/learn4")"
+printf 'From: Me <me@example.org>\nTo: yann@example.net\nSubject: later\nMessage-ID: <recorded-2@mail.example.org>\n\nhi\n' | "$BIN" record-sent; st=$?
+check "record-sent adds the message on stdin" '[ $st = 0 ] && "$BIN" learn --sent "$T/Sent" | grep -q "index: 7 messages"'
+printf 'From: Me <me@example.org>\nSubject: no id\n\nhi\n' | "$BIN" record-sent 2> "$T/err"; st=$?
+check "record-sent refuses a message without a Message-ID" '[ $st = 65 ] && grep -q "no Message-ID" "$T/err"'
+
+# --- check's exit codes --------------------------------------------------------
+cd "$SRC/testdata" || exit 1
+conf=(--config owner.conf --index "$T/owner.db")
+"$BIN" learn --quiet "${conf[@]}"
+"$BIN" check "${conf[@]}" judge/forged-untagged.eml > /dev/null; st=$?
+check "check exits 0 when it finds backscatter" '[ $st = 0 ]' "exit $st"
+"$BIN" check "${conf[@]}" judge/real-batv-valid.eml > /dev/null; st=$?
+check "check exits 1 when it finds none" '[ $st = 1 ]' "exit $st"
+"$BIN" check "${conf[@]}" judge/no-original.eml > /dev/null; st=$?
+check "check exits 2 when bounces are undecided" '[ $st = 2 ]' "exit $st"
+"$BIN" check "${conf[@]}" /nonexistent/file > /dev/null 2>&1; st=$?
+check "check exits 66 for a file it cannot read" '[ $st = 66 ]' "exit $st"
+"$BIN" check --json "${conf[@]}" /nonexistent/file judge/real-batv-valid.eml > "$T/out" 2>/dev/null
+check "an unreadable file gets an error object and the run goes on" \
+  '[ "$(wc -l < "$T/out")" = 2 ] && head -1 "$T/out" | grep -q "\"error\"" && tail -1 "$T/out" | grep -q "\"verdict\":\"legitimate\""'
+"$BIN" check --explain "${conf[@]}" < judge/forged-untagged.eml > "$T/out"
+check "check reads stdin and explains" 'grep -q "^-: backscatter" "$T/out" && grep -q "sent-id-missing" "$T/out"'
+"$BIN" frobnicate > /dev/null 2>&1; st=$?
+check "an unknown command is a usage error" '[ $st = 64 ]'
+
+# --- delete --------------------------------------------------------------------
+D=$T/Del; mkdir -p "$D/cur" "$D/new" "$D/tmp"
+i=0; for f in judge/*.eml; do i=$((i + 1)); cp "$f" "$D/new/1712570000.M${i}P1.host.example"; done
+total=$(ls "$D/new" | wc -l)
+want=$("$BIN" scan "${conf[@]}" "$D" --json | grep -c '"verdict":"backscatter"')
+"$BIN" scan "${conf[@]}" "$D" --action delete > "$T/del.out"
+left=$(ls "$D/new" | wc -l)
+check "delete removes exactly the backscatter and says so" \
+  '[ $((total - left)) = "$want" ] && [ "$want" -gt 0 ] && [ "$(grep -c "(deleted)" "$T/del.out")" = "$want" ]' "$(cat "$T/del.out")"
+"$BIN" scan "${conf[@]}" "$D" --action delete --only unknown > /dev/null 2>&1; st=$?
+check "delete refuses any verdict but backscatter" '[ $st = 64 ]' "exit $st"
+echo "1..$n"
