@@ -1126,6 +1126,7 @@ bounce_report_new_from_data (const char *data, gsize length, BounceRules *rules,
 {
   g_autoptr (BounceReport) r = report_new ();
   g_autoptr (GMimeMessage) msg = NULL;
+  gsize probe, hend;
 
   if (length >= 5 && memcmp (data, "From ", 5) == 0)
     {
@@ -1142,6 +1143,16 @@ bounce_report_new_from_data (const char *data, gsize length, BounceRules *rules,
   if (length == 0 || bounce_header_block_end (data, length) == 0)
     {
       g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_PARSE, "empty message or no header");
+      return NULL;
+    }
+  probe = MIN (length, (gsize) BOUNCE_MAX_HEADER_BYTES + 2);
+  hend = bounce_header_block_end (data, probe);
+  if (hend > BOUNCE_MAX_HEADER_BYTES || (hend == probe && length > probe))
+    {
+      /* No mail system writes such a header block: refuse it whole rather
+       * than hand it to the MIME parser. */
+      g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_LIMIT,
+                   "the header block is larger than %d KiB", BOUNCE_MAX_HEADER_BYTES / 1024);
       return NULL;
     }
   if (length > BOUNCE_MAX_MESSAGE_BYTES)

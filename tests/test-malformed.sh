@@ -24,7 +24,9 @@ T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 export XDG_CONFIG_HOME=$T/config XDG_DATA_HOME=$T/data TZ=UTC
 LIMIT_KB=1048576
-SECONDS_EACH=10
+# The limit a message must be answered within; a sanitizer build, several
+# times slower, is given more (BACKSCATTER_MALFORMED_SECONDS).
+SECONDS_EACH=${BACKSCATTER_MALFORMED_SECONDS:-10}
 MUTANTS=${BACKSCATTER_MALFORMED_MUTANTS:-300}
 LARGE=1
 if [ -n "${BACKSCATTER_VALGRIND:-}" ]; then
