@@ -512,6 +512,7 @@ command_in (const char *text, gsize len)
   static GRegex *re;
   static gsize once;
   g_autoptr (GMatchInfo) mi = NULL;
+  g_autofree char *found = NULL;
   g_autofree char *word = NULL;
 
   if (g_once_init_enter (&once))
@@ -523,7 +524,8 @@ command_in (const char *text, gsize len)
     }
   if (text == NULL || !g_regex_match_full (re, text, len, 0, 0, &mi, NULL))
     return NULL;
-  word = g_ascii_strup (g_match_info_fetch (mi, 1), -1);
+  found = g_match_info_fetch (mi, 1);
+  word = g_ascii_strup (found, -1);
   if (g_str_has_prefix (word, "RCPT"))
     return g_strdup ("RCPT");
   if (g_str_has_prefix (word, "MAIL"))
