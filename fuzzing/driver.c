@@ -94,5 +94,6 @@ main (int argc, char **argv)
   for (; i < argc; i++)
     run_path (argv[i]);
   printf ("%u inputs ran\n", n_inputs);
+  fflush (stdout);
   return 0;
 }
