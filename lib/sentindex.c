@@ -347,7 +347,8 @@ learn_one (const BounceMessageRef *ref, gpointer user_data, GError **error)
   gboolean added = FALSE;
   g_autoptr (GError) err = NULL;
   gboolean maildir = !ref->in_mbox;
-  g_autofree char *key = maildir ? g_strconcat ("maildir:", ref->folder, "/", unique_name (ref->path), NULL) : NULL;
+  g_autofree char *uniq = maildir ? unique_name (ref->path) : NULL;
+  g_autofree char *key = maildir ? g_strconcat ("maildir:", ref->folder, "/", uniq, NULL) : NULL;
 
   if (ref->data == NULL)
     return TRUE;
