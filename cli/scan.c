@@ -31,6 +31,7 @@ typedef struct
   char *defang;          /* --defang FOLDER */
   BounceVerdict only;
   gboolean dry_run, json, quiet, recursive, progress;
+  int jobs;              /* threads reading and parsing; 0: one per processor */
 
   /* the mailbox being scanned */
   const char *mailbox;
@@ -236,12 +237,41 @@ progress (Scan *s, gboolean done)
   fflush (stderr);
 }
 
-static gboolean
-scan_one (const BounceMessageRef *ref, gpointer user_data, GError **error)
+/* What the threads of the walk make of a message: its report or why not. */
+typedef struct
+{
+  BounceReport *report;
+  GError *error;
+} Parsed;
+
+static gpointer
+parse_one (const BounceMessageRef *ref, gpointer user_data)
 {
   Scan *s = user_data;
+  Parsed *p = g_new0 (Parsed, 1);
+
+  p->report = bounce_report_new_from_data (ref->data, ref->length, s->ctx.rules,
+                                           BOUNCE_PARSE_DEFAULT, &p->error);
+  return p;
+}
+
+static void
+parsed_free (gpointer data)
+{
+  Parsed *p = data;
+
+  g_clear_pointer (&p->report, bounce_report_unref);
+  g_clear_error (&p->error);
+  g_free (p);
+}
+
+static gboolean
+scan_one (const BounceMessageRef *ref, gpointer prepared, gpointer user_data, GError **error)
+{
+  Scan *s = user_data;
+  Parsed *parsed = prepared;
   g_autoptr (GError) err = NULL;
-  g_autoptr (BounceReport) report = NULL;
+  BounceReport *report;
   g_autoptr (BounceJudgement) jm = NULL;
   g_autofree char *source = ref->in_mbox ? g_strdup_printf ("%s:%" G_GOFFSET_FORMAT, ref->path, ref->offset)
                                          : g_strdup (ref->path);
@@ -256,10 +286,10 @@ scan_one (const BounceMessageRef *ref, gpointer user_data, GError **error)
       print_error (s, source, ref->read_error, EX_IOERR);
       return TRUE;
     }
-  report = bounce_report_new_from_data (ref->data, ref->length, s->ctx.rules, BOUNCE_PARSE_DEFAULT, &err);
+  report = parsed->report;
   if (report == NULL)
     {
-      print_error (s, source, err->message, cli_exit_for_error (err));
+      print_error (s, source, parsed->error->message, cli_exit_for_error (parsed->error));
       return TRUE;
     }
   if (bounce_report_get_kind (report) == BOUNCE_KIND_NOT_BOUNCE)
@@ -408,7 +438,8 @@ scan_mailbox (Scan *s, const char *path)
     }
   g_array_set_size (s->spans, 0);
   if (!bounce_mailbox_foreach (path, s->recursive ? BOUNCE_MAILBOX_RECURSIVE : 0,
-                               s->folder ? s->folder : s->defang, scan_one, s, &error))
+                               s->folder ? s->folder : s->defang, s->jobs,
+                               parse_one, parsed_free, scan_one, s, &error))
     print_error (s, path, error->message, cli_exit_for_error (error));
   else if (mlock && s->spans->len > 0)
     {
@@ -444,6 +475,7 @@ cli_scan (int argc, char **argv)
     { "json", 0, 0, G_OPTION_ARG_NONE, &s.json, "One JSON object per bounce, one per line", NULL },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &s.quiet, "Only a summary, and only when something was found or done", NULL },
     { "recursive", 'r', 0, G_OPTION_ARG_NONE, &s.recursive, "Read the Maildir++ subfolders too", NULL },
+    { "jobs", 'j', 0, G_OPTION_ARG_INT, &s.jobs, "Threads reading and parsing messages (default: one per processor)", "N" },
     { NULL },
   };
   g_autoptr (GError) error = NULL;
@@ -460,6 +492,14 @@ cli_scan (int argc, char **argv)
         fprintf (stderr, "backscatter scan: --only takes backscatter, unknown or legitimate\n");
       else if (s.defang && !bounce_folder_name_is_valid (s.defang))
         fprintf (stderr, "backscatter scan: '%s' is not a folder name inside the Maildir\n", s.defang);
+      cli_settings_clear (&settings);
+      g_free (s.folder);
+      g_free (s.defang);
+      return EX_USAGE;
+    }
+  if (s.jobs < 0 || s.jobs > 64)
+    {
+      fprintf (stderr, "backscatter scan: --jobs takes a number from 1 to 64\n");
       cli_settings_clear (&settings);
       g_free (s.folder);
       g_free (s.defang);

@@ -236,7 +236,10 @@ typedef enum
   BOUNCE_MAILBOX_RECURSIVE = 1 << 0,
 } BounceMailboxFlags;
 
+typedef gpointer (*BounceMessagePrepareFunc) (const BounceMessageRef *msg,
+                                               gpointer user_data);
 typedef gboolean (*BounceMessageFunc) (const BounceMessageRef *msg,
+                                       gpointer prepared,
                                        gpointer user_data,
                                        GError **error);
 
@@ -244,6 +247,9 @@ BOUNCE_PUBLIC gboolean bounce_mailbox_is_maildir (const char *path);
 BOUNCE_PUBLIC gboolean bounce_mailbox_foreach (const char *path,
                                                BounceMailboxFlags flags,
                                                const char *skip_folder,
+                                               guint threads,
+                                               BounceMessagePrepareFunc prepare,
+                                               GDestroyNotify prepared_free,
                                                BounceMessageFunc func,
                                                gpointer user_data,
                                                GError **error);

@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -38,11 +39,12 @@ compare_names (gconstpointer a, gconstpointer b)
   return strcmp (*(char **) a, *(char **) b);
 }
 
-/* Read a whole file (capped); NULL with errno set on failure. */
+/* Read a whole file of the folder open as @dirfd (capped); NULL with
+ * *err set on failure. */
 static char *
-read_file (const char *path, gsize *len, gboolean *truncated, int *err)
+read_file (int dirfd, const char *name, gsize *len, gboolean *truncated, int *err)
 {
-  int fd = open (path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  int fd = openat (dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   struct stat st;
   char *buf;
   gsize want, got = 0;
@@ -89,18 +91,292 @@ read_file (const char *path, gsize *len, gboolean *truncated, int *err)
   return buf;
 }
 
+/* Is there an mbox "From " separator at @p (start of a line)? */
 static gboolean
-foreach_maildir_folder (const char *maildir, BounceMessageFunc func, gpointer user_data,
-                        gboolean *stop, GError **error)
+is_from_line (const char *p, const char *end)
+{
+  return end - p >= 5 && memcmp (p, "From ", 5) == 0;
+}
+
+/* ---- the walk -----------------------------------------------------------
+ *
+ * Messages are handed out in order, one folder (or one mbox) at a time.
+ * Up to `threads` threads (the caller's among them) take the next
+ * messages of the folder, read them and run `prepare` on them; the caller
+ * hands each one, in order, to `func`. At most WINDOW_PER_THREAD messages
+ * per thread, and no new one once WINDOW_BYTES are held, are in memory at
+ * once, whatever the size of the folder. (POSIX threads and locks, which
+ * thread checkers understand.)
+ */
+
+#define WINDOW_PER_THREAD 32
+#define WINDOW_BYTES (64 * 1024 * 1024)
+#define MAX_THREADS 64
+
+typedef enum
+{
+  SLOT_FREE,
+  SLOT_CLAIMED,
+  SLOT_DONE,
+  SLOT_SKIP, /* the file went away: nothing to hand out */
+} SlotState;
+
+typedef struct
+{
+  SlotState state;
+  BounceMessageRef ref;
+  const char *name; /* Maildir: the file's name in dir */
+  char *path;       /* Maildir: the file, owned */
+  char *data; /* Maildir: its contents, owned */
+  gpointer prepared;
+} Slot;
+
+typedef struct
+{
+  /* for the whole walk */
+  guint threads;
+  BounceMessagePrepareFunc prepare;
+  GDestroyNotify prepared_free;
+  BounceMessageFunc func;
+  gpointer user_data;
+  gboolean stop;
+
+  /* the folder or mbox being walked */
+  const char *folder;
+  const char *dir;       /* Maildir: its new/ or cur/ */
+  int dirfd;             /* Maildir: that folder, open */
+  GPtrArray *names;      /* Maildir: file names in dir, sorted */
+  const char *mbox_data; /* mbox: the mapped file, and how far it was split */
+  const char *mbox_end;
+  const char *mbox_next;
+
+  pthread_mutex_t lock;
+  pthread_cond_t head_done;  /* the caller waits for the next message in order */
+  pthread_cond_t room;       /* threads wait for a free slot */
+  gboolean caller_waits;
+  guint threads_waiting;
+  guint claimed;    /* messages taken by a thread */
+  guint delivered;  /* messages handed to func (or skipped) */
+  gsize held;       /* bytes read and not yet handed out */
+  gboolean exhausted;
+  guint window;
+  Slot *slots;
+} Walk;
+
+/* The next message of an mbox: it ends where a "From " line follows a
+ * blank line. */
+static const char *
+mbox_message_end (const char *p, const char *end)
+{
+  const char *q = p;
+
+  while ((q = memchr (q, '\n', end - q)) != NULL)
+    {
+      q++;
+      if (q < end && *q == '\n' && is_from_line (q + 1, end))
+        return q + 1;
+      if (q + 1 < end && q[0] == '\r' && q[1] == '\n' && is_from_line (q + 2, end))
+        return q + 2;
+    }
+  return end;
+}
+
+/* Take the next message, with the lock held: FALSE when there is none or
+ * no room for it. */
+static gboolean
+claim (Walk *w, guint *index)
+{
+  Slot *slot;
+
+  if (w->stop || w->exhausted || w->claimed >= w->delivered + w->window
+      || (w->held >= WINDOW_BYTES && w->claimed > w->delivered))
+    return FALSE;
+  slot = &w->slots[w->claimed % w->window];
+  g_assert (slot->state == SLOT_FREE);
+  memset (&slot->ref, 0, sizeof slot->ref);
+  slot->ref.folder = w->folder;
+  if (w->names)
+    {
+      if (w->claimed >= w->names->len)
+        {
+          w->exhausted = TRUE;
+          return FALSE;
+        }
+      slot->name = g_ptr_array_index (w->names, w->claimed);
+      slot->path = g_build_filename (w->dir, slot->name, NULL);
+      slot->ref.path = slot->path;
+    }
+  else
+    {
+      const char *p = w->mbox_next, *next;
+
+      if (p >= w->mbox_end)
+        {
+          w->exhausted = TRUE;
+          return FALSE;
+        }
+      next = mbox_message_end (p, w->mbox_end);
+      w->mbox_next = next;
+      slot->ref.path = w->folder;
+      slot->ref.offset = p - w->mbox_data;
+      slot->ref.data = p;
+      slot->ref.span = next - p;
+      slot->ref.length = MIN (slot->ref.span, (gsize) BOUNCE_MAX_MESSAGE_BYTES);
+      slot->ref.truncated = slot->ref.span > BOUNCE_MAX_MESSAGE_BYTES;
+      slot->ref.in_mbox = TRUE;
+    }
+  slot->state = SLOT_CLAIMED;
+  *index = w->claimed++;
+  return TRUE;
+}
+
+/* Read and prepare a claimed message, without the lock; then mark it done. */
+static void
+work (Walk *w, guint index)
+{
+  Slot *slot = &w->slots[index % w->window];
+  SlotState state = SLOT_DONE;
+
+  if (slot->path)
+    {
+      int err = 0;
+
+      slot->data = read_file (w->dirfd, slot->name, &slot->ref.length, &slot->ref.truncated, &err);
+      slot->ref.data = slot->data;
+      if (slot->data == NULL)
+        {
+          if (err == ENOENT || err == EINVAL || err == ELOOP)
+            state = SLOT_SKIP; /* moved away meanwhile, or not a plain file */
+          slot->ref.read_error = g_strerror (err);
+        }
+    }
+  if (state == SLOT_DONE && slot->ref.data && w->prepare)
+    slot->prepared = w->prepare (&slot->ref, w->user_data);
+  pthread_mutex_lock (&w->lock);
+  slot->state = state;
+  if (slot->data)
+    w->held += slot->ref.length;
+  if (w->caller_waits && index == w->delivered)
+    pthread_cond_signal (&w->head_done);
+  pthread_mutex_unlock (&w->lock);
+}
+
+static gpointer
+worker (gpointer data)
+{
+  Walk *w = data;
+  guint index;
+
+  pthread_mutex_lock (&w->lock);
+  for (;;)
+    {
+      if (claim (w, &index))
+        {
+          pthread_mutex_unlock (&w->lock);
+          work (w, index);
+          pthread_mutex_lock (&w->lock);
+          continue;
+        }
+      if (w->stop || w->exhausted)
+        break;
+      w->threads_waiting++;
+      pthread_cond_wait (&w->room, &w->lock);
+      w->threads_waiting--;
+    }
+  pthread_mutex_unlock (&w->lock);
+  return NULL;
+}
+
+/* Walk the folder or mbox set up in @w: every message to func, in order. */
+static gboolean
+walk_batch (Walk *w, GError **error)
+{
+  pthread_t threads[MAX_THREADS];
+  guint n_threads = 0, index;
+  gsize held;
+  gboolean ok = TRUE, hand_out, stopped = FALSE;
+
+  w->claimed = w->delivered = 0;
+  w->held = 0;
+  w->exhausted = FALSE;
+  if (w->names && w->names->len < 2 * w->threads)
+    n_threads = 0; /* not worth starting threads for */
+  else
+    for (; n_threads + 1 < w->threads; n_threads++)
+      if (pthread_create (&threads[n_threads], NULL, worker, w) != 0)
+        break; /* fewer threads, then: the caller's does the rest */
+
+  pthread_mutex_lock (&w->lock);
+  for (;;)
+    {
+      Slot *head = &w->slots[w->delivered % w->window];
+
+      if (w->delivered == w->claimed)
+        {
+          /* Nothing taken yet: take it here. */
+          if (!claim (w, &index))
+            break; /* the end, or stopped */
+          pthread_mutex_unlock (&w->lock);
+          work (w, index);
+          pthread_mutex_lock (&w->lock);
+          continue;
+        }
+      if (head->state == SLOT_CLAIMED)
+        {
+          /* Help with the next ones while the head is being read. */
+          if (claim (w, &index))
+            {
+              pthread_mutex_unlock (&w->lock);
+              work (w, index);
+              pthread_mutex_lock (&w->lock);
+              continue;
+            }
+          w->caller_waits = TRUE;
+          pthread_cond_wait (&w->head_done, &w->lock);
+          w->caller_waits = FALSE;
+          continue;
+        }
+      hand_out = head->state == SLOT_DONE && !w->stop;
+      pthread_mutex_unlock (&w->lock);
+      if (hand_out && !w->func (&head->ref, head->prepared, w->user_data, error))
+        {
+          stopped = TRUE;
+          ok = error == NULL || *error == NULL;
+        }
+      if (head->prepared && w->prepared_free)
+        w->prepared_free (head->prepared);
+      head->prepared = NULL;
+      g_clear_pointer (&head->path, g_free);
+      held = head->data ? head->ref.length : 0;
+      g_clear_pointer (&head->data, g_free);
+      pthread_mutex_lock (&w->lock);
+      w->stop |= stopped;
+      w->held -= held;
+      head->state = SLOT_FREE;
+      w->delivered++;
+      if (w->threads_waiting)
+        pthread_cond_broadcast (&w->room);
+    }
+  /* Wake the threads waiting for room, so that they see the end. */
+  pthread_cond_broadcast (&w->room);
+  pthread_mutex_unlock (&w->lock);
+  for (guint i = 0; i < n_threads; i++)
+    pthread_join (threads[i], NULL);
+  return ok;
+}
+
+static gboolean
+foreach_maildir_folder (Walk *w, const char *maildir, GError **error)
 {
   static const char *const subdirs[] = { "new", "cur" };
 
-  for (guint s = 0; s < G_N_ELEMENTS (subdirs) && !*stop; s++)
+  for (guint s = 0; s < G_N_ELEMENTS (subdirs) && !w->stop; s++)
     {
       g_autofree char *dir = g_build_filename (maildir, subdirs[s], NULL);
       g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
       g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
       const char *name;
+      gboolean ok;
 
       if (d == NULL)
         continue;
@@ -108,42 +384,28 @@ foreach_maildir_folder (const char *maildir, BounceMessageFunc func, gpointer us
         if (name[0] != '.')
           g_ptr_array_add (names, g_strdup (name));
       g_ptr_array_sort (names, compare_names);
-      for (guint i = 0; i < names->len && !*stop; i++)
-        {
-          g_autofree char *path = g_build_filename (dir, g_ptr_array_index (names, i), NULL);
-          g_autofree char *data = NULL;
-          BounceMessageRef ref = { 0 };
-          int err = 0;
-          gsize len = 0;
-
-          data = read_file (path, &len, &ref.truncated, &err);
-          if (data == NULL)
-            {
-              if (err == ENOENT || err == EINVAL || err == ELOOP)
-                continue; /* moved away meanwhile, or not a plain file */
-              ref.read_error = g_strerror (err);
-            }
-          ref.path = path;
-          ref.folder = maildir;
-          ref.data = data;
-          ref.length = len;
-          if (!func (&ref, user_data, error))
-            {
-              *stop = TRUE;
-              return error == NULL || *error == NULL;
-            }
-        }
+      w->folder = maildir;
+      w->dir = dir;
+      w->dirfd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (w->dirfd < 0)
+        continue; /* gone since it was listed */
+      w->names = names;
+      ok = walk_batch (w, error);
+      close (w->dirfd);
+      w->names = NULL;
+      if (!ok)
+        return FALSE;
     }
   return TRUE;
 }
 
 static gboolean
-foreach_maildir (const char *maildir, BounceMailboxFlags flags, const char *skip,
-                 BounceMessageFunc func, gpointer user_data, gboolean *stop, GError **error)
+foreach_maildir (Walk *w, const char *maildir, BounceMailboxFlags flags, const char *skip,
+                 GError **error)
 {
-  if (!foreach_maildir_folder (maildir, func, user_data, stop, error))
+  if (!foreach_maildir_folder (w, maildir, error))
     return FALSE;
-  if ((flags & BOUNCE_MAILBOX_RECURSIVE) && !*stop)
+  if ((flags & BOUNCE_MAILBOX_RECURSIVE) && !w->stop)
     {
       g_autoptr (GDir) d = g_dir_open (maildir, 0, NULL);
       g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
@@ -156,7 +418,7 @@ foreach_maildir (const char *maildir, BounceMailboxFlags flags, const char *skip
             && (skip == NULL || strcmp (name + 1, skip) != 0))
           g_ptr_array_add (names, g_strdup (name));
       g_ptr_array_sort (names, compare_names);
-      for (guint i = 0; i < names->len && !*stop; i++)
+      for (guint i = 0; i < names->len && !w->stop; i++)
         {
           g_autofree char *sub = g_build_filename (maildir, g_ptr_array_index (names, i), NULL);
           struct stat st;
@@ -164,27 +426,19 @@ foreach_maildir (const char *maildir, BounceMailboxFlags flags, const char *skip
           /* Maildir++ subfolders are real folders, never links out of it. */
           if (lstat (sub, &st) < 0 || !S_ISDIR (st.st_mode) || !bounce_mailbox_is_maildir (sub))
             continue;
-          if (!foreach_maildir_folder (sub, func, user_data, stop, error))
+          if (!foreach_maildir_folder (w, sub, error))
             return FALSE;
         }
     }
   return TRUE;
 }
 
-/* Is there an mbox "From " separator at @p (start of a line)? */
 static gboolean
-is_from_line (const char *p, const char *end)
-{
-  return end - p >= 5 && memcmp (p, "From ", 5) == 0;
-}
-
-static gboolean
-foreach_mbox (const char *path, BounceMessageFunc func, gpointer user_data, gboolean *stop,
-              GError **error)
+foreach_mbox (Walk *w, const char *path, GError **error)
 {
   g_autoptr (GMappedFile) map = NULL;
   g_autoptr (GError) err = NULL;
-  const char *data, *end, *p;
+  const char *data, *end;
 
   map = g_mapped_file_new (path, FALSE, &err);
   if (map == NULL)
@@ -202,47 +456,11 @@ foreach_mbox (const char *path, BounceMessageFunc func, gpointer user_data, gboo
                    "%s: not an mbox file (it does not start with a \"From \" line)", path);
       return FALSE;
     }
-  p = data;
-  while (p < end && !*stop)
-    {
-      const char *q = p, *next = end;
-      BounceMessageRef ref = { 0 };
-
-      /* The next "From " line that follows a blank line. */
-      while ((q = memchr (q, '\n', end - q)) != NULL)
-        {
-          q++;
-          if (q < end && *q == '\n' && is_from_line (q + 1, end))
-            {
-              next = q + 1;
-              break;
-            }
-          if (q + 1 < end && q[0] == '\r' && q[1] == '\n' && is_from_line (q + 2, end))
-            {
-              next = q + 2;
-              break;
-            }
-        }
-      ref.path = path;
-      ref.folder = path;
-      ref.offset = p - data;
-      ref.data = p;
-      ref.length = next - p;
-      if (ref.length > BOUNCE_MAX_MESSAGE_BYTES)
-        {
-          ref.length = BOUNCE_MAX_MESSAGE_BYTES;
-          ref.truncated = TRUE;
-        }
-      ref.span = next - p;
-      ref.in_mbox = TRUE;
-      if (!func (&ref, user_data, error))
-        {
-          *stop = TRUE;
-          return error == NULL || *error == NULL;
-        }
-      p = next;
-    }
-  return TRUE;
+  w->folder = path;
+  w->names = NULL;
+  w->mbox_data = w->mbox_next = data;
+  w->mbox_end = end;
+  return walk_batch (w, error);
 }
 
 /**
@@ -251,9 +469,15 @@ foreach_mbox (const char *path, BounceMessageFunc func, gpointer user_data, gboo
  * @flags: BOUNCE_MAILBOX_RECURSIVE to read Maildir++ subfolders
  * @skip_folder: (nullable): a Maildir++ folder name (without the dot) not
  *   to read, such as the folder a scan moves messages into
- * @func: called for each message; returns FALSE to stop (setting its
- *   error to fail the whole walk)
- * @user_data: for @func
+ * @threads: how many threads may read and prepare messages at once, the
+ *   caller's included; 0 for one per processor, 1 for the caller's alone
+ * @prepare: (nullable): run on each message that could be read, on any of
+ *   the threads, in no set order; it must only read @user_data. What it
+ *   returns is handed to @func.
+ * @prepared_free: (nullable): frees what @prepare returned, after @func
+ * @func: called in the calling thread for each message, in order; returns
+ *   FALSE to stop (setting its error to fail the whole walk)
+ * @user_data: for @prepare and @func
  * @error: BOUNCE_ERROR_IO when @path cannot be read, BOUNCE_ERROR_PARSE
  *   when it is neither a Maildir nor an mbox
  *
@@ -262,25 +486,43 @@ foreach_mbox (const char *path, BounceMessageFunc func, gpointer user_data, gboo
  */
 gboolean
 bounce_mailbox_foreach (const char *path, BounceMailboxFlags flags, const char *skip_folder,
+                        guint threads, BounceMessagePrepareFunc prepare, GDestroyNotify prepared_free,
                         BounceMessageFunc func, gpointer user_data, GError **error)
 {
-  gboolean stop = FALSE;
+  Walk w = { 0 };
   struct stat st;
+  gboolean ok;
 
   if (stat (path, &st) < 0)
     {
       g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_IO, "%s: %s", path, g_strerror (errno));
       return FALSE;
     }
-  if (S_ISDIR (st.st_mode))
+  if (S_ISDIR (st.st_mode) && !bounce_mailbox_is_maildir (path))
     {
-      if (!bounce_mailbox_is_maildir (path))
-        {
-          g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_PARSE,
-                       "%s: not a Maildir (it has no cur/ or new/ folder)", path);
-          return FALSE;
-        }
-      return foreach_maildir (path, flags, skip_folder, func, user_data, &stop, error);
+      g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_PARSE,
+                   "%s: not a Maildir (it has no cur/ or new/ folder)", path);
+      return FALSE;
     }
-  return foreach_mbox (path, func, user_data, &stop, error);
+  if (threads == 0)
+    threads = g_get_num_processors ();
+  w.threads = CLAMP (threads, 1, MAX_THREADS);
+  w.prepare = prepare;
+  w.prepared_free = prepared_free;
+  w.func = func;
+  w.user_data = user_data;
+  w.window = w.threads * WINDOW_PER_THREAD;
+  w.slots = g_new0 (Slot, w.window);
+  pthread_mutex_init (&w.lock, NULL);
+  pthread_cond_init (&w.head_done, NULL);
+  pthread_cond_init (&w.room, NULL);
+  if (S_ISDIR (st.st_mode))
+    ok = foreach_maildir (&w, path, flags, skip_folder, error);
+  else
+    ok = foreach_mbox (&w, path, error);
+  pthread_cond_destroy (&w.room);
+  pthread_cond_destroy (&w.head_done);
+  pthread_mutex_destroy (&w.lock);
+  g_free (w.slots);
+  return ok;
 }

@@ -519,7 +519,7 @@ command_in (const char *text, gsize len)
     {
       re = g_regex_new ("(?:in reply to (?:end of )?|after (?:end of )?|^>>> )"
                         "(DATA|RCPT(?: TO)?|MAIL(?: FROM)?|HELO|EHLO|STARTTLS|AUTH)\\b",
-                        G_REGEX_CASELESS | G_REGEX_MULTILINE, 0, NULL);
+                        G_REGEX_CASELESS | G_REGEX_MULTILINE | G_REGEX_OPTIMIZE, 0, NULL);
       g_once_init_leave (&once, 1);
     }
   if (text == NULL || !g_regex_match_full (re, text, len, 0, 0, &mi, NULL))
@@ -738,7 +738,7 @@ generic_recipients (BounceReport *r, const char *text, gsize len, gsize stop)
       line_re = g_regex_new ("^[ \\t>]*(?:<|\"|RCPT TO:<?|To:\\s*<?|Recipient:\\s*<?)?"
                              "([^\\s<>\"()@,;:]+@[A-Za-z0-9.-]+\\.[A-Za-z]{2,})>?[\"]?"
                              "[:;,]?(.*)$",
-                             G_REGEX_MULTILINE | G_REGEX_CASELESS, 0, NULL);
+                             G_REGEX_MULTILINE | G_REGEX_CASELESS | G_REGEX_OPTIMIZE, 0, NULL);
       g_once_init_leave (&once, 1);
     }
   if (stop > len)
@@ -810,11 +810,11 @@ daemon_recipients (BounceReport *r, GMimeMessage *msg, const char *text, gsize l
 
   if (g_once_init_enter (&once))
     {
-      from_re = g_regex_new ("mailer-?daemon|postmaster|mail delivery (?:sub)?system", G_REGEX_CASELESS, 0, NULL);
+      from_re = g_regex_new ("mailer-?daemon|postmaster|mail delivery (?:sub)?system", G_REGEX_CASELESS | G_REGEX_OPTIMIZE, 0, NULL);
       line_re = g_regex_new ("^(?=[^\\n]*\\b(?:unknown|no such|not found|unable to|does ?n[o']t exist|invalid|"
                              "rejected|refused|unavailable|disabled|over ?quota|is full|undeliverable|"
                              "could not be delivered|failed)\\b)[^\\n]*?<?([^\\s<>\"()@,;:]+@[A-Za-z0-9.-]+\\.[A-Za-z]{2,})>?",
-                             G_REGEX_CASELESS | G_REGEX_MULTILINE, 0, NULL);
+                             G_REGEX_CASELESS | G_REGEX_MULTILINE | G_REGEX_OPTIMIZE, 0, NULL);
       g_once_init_leave (&once, 1);
     }
   if (from == NULL || !g_utf8_validate (from, -1, NULL) || !g_regex_match (from_re, from, 0, NULL))
@@ -857,7 +857,7 @@ find_inline_original (const char *text, gsize len)
   if (g_once_init_enter (&once))
     {
       re = g_regex_new ("^[ \\t]*(Message-ID|From|Subject|Received|Return-Path|Date|To):[ \\t]*\\S",
-                        G_REGEX_MULTILINE | G_REGEX_CASELESS, 0, NULL);
+                        G_REGEX_MULTILINE | G_REGEX_CASELESS | G_REGEX_OPTIMIZE, 0, NULL);
       g_once_init_leave (&once, 1);
     }
   if (!g_regex_match_full (re, text, len, 0, 0, &mi, NULL))
@@ -946,7 +946,7 @@ dsn_fields_in_text (const char *text, gsize len)
   if (g_once_init_enter (&once))
     {
       re = g_regex_new ("^(Reporting-MTA|Final-Recipient):[^\n]*\n(?:[^\n]*\n){0,12}?Action:",
-                        G_REGEX_MULTILINE | G_REGEX_CASELESS, 0, NULL);
+                        G_REGEX_MULTILINE | G_REGEX_CASELESS | G_REGEX_OPTIMIZE, 0, NULL);
       g_once_init_leave (&once, 1);
     }
   if (!g_regex_match_full (re, text, len, 0, 0, &mi, NULL))

@@ -341,7 +341,7 @@ unique_name (const char *path)
 }
 
 static gboolean
-learn_one (const BounceMessageRef *ref, gpointer user_data, GError **error)
+learn_one (const BounceMessageRef *ref, gpointer prepared, gpointer user_data, GError **error)
 {
   Learn *l = user_data;
   gboolean added = FALSE;
@@ -437,7 +437,7 @@ bounce_index_learn_folder (BounceIndex *idx, const char *path, guint *n_read, gu
         }
     }
   ok = bounce_index_begin (idx, error)
-       && bounce_mailbox_foreach (path, BOUNCE_MAILBOX_RECURSIVE, NULL, learn_one, &l, error);
+       && bounce_mailbox_foreach (path, BOUNCE_MAILBOX_RECURSIVE, NULL, 1, NULL, NULL, learn_one, &l, error);
   if (ok)
     mark_updated (idx);
   if (ok && is_mbox)

@@ -48,13 +48,60 @@ lower_copy (const char *value, gsize n, char *buf, gsize size)
   return m;
 }
 
-/* Whether lowered text holds one of @needles (written in lower case). */
-static gboolean
-contains_any (const char *lowered, gsize n, const char *const *needles)
+/* A word sought in header values, and its length. */
+typedef struct
 {
-  for (guint i = 0; needles[i]; i++)
-    if (memmem (lowered, n, needles[i], strlen (needles[i])) != NULL)
-      return TRUE;
+  const char *s;
+  gsize len;
+} Word;
+
+#define W(s) { s, sizeof (s) - 1 }
+
+/* A list of words indexed by first byte, so that a value is read once
+ * whatever the number of words. */
+typedef struct
+{
+  const Word *words;
+  guint16 start[257]; /* words starting with byte c: order[start[c]..start[c+1]) */
+  guint16 order[256];
+} WordSet;
+
+static void
+wordset_init (WordSet *set, const Word *words)
+{
+  guint n = 0, at = 0;
+
+  set->words = words;
+  while (words[n].s)
+    n++;
+  g_assert (n <= G_N_ELEMENTS (set->order));
+  for (guint c = 0; c < 256; c++)
+    {
+      set->start[c] = at;
+      for (guint i = 0; i < n; i++)
+        if ((guchar) words[i].s[0] == c)
+          set->order[at++] = i;
+    }
+  set->start[256] = at;
+}
+
+/* Whether lowered text holds one of the set's words (written in lower
+ * case). */
+static gboolean
+wordset_find (const WordSet *set, const char *lowered, gsize n)
+{
+  for (gsize i = 0; i < n; i++)
+    {
+      guchar c = lowered[i];
+
+      for (guint k = set->start[c]; k < set->start[c + 1]; k++)
+        {
+          const Word *w = &set->words[set->order[k]];
+
+          if (w->len <= n - i && memcmp (lowered + i, w->s, w->len) == 0)
+            return TRUE;
+        }
+    }
   return FALSE;
 }
 
@@ -65,70 +112,105 @@ contains_ci (const char *lowered, gsize n, const char *needle)
 }
 
 /* Words in the From of automatic senders. */
-static const char *const auto_senders[] = {
-  "mailer-daemon", "mailer_daemon", "maildaemon", "mailerdaemon", "postmaster",
-  "post_master", "mail delivery", "delivery subsystem", "delivery system",
-  "mail system", "mail administrator", "mailadmin", "mail-admin",
-  "system administrator", "bounce", "devnull", "nobody@", "noreply",
-  "no-reply", "do-not-reply", "donotreply", "virus", "antivirus",
-  "anti-virus", "scanner", "mailscanner", "mailsweeper", "interscan",
-  "quarantine", "amavis", "mailguard", "mail guard", "autoreply",
-  "auto-reply", "autoresponder", "auto-responder", "vacation",
-  "out of office", "challenge", "verify", "confirm", "tmda", "spamarrest",
-  "boxbe", "bluebottle", "mailblocks", "root@", "mmdf", "abuse", "feedback",
-  "fbl", "complaints", "mailmaster", "mail-router", "-admin@", "owner-",
-  "-owner@", "-request@", "listserv", "majordomo", "mailman", NULL,
+static const Word auto_senders[] = {
+  W ("mailer-daemon"), W ("mailer_daemon"), W ("maildaemon"),
+  W ("mailerdaemon"), W ("postmaster"), W ("post_master"), W ("mail delivery"),
+  W ("delivery subsystem"), W ("delivery system"), W ("mail system"),
+  W ("mail administrator"), W ("mailadmin"), W ("mail-admin"),
+  W ("system administrator"), W ("bounce"), W ("devnull"), W ("nobody@"),
+  W ("noreply"), W ("no-reply"), W ("do-not-reply"), W ("donotreply"),
+  W ("virus"), W ("antivirus"), W ("anti-virus"), W ("scanner"),
+  W ("mailscanner"), W ("mailsweeper"), W ("interscan"), W ("quarantine"),
+  W ("amavis"), W ("mailguard"), W ("mail guard"), W ("autoreply"),
+  W ("auto-reply"), W ("autoresponder"), W ("auto-responder"), W ("vacation"),
+  W ("out of office"), W ("challenge"), W ("verify"), W ("confirm"),
+  W ("tmda"), W ("spamarrest"), W ("boxbe"), W ("bluebottle"),
+  W ("mailblocks"), W ("root@"), W ("mmdf"), W ("abuse"), W ("feedback"),
+  W ("fbl"), W ("complaints"), W ("mailmaster"), W ("mail-router"),
+  W ("-admin@"), W ("owner-"), W ("-owner@"), W ("-request@"), W ("listserv"),
+  W ("majordomo"), W ("mailman"), { NULL, 0 },
 };
 
 /* Words of reports in scripts an encoded subject may use. */
-static const char *const foreign_subjects[] = {
-  "配信", "不達", "エラー", "送信", "未送信", "返送", "宛先", "不在", "自動", "通知",
-  "退信", "投递", "失败", "系统", "退回", "無法", "傳遞", "자동", "반송", "실패",
-  "Недостав", "недостав", "Не доставлено", "не доставлено", "Ошибка", "ошибка",
-  "Автоответ", "автоответ", "Уведомление", "уведомление", "Возврат", "Отпуск",
-  "abwesenheit", "unzustellbar", "zustellung", "nicht zustellbar", "non remis",
-  "absence", "Échec", "échec", "réponse automatique", "risposta automatica",
-  "respuesta automática", "resposta automática", "não entregue", "no entregado", NULL,
+static const Word foreign_subjects[] = {
+  W ("配信"), W ("不達"), W ("エラー"), W ("送信"), W ("未送信"), W ("返送"), W ("宛先"),
+  W ("不在"), W ("自動"), W ("通知"), W ("退信"), W ("投递"), W ("失败"), W ("系统"),
+  W ("退回"), W ("無法"), W ("傳遞"), W ("자동"), W ("반송"), W ("실패"), W ("Недостав"),
+  W ("недостав"), W ("Не доставлено"), W ("не доставлено"), W ("Ошибка"),
+  W ("ошибка"), W ("Автоответ"), W ("автоответ"), W ("Уведомление"),
+  W ("уведомление"), W ("Возврат"), W ("Отпуск"), W ("abwesenheit"),
+  W ("unzustellbar"), W ("zustellung"), W ("nicht zustellbar"),
+  W ("non remis"), W ("absence"), W ("Échec"), W ("échec"),
+  W ("réponse automatique"), W ("risposta automatica"),
+  W ("respuesta automática"), W ("resposta automática"), W ("não entregue"),
+  W ("no entregado"), { NULL, 0 },
 };
 
 /* The envelope senders of reports: empty, or a mail system's. */
-static const char *const report_envelopes[] = {
-  "mailer-daemon", "mailer_daemon", "postmaster", "post_master", "<>", NULL,
+static const Word report_envelopes[] = {
+  W ("mailer-daemon"), W ("mailer_daemon"), W ("postmaster"),
+  W ("post_master"), W ("<>"), { NULL, 0 },
 };
 
 /* Words in the Subject of reports, notices, challenges and auto-replies. */
-static const char *const report_subjects[] = {
-  "undeliver", "undelivered", "not delivered", "non delivered",
-  "nondeliver", "non-deliver", "delivery", "deliver", "failure", "failed",
-  "fail", "returned", "return", "bounce", "rejected", "reject", "error",
-  "unable", "could not", "couldn't", "can't", "cannot", "warning",
-  "delayed", "delay", "notice", "notification", "virus", "infected",
-  "malware", "worm", "blocked", "quarantin", "banned", "filtered",
-  "policy", "out of office", "out-of-office", "autorepl", "auto-repl", "auto repl", "automatic", "automatisch", "auto:", "autoresp", "vacation",
-  "away", "absent", "absence", "holiday", "abwesen", "urlaub",
-  "abwesenheit", "congé", "conge", "ausencia", "ausente", "vacanze",
-  "assente", "afwezig", "vakantie", "frånvaro", "confirm", "verif",
-  "challenge", "authori", "approval", "pending",   "abuse", "complaint", "read:", "receipt", "disposition", "displayed",
-  "message status", "mail system", "postmaster", "mailer",
-  "non remis", "non-remis", "distribuição", "entrega", "zustell",
-  "unzustellbar", "nicht zustellbar", "onbestelbaar", "recipient",
-  "user unknown", "unknown", "mailbox", "quota", "expired",
-  "not member", "not a member", "loop", "test message", "registration", NULL,
+static const Word report_subjects[] = {
+  W ("undeliver"), W ("undelivered"), W ("not delivered"), W ("non delivered"),
+  W ("nondeliver"), W ("non-deliver"), W ("delivery"), W ("deliver"),
+  W ("failure"), W ("failed"), W ("fail"), W ("returned"), W ("return"),
+  W ("bounce"), W ("rejected"), W ("reject"), W ("error"), W ("unable"),
+  W ("could not"), W ("couldn't"), W ("can't"), W ("cannot"), W ("warning"),
+  W ("delayed"), W ("delay"), W ("notice"), W ("notification"), W ("virus"),
+  W ("infected"), W ("malware"), W ("worm"), W ("blocked"), W ("quarantin"),
+  W ("banned"), W ("filtered"), W ("policy"), W ("out of office"),
+  W ("out-of-office"), W ("autorepl"), W ("auto-repl"), W ("auto repl"),
+  W ("automatic"), W ("automatisch"), W ("auto:"), W ("autoresp"),
+  W ("vacation"), W ("away"), W ("absent"), W ("absence"), W ("holiday"),
+  W ("abwesen"), W ("urlaub"), W ("abwesenheit"), W ("congé"), W ("conge"),
+  W ("ausencia"), W ("ausente"), W ("vacanze"), W ("assente"), W ("afwezig"),
+  W ("vakantie"), W ("frånvaro"), W ("confirm"), W ("verif"), W ("challenge"),
+  W ("authori"), W ("approval"), W ("pending"), W ("abuse"), W ("complaint"),
+  W ("read:"), W ("receipt"), W ("disposition"), W ("displayed"),
+  W ("message status"), W ("mail system"), W ("postmaster"), W ("mailer"),
+  W ("non remis"), W ("non-remis"), W ("distribuição"), W ("entrega"),
+  W ("zustell"), W ("unzustellbar"), W ("nicht zustellbar"),
+  W ("onbestelbaar"), W ("recipient"), W ("user unknown"), W ("unknown"),
+  W ("mailbox"), W ("quota"), W ("expired"), W ("not member"),
+  W ("not a member"), W ("loop"), W ("test message"), W ("registration"), { NULL, 0 },
 };
 
-static const char *const auto_headers[] = {
-  "x-failed-recipients", "x-autoreply", "x-autorespond", "x-autoresponder",
-  "x-auto-response", "x-vacation", "x-mailer-daemon", "x-amavis-alert",
-  "x-virus-notice", "x-mailscanner-virus", "x-tmda", "x-boxbe",
-  "x-spamarrest", "x-challenge", "x-autogenerated", "x-ms-exchange-generated-message-source",
-  "x-ms-exchange-message-is-ndr", "x-postfix-queue-id-bounce", "x-dsnsource",
-  "x-ses-outgoing", "x-mailgun-bounce", "x-sendgrid-bounce",
-  "feedback-type", "x-hmxmroriginalrecipient", "x-original-failed-recipients", NULL,
+static const Word auto_headers[] = {
+  W ("x-failed-recipients"), W ("x-autoreply"), W ("x-autorespond"),
+  W ("x-autoresponder"), W ("x-auto-response"), W ("x-vacation"),
+  W ("x-mailer-daemon"), W ("x-amavis-alert"), W ("x-virus-notice"),
+  W ("x-mailscanner-virus"), W ("x-tmda"), W ("x-boxbe"), W ("x-spamarrest"),
+  W ("x-challenge"), W ("x-autogenerated"),
+  W ("x-ms-exchange-generated-message-source"),
+  W ("x-ms-exchange-message-is-ndr"), W ("x-postfix-queue-id-bounce"),
+  W ("x-dsnsource"), W ("x-ses-outgoing"), W ("x-mailgun-bounce"),
+  W ("x-sendgrid-bounce"), W ("feedback-type"), W ("x-hmxmroriginalrecipient"),
+  W ("x-original-failed-recipients"), { NULL, 0 },
 };
+
+typedef struct
+{
+  WordSet senders, foreign, envelopes, subjects;
+} Sets;
+
+static gpointer
+sets_init (gpointer data)
+{
+  static Sets sets;
+
+  wordset_init (&sets.senders, auto_senders);
+  wordset_init (&sets.foreign, foreign_subjects);
+  wordset_init (&sets.envelopes, report_envelopes);
+  wordset_init (&sets.subjects, report_subjects);
+  return &sets;
+}
 
 /* An encoded subject, decoded: does it hold a report's words? */
 static gboolean
-subject_words (const char *value, gsize n)
+subject_words (const Sets *sets, const char *value, gsize n)
 {
   g_autofree char *raw = g_strndup (value, n);
   g_autoptr (GMimeParserOptions) opts = (bounce_gmime_init (), bounce_parser_options ());
@@ -137,7 +219,7 @@ subject_words (const char *value, gsize n)
   g_autofree char *low = g_malloc (tl + 1);
 
   tl = lower_copy (text ? text : "", tl, low, tl + 1);
-  return contains_any (low, tl, report_subjects) || contains_any (low, tl, foreign_subjects);
+  return wordset_find (&sets->subjects, low, tl) || wordset_find (&sets->foreign, low, tl);
 }
 
 /* bounce_triage: whether the header block of @data could belong to a
@@ -145,6 +227,8 @@ subject_words (const char *value, gsize n)
 gboolean
 bounce_triage (const char *data, gsize len)
 {
+  static GOnce once = G_ONCE_INIT;
+  const Sets *sets = g_once (&once, sets_init, NULL);
   gsize hlen = bounce_header_block_end (data, len);
   const char *p = data, *end;
 
@@ -178,7 +262,7 @@ bounce_triage (const char *data, gsize len)
         continue;
       nlen = colon - line;
 
-#define IS(name) (nlen == strlen (name) && g_ascii_strncasecmp (line, name, nlen) == 0)
+#define IS(name) (nlen == sizeof (name) - 1 && g_ascii_strncasecmp (line, name, nlen) == 0)
 #define VALUE() (vlen = lower_copy (colon + 1, vend - colon - 1, lowered, sizeof lowered))
       if (IS ("content-type"))
         {
@@ -187,21 +271,21 @@ bounce_triage (const char *data, gsize len)
         }
       else if (IS ("from"))
         {
-          if (VALUE () && contains_any (lowered, vlen, auto_senders))
+          if (VALUE () && wordset_find (&sets->senders, lowered, vlen))
             return TRUE;
         }
       else if (IS ("sender") || IS ("return-path"))
         {
           /* A list's envelope is its own address; a report's, a mail
            * system's or empty. */
-          if (VALUE () && contains_any (lowered, vlen, report_envelopes))
+          if (VALUE () && wordset_find (&sets->envelopes, lowered, vlen))
             return TRUE;
         }
       else if (IS ("subject"))
         {
-          if (VALUE () && contains_any (lowered, vlen, report_subjects))
+          if (VALUE () && wordset_find (&sets->subjects, lowered, vlen))
             return TRUE;
-          if (contains_ci (lowered, vlen, "=?") && subject_words (colon + 1, vend - colon - 1))
+          if (contains_ci (lowered, vlen, "=?") && subject_words (sets, colon + 1, vend - colon - 1))
             return TRUE;
         }
       else if (IS ("auto-submitted"))
@@ -221,8 +305,8 @@ bounce_triage (const char *data, gsize len)
         }
       else
         {
-          for (guint i = 0; auto_headers[i]; i++)
-            if (IS (auto_headers[i]))
+          for (guint i = 0; auto_headers[i].s; i++)
+            if (nlen == auto_headers[i].len && g_ascii_strncasecmp (line, auto_headers[i].s, nlen) == 0)
               return TRUE;
         }
 #undef VALUE

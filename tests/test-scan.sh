@@ -73,6 +73,30 @@ check "some backscatter among the messages" '[ "$nb" -ge 3 ]' "got $nb"
 sums "$M" > "$T/after-dry"
 check "--dry-run changes nothing" 'cmp -s "$T/before" "$T/after-dry" && [ ! -e "$M/.Backscatter" ]'
 
+# --- threads -------------------------------------------------------------
+# Messages are read and parsed on several threads but reported in order:
+# the output is the same whatever the number of threads.
+for j in 1 2 8; do
+  "$BIN" scan "${conf[@]}" "$M" --json --jobs $j > "$T/jobs$j.jsonl"
+done
+check "scan --json says the same, in the same order, with 1, 2 and 8 threads" \
+  'cmp -s "$T/jobs1.jsonl" "$T/jobs2.jsonl" && cmp -s "$T/jobs1.jsonl" "$T/jobs8.jsonl" && [ -s "$T/jobs1.jsonl" ]' \
+  "$(diff "$T/jobs1.jsonl" "$T/jobs8.jsonl" | head -5)"
+python3 - "$T/jobs1.jsonl" "$T/check.jsonl" > "$T/jobs-cmp" <<'PY'
+import json, os, sys
+# scan hands out new/ then cur/, each sorted by name; and says of each
+# bounce what check says of the same file.
+scan = [json.loads(l) for l in open(sys.argv[1])]
+check = {os.path.basename(o["source"]): o for o in map(json.loads, open(sys.argv[2])) if "kind" in o}
+keys = [(0 if "/new/" in o["source"] else 1, os.path.basename(o["source"])) for o in scan]
+bad = [o["source"] for o in scan
+       if check.get(os.path.basename(o["source"]), {}).get("verdict") != o.get("verdict")]
+print("order" if keys != sorted(keys) else "", len(bad), *bad[:3])
+PY
+check "scan reports in name order and agrees with check on each bounce" '[ "$(cat "$T/jobs-cmp")" = " 0" ]' "$(cat "$T/jobs-cmp")"
+"$BIN" scan "${conf[@]}" "$M" --jobs 65 > /dev/null 2>&1
+check "--jobs 65 is refused" '[ $? = 64 ]'
+
 # --- move ----------------------------------------------------------------
 "$BIN" scan "${conf[@]}" "$M" --action move=Backscatter --quiet > "$T/move.out"
 status=$?
@@ -206,6 +230,9 @@ done < <(find "$SRC/testdata/judge" "$SRC/testdata/maildir/cur" "$SRC/testdata/m
 count_msgs () { grep -c '^From ' "$1" 2>/dev/null || echo 0; }
 before_n=$(count_msgs "$MB/inbox")
 "$BIN" scan "${conf[@]}" "$MB/inbox" --json > "$T/mbox-report.jsonl"
+"$BIN" scan "${conf[@]}" "$MB/inbox" --json --jobs 1 > "$T/mbox-report1.jsonl"
+check "mbox: the same report with one thread and with several" \
+  'cmp -s "$T/mbox-report.jsonl" "$T/mbox-report1.jsonl" && [ -s "$T/mbox-report1.jsonl" ]'
 want_moved=$(grep -c '"verdict":"backscatter"' "$T/mbox-report.jsonl")
 "$BIN" scan "${conf[@]}" "$MB/inbox" --action move=Backscatter --quiet > /dev/null
 after_n=$(count_msgs "$MB/inbox"); moved_n=$(count_msgs "$MB/Backscatter")
