@@ -94,6 +94,18 @@ BounceOriginal *bounce_original_from_headers_text (const char *text,
                                                    const char *carried_as);
 BounceOriginal *bounce_original_from_part (GMimeObject *part);
 
+/* prefilter.c */
+typedef struct _BouncePrefilter BouncePrefilter;
+
+GPtrArray *bounce_pattern_words (const char *pattern);
+BouncePrefilter *bounce_prefilter_new (void);
+void bounce_prefilter_free (BouncePrefilter *pf);
+guint *bounce_prefilter_add_pattern (BouncePrefilter *pf, const char *pattern);
+void bounce_prefilter_set_enabled (BouncePrefilter *pf, gboolean on);
+guint bounce_prefilter_n_words (BouncePrefilter *pf);
+void bounce_prefilter_scan (BouncePrefilter *pf, const char *text, gsize len, guint64 *seen);
+gboolean bounce_prefilter_may_match (BouncePrefilter *pf, const guint *ids, const guint64 *seen);
+
 /* rules.c */
 typedef struct _BounceFormatRule BounceFormatRule;
 
@@ -115,6 +127,7 @@ void bounce_format_rule_extract (const BounceFormatRule *rule,
                                  gsize *original_offset);
 const char *bounce_format_rule_default_status (const BounceFormatRule *rule);
 const char *bounce_format_rule_default_reason (const BounceFormatRule *rule);
+void bounce_rules_set_prefilter (BounceRules *rules, gboolean on);
 const char *bounce_rules_reason (BounceRules *rules,
                                  const char *diagnostic,
                                  const char *status);

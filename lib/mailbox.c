@@ -39,10 +39,15 @@ compare_names (gconstpointer a, gconstpointer b)
   return strcmp (*(char **) a, *(char **) b);
 }
 
-/* Read a whole file of the folder open as @dirfd (capped); NULL with
- * *err set on failure. */
-static char *
-read_file (int dirfd, const char *name, gsize *len, gboolean *truncated, int *err)
+#define MAP_OVER (128 * 1024) /* files larger are mapped, not read */
+
+/* Read a whole file of the folder open as @dirfd (capped) into *buffer,
+ * made larger when it is too small; a file larger than MAP_OVER is mapped
+ * instead (*mapped set), so that only the pages looked at are read. FALSE
+ * with *err set on failure. */
+static gboolean
+read_file (int dirfd, const char *name, char **buffer, gsize *size, const char **mapped,
+           gsize *len, gboolean *truncated, int *err)
 {
   int fd = openat (dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   struct stat st;
@@ -53,13 +58,13 @@ read_file (int dirfd, const char *name, gsize *len, gboolean *truncated, int *er
   if (fd < 0)
     {
       *err = errno;
-      return NULL;
+      return FALSE;
     }
   if (fstat (fd, &st) < 0 || !S_ISREG (st.st_mode))
     {
       *err = fstat (fd, &st) < 0 ? errno : EINVAL;
       close (fd);
-      return NULL;
+      return FALSE;
     }
   want = st.st_size;
   if (want > BOUNCE_MAX_MESSAGE_BYTES)
@@ -67,7 +72,25 @@ read_file (int dirfd, const char *name, gsize *len, gboolean *truncated, int *er
       want = BOUNCE_MAX_MESSAGE_BYTES;
       *truncated = TRUE;
     }
-  buf = g_malloc (want + 1);
+  if (want > MAP_OVER)
+    {
+      void *map = mmap (NULL, want, PROT_READ, MAP_PRIVATE, fd, 0);
+
+      if (map != MAP_FAILED)
+        {
+          close (fd);
+          *mapped = map;
+          *len = want;
+          return TRUE;
+        }
+    }
+  if (*buffer == NULL || *size < want + 1)
+    {
+      g_free (*buffer);
+      *size = MAX (want + 1, 16384);
+      *buffer = g_malloc (*size);
+    }
+  buf = *buffer;
   while (got < want)
     {
       ssize_t n = read (fd, buf + got, want - got);
@@ -78,8 +101,7 @@ read_file (int dirfd, const char *name, gsize *len, gboolean *truncated, int *er
         {
           *err = errno;
           close (fd);
-          g_free (buf);
-          return NULL;
+          return FALSE;
         }
       if (n == 0)
         break;
@@ -88,7 +110,7 @@ read_file (int dirfd, const char *name, gsize *len, gboolean *truncated, int *er
   close (fd);
   buf[got] = '\0';
   *len = got;
-  return buf;
+  return TRUE;
 }
 
 /* Is there an mbox "From " separator at @p (start of a line)? */
@@ -109,8 +131,9 @@ is_from_line (const char *p, const char *end)
  * thread checkers understand.)
  */
 
-#define WINDOW_PER_THREAD 32
+#define WINDOW_PER_THREAD 16
 #define WINDOW_BYTES (64 * 1024 * 1024)
+#define KEEP_BUFFER (64 * 1024)
 #define MAX_THREADS 64
 
 typedef enum
@@ -127,7 +150,10 @@ typedef struct
   BounceMessageRef ref;
   const char *name; /* Maildir: the file's name in dir */
   char *path;       /* Maildir: the file, owned */
-  char *data; /* Maildir: its contents, owned */
+  gboolean read;    /* Maildir: buffer (or map) holds the file */
+  const char *map;  /* Maildir: the file, mapped */
+  char *buffer;     /* Maildir: kept from one message to the next */
+  gsize buffer_size;
   gpointer prepared;
 } Slot;
 
@@ -241,9 +267,10 @@ work (Walk *w, guint index)
     {
       int err = 0;
 
-      slot->data = read_file (w->dirfd, slot->name, &slot->ref.length, &slot->ref.truncated, &err);
-      slot->ref.data = slot->data;
-      if (slot->data == NULL)
+      slot->read = read_file (w->dirfd, slot->name, &slot->buffer, &slot->buffer_size, &slot->map,
+                              &slot->ref.length, &slot->ref.truncated, &err);
+      slot->ref.data = !slot->read ? NULL : slot->map ? slot->map : slot->buffer;
+      if (!slot->read)
         {
           if (err == ENOENT || err == EINVAL || err == ELOOP)
             state = SLOT_SKIP; /* moved away meanwhile, or not a plain file */
@@ -254,7 +281,7 @@ work (Walk *w, guint index)
     slot->prepared = w->prepare (&slot->ref, w->user_data);
   pthread_mutex_lock (&w->lock);
   slot->state = state;
-  if (slot->data)
+  if (slot->read)
     w->held += slot->ref.length;
   if (w->caller_waits && index == w->delivered)
     pthread_cond_signal (&w->head_done);
@@ -347,8 +374,17 @@ walk_batch (Walk *w, GError **error)
         w->prepared_free (head->prepared);
       head->prepared = NULL;
       g_clear_pointer (&head->path, g_free);
-      held = head->data ? head->ref.length : 0;
-      g_clear_pointer (&head->data, g_free);
+      held = head->read ? head->ref.length : 0;
+      head->read = FALSE;
+      if (head->map)
+        munmap ((void *) head->map, head->ref.length);
+      head->map = NULL;
+      if (head->buffer_size > KEEP_BUFFER)
+        {
+          /* Only buffers of common sizes are kept. */
+          g_clear_pointer (&head->buffer, g_free);
+          head->buffer_size = 0;
+        }
       pthread_mutex_lock (&w->lock);
       w->stop |= stopped;
       w->held -= held;
@@ -523,6 +559,8 @@ bounce_mailbox_foreach (const char *path, BounceMailboxFlags flags, const char *
   pthread_cond_destroy (&w.room);
   pthread_cond_destroy (&w.head_done);
   pthread_mutex_destroy (&w.lock);
+  for (guint i = 0; i < w.window; i++)
+    g_free (w.slots[i].buffer);
   g_free (w.slots);
   return ok;
 }

@@ -1142,13 +1142,13 @@ bounce_report_new_from_data (const char *data, gsize length, BounceRules *rules,
           data = nl + 1;
         }
     }
-  if (length == 0 || bounce_header_block_end (data, length) == 0)
+  probe = MIN (length, (gsize) BOUNCE_MAX_HEADER_BYTES + 2);
+  hend = bounce_header_block_end (data, probe);
+  if (length == 0 || hend == 0)
     {
       g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_PARSE, "empty message or no header");
       return NULL;
     }
-  probe = MIN (length, (gsize) BOUNCE_MAX_HEADER_BYTES + 2);
-  hend = bounce_header_block_end (data, probe);
   if (hend > BOUNCE_MAX_HEADER_BYTES || (hend == probe && length > probe))
     {
       /* No mail system writes such a header block: refuse it whole rather

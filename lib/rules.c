@@ -23,12 +23,23 @@ typedef enum
   COND_BODY,
 } CondWhere;
 
+/* A rule's regular expression: checked when the rules are read, and
+ * compiled again for speed (PCRE2's JIT) the first time it is run, since
+ * most are never run in a given scan. */
+typedef struct
+{
+  char *source;
+  GRegex *re; /* the checked one, then the fast one */
+  gsize fast;
+} Pattern;
+
 typedef struct
 {
   CondWhere where;
   gboolean negate;
   char *header;
-  GRegex *re;
+  Pattern *re;
+  guint *words; /* the prefilter's words of re, or NULL: always run it */
 } Cond;
 
 struct _BounceFormatRule
@@ -38,11 +49,11 @@ struct _BounceFormatRule
   int line;
   BounceKind kind;
   GPtrArray *conds;       /* Cond */
-  GPtrArray *recipients;  /* GRegex */
-  GPtrArray *diagnostics; /* GRegex */
-  GPtrArray *originals;   /* GRegex */
-  GRegex *errors_start;
-  GRegex *errors_end;
+  GPtrArray *recipients;  /* Pattern */
+  GPtrArray *diagnostics; /* Pattern */
+  GPtrArray *originals;   /* Pattern */
+  Pattern *errors_start;
+  Pattern *errors_end;
   char *status;
   char *reason;
   GStrv samples;
@@ -51,7 +62,8 @@ struct _BounceFormatRule
 typedef struct
 {
   char *reason;
-  GRegex *re;
+  Pattern *re;
+  guint *words;
 } ReasonRule;
 
 struct _BounceRules
@@ -63,6 +75,7 @@ struct _BounceRules
   GPtrArray *user_reasons; /* ReasonRule, tried first */
   GHashTable *status_reasons;
   GHashTable *weights;     /* char * -> double * */
+  BouncePrefilter *prefilter;
 };
 
 static const char *const known_reasons[] = {
@@ -76,13 +89,44 @@ static const char *const known_reasons[] = {
   NULL,
 };
 
+#define PATTERN_FLAGS (G_REGEX_CASELESS | G_REGEX_MULTILINE)
+
+static void
+pattern_free (gpointer data)
+{
+  Pattern *p = data;
+
+  g_free (p->source);
+  g_regex_unref (p->re);
+  g_free (p);
+}
+
+/* The expression to run; safe from several threads. */
+static GRegex *
+pattern_re (Pattern *p)
+{
+  if (g_once_init_enter (&p->fast))
+    {
+      GRegex *fast = g_regex_new (p->source, PATTERN_FLAGS | G_REGEX_OPTIMIZE, 0, NULL);
+
+      if (fast)
+        {
+          g_regex_unref (p->re);
+          p->re = fast;
+        }
+      g_once_init_leave (&p->fast, 1);
+    }
+  return p->re;
+}
+
 static void
 cond_free (gpointer p)
 {
   Cond *c = p;
 
   g_free (c->header);
-  g_regex_unref (c->re);
+  pattern_free (c->re);
+  g_free (c->words);
   g_free (c);
 }
 
@@ -97,8 +141,8 @@ format_rule_free (gpointer p)
   g_ptr_array_unref (r->recipients);
   g_ptr_array_unref (r->diagnostics);
   g_ptr_array_unref (r->originals);
-  g_clear_pointer (&r->errors_start, g_regex_unref);
-  g_clear_pointer (&r->errors_end, g_regex_unref);
+  g_clear_pointer (&r->errors_start, pattern_free);
+  g_clear_pointer (&r->errors_end, pattern_free);
   g_free (r->status);
   g_free (r->reason);
   g_strfreev (r->samples);
@@ -111,7 +155,8 @@ reason_rule_free (gpointer p)
   ReasonRule *r = p;
 
   g_free (r->reason);
-  g_regex_unref (r->re);
+  pattern_free (r->re);
+  g_free (r->words);
   g_free (r);
 }
 
@@ -134,6 +179,7 @@ bounce_rules_new (void)
   rules->user_reasons = g_ptr_array_new_with_free_func (reason_rule_free);
   rules->status_reasons = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   rules->weights = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  rules->prefilter = bounce_prefilter_new ();
   return rules;
 }
 
@@ -155,6 +201,7 @@ bounce_rules_unref (BounceRules *rules)
   g_ptr_array_unref (rules->user_reasons);
   g_hash_table_unref (rules->status_reasons);
   g_hash_table_unref (rules->weights);
+  bounce_prefilter_free (rules->prefilter);
   g_free (rules);
 }
 
@@ -202,10 +249,11 @@ fail (Ctx *ctx, const char *fmt, ...)
   return FALSE;
 }
 
-static GRegex *
+static Pattern *
 compile (Ctx *ctx, const char *pattern)
 {
   g_autoptr (GError) err = NULL;
+  Pattern *p;
   GRegex *re;
 
   if (*pattern == '\0')
@@ -213,11 +261,16 @@ compile (Ctx *ctx, const char *pattern)
       fail (ctx, "a pattern is missing");
       return NULL;
     }
-  /* OPTIMIZE: PCRE2's JIT, compiled once per run. */
-  re = g_regex_new (pattern, G_REGEX_CASELESS | G_REGEX_MULTILINE | G_REGEX_OPTIMIZE, 0, &err);
+  re = g_regex_new (pattern, PATTERN_FLAGS, 0, &err);
   if (re == NULL)
-    fail (ctx, "bad pattern: %s", err->message);
-  return re;
+    {
+      fail (ctx, "bad pattern: %s", err->message);
+      return NULL;
+    }
+  p = g_new0 (Pattern, 1);
+  p->source = g_strdup (pattern);
+  p->re = re;
+  return p;
 }
 
 static gboolean
@@ -327,9 +380,9 @@ parse_rules (BounceRules *rules, Ctx *ctx, char *data, gboolean user)
           cur->line = ctx->line;
           cur->kind = BOUNCE_KIND_FAILURE;
           cur->conds = g_ptr_array_new_with_free_func (cond_free);
-          cur->recipients = g_ptr_array_new_with_free_func ((GDestroyNotify) g_regex_unref);
-          cur->diagnostics = g_ptr_array_new_with_free_func ((GDestroyNotify) g_regex_unref);
-          cur->originals = g_ptr_array_new_with_free_func ((GDestroyNotify) g_regex_unref);
+          cur->recipients = g_ptr_array_new_with_free_func (pattern_free);
+          cur->diagnostics = g_ptr_array_new_with_free_func (pattern_free);
+          cur->originals = g_ptr_array_new_with_free_func (pattern_free);
           g_ptr_array_add (formats, cur);
           cur_line = ctx->line;
           continue;
@@ -338,7 +391,7 @@ parse_rules (BounceRules *rules, Ctx *ctx, char *data, gboolean user)
         {
           char *name, *pattern;
           ReasonRule *rr;
-          GRegex *re;
+          Pattern *re;
 
           /* "reason NAME PATTERN" stands alone: it ends a format block. */
           if (!finish_format (ctx, cur, cur_line))
@@ -352,6 +405,7 @@ parse_rules (BounceRules *rules, Ctx *ctx, char *data, gboolean user)
           rr = g_new0 (ReasonRule, 1);
           rr->reason = g_strdup (name);
           rr->re = re;
+          rr->words = bounce_prefilter_add_pattern (rules->prefilter, pattern);
           g_ptr_array_add (reasons, rr);
           continue;
         }
@@ -431,24 +485,26 @@ parse_rules (BounceRules *rules, Ctx *ctx, char *data, gboolean user)
               g_free (c);
               return FALSE;
             }
+          if (c->where != COND_HEADER)
+            c->words = bounce_prefilter_add_pattern (rules->prefilter, arg);
           g_ptr_array_add (cur->conds, c);
         }
       else if (strcmp (word, "recipient") == 0)
         {
-          GRegex *re = compile (ctx, arg);
+          Pattern *re = compile (ctx, arg);
 
           if (re == NULL)
             return FALSE;
-          if (g_regex_get_string_number (re, "addr") < 0)
+          if (g_regex_get_string_number (re->re, "addr") < 0)
             {
-              g_regex_unref (re);
+              pattern_free (re);
               return fail (ctx, "a recipient pattern needs a group (?<addr>...)");
             }
           g_ptr_array_add (cur->recipients, re);
         }
       else if (strcmp (word, "diagnostic") == 0 || strcmp (word, "original") == 0)
         {
-          GRegex *re = compile (ctx, arg);
+          Pattern *re = compile (ctx, arg);
 
           if (re == NULL)
             return FALSE;
@@ -456,7 +512,7 @@ parse_rules (BounceRules *rules, Ctx *ctx, char *data, gboolean user)
         }
       else if (strcmp (word, "errors-start") == 0 || strcmp (word, "errors-end") == 0)
         {
-          GRegex **slot = word[7] == 's' ? &cur->errors_start : &cur->errors_end;
+          Pattern **slot = word[7] == 's' ? &cur->errors_start : &cur->errors_end;
 
           if (*slot)
             return fail (ctx, "%s is given twice", word);
@@ -588,7 +644,7 @@ header_list_matches (GMimeHeaderList *list, const Cond *c)
         continue;
       value = g_mime_header_get_value (h);
       if (value && g_utf8_validate (value, -1, NULL)
-          && g_regex_match (c->re, value, 0, NULL))
+          && g_regex_match (pattern_re (c->re), value, 0, NULL))
         return TRUE;
     }
   return FALSE;
@@ -605,31 +661,43 @@ header_matches (GMimeMessage *msg, const Cond *c)
          || (body && header_list_matches (g_mime_object_get_header_list (body), c));
 }
 
+/* The words of the prefilter found in the texts a message's rules read. */
+typedef struct
+{
+  BouncePrefilter *pf;
+  guint64 *from, *subject, *body;
+} Seen;
+
 static gboolean
-cond_holds (const Cond *c, const BounceRuleInput *in, const char *from, const char *subject)
+cond_holds (const Cond *c, const BounceRuleInput *in, const char *from, const char *subject,
+            const Seen *seen)
 {
   gboolean m = FALSE;
 
   switch (c->where)
     {
     case COND_FROM:
-      m = from && g_regex_match (c->re, from, 0, NULL);
+      m = from && bounce_prefilter_may_match (seen->pf, c->words, seen->from)
+          && g_regex_match (pattern_re (c->re), from, 0, NULL);
       break;
     case COND_SUBJECT:
-      m = subject && g_regex_match (c->re, subject, 0, NULL);
+      m = subject && bounce_prefilter_may_match (seen->pf, c->words, seen->subject)
+          && g_regex_match (pattern_re (c->re), subject, 0, NULL);
       break;
     case COND_HEADER:
       m = header_matches (in->message, c);
       break;
     case COND_BODY:
-      m = in->text && g_regex_match_full (c->re, in->text, in->text_len, 0, 0, NULL, NULL);
+      m = in->text && bounce_prefilter_may_match (seen->pf, c->words, seen->body)
+          && g_regex_match_full (pattern_re (c->re), in->text, in->text_len, 0, 0, NULL, NULL);
       break;
     }
   return c->negate ? !m : m;
 }
 
 static const BounceFormatRule *
-match_in (GPtrArray *formats, const BounceRuleInput *in, const char *from, const char *subject)
+match_in (GPtrArray *formats, const BounceRuleInput *in, const char *from, const char *subject,
+          const Seen *seen)
 {
   for (guint i = 0; i < formats->len; i++)
     {
@@ -637,7 +705,7 @@ match_in (GPtrArray *formats, const BounceRuleInput *in, const char *from, const
       gboolean all = TRUE;
 
       for (guint j = 0; j < r->conds->len && all; j++)
-        all = cond_holds (g_ptr_array_index (r->conds, j), in, from, subject);
+        all = cond_holds (g_ptr_array_index (r->conds, j), in, from, subject, seen);
       if (all)
         return r;
     }
@@ -653,12 +721,26 @@ bounce_rules_match (BounceRules *rules, const BounceRuleInput *in)
   const char *s = g_mime_object_get_header (GMIME_OBJECT (in->message), "Subject");
   g_autofree char *from = f ? bounce_utf8 (f, -1) : NULL;
   g_autofree char *subject = s ? bounce_utf8 (s, -1) : NULL;
+  gsize n = (bounce_prefilter_n_words (rules->prefilter) + 63) / 64;
+  g_autofree guint64 *bits = g_new0 (guint64, 3 * n);
+  Seen seen = { rules->prefilter, bits, bits + n, bits + 2 * n };
   const BounceFormatRule *r;
 
-  r = match_in (rules->user_formats, in, from, subject);
+  bounce_prefilter_scan (rules->prefilter, from, from ? strlen (from) : 0, seen.from);
+  bounce_prefilter_scan (rules->prefilter, subject, subject ? strlen (subject) : 0, seen.subject);
+  bounce_prefilter_scan (rules->prefilter, in->text, in->text ? in->text_len : 0, seen.body);
+  r = match_in (rules->user_formats, in, from, subject, &seen);
   if (r == NULL)
-    r = match_in (rules->formats, in, from, subject);
+    r = match_in (rules->formats, in, from, subject, &seen);
   return r;
+}
+
+/* bounce_rules_set_prefilter: with FALSE every rule's expression is run,
+ * as if there were no prefilter (tests compare both ways). */
+void
+bounce_rules_set_prefilter (BounceRules *rules, gboolean on)
+{
+  bounce_prefilter_set_enabled (rules->prefilter, on);
 }
 
 const char *
@@ -842,8 +924,9 @@ bounce_format_rule_extract (const BounceFormatRule *rule, const char *text, gsiz
   g_array_set_clear_func (hits, hit_clear);
   for (guint i = 0; i < rule->originals->len && orig == G_MAXSIZE; i++)
     {
-      gssize at = line_after_match (g_ptr_array_index (rule->originals, i), text, len, 0);
-      gssize line = line_of_match (g_ptr_array_index (rule->originals, i), text, len, 0);
+      GRegex *re = pattern_re (g_ptr_array_index (rule->originals, i));
+      gssize at = line_after_match (re, text, len, 0);
+      gssize line = line_of_match (re, text, len, 0);
 
       if (at >= 0)
         {
@@ -854,14 +937,14 @@ bounce_format_rule_extract (const BounceFormatRule *rule, const char *text, gsiz
   *original_offset = orig;
   if (rule->errors_start)
     {
-      gssize at = line_after_match (rule->errors_start, text, err_end, 0);
+      gssize at = line_after_match (pattern_re (rule->errors_start), text, err_end, 0);
 
       if (at >= 0)
         err_start = at;
     }
   if (rule->errors_end)
     {
-      gssize at = line_of_match (rule->errors_end, text, err_end, err_start);
+      gssize at = line_of_match (pattern_re (rule->errors_end), text, err_end, err_start);
 
       if (at >= 0)
         err_end = at;
@@ -871,7 +954,7 @@ bounce_format_rule_extract (const BounceFormatRule *rule, const char *text, gsiz
 
   for (guint i = 0; i < rule->recipients->len; i++)
     {
-      GRegex *re = g_ptr_array_index (rule->recipients, i);
+      GRegex *re = pattern_re (g_ptr_array_index (rule->recipients, i));
       g_autoptr (GMatchInfo) mi = NULL;
 
       g_regex_match_full (re, text, err_end, err_start, 0, &mi, NULL);
@@ -899,7 +982,7 @@ bounce_format_rule_extract (const BounceFormatRule *rule, const char *text, gsiz
     {
       g_autoptr (GMatchInfo) mi = NULL;
 
-      if (g_regex_match_full (g_ptr_array_index (rule->diagnostics, i), text, err_end,
+      if (g_regex_match_full (pattern_re (g_ptr_array_index (rule->diagnostics, i)), text, err_end,
                               err_start, 0, &mi, NULL))
         {
           shared_diag = named (mi, "diag");
@@ -966,20 +1049,20 @@ bounce_format_rule_extract (const BounceFormatRule *rule, const char *text, gsiz
 }
 
 static const char *
-reason_in (GPtrArray *reasons, const char *diagnostic)
+reason_in (BouncePrefilter *pf, GPtrArray *reasons, const char *diagnostic, const guint64 *seen)
 {
   for (guint i = 0; i < reasons->len; i++)
     {
       ReasonRule *rr = g_ptr_array_index (reasons, i);
 
-      if (g_regex_match (rr->re, diagnostic, 0, NULL))
+      if (bounce_prefilter_may_match (pf, rr->words, seen) && g_regex_match (pattern_re (rr->re), diagnostic, 0, NULL))
         return rr->reason;
     }
   return NULL;
 }
 
-/* bounce_rules_reason: the reason for a diagnostic and a status, or NULL
- * when the rules say nothing. */
+/* bounce_rules_reason: the reason the first reason rule matching
+ * @diagnostic names, else the one its status code has. */
 const char *
 bounce_rules_reason (BounceRules *rules, const char *diagnostic, const char *status)
 {
@@ -987,9 +1070,13 @@ bounce_rules_reason (BounceRules *rules, const char *diagnostic, const char *sta
 
   if (diagnostic)
     {
-      r = reason_in (rules->user_reasons, diagnostic);
+      gsize n = (bounce_prefilter_n_words (rules->prefilter) + 63) / 64;
+      g_autofree guint64 *seen = g_new0 (guint64, n);
+
+      bounce_prefilter_scan (rules->prefilter, diagnostic, strlen (diagnostic), seen);
+      r = reason_in (rules->prefilter, rules->user_reasons, diagnostic, seen);
       if (r == NULL)
-        r = reason_in (rules->reasons, diagnostic);
+        r = reason_in (rules->prefilter, rules->reasons, diagnostic, seen);
     }
   if (r == NULL && status)
     {

@@ -194,6 +194,7 @@ static const Word auto_headers[] = {
 typedef struct
 {
   WordSet senders, foreign, envelopes, subjects;
+  guint64 header_lengths; /* bit n: an auto_headers name is n bytes long */
 } Sets;
 
 static gpointer
@@ -205,6 +206,11 @@ sets_init (gpointer data)
   wordset_init (&sets.foreign, foreign_subjects);
   wordset_init (&sets.envelopes, report_envelopes);
   wordset_init (&sets.subjects, report_subjects);
+  for (guint i = 0; auto_headers[i].s; i++)
+    {
+      g_assert (auto_headers[i].len < 64);
+      sets.header_lengths |= G_GUINT64_CONSTANT (1) << auto_headers[i].len;
+    }
   return &sets;
 }
 
@@ -303,7 +309,7 @@ bounce_triage (const char *data, gsize len)
           if (VALUE () && contains_ci (lowered, vlen, "auto"))
             return TRUE;
         }
-      else
+      else if (nlen < 64 && (sets->header_lengths & (G_GUINT64_CONSTANT (1) << nlen)))
         {
           for (guint i = 0; auto_headers[i].s; i++)
             if (nlen == auto_headers[i].len && g_ascii_strncasecmp (line, auto_headers[i].s, nlen) == 0)

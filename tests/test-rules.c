@@ -1,5 +1,6 @@
-/* test-rules.c — the rule loader refuses mistakes with FILE:LINE, and every
- * format rule recognises the testdata/ samples it names. */
+/* test-rules.c — the rule loader refuses mistakes with FILE:LINE, every
+ * format rule recognises the testdata/ samples it names, and the prefilter
+ * (the words a pattern cannot match without) never changes a result. */
 #include "bounce-private.h"
 
 typedef struct
@@ -134,6 +135,128 @@ test_samples (void)
     g_test_fail_printf ("%s", failures->str);
 }
 
+/* Patterns and the words bounce_pattern_words() must find ("" for none). */
+static const struct
+{
+  const char *pattern;
+  const char *words; /* space-separated, in order */
+} pattern_words[] = {
+  { "This is the MAILER-DAEMON", "this is the mailer-daemon" },
+  { "^Sent <<< RCPT TO:", "sent <<< rcpt to:" },
+  { "\\buser\\s+unknown\\b", "unknown" },
+  { "e-?mail\\s+delivery", "delivery" },
+  { "abc?d", "" },                        /* "ab" and "d": too short */
+  { "abcx?defg", "defg" },
+  { "mailbox+ full", "mailbox" },
+  { "over ?quota", "quota" },
+  { "(?:sub)?system", "system" },
+  { "(?:mailer-?daemon|postmaster)\\s+here", "mailer postmaster" }, /* the group's words are longer */
+  { "(?:undeliverable|returned)\\s*:", "undeliverable returned" },
+  { "unknown|no such user", "unknown no such user" },
+  { "unknown|no", "" },                   /* one alternative has no word */
+  { "[Uu]ser unknown", "ser unknown" },
+  { "(?!not )delivered", "delivered" },
+  { "(?=delivery)deliv", "deliv" },
+  { "x{0,3}failure", "failure" },
+  { "fail{2}ure", "fail" },
+  { "a{foo}bar", "foo}bar" },            /* not a quantifier: "{" ends a run */
+  { "\\Qa.b\\E", "" },
+  { "caf\xc3\xa9 ferm\xc3\xa9", " ferm" }, /* non-ASCII ends a run */
+  { "\\x41BCD", "bcd" },
+  { "5\\.1\\.1", "5.1.1" },
+  { "(?i)quota", "quota" },
+  { "(?<addr>[^@]+)@example\\.com", "@example.com" },
+  { "(foo|barbaz)+x", "foo barbaz" },
+  { "(foo|barbaz)*x", "" },
+  { "\\d+ recipients? failed", " recipient" },
+};
+
+static void
+test_pattern_words (void)
+{
+  g_autoptr (GString) failures = g_string_new (NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (pattern_words); i++)
+    {
+      g_autoptr (GPtrArray) words = bounce_pattern_words (pattern_words[i].pattern);
+      g_autoptr (GString) got = g_string_new (NULL);
+
+      for (guint j = 0; words && j < words->len; j++)
+        g_string_append_printf (got, "%s%s", j ? " " : "", (char *) g_ptr_array_index (words, j));
+      if (g_strcmp0 (got->str, pattern_words[i].words) != 0)
+        g_string_append_printf (failures, "%s: got \"%s\", expected \"%s\"\n", pattern_words[i].pattern,
+                                got->str, pattern_words[i].words);
+    }
+  if (failures->len)
+    g_test_fail_printf ("%s", failures->str);
+}
+
+/* Every message of @dir (recursively) reads the same with the prefilter
+ * and without it. */
+static void
+compare_prefilter (BounceRules *rules, const char *dir, guint *n, GString *failures)
+{
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  while (d && (name = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+      g_autofree char *with = NULL, *without = NULL;
+
+      if (g_file_test (path, G_FILE_TEST_IS_DIR))
+        {
+          compare_prefilter (rules, path, n, failures);
+          continue;
+        }
+      if (name[0] == '.' || g_str_has_prefix (name, "README") || g_str_has_suffix (name, ".expected")
+          || g_str_has_suffix (name, ".json") || g_str_has_suffix (name, ".py") || g_str_has_suffix (name, ".conf")
+          || g_str_has_suffix (name, ".key") || g_str_has_suffix (name, ".md") || g_str_has_suffix (name, ".sh"))
+        continue; /* not a message */
+      for (int pass = 0; pass < 2; pass++)
+        {
+          g_autoptr (GError) error = NULL;
+          g_autoptr (BounceReport) report = NULL;
+          g_autoptr (JsonNode) node = NULL;
+          char *text;
+
+          bounce_rules_set_prefilter (rules, pass == 0);
+          report = bounce_report_new_from_file (path, rules, BOUNCE_PARSE_NO_TRIAGE, &error);
+          node = report ? bounce_report_to_json (report) : NULL;
+          text = node ? json_to_string (node, FALSE) : g_strdup (error->message);
+          if (pass == 0)
+            with = text;
+          else
+            without = text;
+        }
+      (*n)++;
+      if (strcmp (with, without) != 0)
+        g_string_append_printf (failures, "%s:\n  with the prefilter:    %.300s\n  without the prefilter: %.300s\n",
+                                path, with, without);
+    }
+  bounce_rules_set_prefilter (rules, TRUE);
+}
+
+static void
+test_prefilter_same (void)
+{
+  g_autoptr (BounceRules) rules = project_rules ();
+  g_autoptr (GString) failures = g_string_new (NULL);
+  g_autofree char *testdata = g_test_build_filename (G_TEST_DIST, "..", "testdata", NULL);
+  g_autofree char *corpus = g_test_build_filename (G_TEST_DIST, "..", "..", "shared", "corpus", NULL);
+  guint n = 0;
+
+  compare_prefilter (rules, testdata, &n, failures);
+  if (g_file_test (corpus, G_FILE_TEST_IS_DIR))
+    compare_prefilter (rules, corpus, &n, failures);
+  else
+    g_test_message ("no corpus at ../shared/corpus: testdata only");
+  g_test_message ("%u messages read with and without the prefilter", n);
+  g_assert_cmpuint (n, >, 100);
+  if (failures->len)
+    g_test_fail_printf ("the prefilter changes results:\n%s", failures->str);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -147,5 +270,7 @@ main (int argc, char **argv)
   g_test_add_func ("/rules/good", test_good_rules);
   g_test_add_func ("/rules/user-first", test_user_rules_first);
   g_test_add_func ("/rules/samples", test_samples);
+  g_test_add_func ("/rules/pattern-words", test_pattern_words);
+  g_test_add_func ("/rules/prefilter-same", test_prefilter_same);
   return g_test_run ();
 }

@@ -1,0 +1,606 @@
+/* prefilter.c — words a regular expression cannot match without, so that
+ * most rules are ruled out without running their expression.
+ *
+ * bounce_pattern_words() reads a pattern (PCRE2 syntax, matched without
+ * regard to case) and finds, for each of its top-level alternatives, a
+ * literal run of at least three bytes that every match of that
+ * alternative contains, or a set of them of which every match contains
+ * one (from a group that must match). The pattern can only match a text
+ * holding one of the words found. It errs towards "no words": anything
+ * it does not understand ends a run, and a pattern with an alternative
+ * that yields nothing gets no words at all, i.e. is always run.
+ *
+ * A BouncePrefilter numbers the words of many patterns and finds, in one
+ * pass over a text, which of them occur in it.
+ */
+#include "bounce-private.h"
+
+#include <string.h>
+
+#define MIN_WORD 3
+#define TRIPLES (1 << 18)
+
+/* ASCII letters in lower case, every other byte as it is. */
+static guchar lower[256];
+
+static gpointer
+init_lower (gpointer data)
+{
+  for (guint c = 0; c < 256; c++)
+    lower[c] = g_ascii_tolower (c);
+  return NULL;
+}
+
+static guint
+triple_of (gconstpointer word)
+{
+  const guchar *p = word;
+
+  return (lower[p[0]] * 1031u + lower[p[1]] * 37u + lower[p[2]]) & (TRIPLES - 1);
+}
+
+/* ---- reading a pattern ---------------------------------------------------- */
+
+typedef struct
+{
+  gboolean give_up; /* \Q...\E and the like: no words for this pattern */
+} Reader;
+
+/* After a character class opened at @p ("["). */
+static const char *
+skip_class (const char *p, const char *end)
+{
+  const char *q = p + 1;
+
+  if (q < end && *q == '^')
+    q++;
+  if (q < end && *q == ']')
+    q++;
+  while (q < end)
+    {
+      if (*q == '\\')
+        q += 2;
+      else if (q + 1 < end && q[0] == '[' && q[1] == ':')
+        {
+          const char *close = g_strstr_len (q + 2, end - q - 2, ":]");
+
+          q = close ? close + 2 : q + 1;
+        }
+      else if (*q == ']')
+        return q + 1;
+      else
+        q++;
+    }
+  return end;
+}
+
+/* After the group opened at @p ("("). */
+static const char *
+skip_group (const char *p, const char *end)
+{
+  int depth = 0;
+
+  while (p < end)
+    {
+      switch (*p)
+        {
+        case '\\':
+          p += 2;
+          continue;
+        case '[':
+          p = skip_class (p, end);
+          continue;
+        case '(':
+          depth++;
+          break;
+        case ')':
+          if (--depth == 0)
+            return p + 1;
+          break;
+        default:
+          break;
+        }
+      p++;
+    }
+  return end;
+}
+
+/* The length of a quantifier at @p (0 when there is none), and whether it
+ * allows zero repetitions. */
+static gsize
+quantifier (const char *p, const char *end, gboolean *optional)
+{
+  const char *q = p;
+
+  *optional = FALSE;
+  if (p >= end)
+    return 0;
+  if (*p == '?' || *p == '*')
+    {
+      *optional = TRUE;
+      q++;
+    }
+  else if (*p == '+')
+    q++;
+  else if (*p == '{')
+    {
+      const char *d = p + 1;
+      guint64 min = 0;
+      gboolean digits = FALSE;
+
+      while (d < end && g_ascii_isdigit (*d))
+        {
+          min = MIN (min * 10 + (*d - '0'), 1000);
+          digits = TRUE;
+          d++;
+        }
+      if (d < end && *d == ',')
+        {
+          d++;
+          while (d < end && g_ascii_isdigit (*d))
+            d++;
+        }
+      if (!digits || d >= end || *d != '}')
+        return 0; /* a literal "{" */
+      *optional = min == 0;
+      q = d + 1;
+    }
+  else
+    return 0;
+  if (q < end && (*q == '?' || *q == '+'))
+    q++; /* lazy or possessive */
+  return q - p;
+}
+
+/* The escape at @p ("\x"): its length, and the literal byte it stands for
+ * (or -1 when it is a class, an anchor, a reference or anything else). */
+static gsize
+escape (Reader *rd, const char *p, const char *end, int *literal)
+{
+  const char *q = p + 2;
+  char c;
+
+  *literal = -1;
+  if (p + 1 >= end)
+    return 1;
+  c = p[1];
+  if (!g_ascii_isalnum (c))
+    {
+      *literal = (guchar) c;
+      return 2;
+    }
+  switch (c)
+    {
+    case 'Q':
+    case 'E':
+      rd->give_up = TRUE;
+      return 2;
+    case 'x':
+    case 'o':
+    case 'p':
+    case 'P':
+    case 'g':
+    case 'k':
+    case 'N':
+      if (q < end && (*q == '{' || *q == '<' || *q == '\''))
+        {
+          char close = *q == '{' ? '}' : *q == '<' ? '>' : '\'';
+          const char *e = memchr (q, close, end - q);
+
+          return (e ? e + 1 : end) - p;
+        }
+      if (c == 'x')
+        while (q < end && q < p + 4 && g_ascii_isxdigit (*q))
+          q++;
+      else if (c == 'p' || c == 'P')
+        q = MIN (q + 1, end);
+      else if (c == 'g')
+        while (q < end && (g_ascii_isdigit (*q) || *q == '-' || *q == '+'))
+          q++;
+      return q - p;
+    case 'c':
+      return MIN (3, (gsize) (end - p));
+    default:
+      while (g_ascii_isdigit (c) && q < end && g_ascii_isdigit (*q))
+        q++;
+      return q - p;
+    }
+}
+
+static void words_of_alternatives (Reader *rd, const char *p, const char *end, GPtrArray **out);
+
+/* Keep @set as the words of the alternative when it is better than what
+ * there is: a longer shortest word. Takes @set. */
+static void
+consider (GPtrArray **best, gsize *best_score, GPtrArray *set)
+{
+  gsize score = G_MAXSIZE;
+
+  if (set == NULL)
+    return;
+  for (guint i = 0; i < set->len; i++)
+    score = MIN (score, strlen (g_ptr_array_index (set, i)));
+  if (set->len == 0 || score < MIN_WORD || (*best && score <= *best_score))
+    {
+      g_ptr_array_unref (set);
+      return;
+    }
+  if (*best)
+    g_ptr_array_unref (*best);
+  *best = set;
+  *best_score = score;
+}
+
+static void
+end_run (GString *run, GPtrArray **best, gsize *best_score)
+{
+  if (run->len >= MIN_WORD)
+    {
+      GPtrArray *set = g_ptr_array_new_with_free_func (g_free);
+
+      g_ptr_array_add (set, g_strndup (run->str, run->len));
+      consider (best, best_score, set);
+    }
+  g_string_truncate (run, 0);
+}
+
+/* The best words of one alternative (a sequence without a top-level "|"),
+ * or NULL. */
+static GPtrArray *
+words_of_sequence (Reader *rd, const char *p, const char *end)
+{
+  g_autoptr (GString) run = g_string_new (NULL);
+  GPtrArray *best = NULL;
+  gsize best_score = 0, qlen;
+  gboolean optional;
+
+  while (p < end && !rd->give_up)
+    {
+      int literal = -1;
+      gsize len = 1;
+
+      if (*p == '(')
+        {
+          const char *close = skip_group (p, end);
+          const char *inner = p + 1, *inner_end = close > inner ? close - 1 : inner;
+          gboolean contributes = TRUE;
+
+          if (inner < inner_end && *inner == '?')
+            {
+              /* (?:...), (?<name>...), (?P<name>...), (?'name'...) and
+               * (?flags:...) match their content; lookarounds, comments,
+               * conditions and option settings do not count. */
+              const char *q = inner + 1;
+
+              if (q < inner_end && (*q == '<' || *q == '\'' || (*q == 'P' && q + 1 < inner_end && q[1] == '<')))
+                {
+                  char close_name = *q == '\'' ? '\'' : '>';
+                  const char *e = memchr (q, close_name, inner_end - q);
+
+                  if (q + 1 < inner_end && *q == '<' && (q[1] == '=' || q[1] == '!'))
+                    contributes = FALSE;
+                  else if (e == NULL)
+                    contributes = FALSE;
+                  else
+                    inner = e + 1;
+                }
+              else
+                {
+                  while (q < inner_end && (g_ascii_isalpha (*q) || *q == '-' || *q == '^'))
+                    q++;
+                  if (q < inner_end && *q == ':')
+                    inner = q + 1;
+                  else
+                    contributes = FALSE;
+                }
+            }
+          qlen = quantifier (close, end, &optional);
+          end_run (run, &best, &best_score);
+          if (contributes && !optional)
+            {
+              GPtrArray *set = NULL;
+
+              words_of_alternatives (rd, inner, inner_end, &set);
+              consider (&best, &best_score, set);
+            }
+          p = close + qlen;
+          continue;
+        }
+      if (*p == '[')
+        {
+          const char *close = skip_class (p, end);
+
+          end_run (run, &best, &best_score);
+          p = close + quantifier (close, end, &optional);
+          continue;
+        }
+      if (*p == '\\')
+        len = escape (rd, p, end, &literal);
+      else if (*p == '.' || *p == '^' || *p == '$' || *p == '?' || *p == '*' || *p == '+'
+               || *p == '{' || *p == ')' || *p == '|')
+        literal = -1;
+      else
+        literal = (guchar) *p;
+      if (literal >= 0x80 || literal == '\n' || literal == '\r' || literal == '\0')
+        literal = -1; /* only ASCII is compared without regard to case */
+      qlen = quantifier (p + len, end, &optional);
+      if (literal < 0)
+        end_run (run, &best, &best_score);
+      else if (qlen && optional)
+        end_run (run, &best, &best_score);
+      else
+        {
+          g_string_append_c (run, g_ascii_tolower (literal));
+          if (qlen)
+            end_run (run, &best, &best_score);
+        }
+      p += len + qlen;
+    }
+  end_run (run, &best, &best_score);
+  return best;
+}
+
+/* The words of @p..@end split at top-level "|": one set for all, or NULL
+ * in *out when an alternative has none. */
+static void
+words_of_alternatives (Reader *rd, const char *p, const char *end, GPtrArray **out)
+{
+  GPtrArray *all = g_ptr_array_new_with_free_func (g_free);
+  const char *start = p;
+
+  *out = NULL;
+  while (!rd->give_up)
+    {
+      if (p >= end || *p == '|')
+        {
+          GPtrArray *set = words_of_sequence (rd, start, p);
+
+          if (set == NULL)
+            {
+              g_ptr_array_unref (all);
+              return;
+            }
+          for (guint i = 0; i < set->len; i++)
+            g_ptr_array_add (all, g_strdup (g_ptr_array_index (set, i)));
+          g_ptr_array_unref (set);
+          if (p >= end)
+            break;
+          start = ++p;
+          continue;
+        }
+      if (*p == '\\')
+        p = MIN (p + 2, end);
+      else if (*p == '[')
+        p = skip_class (p, end);
+      else if (*p == '(')
+        p = skip_group (p, end);
+      else
+        p++;
+    }
+  if (rd->give_up)
+    {
+      g_ptr_array_unref (all);
+      return;
+    }
+  *out = all;
+}
+
+/**
+ * bounce_pattern_words:
+ * @pattern: a regular expression, matched without regard to case
+ *
+ * Returns: (transfer full) (nullable): lower-case words of which every
+ *   match holds one, or NULL when no such words were found.
+ */
+GPtrArray *
+bounce_pattern_words (const char *pattern)
+{
+  Reader rd = { FALSE };
+  GPtrArray *words = NULL;
+
+  words_of_alternatives (&rd, pattern, pattern + strlen (pattern), &words);
+  if (words && (rd.give_up || words->len == 0))
+    g_clear_pointer (&words, g_ptr_array_unref);
+  return words;
+}
+
+/* ---- finding words in a text -------------------------------------------- */
+
+/* A word in the index: its first four bytes (fewer for a three-byte word)
+ * for a quick comparison, then the rest. */
+typedef struct
+{
+  guint32 prefix, mask;
+  guint32 id, len;
+  const char *word;
+} Entry;
+
+#define BUCKETS (TRIPLES >> 2) /* words by triple_of () >> 2 */
+
+struct _BouncePrefilter
+{
+  GPtrArray *words; /* char *, lower case; a word's id is its index */
+  GHashTable *ids;  /* word -> id + 1 */
+  gboolean on;
+
+  /* The index, built on first use. */
+  GMutex lock;
+  gint ready;
+  guint8 triples[TRIPLES / 8]; /* bit triple_of ("abc"): a word starts with "abc" */
+  guint32 *first;              /* bucket -> first entry; BUCKETS + 1 of them */
+  Entry *entries;              /* sorted by bucket */
+};
+
+BouncePrefilter *
+bounce_prefilter_new (void)
+{
+  BouncePrefilter *pf = g_new0 (BouncePrefilter, 1);
+
+  pf->words = g_ptr_array_new_with_free_func (g_free);
+  pf->ids = g_hash_table_new (g_str_hash, g_str_equal);
+  pf->on = TRUE;
+  g_mutex_init (&pf->lock);
+  return pf;
+}
+
+void
+bounce_prefilter_free (BouncePrefilter *pf)
+{
+  if (pf == NULL)
+    return;
+  g_hash_table_unref (pf->ids);
+  g_ptr_array_unref (pf->words);
+  g_free (pf->first);
+  g_free (pf->entries);
+  g_mutex_clear (&pf->lock);
+  g_free (pf);
+}
+
+/* bounce_prefilter_add_pattern: number the words of @pattern.
+ * Returns: (transfer full) (nullable): their ids, ending with G_MAXUINT,
+ *   or NULL when the pattern must always be run. */
+guint *
+bounce_prefilter_add_pattern (BouncePrefilter *pf, const char *pattern)
+{
+  g_autoptr (GPtrArray) words = bounce_pattern_words (pattern);
+  guint *ids;
+
+  if (words == NULL)
+    return NULL;
+  ids = g_new (guint, words->len + 1);
+  for (guint i = 0; i < words->len; i++)
+    {
+      char *w = g_ptr_array_index (words, i);
+      gpointer id = g_hash_table_lookup (pf->ids, w);
+
+      if (id == NULL)
+        {
+          g_ptr_array_add (pf->words, g_strdup (w));
+          id = GUINT_TO_POINTER (pf->words->len);
+          g_hash_table_insert (pf->ids, g_ptr_array_index (pf->words, pf->words->len - 1), id);
+        }
+      ids[i] = GPOINTER_TO_UINT (id) - 1;
+    }
+  ids[words->len] = G_MAXUINT;
+  g_atomic_int_set (&pf->ready, 0);
+  return ids;
+}
+
+/* bounce_prefilter_set_enabled: with FALSE every pattern is run (for
+ * tests that compare both ways). */
+void
+bounce_prefilter_set_enabled (BouncePrefilter *pf, gboolean on)
+{
+  pf->on = on;
+}
+
+static void
+build_index (BouncePrefilter *pf)
+{
+  guint n = pf->words->len;
+  g_autofree guint32 *fill = g_new0 (guint32, BUCKETS + 1);
+
+  g_free (pf->first);
+  g_free (pf->entries);
+  memset (pf->triples, 0, sizeof pf->triples);
+  pf->first = g_new0 (guint32, BUCKETS + 1);
+  pf->entries = g_new0 (Entry, MAX (n, 1));
+  /* A counting sort of the words by bucket. */
+  for (guint i = 0; i < n; i++)
+    pf->first[triple_of (g_ptr_array_index (pf->words, i)) >> 2]++;
+  for (guint b = 0, at = 0; b <= BUCKETS; b++)
+    {
+      guint count = b < BUCKETS ? pf->first[b] : 0;
+
+      pf->first[b] = fill[b] = at;
+      at += count;
+    }
+  for (guint i = 0; i < n; i++)
+    {
+      const guchar *w = g_ptr_array_index (pf->words, i);
+      guint triple = triple_of (w);
+      Entry *e = &pf->entries[fill[triple >> 2]++];
+
+      e->id = i;
+      e->word = (const char *) w;
+      e->len = strlen (e->word);
+      e->mask = e->len >= 4 ? 0xffffffffu : 0xffffffu;
+      e->prefix = (w[0] | w[1] << 8 | w[2] << 16 | (e->len >= 4 ? (guint32) w[3] << 24 : 0));
+      pf->triples[triple >> 3] |= 1 << (triple & 7);
+    }
+}
+
+/* bounce_prefilter_n_words: how many words; a BouncePrefilterSeen needs
+ * (n + 63) / 64 64-bit words. */
+guint
+bounce_prefilter_n_words (BouncePrefilter *pf)
+{
+  return pf->words->len;
+}
+
+/* bounce_prefilter_scan: set in @seen the bit of each word @text holds
+ * (ASCII letters compared without regard to case). @seen must be cleared
+ * and sized for bounce_prefilter_n_words(). Safe from several threads
+ * once no more patterns are added. */
+void
+bounce_prefilter_scan (BouncePrefilter *pf, const char *text, gsize len, guint64 *seen)
+{
+  static GOnce once = G_ONCE_INIT;
+  const guchar *t = (const guchar *) text;
+  guint a, b;
+
+  g_once (&once, init_lower, NULL);
+  if (!g_atomic_int_get (&pf->ready))
+    {
+      g_mutex_lock (&pf->lock);
+      if (!pf->ready)
+        {
+          build_index (pf);
+          g_atomic_int_set (&pf->ready, 1);
+        }
+      g_mutex_unlock (&pf->lock);
+    }
+  if (text == NULL || len < MIN_WORD)
+    return;
+  a = lower[t[0]];
+  b = lower[t[1]];
+  for (gsize i = 0; i + MIN_WORD <= len; i++)
+    {
+      guint c = lower[t[i + 2]];
+      guint triple = (a * 1031u + b * 37u + c) & (TRIPLES - 1);
+
+      if (pf->triples[triple >> 3] & (1 << (triple & 7)))
+        {
+          guint32 quad = a | b << 8 | c << 16 | (i + 3 < len ? (guint32) lower[t[i + 3]] << 24 : 0);
+
+          for (guint k = pf->first[triple >> 2]; k < pf->first[(triple >> 2) + 1]; k++)
+            {
+              const Entry *e = &pf->entries[k];
+              gsize j;
+
+              if ((quad & e->mask) != e->prefix || e->len > len - i
+                  || (seen[e->id / 64] & (G_GUINT64_CONSTANT (1) << (e->id % 64))))
+                continue;
+              for (j = 4; j < e->len && lower[t[i + j]] == (guchar) e->word[j]; j++)
+                ;
+              if (j >= e->len)
+                seen[e->id / 64] |= G_GUINT64_CONSTANT (1) << (e->id % 64);
+            }
+        }
+      a = b;
+      b = c;
+    }
+}
+
+/* bounce_prefilter_may_match: whether a pattern with @ids (from
+ * bounce_prefilter_add_pattern) can match a text whose words are @seen. */
+gboolean
+bounce_prefilter_may_match (BouncePrefilter *pf, const guint *ids, const guint64 *seen)
+{
+  if (ids == NULL || seen == NULL || !pf->on)
+    return TRUE;
+  for (; *ids != G_MAXUINT; ids++)
+    if (seen[*ids / 64] & (G_GUINT64_CONSTANT (1) << (*ids % 64)))
+      return TRUE;
+  return FALSE;
+}
