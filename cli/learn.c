@@ -30,7 +30,7 @@ cli_learn (int argc, char **argv)
   g_autoptr (BounceIdentity) id = NULL;
   g_autoptr (BounceIndex) idx = NULL;
   const char *const *folders;
-  guint total_read = 0, total_added = 0, n = 0;
+  guint n = 0;
   gint64 first, last;
   int status = 0;
 
@@ -74,8 +74,6 @@ cli_learn (int argc, char **argv)
             status = cli_exit_for_error (err);
           continue;
         }
-      total_read += r;
-      total_added += a;
       if (!quiet)
         printf ("%s: %u messages read, %u new\n", folders[i], r, a);
     }

@@ -1,13 +1,37 @@
 /* fuzz-rules.c — a rule file through bounce_rules_load_data(), as the
  * installed rules and a user's rules.d/ are read. A faulty file must fail
  * with BOUNCE_ERROR_RULES and a "NAME:LINE: what is wrong" message; a good
- * one must leave a usable rule set. The text goes in both as a counted
- * buffer (as read from disk) and, up to its first NUL, as a C string.
+ * one must leave a usable rule set, which then reads two bounces (one
+ * whose text is the rule file itself) so that the fuzzed patterns run
+ * through the prefilter, their first-use compilation and the extraction.
+ * The text goes in both as a counted buffer (as read from disk) and, up
+ * to its first NUL, as a C string, which is also read as one pattern.
  */
 #include "fuzz.h"
 
-#include <backscatter.h>
+#include "bounce-private.h"
 #include <string.h>
+
+static const char bounce[] =
+  "From: MAILER-DAEMON@example.org\n"
+  "Subject: Undelivered Mail Returned to Sender\n"
+  "Content-Type: text/plain\n\n"
+  "This is the mail system at host mx.example.org.\n\n"
+  "<user@example.com>: host mx.example.com[192.0.2.1] said: 550 5.1.1\n"
+  "    <user@example.com>: Recipient address rejected: User unknown\n";
+
+static void
+use (BounceRules *rules, const char *data, gssize length)
+{
+  g_autoptr (GString) text = g_string_new ("From: Mail Delivery System <MAILER-DAEMON@example.org>\n"
+                                           "Subject: Delivery failure\n\n");
+  g_autoptr (BounceReport) a = NULL, b = NULL;
+
+  a = bounce_report_new_from_data (bounce, strlen (bounce), rules, BOUNCE_PARSE_DEFAULT, NULL);
+  g_string_append_len (text, data, length < 0 ? (gssize) strlen (data) : length);
+  b = bounce_report_new_from_data (text->str, text->len, rules, BOUNCE_PARSE_DEFAULT, NULL);
+  (void) bounce_rules_reason (rules, text->str, "5.1.1");
+}
 
 static void
 load (const char *data, gssize length, gboolean user)
@@ -25,16 +49,19 @@ load (const char *data, gssize length, gboolean user)
   g_assert (error == NULL);
   (void) bounce_rules_get_n_formats (rules);
   (void) bounce_rules_get_weight (rules, "threshold-backscatter", 6);
+  use (rules, data, length);
 }
 
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
   g_autofree char *text = g_strndup ((const char *) data, size);
+  g_autoptr (GPtrArray) words = NULL;
 
   fuzz_init_logging ();
   load ((const char *) data, size, FALSE);
   if (strlen (text) < size)
     load (text, -1, TRUE);
+  words = bounce_pattern_words (text);
   return 0;
 }

@@ -20,15 +20,11 @@
 #define MIN_WORD 3
 #define TRIPLES (1 << 18)
 
-/* ASCII letters in lower case, every other byte as it is. */
-static guchar lower[256];
-
-static gpointer
-init_lower (gpointer data)
+/* An ASCII letter in lower case, every other byte as it is. */
+static inline guint
+lower (guchar c)
 {
-  for (guint c = 0; c < 256; c++)
-    lower[c] = g_ascii_tolower (c);
-  return NULL;
+  return (guint) c - 'A' < 26u ? (guint) c + ('a' - 'A') : c;
 }
 
 static guint
@@ -36,7 +32,7 @@ triple_of (gconstpointer word)
 {
   const guchar *p = word;
 
-  return (lower[p[0]] * 1031u + lower[p[1]] * 37u + lower[p[2]]) & (TRIPLES - 1);
+  return (lower (p[0]) * 1031u + lower (p[1]) * 37u + lower (p[2])) & (TRIPLES - 1);
 }
 
 /* ---- reading a pattern ---------------------------------------------------- */
@@ -530,8 +526,8 @@ build_index (BouncePrefilter *pf)
     }
 }
 
-/* bounce_prefilter_n_words: how many words; a BouncePrefilterSeen needs
- * (n + 63) / 64 64-bit words. */
+/* bounce_prefilter_n_words: how many words; the set of words seen in a
+ * text takes n / 64 + 1 64-bit words. */
 guint
 bounce_prefilter_n_words (BouncePrefilter *pf)
 {
@@ -545,11 +541,9 @@ bounce_prefilter_n_words (BouncePrefilter *pf)
 void
 bounce_prefilter_scan (BouncePrefilter *pf, const char *text, gsize len, guint64 *seen)
 {
-  static GOnce once = G_ONCE_INIT;
   const guchar *t = (const guchar *) text;
   guint a, b;
 
-  g_once (&once, init_lower, NULL);
   if (!g_atomic_int_get (&pf->ready))
     {
       g_mutex_lock (&pf->lock);
@@ -562,16 +556,16 @@ bounce_prefilter_scan (BouncePrefilter *pf, const char *text, gsize len, guint64
     }
   if (text == NULL || len < MIN_WORD)
     return;
-  a = lower[t[0]];
-  b = lower[t[1]];
+  a = lower (t[0]);
+  b = lower (t[1]);
   for (gsize i = 0; i + MIN_WORD <= len; i++)
     {
-      guint c = lower[t[i + 2]];
+      guint c = lower (t[i + 2]);
       guint triple = (a * 1031u + b * 37u + c) & (TRIPLES - 1);
 
       if (pf->triples[triple >> 3] & (1 << (triple & 7)))
         {
-          guint32 quad = a | b << 8 | c << 16 | (i + 3 < len ? (guint32) lower[t[i + 3]] << 24 : 0);
+          guint32 quad = a | b << 8 | c << 16 | (i + 3 < len ? (guint32) lower (t[i + 3]) << 24 : 0);
 
           for (guint k = pf->first[triple >> 2]; k < pf->first[(triple >> 2) + 1]; k++)
             {
@@ -581,7 +575,7 @@ bounce_prefilter_scan (BouncePrefilter *pf, const char *text, gsize len, guint64
               if ((quad & e->mask) != e->prefix || e->len > len - i
                   || (seen[e->id / 64] & (G_GUINT64_CONSTANT (1) << (e->id % 64))))
                 continue;
-              for (j = 4; j < e->len && lower[t[i + j]] == (guchar) e->word[j]; j++)
+              for (j = 4; j < e->len && lower (t[i + j]) == (guchar) e->word[j]; j++)
                 ;
               if (j >= e->len)
                 seen[e->id / 64] |= G_GUINT64_CONSTANT (1) << (e->id % 64);

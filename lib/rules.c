@@ -721,7 +721,7 @@ bounce_rules_match (BounceRules *rules, const BounceRuleInput *in)
   const char *s = g_mime_object_get_header (GMIME_OBJECT (in->message), "Subject");
   g_autofree char *from = f ? bounce_utf8 (f, -1) : NULL;
   g_autofree char *subject = s ? bounce_utf8 (s, -1) : NULL;
-  gsize n = (bounce_prefilter_n_words (rules->prefilter) + 63) / 64;
+  gsize n = bounce_prefilter_n_words (rules->prefilter) / 64 + 1;
   g_autofree guint64 *bits = g_new0 (guint64, 3 * n);
   Seen seen = { rules->prefilter, bits, bits + n, bits + 2 * n };
   const BounceFormatRule *r;
@@ -1070,7 +1070,7 @@ bounce_rules_reason (BounceRules *rules, const char *diagnostic, const char *sta
 
   if (diagnostic)
     {
-      gsize n = (bounce_prefilter_n_words (rules->prefilter) + 63) / 64;
+      gsize n = bounce_prefilter_n_words (rules->prefilter) / 64 + 1;
       g_autofree guint64 *seen = g_new0 (guint64, n);
 
       bounce_prefilter_scan (rules->prefilter, diagnostic, strlen (diagnostic), seen);

@@ -257,6 +257,24 @@ test_prefilter_same (void)
     g_test_fail_printf ("the prefilter changes results:\n%s", failures->str);
 }
 
+/* No rules at all (an empty file, say): messages still read, as no
+ * format; the prefilter has no words to look for. */
+static void
+test_empty_rules (void)
+{
+  static const char bounce[] = "From: MAILER-DAEMON@example.org\nSubject: Undelivered Mail\n\n"
+                               "<user@example.com>: 550 5.1.1 User unknown\n";
+  g_autoptr (BounceRules) rules = bounce_rules_new ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BounceReport) report = NULL;
+
+  g_assert_true (bounce_rules_load_data (rules, "empty.rules", "", 0, FALSE, &error));
+  report = bounce_report_new_from_data (bounce, strlen (bounce), rules, BOUNCE_PARSE_DEFAULT, &error);
+  g_assert_no_error (error);
+  g_assert_null (bounce_report_get_rule_name (report));
+  g_assert_null (bounce_rules_reason (rules, "550 5.1.1 User unknown", NULL));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -271,6 +289,7 @@ main (int argc, char **argv)
   g_test_add_func ("/rules/user-first", test_user_rules_first);
   g_test_add_func ("/rules/samples", test_samples);
   g_test_add_func ("/rules/pattern-words", test_pattern_words);
+  g_test_add_func ("/rules/empty", test_empty_rules);
   g_test_add_func ("/rules/prefilter-same", test_prefilter_same);
   return g_test_run ();
 }
