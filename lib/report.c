@@ -605,6 +605,14 @@ finish_recipients (BounceReport *r, BounceRules *rules, const BounceFormatRule *
       const char *reason;
       char code[4], status[16];
 
+      if (x->diagnostic && !g_utf8_validate (x->diagnostic, -1, NULL))
+        {
+          /* Regular expressions read UTF-8 only. */
+          char *valid = g_utf8_make_valid (x->diagnostic, -1);
+
+          g_free (x->diagnostic);
+          x->diagnostic = valid;
+        }
       if (x->diagnostic)
         {
           if (x->reply_code == NULL && bounce_find_reply_code (x->diagnostic, code))

@@ -1072,6 +1072,12 @@ bounce_rules_reason (BounceRules *rules, const char *diagnostic, const char *sta
     {
       gsize n = bounce_prefilter_n_words (rules->prefilter) / 64 + 1;
       g_autofree guint64 *seen = g_new0 (guint64, n);
+      g_autofree char *valid = NULL;
+
+      /* PCRE2 in UTF-8 mode must never see invalid UTF-8: its JIT code
+       * reads out of bounds on some. */
+      if (!g_utf8_validate (diagnostic, -1, NULL))
+        diagnostic = valid = g_utf8_make_valid (diagnostic, -1);
 
       bounce_prefilter_scan (rules->prefilter, diagnostic, strlen (diagnostic), seen);
       r = reason_in (rules->prefilter, rules->user_reasons, diagnostic, seen);

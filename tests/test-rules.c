@@ -275,6 +275,19 @@ test_empty_rules (void)
   g_assert_null (bounce_rules_reason (rules, "550 5.1.1 User unknown", NULL));
 }
 
+/* A diagnostic that is not UTF-8 (a byte of Windows-1252 before "s" and
+ * spaces made PCRE2's JIT code read out of bounds) is read as UTF-8 with
+ * the bad byte replaced. */
+static void
+test_reason_invalid_utf8 (void)
+{
+  g_autoptr (BounceRules) rules = project_rules ();
+
+  g_assert_null (bounce_rules_reason (rules, "From: Mail Delivery System <MAILER-DAEMON@example.org>\n"
+                                             "Subject: Delivery failure\n\n\x91s         ", NULL));
+  g_assert_cmpstr (bounce_rules_reason (rules, "550 mailbox \x91 full", NULL), ==, "mailboxfull");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -290,6 +303,7 @@ main (int argc, char **argv)
   g_test_add_func ("/rules/samples", test_samples);
   g_test_add_func ("/rules/pattern-words", test_pattern_words);
   g_test_add_func ("/rules/empty", test_empty_rules);
+  g_test_add_func ("/rules/reason-invalid-utf8", test_reason_invalid_utf8);
   g_test_add_func ("/rules/prefilter-same", test_prefilter_same);
   return g_test_run ();
 }
