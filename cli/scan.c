@@ -382,6 +382,13 @@ scan_one (const BounceMessageRef *ref, gpointer prepared, gpointer user_data, GE
   return TRUE;
 }
 
+static gpointer
+compile_rules (gpointer rules)
+{
+  bounce_rules_compile (rules);
+  return NULL;
+}
+
 static gboolean
 parse_action (Scan *s, const char *action)
 {
@@ -479,6 +486,7 @@ cli_scan (int argc, char **argv)
     { NULL },
   };
   g_autoptr (GError) error = NULL;
+  GThread *compiler;
   int status;
 
   if (!cli_parse_options ("scan", "PATH... - judge every message of Maildirs and mbox files", entries, &settings, &argc, &argv))
@@ -528,8 +536,12 @@ cli_scan (int argc, char **argv)
   s.progress = !s.json && !s.quiet && isatty (STDERR_FILENO);
   s.spans = g_array_new (FALSE, FALSE, sizeof (BounceSpan));
   s.folders = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  /* The rules are compiled for speed on another thread while the first
+   * folder is listed, rather than each on first use. */
+  compiler = g_thread_new ("rules", compile_rules, s.ctx.rules);
   for (int i = 1; i < argc; i++)
     scan_mailbox (&s, argv[i]);
+  g_thread_join (compiler);
   if (!s.json && (s.bounces > 0 || s.errors > 0) && (!s.quiet || s.acted || s.defanged || s.errors
                                                        || s.verdicts[BOUNCE_VERDICT_BACKSCATTER]))
     {

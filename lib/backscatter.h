@@ -101,6 +101,7 @@ BOUNCE_PUBLIC gboolean bounce_rules_load_data (BounceRules *rules,
                                                gboolean user,
                                                GError **error);
 BOUNCE_PUBLIC guint bounce_rules_get_n_formats (BounceRules *rules);
+BOUNCE_PUBLIC void bounce_rules_compile (BounceRules *rules);
 BOUNCE_PUBLIC double bounce_rules_get_weight (BounceRules *rules,
                                               const char *evidence,
                                               double fallback);

@@ -410,25 +410,35 @@ foreach_maildir_folder (Walk *w, const char *maildir, GError **error)
     {
       g_autofree char *dir = g_build_filename (maildir, subdirs[s], NULL);
       g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
-      g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+      g_autoptr (GPtrArray) names = g_ptr_array_new ();
+      /* One block for all the names: a big folder's list costs its names'
+       * bytes and a pointer each. */
+      GStringChunk *chunk = g_string_chunk_new (64 * 1024);
       const char *name;
       gboolean ok;
 
       if (d == NULL)
-        continue;
+        {
+          g_string_chunk_free (chunk);
+          continue;
+        }
       while ((name = g_dir_read_name (d)) != NULL)
         if (name[0] != '.')
-          g_ptr_array_add (names, g_strdup (name));
+          g_ptr_array_add (names, g_string_chunk_insert (chunk, name));
       g_ptr_array_sort (names, compare_names);
       w->folder = maildir;
       w->dir = dir;
       w->dirfd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
       if (w->dirfd < 0)
-        continue; /* gone since it was listed */
+        {
+          g_string_chunk_free (chunk);
+          continue; /* gone since it was listed */
+        }
       w->names = names;
       ok = walk_batch (w, error);
       close (w->dirfd);
       w->names = NULL;
+      g_string_chunk_free (chunk);
       if (!ok)
         return FALSE;
     }

@@ -735,6 +735,46 @@ bounce_rules_match (BounceRules *rules, const BounceRuleInput *in)
   return r;
 }
 
+static void
+compile_formats (GPtrArray *formats)
+{
+  for (guint i = 0; i < formats->len; i++)
+    {
+      BounceFormatRule *r = g_ptr_array_index (formats, i);
+      GPtrArray *lists[] = { r->recipients, r->diagnostics, r->originals };
+
+      for (guint j = 0; j < r->conds->len; j++)
+        pattern_re (((Cond *) g_ptr_array_index (r->conds, j))->re);
+      for (guint k = 0; k < G_N_ELEMENTS (lists); k++)
+        for (guint j = 0; j < lists[k]->len; j++)
+          pattern_re (g_ptr_array_index (lists[k], j));
+      if (r->errors_start)
+        pattern_re (r->errors_start);
+      if (r->errors_end)
+        pattern_re (r->errors_end);
+    }
+}
+
+/**
+ * bounce_rules_compile:
+ *
+ * Compiles every pattern for speed now (PCRE2's JIT) instead of the first
+ * time each is run: for a long job, on a spare thread, while the rules are
+ * already in use. No rules may be loaded meanwhile.
+ */
+void
+bounce_rules_compile (BounceRules *rules)
+{
+  GPtrArray *reasons[] = { rules->user_reasons, rules->reasons };
+
+  bounce_prefilter_scan (rules->prefilter, NULL, 0, NULL);
+  compile_formats (rules->user_formats);
+  compile_formats (rules->formats);
+  for (guint k = 0; k < G_N_ELEMENTS (reasons); k++)
+    for (guint i = 0; i < reasons[k]->len; i++)
+      pattern_re (((ReasonRule *) g_ptr_array_index (reasons[k], i))->re);
+}
+
 /* bounce_rules_set_prefilter: with FALSE every rule's expression is run,
  * as if there were no prefilter (tests compare both ways). */
 void
