@@ -194,10 +194,11 @@ test_pattern_words (void)
 /* Every message of @dir (recursively) reads the same with the prefilter
  * and without it. */
 static void
-compare_prefilter (BounceRules *rules, const char *dir, guint *n, GString *failures)
+compare_prefilter (BounceRules *rules, const char *dir, guint step, guint *n, GString *failures)
 {
   g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
   const char *name;
+  guint seen = 0;
 
   while (d && (name = g_dir_read_name (d)) != NULL)
     {
@@ -206,9 +207,11 @@ compare_prefilter (BounceRules *rules, const char *dir, guint *n, GString *failu
 
       if (g_file_test (path, G_FILE_TEST_IS_DIR))
         {
-          compare_prefilter (rules, path, n, failures);
+          compare_prefilter (rules, path, step, n, failures);
           continue;
         }
+      if (seen++ % step != 0)
+        continue;
       if (name[0] == '.' || g_str_has_prefix (name, "README") || g_str_has_suffix (name, ".expected")
           || g_str_has_suffix (name, ".json") || g_str_has_suffix (name, ".py") || g_str_has_suffix (name, ".conf")
           || g_str_has_suffix (name, ".key") || g_str_has_suffix (name, ".md") || g_str_has_suffix (name, ".sh"))
@@ -246,9 +249,10 @@ test_prefilter_same (void)
   g_autofree char *corpus = g_test_build_filename (G_TEST_DIST, "..", "..", "shared", "corpus", NULL);
   guint n = 0;
 
-  compare_prefilter (rules, testdata, &n, failures);
+  compare_prefilter (rules, testdata, 1, &n, failures);
+  /* Under valgrind (BACKSCATTER_VALGRIND), a tenth of the corpus. */
   if (g_file_test (corpus, G_FILE_TEST_IS_DIR))
-    compare_prefilter (rules, corpus, &n, failures);
+    compare_prefilter (rules, corpus, g_getenv ("BACKSCATTER_VALGRIND") ? 10 : 1, &n, failures);
   else
     g_test_message ("no corpus at ../shared/corpus: testdata only");
   g_test_message ("%u messages read with and without the prefilter", n);
