@@ -507,7 +507,7 @@ cli_scan (int argc, char **argv)
     }
   if (s.jobs < 0 || s.jobs > 64)
     {
-      fprintf (stderr, "backscatter scan: --jobs takes a number from 1 to 64\n");
+      fprintf (stderr, "backscatter scan: --jobs takes a number from 1 to 64 (0: one per processor)\n");
       cli_settings_clear (&settings);
       g_free (s.folder);
       g_free (s.defang);

@@ -2,14 +2,7 @@
 # test-cli.sh — the command line as a user meets it: configuration mistakes
 # name their line, learn reads only what is new, record-sent adds one
 # message, check's exit codes, scan --action delete. TAP output.
-set -u
-BIN=${BACKSCATTER_BIN:?}
-SRC=$(cd "$(dirname "$0")/.." && pwd)
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-export XDG_CONFIG_HOME=$T/config XDG_DATA_HOME=$T/data TZ=UTC
-n=0
-check () { n=$((n + 1)); if eval "$2"; then echo "ok $n - $1"; else echo "not ok $n - $1"; shift 2; for l in "$@"; do echo "# $l"; done; fi; }
+. "$(dirname "$0")/tap.sh"
 
 # --- configuration mistakes name the file and line --------------------------
 bad_conf () {

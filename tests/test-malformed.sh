@@ -17,12 +17,7 @@
 # sanitizer build the address-space limit cannot hold and is not applied;
 # under valgrind the time limit is multiplied by 30 and the inputs are
 # thinned (the large ones skipped, 30 mutants).
-set -u
-BIN=${BACKSCATTER_BIN:?}
-SRC=$(cd "$(dirname "$0")/.." && pwd)
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-export XDG_CONFIG_HOME=$T/config XDG_DATA_HOME=$T/data TZ=UTC
+. "$(dirname "$0")/tap.sh"
 LIMIT_KB=1048576
 # The limit a message must be answered within; a sanitizer build, several
 # times slower, is given more (BACKSCATTER_MALFORMED_SECONDS).
@@ -36,13 +31,6 @@ if [ -n "${BACKSCATTER_VALGRIND:-}" ]; then
 fi
 PY=$(command -v python3 || true)
 
-n=0
-failed=0
-ok () { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok () {
-  n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift
-  for l in "$@"; do echo "# $l"; done
-}
 
 # Can the program start under the address-space limit? Not with ASan's
 # shadow memory, nor under valgrind.

@@ -8,16 +8,7 @@
 #   at random moments, again and again, lose and duplicate nothing; filter
 #   output is its input plus the added headers; --defang leaves a readable
 #   bounce and the untouched original in quarantine; move=../x is refused.
-set -u
-BIN=${BACKSCATTER_BIN:?}
-SRC=$(cd "$(dirname "$0")/.." && pwd)
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-export XDG_CONFIG_HOME=$T/config XDG_DATA_HOME=$T/data TZ=UTC
-n=0
-ok () { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok () { n=$((n + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "# $l"; done; }
-check () { if eval "$2"; then ok "$1"; else not_ok "$1" "${@:3}"; fi; }
+. "$(dirname "$0")/tap.sh"
 
 cd "$SRC/testdata" || exit 1
 "$BIN" learn --quiet --config owner.conf || { echo "Bail out! learn failed"; exit 1; }
