@@ -43,7 +43,11 @@ lower_copy (const char *value, gsize n, char *buf, gsize size)
   gsize m = MIN (n, size - 1);
 
   for (gsize i = 0; i < m; i++)
-    buf[i] = g_ascii_tolower (value[i]);
+    {
+      guchar c = value[i];
+
+      buf[i] = c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+    }
   buf[m] = '\0';
   return m;
 }
@@ -58,13 +62,17 @@ typedef struct
 #define W(s) { s, sizeof (s) - 1 }
 
 /* A list of words indexed by first byte, so that a value is read once
- * whatever the number of words. */
+ * whatever the number of words; a bit per pair of first bytes lets most
+ * places be passed over at once. Every word has at least two bytes. */
 typedef struct
 {
   const Word *words;
   guint16 start[257]; /* words starting with byte c: order[start[c]..start[c+1]) */
   guint16 order[256];
+  guint64 pairs[65536 / 64]; /* bit (a << 8 | b): a word starts with a, b */
 } WordSet;
+
+#define PAIR(a, b) (((guint) (guchar) (a) << 8) | (guchar) (b))
 
 static void
 wordset_init (WordSet *set, const Word *words)
@@ -83,6 +91,13 @@ wordset_init (WordSet *set, const Word *words)
           set->order[at++] = i;
     }
   set->start[256] = at;
+  for (guint i = 0; i < n; i++)
+    {
+      guint pair = PAIR (words[i].s[0], words[i].s[1]);
+
+      g_assert (words[i].len >= 2);
+      set->pairs[pair / 64] |= G_GUINT64_CONSTANT (1) << (pair % 64);
+    }
 }
 
 /* Whether lowered text holds one of the set's words (written in lower
@@ -90,10 +105,13 @@ wordset_init (WordSet *set, const Word *words)
 static gboolean
 wordset_find (const WordSet *set, const char *lowered, gsize n)
 {
-  for (gsize i = 0; i < n; i++)
+  for (gsize i = 0; i + 1 < n; i++)
     {
       guchar c = lowered[i];
+      guint pair = PAIR (c, lowered[i + 1]);
 
+      if (!(set->pairs[pair / 64] & (G_GUINT64_CONSTANT (1) << (pair % 64))))
+        continue;
       for (guint k = set->start[c]; k < set->start[c + 1]; k++)
         {
           const Word *w = &set->words[set->order[k]];
@@ -235,17 +253,17 @@ bounce_triage (const char *data, gsize len)
 {
   static GOnce once = G_ONCE_INIT;
   const Sets *sets = g_once (&once, sets_init, NULL);
-  gsize hlen = bounce_header_block_end (data, len);
-  const char *p = data, *end;
+  const char *p = data, *end = data + MIN (len, (gsize) BOUNCE_MAX_HEADER_BYTES);
 
-  if (hlen > BOUNCE_MAX_HEADER_BYTES)
-    hlen = BOUNCE_MAX_HEADER_BYTES;
-  end = data + hlen;
   while (p < end)
     {
       const char *line = p, *colon, *vend;
       char lowered[1024];
       gsize nlen, vlen = 0;
+
+      /* The blank line that ends the header block. */
+      if (*p == '\n' || (*p == '\r' && p + 1 < end && p[1] == '\n'))
+        break;
 
       /* One unfolded header: this line and its continuation lines. */
       vend = p;
