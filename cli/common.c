@@ -66,48 +66,56 @@ cli_exit_for_error (const GError *error)
   return EX_IOERR;
 }
 
+/* The start of a JSON line: an open object with the source first, then
+ * the report's members and the judgement's, those that are given. The
+ * caller adds its own and ends it with cli_json_print(). */
+JsonBuilder *
+cli_json_begin (const char *source, BounceReport *report, BounceJudgement *judgement)
+{
+  JsonBuilder *b = json_builder_new ();
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "source");
+  json_builder_add_string_value (b, source);
+  if (report)
+    bounce_report_add_json (report, b);
+  if (judgement)
+    bounce_judgement_add_json (judgement, b);
+  return b;
+}
+
+/* Ends the object begun by cli_json_begin() and prints it on one line;
+ * frees @b. */
+void
+cli_json_print (JsonBuilder *b)
+{
+  g_autoptr (JsonGenerator) gen = json_generator_new ();
+  g_autoptr (JsonNode) root = NULL;
+  g_autofree char *text = NULL;
+
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  g_object_unref (b);
+  json_generator_set_root (gen, root);
+  text = json_generator_to_data (gen, NULL);
+  fputs (text, stdout);
+  fputc ('\n', stdout);
+}
+
 /* One JSON object on one line: source first, then the report's fields, or
  * an error. */
 void
 cli_print_json (const char *source, BounceReport *report, BounceJudgement *judgement,
                 const char *error_message)
 {
-  g_autoptr (JsonBuilder) b = json_builder_new ();
-  g_autoptr (JsonGenerator) gen = json_generator_new ();
-  g_autoptr (JsonNode) root = NULL;
-  g_autofree char *text = NULL;
+  JsonBuilder *b = cli_json_begin (source, report, judgement);
 
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "source");
-  json_builder_add_string_value (b, source);
-  if (report)
-    {
-      g_autoptr (JsonNode) node = bounce_report_to_json (report);
-      JsonObject *obj = json_node_get_object (node);
-      JsonObjectIter it;
-      const char *name;
-      JsonNode *value;
-
-      json_object_iter_init_ordered (&it, obj);
-      while (json_object_iter_next_ordered (&it, &name, &value))
-        {
-          json_builder_set_member_name (b, name);
-          json_builder_add_value (b, json_node_copy (value));
-        }
-    }
-  if (judgement)
-    bounce_judgement_add_json (judgement, b);
   if (error_message)
     {
       json_builder_set_member_name (b, "error");
       json_builder_add_string_value (b, error_message);
     }
-  json_builder_end_object (b);
-  root = json_builder_get_root (b);
-  json_generator_set_root (gen, root);
-  text = json_generator_to_data (gen, NULL);
-  fputs (text, stdout);
-  fputc ('\n', stdout);
+  cli_json_print (b);
 }
 
 void

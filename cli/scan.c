@@ -329,25 +329,8 @@ scan_one (const BounceMessageRef *ref, gpointer prepared, gpointer user_data, GE
     }
   if (s->json)
     {
-      g_autoptr (JsonBuilder) b = json_builder_new ();
-      g_autoptr (JsonGenerator) gen = json_generator_new ();
-      g_autoptr (JsonNode) node = bounce_report_to_json (report);
-      g_autoptr (JsonNode) root = NULL;
-      g_autofree char *text = NULL;
-      JsonObjectIter it;
-      const char *name;
-      JsonNode *value;
+      JsonBuilder *b = cli_json_begin (source, report, jm);
 
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "source");
-      json_builder_add_string_value (b, source);
-      json_object_iter_init_ordered (&it, json_node_get_object (node));
-      while (json_object_iter_next_ordered (&it, &name, &value))
-        {
-          json_builder_set_member_name (b, name);
-          json_builder_add_value (b, json_node_copy (value));
-        }
-      bounce_judgement_add_json (jm, b);
       json_builder_set_member_name (b, "action");
       json_builder_add_string_value (b, done ? (strcmp (done, "would-be") == 0
                                                   ? (s->action == ACTION_MOVE ? "would-move"
@@ -359,13 +342,9 @@ scan_one (const BounceMessageRef *ref, gpointer prepared, gpointer user_data, GE
           json_builder_set_member_name (b, "target");
           json_builder_add_string_value (b, target ? target : kept);
         }
-      json_builder_end_object (b);
-      root = json_builder_get_root (b);
-      json_generator_set_root (gen, root);
-      text = json_generator_to_data (gen, NULL);
       if (s->progress)
         progress (s, TRUE);
-      puts (text);
+      cli_json_print (b);
     }
   else if (!s->quiet)
     {

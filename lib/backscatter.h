@@ -153,6 +153,7 @@ BOUNCE_PUBLIC BounceRecipient *bounce_report_get_recipient (BounceReport *report
 BOUNCE_PUBLIC BounceOriginal *bounce_report_get_original (BounceReport *report);
 BOUNCE_PUBLIC const char *const *bounce_report_get_warnings (BounceReport *report);
 BOUNCE_PUBLIC JsonNode *bounce_report_to_json (BounceReport *report);
+BOUNCE_PUBLIC void bounce_report_add_json (BounceReport *report, JsonBuilder *builder);
 
 BOUNCE_PUBLIC const char *bounce_recipient_get_address (BounceRecipient *rcpt);
 BOUNCE_PUBLIC const char *bounce_recipient_get_original_recipient (BounceRecipient *rcpt);

@@ -99,23 +99,20 @@ original_json (JsonBuilder *b, BounceOriginal *o)
 }
 
 /**
- * bounce_report_to_json:
+ * bounce_report_add_json:
  * @report: a report
+ * @builder: a JsonBuilder inside an object
  *
- * The report as a JSON object: kind, format, reporting_mta,
+ * Adds the report's members: kind, format, reporting_mta,
  * received_from_mta, arrival_date, envelope_id, recipients, original and,
  * when a limit was exceeded, warnings.
- *
- * Returns: (transfer full): a JSON object node
  */
-JsonNode *
-bounce_report_to_json (BounceReport *report)
+void
+bounce_report_add_json (BounceReport *report, JsonBuilder *b)
 {
-  g_autoptr (JsonBuilder) b = json_builder_new ();
   BounceOriginal *o = bounce_report_get_original (report);
   const char *const *warnings = bounce_report_get_warnings (report);
 
-  json_builder_begin_object (b);
   member_str (b, "kind", bounce_kind_to_string (bounce_report_get_kind (report)));
   member_str (b, "format", bounce_report_get_format (report));
   member_str (b, "reporting_mta", bounce_report_get_reporting_mta (report));
@@ -140,6 +137,24 @@ bounce_report_to_json (BounceReport *report)
         json_builder_add_string_value (b, warnings[i]);
       json_builder_end_array (b);
     }
+}
+
+/**
+ * bounce_report_to_json:
+ * @report: a report
+ *
+ * The report as a JSON object, with the members of
+ * bounce_report_add_json().
+ *
+ * Returns: (transfer full): a JSON object node
+ */
+JsonNode *
+bounce_report_to_json (BounceReport *report)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+
+  json_builder_begin_object (b);
+  bounce_report_add_json (report, b);
   json_builder_end_object (b);
   return json_builder_get_root (b);
 }
