@@ -69,6 +69,7 @@ typedef struct
 void bounce_gmime_init (void);
 GMimeParserOptions *bounce_parser_options (void);
 char *bounce_utf8 (const char *s, gssize len);
+char *bounce_convert_to_utf8 (const char *data, gsize len, const char *charset, gsize *written);
 char *bounce_strip (char *s);
 char *bounce_addr_spec (const char *s);
 gboolean bounce_find_status (const char *text, char out[16]);

@@ -376,8 +376,11 @@ text_of (GMimeObject *part, gsize *len)
       const char *name = g_mime_charset_iconv_name (charset);
       gsize written = 0;
 
-      out = g_convert_with_fallback ((const char *) bytes->data, bytes->len, "UTF-8",
-                                     name ? name : charset, "?", NULL, &written, NULL);
+      out = bounce_convert_to_utf8 ((const char *) bytes->data, bytes->len, charset, &written);
+      /* Bytes the charset does not have: convert what can be. */
+      if (out == NULL)
+        out = g_convert_with_fallback ((const char *) bytes->data, bytes->len, "UTF-8",
+                                       name ? name : charset, "?", NULL, &written, NULL);
       if (out)
         *len = written;
     }

@@ -56,6 +56,78 @@ bounce_parse_message_bytes (const char *data, gsize len)
   return g_mime_parser_construct_message (parser, opts);
 }
 
+/* Converters to UTF-8 are kept open, a few per thread: opening one
+ * (iconv_open) costs more than converting a whole report. */
+#define KEEP_CONVERTERS 8
+
+typedef struct
+{
+  char *charset; /* as named in the message, lowered */
+  iconv_t cd;    /* (iconv_t) -1: no such charset */
+} Converter;
+
+static void
+converters_free (gpointer data)
+{
+  GArray *kept = data;
+
+  for (guint i = 0; i < kept->len; i++)
+    {
+      Converter *c = &g_array_index (kept, Converter, i);
+
+      g_free (c->charset);
+      if (c->cd != (iconv_t) -1)
+        iconv_close (c->cd);
+    }
+  g_array_unref (kept);
+}
+
+static GPrivate converters = G_PRIVATE_INIT (converters_free);
+
+/* bounce_convert_to_utf8: @len bytes in @charset (a MIME charset name) as
+ * UTF-8, their length in *@written. NULL when the charset is unknown or
+ * the bytes are not all valid in it. Returns: (transfer full) (nullable) */
+char *
+bounce_convert_to_utf8 (const char *data, gsize len, const char *charset, gsize *written)
+{
+  GArray *kept = g_private_get (&converters);
+  g_autofree char *key = g_ascii_strdown (charset, -1);
+  Converter *c = NULL;
+  char *out;
+
+  if (kept == NULL)
+    {
+      kept = g_array_new (FALSE, FALSE, sizeof (Converter));
+      g_private_set (&converters, kept);
+    }
+  for (guint i = 0; i < kept->len && c == NULL; i++)
+    if (strcmp (g_array_index (kept, Converter, i).charset, key) == 0)
+      c = &g_array_index (kept, Converter, i);
+  if (c == NULL)
+    {
+      const char *name = (bounce_gmime_init (), g_mime_charset_iconv_name (charset));
+      Converter fresh = { g_steal_pointer (&key), iconv_open ("UTF-8", name ? name : charset) };
+
+      if (kept->len == KEEP_CONVERTERS)
+        {
+          Converter *oldest = &g_array_index (kept, Converter, 0);
+
+          g_free (oldest->charset);
+          if (oldest->cd != (iconv_t) -1)
+            iconv_close (oldest->cd);
+          g_array_remove_index (kept, 0);
+        }
+      g_array_append_val (kept, fresh);
+      c = &g_array_index (kept, Converter, kept->len - 1);
+    }
+  if (c->cd == (iconv_t) -1)
+    return NULL;
+  out = g_convert_with_iconv (data, len, (GIConv) c->cd, NULL, written, NULL);
+  /* Back to the initial state, whatever happened. */
+  iconv (c->cd, NULL, NULL, NULL, NULL);
+  return out;
+}
+
 /* bounce_utf8: a valid UTF-8 copy of @s (invalid bytes replaced); NULL for
  * NULL. Returns: (transfer full) (nullable) */
 char *

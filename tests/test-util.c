@@ -93,6 +93,51 @@ test_risky (void)
   g_assert_false (bounce_filename_is_risky (NULL, "text/plain"));
 }
 
+/* Converters are kept open and reused: each conversion starts from the
+ * initial state, whatever the one before left, and more charsets than are
+ * kept still convert. */
+static void
+test_convert (void)
+{
+  /* ISO-2022-JP: "日本" between escapes; cut, it ends in shifted state. */
+  static const char jis[] = "\x1b$BF|K\\\x1b(B!";
+  static const char *const charsets[] = {
+    "iso-8859-1", "ISO-8859-2", "windows-1252", "koi8-r", "iso-8859-15",
+    "cp1251", "iso-8859-7", "macintosh", "iso-8859-9", "cp850", "ISO-8859-1",
+  };
+  gsize n = 0;
+  char *out;
+
+  for (int round = 0; round < 3; round++)
+    {
+      out = bounce_convert_to_utf8 ("caf\xe9", 4, "ISO-8859-1", &n);
+      g_assert_cmpstr (out, ==, "caf\xc3\xa9");
+      g_assert_cmpuint (n, ==, 5);
+      g_free (out);
+
+      out = bounce_convert_to_utf8 (jis, sizeof jis - 1, "iso-2022-jp", &n);
+      g_assert_cmpstr (out, ==, "\xe6\x97\xa5\xe6\x9c\xac!");
+      g_free (out);
+      /* Cut inside a character, in shifted state: no text, and the next
+       * one does not start shifted. */
+      g_assert_null (bounce_convert_to_utf8 (jis, 4, "ISO-2022-JP", &n));
+      out = bounce_convert_to_utf8 ("ab", 2, "iso-2022-jp", &n);
+      g_assert_cmpstr (out, ==, "ab");
+      g_free (out);
+
+      /* Bytes that are not UTF-8, and a charset that does not exist. */
+      g_assert_null (bounce_convert_to_utf8 ("\xff\xfe", 2, "utf-8", &n));
+      g_assert_null (bounce_convert_to_utf8 ("abc", 3, "x-no-such-charset", &n));
+
+      for (guint i = 0; i < G_N_ELEMENTS (charsets); i++)
+        {
+          out = bounce_convert_to_utf8 ("plain", 5, charsets[i], &n);
+          g_assert_cmpstr (out, ==, "plain");
+          g_free (out);
+        }
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -101,5 +146,6 @@ main (int argc, char **argv)
   g_test_add_func ("/util/reply-code", test_reply_code);
   g_test_add_func ("/util/addr-spec", test_addr_spec);
   g_test_add_func ("/util/risky", test_risky);
+  g_test_add_func ("/util/convert", test_convert);
   return g_test_run ();
 }
