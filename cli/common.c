@@ -66,40 +66,39 @@ cli_exit_for_error (const GError *error)
   return EX_IOERR;
 }
 
-/* The start of a JSON line: an open object with the source first, then
+/* The start of a JSON line: an object, open, with the source first, then
  * the report's members and the judgement's, those that are given. The
- * caller adds its own and ends it with cli_json_print(). */
-JsonBuilder *
+ * caller adds its own (cli_json_member) and ends it with cli_json_print(). */
+GString *
 cli_json_begin (const char *source, BounceReport *report, BounceJudgement *judgement)
 {
-  JsonBuilder *b = json_builder_new ();
+  GString *o = g_string_sized_new (2048);
 
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "source");
-  json_builder_add_string_value (b, source);
+  g_string_append (o, "{\"source\":");
+  bounce_json_append_string (o, source);
   if (report)
-    bounce_report_add_json (report, b);
+    bounce_report_append_json (report, o);
   if (judgement)
-    bounce_judgement_add_json (judgement, b);
-  return b;
+    bounce_judgement_append_json (judgement, o);
+  return o;
+}
+
+/* Adds a member with a string value (null for NULL) to @o. */
+void
+cli_json_member (GString *o, const char *name, const char *value)
+{
+  g_string_append_printf (o, ",\"%s\":", name);
+  bounce_json_append_string (o, value);
 }
 
 /* Ends the object begun by cli_json_begin() and prints it on one line;
- * frees @b. */
+ * frees @o. */
 void
-cli_json_print (JsonBuilder *b)
+cli_json_print (GString *o)
 {
-  g_autoptr (JsonGenerator) gen = json_generator_new ();
-  g_autoptr (JsonNode) root = NULL;
-  g_autofree char *text = NULL;
-
-  json_builder_end_object (b);
-  root = json_builder_get_root (b);
-  g_object_unref (b);
-  json_generator_set_root (gen, root);
-  text = json_generator_to_data (gen, NULL);
-  fputs (text, stdout);
-  fputc ('\n', stdout);
+  g_string_append (o, "}\n");
+  fwrite (o->str, 1, o->len, stdout);
+  g_string_free (o, TRUE);
 }
 
 /* One JSON object on one line: source first, then the report's fields, or
@@ -108,14 +107,11 @@ void
 cli_print_json (const char *source, BounceReport *report, BounceJudgement *judgement,
                 const char *error_message)
 {
-  JsonBuilder *b = cli_json_begin (source, report, judgement);
+  GString *o = cli_json_begin (source, report, judgement);
 
   if (error_message)
-    {
-      json_builder_set_member_name (b, "error");
-      json_builder_add_string_value (b, error_message);
-    }
-  cli_json_print (b);
+    cli_json_member (o, "error", error_message);
+  cli_json_print (o);
 }
 
 void

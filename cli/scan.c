@@ -329,22 +329,18 @@ scan_one (const BounceMessageRef *ref, gpointer prepared, gpointer user_data, GE
     }
   if (s->json)
     {
-      JsonBuilder *b = cli_json_begin (source, report, jm);
+      GString *o = cli_json_begin (source, report, jm);
 
-      json_builder_set_member_name (b, "action");
-      json_builder_add_string_value (b, done ? (strcmp (done, "would-be") == 0
-                                                  ? (s->action == ACTION_MOVE ? "would-move"
-                                                     : s->action == ACTION_DELETE ? "would-delete" : "would-tag")
-                                                  : done)
-                                             : "none");
+      cli_json_member (o, "action", done ? (strcmp (done, "would-be") == 0
+                                              ? (s->action == ACTION_MOVE ? "would-move"
+                                                 : s->action == ACTION_DELETE ? "would-delete" : "would-tag")
+                                              : done)
+                                         : "none");
       if (target || kept)
-        {
-          json_builder_set_member_name (b, "target");
-          json_builder_add_string_value (b, target ? target : kept);
-        }
+        cli_json_member (o, "target", target ? target : kept);
       if (s->progress)
         progress (s, TRUE);
-      cli_json_print (b);
+      cli_json_print (o);
     }
   else if (!s->quiet)
     {

@@ -153,7 +153,8 @@ BOUNCE_PUBLIC BounceRecipient *bounce_report_get_recipient (BounceReport *report
 BOUNCE_PUBLIC BounceOriginal *bounce_report_get_original (BounceReport *report);
 BOUNCE_PUBLIC const char *const *bounce_report_get_warnings (BounceReport *report);
 BOUNCE_PUBLIC JsonNode *bounce_report_to_json (BounceReport *report);
-BOUNCE_PUBLIC void bounce_report_add_json (BounceReport *report, JsonBuilder *builder);
+BOUNCE_PUBLIC void bounce_report_append_json (BounceReport *report, GString *object);
+BOUNCE_PUBLIC void bounce_json_append_string (GString *out, const char *s);
 
 BOUNCE_PUBLIC const char *bounce_recipient_get_address (BounceRecipient *rcpt);
 BOUNCE_PUBLIC const char *bounce_recipient_get_original_recipient (BounceRecipient *rcpt);
@@ -393,8 +394,8 @@ BOUNCE_PUBLIC double bounce_judgement_get_score (BounceJudgement *judgement);
 BOUNCE_PUBLIC guint bounce_judgement_get_n_evidence (BounceJudgement *judgement);
 BOUNCE_PUBLIC const BounceEvidence *bounce_judgement_get_evidence (BounceJudgement *judgement,
                                                                    guint index);
-BOUNCE_PUBLIC void bounce_judgement_add_json (BounceJudgement *judgement,
-                                              JsonBuilder *builder);
+BOUNCE_PUBLIC void bounce_judgement_append_json (BounceJudgement *judgement,
+                                                 GString *object);
 BOUNCE_PUBLIC char *bounce_judgement_to_headers (BounceJudgement *judgement,
                                                  BounceReport *report,
                                                  const char *newline);

@@ -602,37 +602,6 @@ bounce_verdict_from_string (const char *name, BounceVerdict *verdict)
 }
 
 /**
- * bounce_judgement_add_json:
- * @builder: a JsonBuilder inside an object
- *
- * Adds the members verdict, score and evidence.
- */
-void
-bounce_judgement_add_json (BounceJudgement *jm, JsonBuilder *b)
-{
-  json_builder_set_member_name (b, "verdict");
-  json_builder_add_string_value (b, bounce_verdict_to_string (jm->verdict));
-  json_builder_set_member_name (b, "score");
-  json_builder_add_double_value (b, jm->score);
-  json_builder_set_member_name (b, "evidence");
-  json_builder_begin_array (b);
-  for (guint i = 0; i < jm->evidence->len; i++)
-    {
-      BounceEvidence *e = &g_array_index (jm->evidence, BounceEvidence, i);
-
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "rule");
-      json_builder_add_string_value (b, e->rule);
-      json_builder_set_member_name (b, "weight");
-      json_builder_add_double_value (b, e->weight);
-      json_builder_set_member_name (b, "detail");
-      json_builder_add_string_value (b, e->detail);
-      json_builder_end_object (b);
-    }
-  json_builder_end_array (b);
-}
-
-/**
  * bounce_judgement_to_headers:
  * @report: the report judged
  * @newline: the line ending to use ("\n" or "\r\n")

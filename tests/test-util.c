@@ -138,6 +138,42 @@ test_convert (void)
     }
 }
 
+/* Strings as JSON: every control character escaped, bytes that are not
+ * UTF-8 replaced, and what JSON-GLib reads back is the string. */
+static void
+test_json_string (void)
+{
+  static const char *const cases[][2] = {
+    { "plain", "plain" },
+    { "a \"quoted\" \\ path", "a \"quoted\" \\ path" },
+    { "tab\there\r\nnext\x01\x1f\b\f", "tab\there\r\nnext\x01\x1f\b\f" },
+    { "caf\xc3\xa9 \xe6\x97\xa5", "caf\xc3\xa9 \xe6\x97\xa5" },
+    { "bad \xff byte", "bad \xef\xbf\xbd byte" },
+    { "", "" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (GString) out = g_string_new ("[");
+      g_autoptr (JsonNode) node = NULL;
+      g_autoptr (GError) error = NULL;
+
+      bounce_json_append_string (out, cases[i][0]);
+      g_string_append_c (out, ']');
+      for (gsize k = 0; k < out->len; k++)
+        g_assert_cmpint ((guchar) out->str[k], >=, 0x20);
+      node = json_from_string (out->str, &error);
+      g_assert_no_error (error);
+      g_assert_cmpstr (json_array_get_string_element (json_node_get_array (node), 0), ==, cases[i][1]);
+    }
+  {
+    g_autoptr (GString) out = g_string_new (NULL);
+
+    bounce_json_append_string (out, NULL);
+    g_assert_cmpstr (out->str, ==, "null");
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -147,5 +183,6 @@ main (int argc, char **argv)
   g_test_add_func ("/util/addr-spec", test_addr_spec);
   g_test_add_func ("/util/risky", test_risky);
   g_test_add_func ("/util/convert", test_convert);
+  g_test_add_func ("/util/json-string", test_json_string);
   return g_test_run ();
 }
