@@ -401,48 +401,82 @@ walk_batch (Walk *w, GError **error)
   return ok;
 }
 
+/* The sorted file names of a Maildir's new/ or cur/, kept in one block:
+ * a big folder's list costs its names' bytes and a pointer each. */
+typedef struct
+{
+  char *dir;
+  GPtrArray *names; /* NULL: no such folder */
+  GStringChunk *chunk;
+} Listing;
+
+static void *
+list_folder (void *data)
+{
+  Listing *l = data;
+  g_autoptr (GDir) d = g_dir_open (l->dir, 0, NULL);
+  const char *name;
+
+  if (d == NULL)
+    return NULL;
+  l->names = g_ptr_array_new ();
+  l->chunk = g_string_chunk_new (64 * 1024);
+  while ((name = g_dir_read_name (d)) != NULL)
+    if (name[0] != '.')
+      g_ptr_array_add (l->names, g_string_chunk_insert (l->chunk, name));
+  g_ptr_array_sort (l->names, compare_names);
+  return NULL;
+}
+
+static void
+listing_clear (Listing *l)
+{
+  g_free (l->dir);
+  g_clear_pointer (&l->names, g_ptr_array_unref);
+  g_clear_pointer (&l->chunk, g_string_chunk_free);
+}
+
 static gboolean
 foreach_maildir_folder (Walk *w, const char *maildir, GError **error)
 {
-  static const char *const subdirs[] = { "new", "cur" };
+  Listing lists[] = {
+    { g_build_filename (maildir, "new", NULL), NULL, NULL },
+    { g_build_filename (maildir, "cur", NULL), NULL, NULL },
+  };
+  pthread_t lister;
+  gboolean listing = FALSE, ok = TRUE;
 
-  for (guint s = 0; s < G_N_ELEMENTS (subdirs) && !w->stop; s++)
+  list_folder (&lists[0]);
+  /* With threads to spare, cur/ (the big one) is listed while new/ is
+   * read. */
+  if (w->threads > 1)
+    listing = pthread_create (&lister, NULL, list_folder, &lists[1]) == 0;
+  for (guint s = 0; s < G_N_ELEMENTS (lists) && ok; s++)
     {
-      g_autofree char *dir = g_build_filename (maildir, subdirs[s], NULL);
-      g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
-      g_autoptr (GPtrArray) names = g_ptr_array_new ();
-      /* One block for all the names: a big folder's list costs its names'
-       * bytes and a pointer each. */
-      GStringChunk *chunk = g_string_chunk_new (64 * 1024);
-      const char *name;
-      gboolean ok;
-
-      if (d == NULL)
+      if (s == 1 && listing)
         {
-          g_string_chunk_free (chunk);
-          continue;
+          pthread_join (lister, NULL);
+          listing = FALSE;
         }
-      while ((name = g_dir_read_name (d)) != NULL)
-        if (name[0] != '.')
-          g_ptr_array_add (names, g_string_chunk_insert (chunk, name));
-      g_ptr_array_sort (names, compare_names);
+      else if (s == 1)
+        list_folder (&lists[1]);
+      if (lists[s].names == NULL || w->stop)
+        continue;
       w->folder = maildir;
-      w->dir = dir;
-      w->dirfd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      w->dir = lists[s].dir;
+      w->dirfd = open (lists[s].dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
       if (w->dirfd < 0)
-        {
-          g_string_chunk_free (chunk);
-          continue; /* gone since it was listed */
-        }
-      w->names = names;
+        continue; /* gone since it was listed */
+      w->names = lists[s].names;
       ok = walk_batch (w, error);
       close (w->dirfd);
       w->names = NULL;
-      g_string_chunk_free (chunk);
-      if (!ok)
-        return FALSE;
     }
-  return TRUE;
+  if (listing)
+    pthread_join (lister, NULL);
+  for (guint s = 0; s < G_N_ELEMENTS (lists); s++)
+    listing_clear (&lists[s]);
+  return ok;
 }
 
 static gboolean
