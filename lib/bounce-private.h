@@ -143,7 +143,7 @@ char *bounce_user_agent_family (const char *ua);
 char *bounce_batv_tag (GBytes *key, const char *mailbox, int k, int day);
 
 /* triage.c */
-gboolean bounce_triage (const char *data, gsize len);
+gboolean bounce_triage (const char *data, gsize len, gsize *header_end);
 gsize bounce_header_block_end (const char *data, gsize len);
 
 #endif /* BOUNCE_PRIVATE_H */

@@ -1139,7 +1139,8 @@ bounce_report_new_from_data (const char *data, gsize length, BounceRules *rules,
 {
   g_autoptr (BounceReport) r = report_new ();
   g_autoptr (GMimeMessage) msg = NULL;
-  gsize probe, hend;
+  gsize probe, hend = 0;
+  gboolean candidate;
 
   if (length >= 5 && memcmp (data, "From ", 5) == 0)
     {
@@ -1153,8 +1154,12 @@ bounce_report_new_from_data (const char *data, gsize length, BounceRules *rules,
           data = nl + 1;
         }
     }
+  /* The triage reads the header block once; a candidate's is measured
+   * on its own. */
   probe = MIN (length, (gsize) BOUNCE_MAX_HEADER_BYTES + 2);
-  hend = bounce_header_block_end (data, probe);
+  candidate = (flags & BOUNCE_PARSE_NO_TRIAGE) || bounce_triage (data, probe, &hend);
+  if (candidate)
+    hend = bounce_header_block_end (data, probe);
   if (length == 0 || hend == 0)
     {
       g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_PARSE, "empty message or no header");
@@ -1174,7 +1179,7 @@ bounce_report_new_from_data (const char *data, gsize length, BounceRules *rules,
             BOUNCE_MAX_MESSAGE_BYTES);
       length = BOUNCE_MAX_MESSAGE_BYTES;
     }
-  if (!(flags & BOUNCE_PARSE_NO_TRIAGE) && !bounce_triage (data, length))
+  if (!candidate)
     {
       r->kind = BOUNCE_KIND_NOT_BOUNCE;
       return g_steal_pointer (&r);

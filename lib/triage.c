@@ -10,7 +10,7 @@
  * The test errs towards "candidate": a wrong "yes" costs one parse, a
  * wrong "no" loses a report.
  *
- * Only the first BOUNCE_MAX_HEADER_BYTES of the header block are read.
+ * The caller says how much of the header block may be read.
  */
 #include "bounce-private.h"
 
@@ -246,14 +246,16 @@ subject_words (const Sets *sets, const char *value, gsize n)
   return wordset_find (&sets->subjects, low, tl) || wordset_find (&sets->foreign, low, tl);
 }
 
-/* bounce_triage: whether the header block of @data could belong to a
- * report of any kind. */
+/* bounce_triage: whether the header block of @data (read up to @len
+ * bytes) could belong to a report of any kind. When it cannot, the whole
+ * block was read, and *@header_end (if not NULL) is set to where it ends,
+ * as bounce_header_block_end (@data, @len) would say. */
 gboolean
-bounce_triage (const char *data, gsize len)
+bounce_triage (const char *data, gsize len, gsize *header_end)
 {
   static GOnce once = G_ONCE_INIT;
   const Sets *sets = g_once (&once, sets_init, NULL);
-  const char *p = data, *end = data + MIN (len, (gsize) BOUNCE_MAX_HEADER_BYTES);
+  const char *p = data, *end = data + len;
 
   while (p < end)
     {
@@ -263,7 +265,10 @@ bounce_triage (const char *data, gsize len)
 
       /* The blank line that ends the header block. */
       if (*p == '\n' || (*p == '\r' && p + 1 < end && p[1] == '\n'))
-        break;
+        {
+          p += *p == '\n' ? 1 : 2;
+          break;
+        }
 
       /* One unfolded header: this line and its continuation lines. */
       vend = p;
@@ -336,5 +341,7 @@ bounce_triage (const char *data, gsize len)
 #undef VALUE
 #undef IS
     }
+  if (header_end)
+    *header_end = p - data;
   return FALSE;
 }

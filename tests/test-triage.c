@@ -130,7 +130,7 @@ line_passes (const char *line, gsize len)
   if (len == 0 || line[len - 1] != '\n')
     g_string_append_c (block, '\n');
   g_string_append_c (block, '\n');
-  return bounce_triage (block->str, block->len);
+  return bounce_triage (block->str, block->len, NULL);
 }
 
 /* The shortest text of @line's value that alone still passes the
@@ -225,6 +225,7 @@ check_file (BounceRules *rules, const char *path, const char *shown, Tally *t)
   gsize len;
   BounceKind kind_full, kind_quick;
   gboolean passed;
+  gsize probe, hend = 0;
 
   if (map == NULL)
     g_error ("%s", error->message);
@@ -249,7 +250,13 @@ check_file (BounceRules *rules, const char *path, const char *shown, Tally *t)
   kind_full = bounce_report_get_kind (full);
   kind_quick = bounce_report_get_kind (quick);
   data = skip_from_line (data, &len);
-  passed = bounce_triage (data, MIN (len, BOUNCE_MAX_MESSAGE_BYTES));
+  probe = MIN (len, (gsize) BOUNCE_MAX_HEADER_BYTES + 2);
+  passed = bounce_triage (data, probe, &hend);
+  /* Where it stopped reading is where the header block ends. */
+  if (!passed && hend != bounce_header_block_end (data, probe))
+    g_string_append_printf (t->failures, "%s: the triage says the header block ends at %" G_GSIZE_FORMAT
+                            ", it ends at %" G_GSIZE_FORMAT "\n", shown, hend,
+                            bounce_header_block_end (data, probe));
 
   if (kind_full != BOUNCE_KIND_NOT_BOUNCE)
     t->reports++;
