@@ -99,10 +99,12 @@ BounceOriginal *bounce_original_from_part (GMimeObject *part);
 typedef struct _BouncePrefilter BouncePrefilter;
 
 GPtrArray *bounce_pattern_words (const char *pattern);
+GStrv bounce_pattern_split (const char *pattern);
 BouncePrefilter *bounce_prefilter_new (void);
 void bounce_prefilter_free (BouncePrefilter *pf);
 guint *bounce_prefilter_add_pattern (BouncePrefilter *pf, const char *pattern);
 void bounce_prefilter_set_enabled (BouncePrefilter *pf, gboolean on);
+gboolean bounce_prefilter_get_enabled (BouncePrefilter *pf);
 guint bounce_prefilter_n_words (BouncePrefilter *pf);
 void bounce_prefilter_scan (BouncePrefilter *pf, const char *text, gsize len, guint64 *seen);
 gboolean bounce_prefilter_may_match (BouncePrefilter *pf, const guint *ids, const guint64 *seen);

@@ -400,6 +400,108 @@ bounce_pattern_words (const char *pattern)
   return words;
 }
 
+/* Whether the group at @p..@close refers to nothing outside itself and
+ * sets no options for what follows it. */
+static gboolean
+group_stands_alone (const char *p, const char *close)
+{
+  for (const char *q = p; q + 1 < close; q++)
+    {
+      char c;
+
+      if (*q == '\\')
+        {
+          c = q[1];
+          if ((c >= '1' && c <= '9') || c == 'g' || c == 'k' || c == 'Q' || c == 'E')
+            return FALSE;
+          q++;
+          continue;
+        }
+      if (*q != '(')
+        continue;
+      if (q[1] == '*')
+        return FALSE; /* a verb */
+      if (q[1] != '?' || q + 2 >= close)
+        continue;
+      c = q[2];
+      /* Calls, recursion, conditions, named references. */
+      if (c == '&' || c == 'R' || c == '(' || c == '+' || g_ascii_isdigit (c)
+          || (c == '-' && q + 3 < close && g_ascii_isdigit (q[3]))
+          || (c == 'P' && q + 3 < close && (q[3] == '=' || q[3] == '>')))
+        return FALSE;
+      /* Options for the rest: "(?i)", "(?-x)". */
+      {
+        const char *o = q + 2;
+
+        while (o < close && (g_ascii_isalpha (*o) || *o == '-' || *o == '^'))
+          o++;
+        if (o > q + 2 && o < close && *o == ')')
+          return FALSE;
+      }
+    }
+  return TRUE;
+}
+
+/**
+ * bounce_pattern_split:
+ * @pattern: a regular expression
+ *
+ * The top-level alternatives of @pattern, as patterns of their own, when a
+ * text matches the whole exactly when it matches one of them: none may be
+ * empty, and the pattern may not refer from one to another (back
+ * references, subroutine calls, recursion, conditions), set options for
+ * what follows ("(?i)"), start with a verb ("(*UTF)") or quote ("\Q").
+ *
+ * Returns: (transfer full) (nullable): the alternatives, or NULL when
+ *   there is only one or the pattern cannot be split.
+ */
+GStrv
+bounce_pattern_split (const char *pattern)
+{
+  const char *p = pattern, *end = pattern + strlen (pattern), *start = pattern;
+  g_autoptr (GPtrArray) alts = g_ptr_array_new_with_free_func (g_free);
+
+  while (p < end)
+    {
+      if (*p == '\\')
+        {
+          char c = p + 1 < end ? p[1] : '\0';
+
+          if ((c >= '1' && c <= '9') || c == 'g' || c == 'k' || c == 'Q' || c == 'E')
+            return NULL;
+          p = MIN (p + 2, end);
+          continue;
+        }
+      if (*p == '[')
+        {
+          p = skip_class (p, end);
+          continue;
+        }
+      if (*p == '(')
+        {
+          const char *close = skip_group (p, end);
+
+          if (!group_stands_alone (p, close))
+            return NULL;
+          p = close;
+          continue;
+        }
+      if (*p == '|')
+        {
+          if (p == start)
+            return NULL;
+          g_ptr_array_add (alts, g_strndup (start, p - start));
+          start = p + 1;
+        }
+      p++;
+    }
+  if (alts->len == 0 || start == end)
+    return NULL;
+  g_ptr_array_add (alts, g_strndup (start, end - start));
+  g_ptr_array_add (alts, NULL);
+  return (GStrv) g_ptr_array_free (g_steal_pointer (&alts), FALSE);
+}
+
 /* ---- finding words in a text -------------------------------------------- */
 
 /* A word in the index: its first four bytes (fewer for a three-byte word)
@@ -488,6 +590,12 @@ void
 bounce_prefilter_set_enabled (BouncePrefilter *pf, gboolean on)
 {
   pf->on = on;
+}
+
+gboolean
+bounce_prefilter_get_enabled (BouncePrefilter *pf)
+{
+  return pf->on;
 }
 
 static void

@@ -33,13 +33,24 @@ typedef struct
   gsize fast;
 } Pattern;
 
+/* A pattern that only says whether a text matches. It is run as its
+ * top-level alternatives, when they can stand alone (prefilter.c), each
+ * only when the text holds one of that alternative's words: most texts
+ * hold the words of few. */
+typedef struct
+{
+  Pattern *whole;
+  guint n;
+  Pattern **alts;
+  guint **words; /* the prefilter's words of each, or NULL: always run it */
+} Test;
+
 typedef struct
 {
   CondWhere where;
   gboolean negate;
   char *header;
-  Pattern *re;
-  guint *words; /* the prefilter's words of re, or NULL: always run it */
+  Test *test;
 } Cond;
 
 struct _BounceFormatRule
@@ -62,8 +73,7 @@ struct _BounceFormatRule
 typedef struct
 {
   char *reason;
-  Pattern *re;
-  guint *words;
+  Test *test;
 } ReasonRule;
 
 struct _BounceRules
@@ -120,13 +130,51 @@ pattern_re (Pattern *p)
 }
 
 static void
+test_free (Test *t)
+{
+  if (t == NULL)
+    return;
+  pattern_free (t->whole);
+  for (guint i = 0; i < t->n; i++)
+    {
+      if (t->alts[i] != t->whole)
+        pattern_free (t->alts[i]);
+      g_free (t->words[i]);
+    }
+  g_free (t->alts);
+  g_free (t->words);
+  g_free (t);
+}
+
+/* Whether @text matches @t; @seen: the prefilter's words in it, or NULL
+ * when it was not scanned (every alternative is run). Without the
+ * prefilter, the whole pattern is run, as written. */
+static gboolean
+test_matches (const Test *t, BouncePrefilter *pf, const guint64 *seen, const char *text, gssize len)
+{
+  if (!bounce_prefilter_get_enabled (pf))
+    return g_regex_match_full (pattern_re (t->whole), text, len, 0, 0, NULL, NULL);
+  for (guint i = 0; i < t->n; i++)
+    if (bounce_prefilter_may_match (pf, t->words[i], seen)
+        && g_regex_match_full (pattern_re (t->alts[i]), text, len, 0, 0, NULL, NULL))
+      return TRUE;
+  return FALSE;
+}
+
+static void
+test_compile (Test *t)
+{
+  for (guint i = 0; i < t->n; i++)
+    pattern_re (t->alts[i]);
+}
+
+static void
 cond_free (gpointer p)
 {
   Cond *c = p;
 
   g_free (c->header);
-  pattern_free (c->re);
-  g_free (c->words);
+  test_free (c->test);
   g_free (c);
 }
 
@@ -155,8 +203,7 @@ reason_rule_free (gpointer p)
   ReasonRule *r = p;
 
   g_free (r->reason);
-  pattern_free (r->re);
-  g_free (r->words);
+  test_free (r->test);
   g_free (r);
 }
 
@@ -271,6 +318,48 @@ compile (Ctx *ctx, const char *pattern)
   p->source = g_strdup (pattern);
   p->re = re;
   return p;
+}
+
+/* A Test of @pattern; with @words, its alternatives get the prefilter's
+ * words. NULL (and the error set) when the pattern is bad. */
+static Test *
+test_new (Ctx *ctx, BounceRules *rules, const char *pattern, gboolean words)
+{
+  Pattern *whole = compile (ctx, pattern);
+  g_auto (GStrv) split = NULL;
+  Test *t;
+
+  if (whole == NULL)
+    return NULL;
+  t = g_new0 (Test, 1);
+  t->whole = whole;
+  split = words ? bounce_pattern_split (pattern) : NULL;
+  t->n = split ? g_strv_length (split) : 1;
+  t->alts = g_new0 (Pattern *, t->n);
+  t->words = g_new0 (guint *, t->n);
+  for (guint i = 0; split && i < t->n; i++)
+    {
+      GRegex *re = g_regex_new (split[i], PATTERN_FLAGS, 0, NULL);
+
+      if (re == NULL)
+        {
+          /* Cannot happen for a pattern that compiled whole; run it whole. */
+          for (guint k = 0; k < i; k++)
+            pattern_free (t->alts[k]);
+          g_clear_pointer (&split, g_strfreev);
+          t->n = 1;
+          break;
+        }
+      t->alts[i] = g_new0 (Pattern, 1);
+      t->alts[i]->source = g_strdup (split[i]);
+      t->alts[i]->re = re;
+    }
+  if (split == NULL)
+    t->alts[0] = whole;
+  if (words)
+    for (guint i = 0; i < t->n; i++)
+      t->words[i] = bounce_prefilter_add_pattern (rules->prefilter, t->alts[i]->source);
+  return t;
 }
 
 static gboolean
@@ -391,7 +480,7 @@ parse_rules (BounceRules *rules, Ctx *ctx, char *data, gboolean user)
         {
           char *name, *pattern;
           ReasonRule *rr;
-          Pattern *re;
+          Test *test;
 
           /* "reason NAME PATTERN" stands alone: it ends a format block. */
           if (!finish_format (ctx, cur, cur_line))
@@ -400,12 +489,11 @@ parse_rules (BounceRules *rules, Ctx *ctx, char *data, gboolean user)
           split_word (arg, &name, &pattern);
           if (!valid_reason (name))
             return fail (ctx, "unknown reason '%s'", name);
-          if ((re = compile (ctx, pattern)) == NULL)
+          if ((test = test_new (ctx, rules, pattern, TRUE)) == NULL)
             return FALSE;
           rr = g_new0 (ReasonRule, 1);
           rr->reason = g_strdup (name);
-          rr->re = re;
-          rr->words = bounce_prefilter_add_pattern (rules->prefilter, pattern);
+          rr->test = test;
           g_ptr_array_add (reasons, rr);
           continue;
         }
@@ -479,14 +567,12 @@ parse_rules (BounceRules *rules, Ctx *ctx, char *data, gboolean user)
               c->header = g_strdup (name);
               arg = pattern;
             }
-          if ((c->re = compile (ctx, arg)) == NULL)
+          if ((c->test = test_new (ctx, rules, arg, c->where != COND_HEADER)) == NULL)
             {
               g_free (c->header);
               g_free (c);
               return FALSE;
             }
-          if (c->where != COND_HEADER)
-            c->words = bounce_prefilter_add_pattern (rules->prefilter, arg);
           g_ptr_array_add (cur->conds, c);
         }
       else if (strcmp (word, "recipient") == 0)
@@ -644,7 +730,7 @@ header_list_matches (GMimeHeaderList *list, const Cond *c)
         continue;
       value = g_mime_header_get_value (h);
       if (value && g_utf8_validate (value, -1, NULL)
-          && g_regex_match (pattern_re (c->re), value, 0, NULL))
+          && g_regex_match (pattern_re (c->test->whole), value, 0, NULL))
         return TRUE;
     }
   return FALSE;
@@ -677,19 +763,16 @@ cond_holds (const Cond *c, const BounceRuleInput *in, const char *from, const ch
   switch (c->where)
     {
     case COND_FROM:
-      m = from && bounce_prefilter_may_match (seen->pf, c->words, seen->from)
-          && g_regex_match (pattern_re (c->re), from, 0, NULL);
+      m = from && test_matches (c->test, seen->pf, seen->from, from, -1);
       break;
     case COND_SUBJECT:
-      m = subject && bounce_prefilter_may_match (seen->pf, c->words, seen->subject)
-          && g_regex_match (pattern_re (c->re), subject, 0, NULL);
+      m = subject && test_matches (c->test, seen->pf, seen->subject, subject, -1);
       break;
     case COND_HEADER:
       m = header_matches (in->message, c);
       break;
     case COND_BODY:
-      m = in->text && bounce_prefilter_may_match (seen->pf, c->words, seen->body)
-          && g_regex_match_full (pattern_re (c->re), in->text, in->text_len, 0, 0, NULL, NULL);
+      m = in->text && test_matches (c->test, seen->pf, seen->body, in->text, in->text_len);
       break;
     }
   return c->negate ? !m : m;
@@ -744,7 +827,7 @@ compile_formats (GPtrArray *formats)
       GPtrArray *lists[] = { r->recipients, r->diagnostics, r->originals };
 
       for (guint j = 0; j < r->conds->len; j++)
-        pattern_re (((Cond *) g_ptr_array_index (r->conds, j))->re);
+        test_compile (((Cond *) g_ptr_array_index (r->conds, j))->test);
       for (guint k = 0; k < G_N_ELEMENTS (lists); k++)
         for (guint j = 0; j < lists[k]->len; j++)
           pattern_re (g_ptr_array_index (lists[k], j));
@@ -772,7 +855,7 @@ bounce_rules_compile (BounceRules *rules)
   compile_formats (rules->formats);
   for (guint k = 0; k < G_N_ELEMENTS (reasons); k++)
     for (guint i = 0; i < reasons[k]->len; i++)
-      pattern_re (((ReasonRule *) g_ptr_array_index (reasons[k], i))->re);
+      test_compile (((ReasonRule *) g_ptr_array_index (reasons[k], i))->test);
 }
 
 /* bounce_rules_set_prefilter: with FALSE every rule's expression is run,
@@ -1095,7 +1178,7 @@ reason_in (BouncePrefilter *pf, GPtrArray *reasons, const char *diagnostic, cons
     {
       ReasonRule *rr = g_ptr_array_index (reasons, i);
 
-      if (bounce_prefilter_may_match (pf, rr->words, seen) && g_regex_match (pattern_re (rr->re), diagnostic, 0, NULL))
+      if (test_matches (rr->test, pf, seen, diagnostic, -1))
         return rr->reason;
     }
   return NULL;

@@ -191,6 +191,76 @@ test_pattern_words (void)
     g_test_fail_printf ("%s", failures->str);
 }
 
+/* Patterns and the alternatives bounce_pattern_split() must cut them in,
+ * " || " between them ("" when it must not cut). */
+static const struct
+{
+  const char *pattern;
+  const char *alts;
+} pattern_splits[] = {
+  { "user unknown|no such user", "user unknown || no such user" },
+  { "(?:a|b)c|d[|]e|f\\|g", "(?:a|b)c || d[|]e || f\\|g" },
+  { "^Subject: (?:Undeliver|Return)ed$|^From: MAILER", "^Subject: (?:Undeliver|Return)ed$ || ^From: MAILER" },
+  { "(?<addr>\\S+@\\S+) failed|bounced", "(?<addr>\\S+@\\S+) failed || bounced" },
+  { "(?=\\d)\\d+ held|pending", "(?=\\d)\\d+ held || pending" },
+  { "single alternative", "" },
+  { "a||b", "" },                        /* an empty alternative */
+  { "a|", "" },
+  { "(a)x|\\1y", "" },                 /* a back reference */
+  { "(?<n>a)x|\\k<n>y", "" },
+  { "(a)x|(?1)y", "" },                  /* a subroutine call */
+  { "(?i)a|b", "" },                     /* options for the rest */
+  { "a|(?-x)b", "" },
+  { "(*UTF)a|b", "" },
+  { "\\Qa|b\\E|c", "" },
+  { "(?(?=a)ab|cd)|e", "" },              /* a condition */
+  { "(?:x(?R)?y)|z", "" },                /* recursion */
+};
+
+/* The texts every split pattern is tried on: the whole must match one
+ * exactly when one of its alternatives does. */
+static const char *const split_texts[] = {
+  "user unknown", "No such user here", "ac", "d|e", "f\\", "g",
+  "Subject: Undelivered", "From: MAILER-DAEMON", "x@example.com failed",
+  "BOUNCED", "12 held", "pending", "nothing at all", "",
+};
+
+static void
+test_pattern_split (void)
+{
+  g_autoptr (GString) failures = g_string_new (NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (pattern_splits); i++)
+    {
+      g_auto (GStrv) alts = bounce_pattern_split (pattern_splits[i].pattern);
+      g_autofree char *got = alts ? g_strjoinv (" || ", alts) : g_strdup ("");
+      g_autoptr (GRegex) whole = g_regex_new (pattern_splits[i].pattern, G_REGEX_CASELESS | G_REGEX_MULTILINE, 0, NULL);
+
+      g_assert_nonnull (whole);
+      if (strcmp (got, pattern_splits[i].alts) != 0)
+        g_string_append_printf (failures, "%s: got \"%s\", expected \"%s\"\n", pattern_splits[i].pattern,
+                                got, pattern_splits[i].alts);
+      for (guint t = 0; alts && t < G_N_ELEMENTS (split_texts); t++)
+        {
+          gboolean any = FALSE;
+
+          for (guint k = 0; alts[k]; k++)
+            {
+              g_autoptr (GRegex) re = g_regex_new (alts[k], G_REGEX_CASELESS | G_REGEX_MULTILINE, 0, NULL);
+
+              g_assert_nonnull (re);
+              any |= g_regex_match (re, split_texts[t], 0, NULL);
+            }
+          if (any != g_regex_match (whole, split_texts[t], 0, NULL))
+            g_string_append_printf (failures, "%s on \"%s\": the whole %s, its alternatives %s\n",
+                                    pattern_splits[i].pattern, split_texts[t],
+                                    any ? "does not match" : "matches", any ? "do" : "do not");
+        }
+    }
+  if (failures->len)
+    g_test_fail_printf ("%s", failures->str);
+}
+
 /* Every message of @dir (recursively) reads the same with the prefilter
  * and without it. */
 static void
@@ -306,6 +376,7 @@ main (int argc, char **argv)
   g_test_add_func ("/rules/user-first", test_user_rules_first);
   g_test_add_func ("/rules/samples", test_samples);
   g_test_add_func ("/rules/pattern-words", test_pattern_words);
+  g_test_add_func ("/rules/pattern-split", test_pattern_split);
   g_test_add_func ("/rules/empty", test_empty_rules);
   g_test_add_func ("/rules/reason-invalid-utf8", test_reason_invalid_utf8);
   g_test_add_func ("/rules/prefilter-same", test_prefilter_same);
