@@ -719,8 +719,13 @@ bounce_rules_load_dir (BounceRules *rules, const char *dir, gboolean user, GErro
 static gboolean
 header_list_matches (GMimeHeaderList *list, const Cond *c)
 {
-  int n = list ? g_mime_header_list_get_count (list) : 0;
+  int n;
 
+  /* Most messages have none of the headers rules look for: GMime's index
+   * says so at once. */
+  if (list == NULL || !g_mime_header_list_contains (list, c->header))
+    return FALSE;
+  n = g_mime_header_list_get_count (list);
   for (int i = 0; i < n; i++)
     {
       GMimeHeader *h = g_mime_header_list_get_header_at (list, i);
