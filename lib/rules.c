@@ -25,13 +25,16 @@ typedef enum
 
 /* A rule's regular expression: checked when the rules are read, and
  * compiled again for speed (PCRE2's JIT) the first time it is run, since
- * most are never run in a given scan. */
-typedef struct
+ * most are never run in a given scan. An alternative cut from a checked
+ * pattern (see Test) is compiled only then. */
+typedef struct _Pattern Pattern;
+struct _Pattern
 {
   char *source;
-  GRegex *re; /* the checked one, then the fast one */
+  GRegex *re; /* the checked one, then the fast one; NULL until then for an alternative */
   gsize fast;
-} Pattern;
+  Pattern *whole; /* an alternative: the pattern it was cut from */
+};
 
 /* A pattern that only says whether a text matches. It is run as its
  * top-level alternatives, when they can stand alone (prefilter.c), each
@@ -107,7 +110,8 @@ pattern_free (gpointer data)
   Pattern *p = data;
 
   g_free (p->source);
-  g_regex_unref (p->re);
+  if (p->re)
+    g_regex_unref (p->re);
   g_free (p);
 }
 
@@ -121,8 +125,15 @@ pattern_re (Pattern *p)
 
       if (fast)
         {
-          g_regex_unref (p->re);
+          if (p->re)
+            g_regex_unref (p->re);
           p->re = fast;
+        }
+      else if (p->re == NULL)
+        {
+          /* An alternative that does not compile alone (none should):
+           * the whole pattern matches whenever it would. */
+          p->re = g_regex_ref (pattern_re (p->whole));
         }
       g_once_init_leave (&p->fast, 1);
     }
@@ -339,20 +350,9 @@ test_new (Ctx *ctx, BounceRules *rules, const char *pattern, gboolean words)
   t->words = g_new0 (guint *, t->n);
   for (guint i = 0; split && i < t->n; i++)
     {
-      GRegex *re = g_regex_new (split[i], PATTERN_FLAGS, 0, NULL);
-
-      if (re == NULL)
-        {
-          /* Cannot happen for a pattern that compiled whole; run it whole. */
-          for (guint k = 0; k < i; k++)
-            pattern_free (t->alts[k]);
-          g_clear_pointer (&split, g_strfreev);
-          t->n = 1;
-          break;
-        }
       t->alts[i] = g_new0 (Pattern, 1);
       t->alts[i]->source = g_strdup (split[i]);
-      t->alts[i]->re = re;
+      t->alts[i]->whole = whole;
     }
   if (split == NULL)
     t->alts[0] = whole;
