@@ -116,7 +116,7 @@ wordset_find (const WordSet *set, const char *lowered, gsize n)
         {
           const Word *w = &set->words[set->order[k]];
 
-          if (w->len <= n - i && memcmp (lowered + i, w->s, w->len) == 0)
+          if (w->len <= n - i && w->s[1] == lowered[i + 1] && memcmp (lowered + i, w->s, w->len) == 0)
             return TRUE;
         }
     }
@@ -260,7 +260,7 @@ bounce_triage (const char *data, gsize len, gsize *header_end)
   while (p < end)
     {
       const char *line = p, *colon, *vend;
-      char lowered[1024];
+      char lowered[1024], name[64];
       gsize nlen, vlen = 0;
 
       /* The blank line that ends the header block. */
@@ -286,12 +286,18 @@ bounce_triage (const char *data, gsize len, gsize *header_end)
             break;
         }
       p = vend;
-      colon = memchr (line, ':', vend - line);
-      if (colon == NULL)
+      /* The name, lowered; no header the triage reads has a longer one. */
+      for (colon = line; colon < vend && *colon != ':' && colon - line < (gssize) sizeof name; colon++)
+        {
+          guchar c = *colon;
+
+          name[colon - line] = c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+        }
+      if (colon == vend || *colon != ':')
         continue;
       nlen = colon - line;
 
-#define IS(name) (nlen == sizeof (name) - 1 && g_ascii_strncasecmp (line, name, nlen) == 0)
+#define IS(n) (nlen == sizeof (n) - 1 && memcmp (name, n, sizeof (n) - 1) == 0)
 #define VALUE() (vlen = lower_copy (colon + 1, vend - colon - 1, lowered, sizeof lowered))
       if (IS ("content-type"))
         {
@@ -332,10 +338,10 @@ bounce_triage (const char *data, gsize len, gsize *header_end)
           if (VALUE () && contains_ci (lowered, vlen, "auto"))
             return TRUE;
         }
-      else if (nlen < 64 && (sets->header_lengths & (G_GUINT64_CONSTANT (1) << nlen)))
+      else if (sets->header_lengths & (G_GUINT64_CONSTANT (1) << nlen))
         {
           for (guint i = 0; auto_headers[i].s; i++)
-            if (nlen == auto_headers[i].len && g_ascii_strncasecmp (line, auto_headers[i].s, nlen) == 0)
+            if (nlen == auto_headers[i].len && memcmp (name, auto_headers[i].s, nlen) == 0)
               return TRUE;
         }
 #undef VALUE
