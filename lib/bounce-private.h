@@ -145,7 +145,29 @@ char *bounce_user_agent_family (const char *ua);
 char *bounce_batv_tag (GBytes *key, const char *mailbox, int k, int day);
 
 /* triage.c */
-gboolean bounce_triage (const char *data, gsize len, gsize *header_end);
+/* What the triage saw in a header block. */
+typedef enum
+{
+  BOUNCE_TRIAGE_NO,      /* nothing of a report */
+  BOUNCE_TRIAGE_SUBJECT, /* only a word of the Subject */
+  BOUNCE_TRIAGE_YES,     /* a report's type, sender or headers */
+} BounceTriage;
+
+BounceTriage bounce_triage (const char *data, gsize len, gsize *header_end);
+gboolean bounce_second_look (const char *data, gsize length, gsize hend, BounceRules *rules);
+/* What the second look at a plain message knows of it, for the rules. */
+typedef struct
+{
+  const char *const *from;    /* the forms its From may take for the rules; NULL: not known */
+  const char *const *subject; /* the same for its Subject */
+  GHashTable *headers;        /* lower-case name -> GPtrArray, NULL-terminated: the forms of
+                               * its values (NULL: not known); of the headers rules read */
+  const char *text;           /* the text the rules read */
+  gsize text_len;
+} BounceLook;
+
+gboolean bounce_rules_may_report (BounceRules *rules, const BounceLook *look);
+gboolean bounce_rules_reads_header (BounceRules *rules, const char *lower_name);
 gsize bounce_header_block_end (const char *data, gsize len);
 
 #endif /* BOUNCE_PRIVATE_H */

@@ -355,41 +355,66 @@ html_to_text (const char *html)
   return g_string_free (out, FALSE);
 }
 
-/* The decoded text of a text part, converted to UTF-8 from its charset;
- * NUL bytes survive (as spaces, later). Returns: (transfer full) */
+/* @n bytes of text in @charset (NULL: none named) as UTF-8; NUL bytes
+ * become spaces (in @bytes too). Returns: (transfer full) */
 static char *
-text_of (GMimeObject *part, gsize *len)
+text_to_utf8 (char *bytes, gsize n, const char *charset, gsize *len)
 {
-  g_autoptr (GByteArray) bytes = bounce_part_content (GMIME_PART (part), BOUNCE_MAX_TEXT_BYTES * 2);
-  const char *charset = g_mime_object_get_content_type_parameter (part, "charset");
   char *out = NULL;
 
   *len = 0;
-  if (bytes->len == 0)
-    return g_strdup ("");
-  for (guint i = 0; i < bytes->len; i++)
-    if (bytes->data[i] == '\0')
-      bytes->data[i] = ' ';
+  for (gsize i = 0; i < n; i++)
+    if (bytes[i] == '\0')
+      bytes[i] = ' ';
   if (charset && g_ascii_strcasecmp (charset, "utf-8") != 0
       && g_ascii_strcasecmp (charset, "us-ascii") != 0)
     {
       const char *name = g_mime_charset_iconv_name (charset);
       gsize written = 0;
 
-      out = bounce_convert_to_utf8 ((const char *) bytes->data, bytes->len, charset, &written);
+      out = bounce_convert_to_utf8 (bytes, n, charset, &written);
       /* Bytes the charset does not have: convert what can be. */
       if (out == NULL)
-        out = g_convert_with_fallback ((const char *) bytes->data, bytes->len, "UTF-8",
-                                       name ? name : charset, "?", NULL, &written, NULL);
+        out = g_convert_with_fallback (bytes, n, "UTF-8", name ? name : charset, "?", NULL, &written, NULL);
       if (out)
         *len = written;
     }
   if (out == NULL)
     {
-      out = g_utf8_make_valid ((const char *) bytes->data, bytes->len);
+      out = g_utf8_make_valid (bytes, n);
       *len = strlen (out);
     }
   return out;
+}
+
+/* The decoded text of a text part, converted to UTF-8 from its charset;
+ * NUL bytes survive (as spaces, later). Returns: (transfer full) */
+static char *
+text_of (GMimeObject *part, gsize *len)
+{
+  g_autoptr (GByteArray) bytes = bounce_part_content (GMIME_PART (part), BOUNCE_MAX_TEXT_BYTES * 2);
+
+  *len = 0;
+  if (bytes->len == 0)
+    return g_strdup ("");
+  return text_to_utf8 ((char *) bytes->data, bytes->len,
+                       g_mime_object_get_content_type_parameter (part, "charset"), len);
+}
+
+/* The text the parse reads, from the decoded text of the part: capped,
+ * LF line ends. */
+static gsize
+finish_text (char *text, gsize len)
+{
+  len = strlen (text);
+  if (len > BOUNCE_MAX_TEXT_BYTES)
+    {
+      len = BOUNCE_MAX_TEXT_BYTES;
+      while (len > 0 && (text[len] & 0xc0) == 0x80)
+        len--;
+      text[len] = '\0';
+    }
+  return normalise_newlines (text, len);
 }
 
 /* The report text: the text part decoded to UTF-8, LF line ends, capped. */
@@ -415,15 +440,7 @@ report_text (Walk *w, gsize *len)
     }
   if (text == NULL)
     text = g_strdup ("");
-  *len = strlen (text);
-  if (*len > BOUNCE_MAX_TEXT_BYTES)
-    {
-      *len = BOUNCE_MAX_TEXT_BYTES;
-      while (*len > 0 && (text[*len] & 0xc0) == 0x80)
-        (*len)--;
-      text[*len] = '\0';
-    }
-  *len = normalise_newlines (text, *len);
+  *len = finish_text (text, *len);
   return text;
 }
 
@@ -1120,6 +1137,246 @@ parse_message (BounceReport *r, GMimeMessage *msg, BounceRules *rules)
     }
 }
 
+/* ---- a second look at plain messages -----------------------------------
+ *
+ * Ordinary mail often has a word of reports in its Subject ("error",
+ * "delivery", "fail"), and the triage lets it through. When that Subject
+ * is all there is, and the message is one plain-text part whose bytes are
+ * its text, the full parse can be foreseen without GMime: it finds no
+ * report part, no automatic sender or headers (the triage saw none), and
+ * it calls the message a report only through what the text and the
+ * Subject and From hold. That is ruled out when none of these is there:
+ * the words of any rule that could make it a report, delivery-status
+ * field names, or an address with a digit on its line or the three after
+ * it (the generic reading of a failure needs a code there). Every check
+ * errs towards the full parse. */
+
+/* Whether a lowered Content-Type value says plain text; *@charset: the
+ * charset it names, or NULL. */
+static gboolean
+plain_text_type (const char *v, char **charset)
+{
+  const char *cs;
+
+  while (*v == ' ' || *v == '\t')
+    v++;
+  if (!g_str_has_prefix (v, "text/plain"))
+    return FALSE;
+  v += strlen ("text/plain");
+  if (*v != '\0' && *v != ';' && *v != ' ' && *v != '\t')
+    return FALSE;
+  if (strstr (v, "charset*") != NULL || *charset != NULL)
+    return FALSE; /* RFC 2231, or a second charset: leave it to GMime */
+  cs = strstr (v, "charset");
+  if (cs == NULL)
+    return TRUE;
+  cs += strlen ("charset");
+  while (*cs == ' ' || *cs == '\t')
+    cs++;
+  if (*cs++ != '=')
+    return FALSE;
+  while (*cs == ' ' || *cs == '\t' || *cs == '"')
+    cs++;
+  *charset = g_strndup (cs, strcspn (cs, "\"; \t()"));
+  return TRUE;
+}
+
+/* Whether @hay (@n bytes) holds the name of a delivery-status field that
+ * starts a group of them, ASCII letters compared without regard to
+ * case. */
+static gboolean
+holds_dsn_field (const char *hay, gsize n)
+{
+  for (gsize i = 0; i < n; i++)
+    {
+      guchar c = hay[i] | 0x20;
+
+      if ((c == 'r' && n - i >= 13 && g_ascii_strncasecmp (hay + i, "reporting-mta", 13) == 0)
+          || (c == 'f' && n - i >= 15 && g_ascii_strncasecmp (hay + i, "final-recipient", 15) == 0))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* Whether a line of @body holds an '@' and it or one of the three lines
+ * after it a digit. */
+static gboolean
+address_near_digits (const char *body, gsize n)
+{
+  const char *p = body, *end = body + n;
+  int left = 0; /* lines, this one included, where a digit counts */
+
+  while (p < end)
+    {
+      const char *nl = memchr (p, '\n', end - p);
+      const char *eol = nl ? nl : end;
+      gboolean digit = FALSE;
+
+      if (memchr (p, '@', eol - p))
+        left = 4;
+      for (const char *q = p; q < eol && left > 0 && !digit; q++)
+        digit = g_ascii_isdigit (*q);
+      if (digit)
+        return TRUE;
+      if (left > 0)
+        left--;
+      p = eol + 1;
+    }
+  return FALSE;
+}
+
+/* The forms a header value may take once GMime has read it: unfolded,
+ * trimmed, runs of white space made one. NULL when it cannot be foreseen
+ * (encoded words, bytes that are not UTF-8). */
+static GPtrArray *
+value_forms (const char *v, gsize len)
+{
+  GPtrArray *forms;
+  char *trimmed, *collapsed, *o;
+
+  if (strlen (v) != len || strstr (v, "=?") != NULL || !g_utf8_validate (v, len, NULL))
+    return NULL;
+  forms = g_ptr_array_new_with_free_func (g_free);
+  trimmed = g_strstrip (g_strdup (v));
+  collapsed = o = g_strdup (trimmed);
+  for (const char *q = trimmed; *q; q++)
+    if (!((*q == ' ' || *q == '\t') && o > collapsed && (o[-1] == ' ' || o[-1] == '\t')))
+      *o++ = *q == '\t' ? ' ' : *q;
+  *o = '\0';
+  g_ptr_array_add (forms, g_strdup (v));
+  g_ptr_array_add (forms, trimmed);
+  g_ptr_array_add (forms, collapsed);
+  return forms;
+}
+
+static void
+forms_free (gpointer data)
+{
+  if (data)
+    g_ptr_array_unref (data);
+}
+
+/* bounce_second_look: whether the message @data, which the triage let
+ * through on its Subject alone, is surely no report (see above). @hend:
+ * where its header block ends. */
+gboolean
+bounce_second_look (const char *data, gsize length, gsize hend, BounceRules *rules)
+{
+  g_autoptr (GHashTable) headers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, forms_free);
+  const char *p = data, *end = data + hend, *body = data + hend;
+  gsize body_len = length - hend;
+  g_autofree char *text = NULL, *charset = NULL;
+  BounceLook look = { NULL };
+  GPtrArray *forms;
+
+  while (p < end)
+    {
+      const char *line = p, *colon, *vend = p;
+      g_autoptr (GString) value = NULL;
+      g_autofree char *name = NULL;
+      GPtrArray *had = NULL;
+      gboolean known;
+      gsize nlen;
+
+      if (*p == '\n' || (*p == '\r' && p + 1 < end && p[1] == '\n'))
+        break;
+      for (;;)
+        {
+          const char *nl = memchr (vend, '\n', end - vend);
+
+          vend = nl ? nl + 1 : end;
+          if (nl == NULL || vend >= end || (*vend != ' ' && *vend != '\t'))
+            break;
+        }
+      p = vend;
+      colon = memchr (line, ':', vend - line);
+      for (nlen = colon ? (gsize) (colon - line) : 0; nlen > 0 && (line[nlen - 1] == ' ' || line[nlen - 1] == '\t'); nlen--)
+        ;
+      /* A line GMime may not read as a header: it might end the header
+       * block there, and read the rest as text. */
+      if (nlen == 0)
+        return FALSE;
+      for (gsize k = 0; k < nlen; k++)
+        if ((guchar) line[k] <= ' ' || (guchar) line[k] >= 127)
+          return FALSE;
+      name = g_ascii_strdown (line, nlen);
+      if (strcmp (name, "from") != 0 && strcmp (name, "subject") != 0
+          && !g_str_has_prefix (name, "content-") && !bounce_rules_reads_header (rules, name))
+        continue;
+      /* The value unfolded: line ends removed. */
+      value = g_string_sized_new (vend - colon);
+      for (const char *q = colon + 1; q < vend; q++)
+        if (*q != '\r' && *q != '\n')
+          g_string_append_c (value, *q);
+      if (strcmp (name, "content-type") == 0)
+        {
+          g_autofree char *v = g_ascii_strdown (value->str, value->len);
+
+          if (strlen (v) != value->len || !plain_text_type (v, &charset))
+            return FALSE;
+        }
+      else if (strcmp (name, "content-transfer-encoding") == 0)
+        {
+          g_autofree char *v = g_strstrip (g_ascii_strdown (value->str, value->len));
+
+          if (strcmp (v, "7bit") != 0 && strcmp (v, "8bit") != 0 && strcmp (v, "binary") != 0)
+            return FALSE;
+        }
+      else if (strcmp (name, "content-disposition") == 0)
+        return FALSE; /* maybe an attachment, not the text */
+      /* Every form of every header of that name; NULL once one is not
+       * known. */
+      forms = value_forms (value->str, value->len);
+      known = g_hash_table_lookup_extended (headers, name, NULL, (gpointer *) &had);
+      if (known && had && forms)
+        {
+          for (guint k = 0; k < forms->len; k++)
+            g_ptr_array_add (had, g_strdup (g_ptr_array_index (forms, k)));
+          g_ptr_array_unref (forms);
+        }
+      else if (known)
+        {
+          forms_free (forms);
+          g_hash_table_insert (headers, g_steal_pointer (&name), NULL);
+        }
+      else
+        g_hash_table_insert (headers, g_steal_pointer (&name), forms);
+    }
+  if (holds_dsn_field (body, body_len) || address_near_digits (body, body_len))
+    return FALSE;
+
+  /* The header forms as lists the rules can read. */
+  {
+    GHashTableIter it;
+    gpointer value;
+
+    g_hash_table_iter_init (&it, headers);
+    while (g_hash_table_iter_next (&it, NULL, &value))
+      if (value)
+        g_ptr_array_add (value, NULL);
+  }
+  look.headers = headers;
+  forms = g_hash_table_lookup (headers, "from");
+  look.from = g_hash_table_contains (headers, "from") ? (forms ? (const char *const *) forms->pdata : NULL)
+                                                       : (const char *const[]) { NULL };
+  forms = g_hash_table_lookup (headers, "subject");
+  look.subject = forms ? (const char *const *) forms->pdata : NULL;
+
+  /* The text as the parse reads it: GMime hands out the bytes of such a
+   * body as they are. */
+  {
+    gsize n = MIN (body_len, (gsize) BOUNCE_MAX_TEXT_BYTES * 2), len;
+    g_autofree char *bytes = g_malloc (n + 1);
+
+    memcpy (bytes, body, n);
+    bytes[n] = '\0';
+    text = text_to_utf8 (bytes, n, charset, &len);
+    look.text = text;
+    look.text_len = n ? finish_text (text, len) : 0;
+  }
+  return !bounce_rules_may_report (rules, &look);
+}
+
 /**
  * bounce_report_new_from_data:
  * @data: a whole message (an mbox "From " line before it is accepted)
@@ -1140,7 +1397,7 @@ bounce_report_new_from_data (const char *data, gsize length, BounceRules *rules,
   g_autoptr (BounceReport) r = report_new ();
   g_autoptr (GMimeMessage) msg = NULL;
   gsize probe, hend = 0;
-  gboolean candidate;
+  BounceTriage triage;
 
   if (length >= 5 && memcmp (data, "From ", 5) == 0)
     {
@@ -1157,8 +1414,8 @@ bounce_report_new_from_data (const char *data, gsize length, BounceRules *rules,
   /* The triage reads the header block once; a candidate's is measured
    * on its own. */
   probe = MIN (length, (gsize) BOUNCE_MAX_HEADER_BYTES + 2);
-  candidate = (flags & BOUNCE_PARSE_NO_TRIAGE) || bounce_triage (data, probe, &hend);
-  if (candidate)
+  triage = (flags & BOUNCE_PARSE_NO_TRIAGE) ? BOUNCE_TRIAGE_YES : bounce_triage (data, probe, &hend);
+  if (triage == BOUNCE_TRIAGE_YES)
     hend = bounce_header_block_end (data, probe);
   if (length == 0 || hend == 0)
     {
@@ -1179,7 +1436,8 @@ bounce_report_new_from_data (const char *data, gsize length, BounceRules *rules,
             BOUNCE_MAX_MESSAGE_BYTES);
       length = BOUNCE_MAX_MESSAGE_BYTES;
     }
-  if (!candidate)
+  if (triage == BOUNCE_TRIAGE_NO
+      || (triage == BOUNCE_TRIAGE_SUBJECT && rules && bounce_second_look (data, length, hend, rules)))
     {
       r->kind = BOUNCE_KIND_NOT_BOUNCE;
       return g_steal_pointer (&r);

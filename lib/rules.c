@@ -89,6 +89,7 @@ struct _BounceRules
   GHashTable *status_reasons;
   GHashTable *weights;     /* char * -> double * */
   BouncePrefilter *prefilter;
+  GHashTable *header_names; /* lower case: the headers conditions read */
 };
 
 static const char *const known_reasons[] = {
@@ -237,6 +238,7 @@ bounce_rules_new (void)
   rules->user_reasons = g_ptr_array_new_with_free_func (reason_rule_free);
   rules->status_reasons = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   rules->weights = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  rules->header_names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   rules->prefilter = bounce_prefilter_new ();
   return rules;
 }
@@ -259,6 +261,7 @@ bounce_rules_unref (BounceRules *rules)
   g_ptr_array_unref (rules->user_reasons);
   g_hash_table_unref (rules->status_reasons);
   g_hash_table_unref (rules->weights);
+  g_hash_table_unref (rules->header_names);
   bounce_prefilter_free (rules->prefilter);
   g_free (rules);
 }
@@ -565,6 +568,7 @@ parse_rules (BounceRules *rules, Ctx *ctx, char *data, gboolean user)
               if (name[strlen (name) - 1] == ':')
                 name[strlen (name) - 1] = '\0';
               c->header = g_strdup (name);
+              g_hash_table_add (rules->header_names, g_ascii_strdown (name, -1));
               arg = pattern;
             }
           if ((c->test = test_new (ctx, rules, arg, c->where != COND_HEADER)) == NULL)
@@ -821,6 +825,116 @@ bounce_rules_match (BounceRules *rules, const BounceRuleInput *in)
   if (r == NULL)
     r = match_in (rules->formats, in, from, subject, &seen);
   return r;
+}
+
+/* Whether @t cannot match a text whose words are @seen: every alternative
+ * has words and none is there. */
+static gboolean
+test_cannot_match (const Test *t, BouncePrefilter *pf, const guint64 *seen)
+{
+  if (!bounce_prefilter_get_enabled (pf))
+    return FALSE;
+  for (guint i = 0; i < t->n; i++)
+    if (t->words[i] == NULL || bounce_prefilter_may_match (pf, t->words[i], seen))
+      return FALSE;
+  return TRUE;
+}
+
+/* Whether @t matches one of @values (a NULL-terminated list). */
+static gboolean
+test_matches_any (const Test *t, const char *const *values)
+{
+  for (; *values; values++)
+    if (g_regex_match (pattern_re (t->whole), *values, 0, NULL))
+      return TRUE;
+  return FALSE;
+}
+
+/* The words of the prefilter in the texts of a BounceLook. */
+typedef struct
+{
+  guint64 *from, *subject, *body;
+} LookWords;
+
+/* Whether condition @c surely does not hold for @look: by the words its
+ * pattern needs and the headers there are, and with @run by running its
+ * pattern. */
+static gboolean
+cond_cannot_hold (const Cond *c, BouncePrefilter *pf, const BounceLook *look, const LookWords *seen,
+                  gboolean run)
+{
+  GPtrArray *values;
+  g_autofree char *name = NULL;
+
+  if (c->negate)
+    return FALSE;
+  switch (c->where)
+    {
+    case COND_FROM:
+      return look->from && (test_cannot_match (c->test, pf, seen->from)
+                            || (run && !test_matches_any (c->test, look->from)));
+    case COND_SUBJECT:
+      return look->subject && (test_cannot_match (c->test, pf, seen->subject)
+                               || (run && !test_matches_any (c->test, look->subject)));
+    case COND_HEADER:
+      name = g_ascii_strdown (c->header, -1);
+      if (!g_hash_table_lookup_extended (look->headers, name, NULL, (gpointer *) &values))
+        return TRUE; /* no such header */
+      return run && values && !test_matches_any (c->test, (const char *const *) values->pdata);
+    case COND_BODY:
+      return test_cannot_match (c->test, pf, seen->body)
+             || (run && !test_matches (c->test, pf, seen->body, look->text, look->text_len));
+    }
+  return FALSE;
+}
+
+static gboolean
+may_report_in (GPtrArray *formats, BouncePrefilter *pf, const BounceLook *look, const LookWords *seen)
+{
+  for (guint i = 0; i < formats->len; i++)
+    {
+      const BounceFormatRule *r = g_ptr_array_index (formats, i);
+      gboolean cannot = FALSE;
+
+      if (r->kind == BOUNCE_KIND_NOT_BOUNCE)
+        continue;
+      /* The cheap proofs first, then the patterns. */
+      for (int run = 0; run < 2 && !cannot; run++)
+        for (guint j = 0; j < r->conds->len && !cannot; j++)
+          cannot = cond_cannot_hold (g_ptr_array_index (r->conds, j), pf, look, seen, run);
+      if (!cannot)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* bounce_rules_reads_header: whether a condition reads the header
+ * @lower_name (in lower case). */
+gboolean
+bounce_rules_reads_header (BounceRules *rules, const char *lower_name)
+{
+  return g_hash_table_contains (rules->header_names, lower_name);
+}
+
+/* bounce_rules_may_report: whether a format rule of any kind but
+ * not-bounce could hold for the message @look describes. FALSE only when
+ * each such rule has a condition that surely does not hold. */
+gboolean
+bounce_rules_may_report (BounceRules *rules, const BounceLook *look)
+{
+  gsize n = bounce_prefilter_n_words (rules->prefilter) / 64 + 1;
+  g_autofree guint64 *bits = g_new0 (guint64, 3 * n);
+  LookWords seen = { bits, bits + n, bits + 2 * n };
+  const char *const *texts[] = { look->from, look->subject };
+  guint64 *sets[] = { seen.from, seen.subject };
+
+  /* All the forms of From and of Subject: the words of any. */
+  for (guint k = 0; k < G_N_ELEMENTS (texts); k++)
+    for (const char *const *v = texts[k]; v && *v; v++)
+      bounce_prefilter_scan (rules->prefilter, *v, strlen (*v), sets[k]);
+  bounce_prefilter_scan (rules->prefilter, look->text, look->text_len, seen.body);
+  return may_report_in (rules->user_formats, rules->prefilter, look, &seen)
+         || may_report_in (rules->formats, rules->prefilter, look, &seen);
 }
 
 static void

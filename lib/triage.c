@@ -8,7 +8,9 @@
  * Precedence: auto_reply, X-Failed-Recipients); or its Subject holds one of
  * the words that reports, virus notices, challenges and auto-replies use.
  * The test errs towards "candidate": a wrong "yes" costs one parse, a
- * wrong "no" loses a report.
+ * wrong "no" loses a report. When the Subject alone made it a candidate,
+ * the caller may take a second look at the body before it parses
+ * (bounce_second_look, in report.c).
  *
  * The caller says how much of the header block may be read.
  */
@@ -247,15 +249,18 @@ subject_words (const Sets *sets, const char *value, gsize n)
 }
 
 /* bounce_triage: whether the header block of @data (read up to @len
- * bytes) could belong to a report of any kind. When it cannot, the whole
- * block was read, and *@header_end (if not NULL) is set to where it ends,
- * as bounce_header_block_end (@data, @len) would say. */
-gboolean
+ * bytes) could belong to a report of any kind: NO, or YES as soon as a
+ * report's type, sender or headers are seen, or SUBJECT when only the
+ * Subject has a report's word. Unless it says YES, the whole block was
+ * read, and *@header_end (if not NULL) is set to where it ends, as
+ * bounce_header_block_end (@data, @len) would say. */
+BounceTriage
 bounce_triage (const char *data, gsize len, gsize *header_end)
 {
   static GOnce once = G_ONCE_INIT;
   const Sets *sets = g_once (&once, sets_init, NULL);
   const char *p = data, *end = data + len;
+  BounceTriage seen = BOUNCE_TRIAGE_NO;
 
   while (p < end)
     {
@@ -302,26 +307,26 @@ bounce_triage (const char *data, gsize len, gsize *header_end)
       if (IS ("content-type"))
         {
           if (VALUE () && contains_ci (lowered, vlen, "report"))
-            return TRUE;
+            return BOUNCE_TRIAGE_YES;
         }
       else if (IS ("from"))
         {
           if (VALUE () && wordset_find (&sets->senders, lowered, vlen))
-            return TRUE;
+            return BOUNCE_TRIAGE_YES;
         }
       else if (IS ("sender") || IS ("return-path"))
         {
           /* A list's envelope is its own address; a report's, a mail
            * system's or empty. */
           if (VALUE () && wordset_find (&sets->envelopes, lowered, vlen))
-            return TRUE;
+            return BOUNCE_TRIAGE_YES;
         }
       else if (IS ("subject"))
         {
-          if (VALUE () && wordset_find (&sets->subjects, lowered, vlen))
-            return TRUE;
-          if (contains_ci (lowered, vlen, "=?") && subject_words (sets, colon + 1, vend - colon - 1))
-            return TRUE;
+          /* Read on: another header may say more. */
+          if ((VALUE () && wordset_find (&sets->subjects, lowered, vlen))
+              || (contains_ci (lowered, vlen, "=?") && subject_words (sets, colon + 1, vend - colon - 1)))
+            seen = BOUNCE_TRIAGE_SUBJECT;
         }
       else if (IS ("auto-submitted"))
         {
@@ -331,23 +336,23 @@ bounce_triage (const char *data, gsize len, gsize *header_end)
           while (*q == ' ' || *q == '\t')
             q++;
           if (!(strncmp (q, "no", 2) == 0 && !g_ascii_isalpha (q[2])))
-            return TRUE;
+            return BOUNCE_TRIAGE_YES;
         }
       else if (IS ("precedence"))
         {
           if (VALUE () && contains_ci (lowered, vlen, "auto"))
-            return TRUE;
+            return BOUNCE_TRIAGE_YES;
         }
       else if (sets->header_lengths & (G_GUINT64_CONSTANT (1) << nlen))
         {
           for (guint i = 0; auto_headers[i].s; i++)
             if (nlen == auto_headers[i].len && memcmp (name, auto_headers[i].s, nlen) == 0)
-              return TRUE;
+              return BOUNCE_TRIAGE_YES;
         }
 #undef VALUE
 #undef IS
     }
   if (header_end)
     *header_end = p - data;
-  return FALSE;
+  return seen;
 }

@@ -210,7 +210,7 @@ add_seen_header (const char *name, const char *line, gsize len, gsize value_at, 
 
 typedef struct
 {
-  guint files, reports, passed, passed_not_reports, errors;
+  guint files, reports, passed, passed_not_reports, looked, looked_not_reports, errors;
   GHashTable *triggers; /* trigger text -> count (GUINT_TO_POINTER) */
   GString *failures;
 } Tally;
@@ -224,7 +224,8 @@ check_file (BounceRules *rules, const char *path, const char *shown, Tally *t)
   const char *data;
   gsize len;
   BounceKind kind_full, kind_quick;
-  gboolean passed;
+  BounceTriage passed;
+  gboolean looked;
   gsize probe, hend = 0;
 
   if (map == NULL)
@@ -253,13 +254,22 @@ check_file (BounceRules *rules, const char *path, const char *shown, Tally *t)
   probe = MIN (len, (gsize) BOUNCE_MAX_HEADER_BYTES + 2);
   passed = bounce_triage (data, probe, &hend);
   /* Where it stopped reading is where the header block ends. */
-  if (!passed && hend != bounce_header_block_end (data, probe))
+  if (passed != BOUNCE_TRIAGE_YES && hend != bounce_header_block_end (data, probe))
     g_string_append_printf (t->failures, "%s: the triage says the header block ends at %" G_GSIZE_FORMAT
                             ", it ends at %" G_GSIZE_FORMAT "\n", shown, hend,
                             bounce_header_block_end (data, probe));
 
+  /* What is parsed after the second look at plain messages. */
+  looked = passed == BOUNCE_TRIAGE_YES
+           || (passed == BOUNCE_TRIAGE_SUBJECT
+               && !bounce_second_look (data, MIN (len, BOUNCE_MAX_MESSAGE_BYTES), hend, rules));
   if (kind_full != BOUNCE_KIND_NOT_BOUNCE)
     t->reports++;
+  if (looked)
+    {
+      t->looked++;
+      t->looked_not_reports += kind_full == BOUNCE_KIND_NOT_BOUNCE;
+    }
   if (passed)
     {
       t->passed++;
@@ -280,7 +290,8 @@ check_file (BounceRules *rules, const char *path, const char *shown, Tally *t)
       g_string_append_printf (t->failures, "%s: the full parse says %s (%s), the triage %s it; its headers:\n",
                               shown, bounce_kind_to_string (kind_full),
                               bounce_report_get_format (full) ?: "no format",
-                              passed ? "passed (yet the kind differs)" : "drops");
+                              !passed ? "drops" : looked ? "passed (yet the kind differs)"
+                              : "passed, and the second look drops");
       foreach_header (data, len, add_seen_header, t->failures);
     }
 }
@@ -318,8 +329,10 @@ check_files (const char *label, const char *root, GPtrArray *files)
       check_file (rules, path, strlen (path) > skip ? path + skip : path, &t);
     }
   g_test_message ("%s: %u messages, %u reports (full parse), %u not messages; "
-                  "%u passed the triage, %u of those not reports",
-                  label, t.files, t.reports, t.errors, t.passed, t.passed_not_reports);
+                  "%u passed the triage, %u of those not reports; "
+                  "%u passed the second look, %u of those not reports",
+                  label, t.files, t.reports, t.errors, t.passed, t.passed_not_reports,
+                  t.looked, t.looked_not_reports);
   keys = g_ptr_array_new ();
   g_hash_table_iter_init (&it, t.triggers);
   while (g_hash_table_iter_next (&it, &key, NULL))
@@ -374,11 +387,76 @@ test_testdata (void)
   check_files ("testdata", testdata, files);
 }
 
+/* Messages the triage lets through on their Subject ("error"), and
+ * whether the second look may leave them unparsed. Whenever it does, the
+ * full parse must find no report. */
+static const struct
+{
+  const char *what;
+  const char *headers; /* after From and Subject */
+  const char *body;
+  gboolean dropped;
+} looks[] = {
+  { "a plain message", "", "The build is fine again, see the log.\n", TRUE },
+  { "a plain message in Latin-1", "Content-Type: text/plain; charset=iso-8859-1\n",
+    "Caf\xe9 is open again.\n", TRUE },
+  { "an address far from any digit", "",
+    "Write to bob@example.org about it.\n\n\n\n\n\nRoom 101.\n", TRUE },
+  { "delivery-status fields", "",
+    "Reporting-MTA: dns; mx.example.net\n\nFinal-Recipient: rfc822; bob@example.org\nAction: failed\n", FALSE },
+  { "an address and a code", "", "<bob@example.org>:\nhost said: 550 no such user\n", FALSE },
+  { "an address and a status two lines on", "", "bob@example.org\n\nsays 5.1.1\n", FALSE },
+  { "a challenge's words", "",
+    "Just this once, click the link below so I can receive your email.\n", FALSE },
+  { "a virus notice's words", "",
+    "A virus was found in an email from you to carol@example.com.\n", FALSE },
+  { "a multipart message", "Content-Type: multipart/mixed; boundary=b\n",
+    "--b\n\nhello\n--b--\n", FALSE },
+  { "a base64 body", "Content-Transfer-Encoding: base64\n", "aGVsbG8K\n", FALSE },
+  { "an HTML body", "Content-Type: text/html\n", "<p>hello</p>\n", FALSE },
+  /* Yandex's Russian first line, in KOI8-R: the rule reads it decoded. */
+  { "a body in KOI8-R", "Content-Type: text/plain; charset=koi8-r\n",
+    "\xfc\xd4\xcf \xd0\xc9\xd3\xd8\xcd\xcf \xcf\xd4\xd0\xd2\xc1\xd7\xcc\xc5\xce\xcf \xd0\xcf\xde\xd4\xcf\xd7\xd9\xcd \xd3\xc5\xd2\xd7\xc5\xd2\xcf\xcd\n", FALSE },
+  { "a line that is no header", "this line has no colon\n", "hello\n", FALSE },
+  { "a header a rule reads", "X-Autoreply: yes\n", "I am away.\n", FALSE },
+};
+
+static void
+test_second_look (void)
+{
+  g_autoptr (BounceRules) rules = project_rules ();
+
+  for (guint i = 0; i < G_N_ELEMENTS (looks); i++)
+    {
+      g_autofree char *msg = g_strdup_printf ("From: Ann <ann@example.com>\nSubject: build error\n%s\n%s",
+                                              looks[i].headers, looks[i].body);
+      gsize len = strlen (msg);
+      gsize hend = 0;
+      g_autoptr (GError) error = NULL;
+      g_autoptr (BounceReport) full = bounce_report_new_from_data (msg, len, rules, BOUNCE_PARSE_NO_TRIAGE, &error);
+      BounceTriage triage = bounce_triage (msg, len, &hend);
+      gboolean dropped;
+
+      g_assert_no_error (error);
+      if (strstr (looks[i].what, "no header") == NULL && strstr (looks[i].what, "rule reads") == NULL)
+        g_assert_cmpint (triage, ==, BOUNCE_TRIAGE_SUBJECT);
+      if (triage != BOUNCE_TRIAGE_SUBJECT)
+        continue;
+      dropped = bounce_second_look (msg, len, hend, rules);
+      if (dropped != looks[i].dropped)
+        g_test_fail_printf ("%s: the second look %s it", looks[i].what, dropped ? "drops" : "keeps");
+      if (dropped && bounce_report_get_kind (full) != BOUNCE_KIND_NOT_BOUNCE)
+        g_test_fail_printf ("%s: dropped, yet the full parse says %s", looks[i].what,
+                            bounce_kind_to_string (bounce_report_get_kind (full)));
+    }
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/triage/corpus", test_corpus);
   g_test_add_func ("/triage/testdata", test_testdata);
+  g_test_add_func ("/triage/second-look", test_second_look);
   return g_test_run ();
 }
