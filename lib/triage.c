@@ -214,23 +214,30 @@ static const Word auto_headers[] = {
 typedef struct
 {
   WordSet senders, foreign, envelopes, subjects;
-  guint64 header_lengths; /* bit n: an auto_headers name is n bytes long */
+  guint64 name_lengths; /* bit n: a header the triage reads has a name n bytes long */
 } Sets;
 
 static gpointer
 sets_init (gpointer data)
 {
   static Sets sets;
+  /* Every name bounce_triage () compares, below. */
+  static const char *const read[] = {
+    "content-type", "from", "sender", "return-path", "subject", "auto-submitted", "precedence", NULL,
+  };
 
   wordset_init (&sets.senders, auto_senders);
   wordset_init (&sets.foreign, foreign_subjects);
   wordset_init (&sets.envelopes, report_envelopes);
   wordset_init (&sets.subjects, report_subjects);
+
   for (guint i = 0; auto_headers[i].s; i++)
     {
       g_assert (auto_headers[i].len < 64);
-      sets.header_lengths |= G_GUINT64_CONSTANT (1) << auto_headers[i].len;
+      sets.name_lengths |= G_GUINT64_CONSTANT (1) << auto_headers[i].len;
     }
+  for (guint i = 0; read[i]; i++)
+    sets.name_lengths |= G_GUINT64_CONSTANT (1) << strlen (read[i]);
   return &sets;
 }
 
@@ -291,16 +298,14 @@ bounce_triage (const char *data, gsize len, gsize *header_end)
             break;
         }
       p = vend;
-      /* The name, lowered; no header the triage reads has a longer one. */
-      for (colon = line; colon < vend && *colon != ':' && colon - line < (gssize) sizeof name; colon++)
-        {
-          guchar c = *colon;
-
-          name[colon - line] = c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
-        }
-      if (colon == vend || *colon != ':')
+      colon = memchr (line, ':', vend - line);
+      if (colon == NULL)
         continue;
       nlen = colon - line;
+      /* Only names of the lengths the triage reads are looked at. */
+      if (nlen >= 64 || !(sets->name_lengths & (G_GUINT64_CONSTANT (1) << nlen)))
+        continue;
+      lower_copy (line, nlen, name, sizeof name);
 
 #define IS(n) (nlen == sizeof (n) - 1 && memcmp (name, n, sizeof (n) - 1) == 0)
 #define VALUE() (vlen = lower_copy (colon + 1, vend - colon - 1, lowered, sizeof lowered))
@@ -343,7 +348,7 @@ bounce_triage (const char *data, gsize len, gsize *header_end)
           if (VALUE () && contains_ci (lowered, vlen, "auto"))
             return BOUNCE_TRIAGE_YES;
         }
-      else if (sets->header_lengths & (G_GUINT64_CONSTANT (1) << nlen))
+      else
         {
           for (guint i = 0; auto_headers[i].s; i++)
             if (nlen == auto_headers[i].len && memcmp (name, auto_headers[i].s, nlen) == 0)
