@@ -6,12 +6,16 @@
  * index, and the X-Backscatter headers of filter mode.
  *
  * Besides crashes, it checks what the library promises: an error only in
- * BOUNCE_ERROR, and every string it hands out valid UTF-8.
+ * BOUNCE_ERROR, every string it hands out valid UTF-8, the JSON it writes
+ * JSON, and no report left unparsed by the second look at plain messages.
  */
 #include "config.h"
 #include "fuzz.h"
 
 #include <backscatter.h>
+#include "bounce-private.h"
+
+#include <string.h>
 
 static BounceRules *rules;
 static BounceJudge *judge;
@@ -104,11 +108,40 @@ one (const uint8_t *data, size_t size, BounceParseFlags flags)
   fuzz_assert_utf8 ("the X-Backscatter headers", headers);
 }
 
+/* The second look at plain messages (bounce_second_look) never leaves
+ * unparsed a message in which the full parse finds a report. */
+static void
+check_second_look (const uint8_t *data, size_t size)
+{
+  const char *d = (const char *) data;
+  gsize len = size, hend = 0, probe;
+  g_autoptr (BounceReport) full = NULL;
+
+  if (len >= 5 && memcmp (d, "From ", 5) == 0)
+    {
+      const char *nl = memchr (d, '\n', len);
+
+      if (nl == NULL)
+        return;
+      len -= nl + 1 - d;
+      d = nl + 1;
+    }
+  probe = MIN (len, (gsize) BOUNCE_MAX_HEADER_BYTES + 2);
+  if (bounce_triage (d, probe, &hend) != BOUNCE_TRIAGE_SUBJECT || hend > BOUNCE_MAX_HEADER_BYTES
+      || (hend == probe && len > probe)
+      || !bounce_second_look (d, MIN (len, (gsize) BOUNCE_MAX_MESSAGE_BYTES), hend, rules))
+    return;
+  full = bounce_report_new_from_data ((const char *) data, size, rules, BOUNCE_PARSE_NO_TRIAGE, NULL);
+  if (full && bounce_report_get_kind (full) != BOUNCE_KIND_NOT_BOUNCE)
+    g_error ("the second look leaves a %s unparsed", bounce_kind_to_string (bounce_report_get_kind (full)));
+}
+
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
   init ();
   one (data, size, BOUNCE_PARSE_NO_TRIAGE);
   one (data, size, BOUNCE_PARSE_DEFAULT);
+  check_second_look (data, size);
   return 0;
 }
