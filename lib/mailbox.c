@@ -40,6 +40,7 @@ compare_names (gconstpointer a, gconstpointer b)
 }
 
 #define MAP_OVER (128 * 1024) /* files larger are mapped, not read */
+#define KEEP_BUFFER (16 * 1024) /* a read buffer's first size; larger ones are not kept */
 
 /* Read a whole file of the folder open as @dirfd (capped) into *buffer,
  * made larger when it is too small; a file larger than MAP_OVER is mapped
@@ -87,7 +88,7 @@ read_file (int dirfd, const char *name, char **buffer, gsize *size, const char *
   if (*buffer == NULL || *size < want + 1)
     {
       g_free (*buffer);
-      *size = MAX (want + 1, 16384);
+      *size = MAX (want + 1, KEEP_BUFFER);
       *buffer = g_malloc (*size);
     }
   buf = *buffer;
@@ -133,7 +134,6 @@ is_from_line (const char *p, const char *end)
 
 #define WINDOW_PER_THREAD 16
 #define WINDOW_BYTES (64 * 1024 * 1024)
-#define KEEP_BUFFER (64 * 1024)
 #define MAX_THREADS 64
 
 typedef enum
