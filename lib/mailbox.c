@@ -50,7 +50,9 @@ static gboolean
 read_file (int dirfd, const char *name, char **buffer, gsize *size, const char **mapped,
            gsize *len, gboolean *truncated, int *err)
 {
-  int fd = openat (dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  /* O_NONBLOCK: a FIFO someone left in the folder must not stop the scan
+   * (it is then refused as not a plain file). */
+  int fd = openat (dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
   struct stat st;
   char *buf;
   gsize want, got = 0;
@@ -149,7 +151,8 @@ typedef struct
   SlotState state;
   BounceMessageRef ref;
   const char *name; /* Maildir: the file's name in dir */
-  char *path;       /* Maildir: the file, owned */
+  gboolean in_dir;  /* Maildir: name is a file of the folder */
+  GString *path;    /* Maildir: the file; kept from one message to the next */
   gboolean read;    /* Maildir: buffer (or map) holds the file */
   const char *map;  /* Maildir: the file, mapped */
   char *buffer;     /* Maildir: kept from one message to the next */
@@ -229,8 +232,7 @@ claim (Walk *w, guint *index)
           return FALSE;
         }
       slot->name = g_ptr_array_index (w->names, w->claimed);
-      slot->path = g_build_filename (w->dir, slot->name, NULL);
-      slot->ref.path = slot->path;
+      slot->in_dir = TRUE;
     }
   else
     {
@@ -263,9 +265,17 @@ work (Walk *w, guint index)
   Slot *slot = &w->slots[index % w->window];
   SlotState state = SLOT_DONE;
 
-  if (slot->path)
+  if (slot->in_dir)
     {
       int err = 0;
+
+      /* The path, made here rather than under the lock. */
+      if (slot->path == NULL)
+        slot->path = g_string_sized_new (256);
+      g_string_assign (slot->path, w->dir);
+      g_string_append_c (slot->path, G_DIR_SEPARATOR);
+      g_string_append (slot->path, slot->name);
+      slot->ref.path = slot->path->str;
 
       slot->read = read_file (w->dirfd, slot->name, &slot->buffer, &slot->buffer_size, &slot->map,
                               &slot->ref.length, &slot->ref.truncated, &err);
@@ -373,7 +383,7 @@ walk_batch (Walk *w, GError **error)
       if (head->prepared && w->prepared_free)
         w->prepared_free (head->prepared);
       head->prepared = NULL;
-      g_clear_pointer (&head->path, g_free);
+      head->in_dir = FALSE;
       held = head->read ? head->ref.length : 0;
       head->read = FALSE;
       if (head->map)
@@ -604,7 +614,11 @@ bounce_mailbox_foreach (const char *path, BounceMailboxFlags flags, const char *
   pthread_cond_destroy (&w.head_done);
   pthread_mutex_destroy (&w.lock);
   for (guint i = 0; i < w.window; i++)
-    g_free (w.slots[i].buffer);
+    {
+      g_free (w.slots[i].buffer);
+      if (w.slots[i].path)
+        g_string_free (w.slots[i].path, TRUE);
+    }
   g_free (w.slots);
   return ok;
 }

@@ -126,6 +126,20 @@ check "move=../x is refused" '[ "$st" = 64 ] && [ ! -e "$T/x" ] && [ ! -e "$M/..
 "$BIN" scan "${conf[@]}" "$M" --action move=a/b > /dev/null 2>&1
 check "move=a/b is refused" '[ $? = 64 ]'
 
+# --- what is not a message ---------------------------------------------------
+# A FIFO, a folder and a link to a file outside, among the messages: each is
+# passed over, none holds the scan up, and the messages are all read.
+O="$T/odd"
+mkdir -p "$O/new" "$O/cur" "$O/tmp" "$O/cur/1700000001.folder.example"
+cp "$SRC/testdata/maildir/cur/"* "$O/cur/"
+mkfifo "$O/cur/1700000002.fifo.example"
+ln -s /etc/passwd "$O/cur/1700000003.link.example"
+timeout 60 "$BIN" scan "${conf[@]}" --json "$O" > "$T/odd.json" 2> "$T/odd.err"
+st=$?
+check "a FIFO, a folder and a link in a Maildir are passed over" \
+  '[ "$st" != 124 ] && [ "$st" -le 2 ] && [ ! -s "$T/odd.err" ] && ! grep -q passwd "$T/odd.json"' \
+  "exit $st: $(head -3 "$T/odd.err")"
+
 # --- lock ------------------------------------------------------------------
 exec 9>"$M/.backscatter.lock"
 flock -n 9
