@@ -273,27 +273,28 @@ scan_one (const BounceMessageRef *ref, gpointer prepared, gpointer user_data, GE
   g_autoptr (GError) err = NULL;
   BounceReport *report;
   g_autoptr (BounceJudgement) jm = NULL;
-  g_autofree char *source = ref->in_mbox ? g_strdup_printf ("%s:%" G_GOFFSET_FORMAT, ref->path, ref->offset)
-                                         : g_strdup (ref->path);
+  g_autofree char *source = NULL;
   g_autofree char *target = NULL, *kept = NULL;
   const char *done = NULL;
   BounceVerdict v;
 
   s->messages++;
   progress (s, FALSE);
+  report = parsed ? parsed->report : NULL; /* nothing was prepared when it could not be read */
+  if (ref->data != NULL && report != NULL && bounce_report_get_kind (report) == BOUNCE_KIND_NOT_BOUNCE)
+    return TRUE; /* most mail */
+  source = ref->in_mbox ? g_strdup_printf ("%s:%" G_GOFFSET_FORMAT, ref->path, ref->offset)
+                        : g_strdup (ref->path);
   if (ref->data == NULL)
     {
       print_error (s, source, ref->read_error, EX_IOERR);
       return TRUE;
     }
-  report = parsed->report;
   if (report == NULL)
     {
       print_error (s, source, parsed->error->message, cli_exit_for_error (parsed->error));
       return TRUE;
     }
-  if (bounce_report_get_kind (report) == BOUNCE_KIND_NOT_BOUNCE)
-    return TRUE;
   s->bounces++;
   jm = bounce_judge_report (s->ctx.judge, report);
   v = bounce_judgement_get_verdict (jm);
