@@ -1151,34 +1151,21 @@ parse_message (BounceReport *r, GMimeMessage *msg, BounceRules *rules)
  * it (the generic reading of a failure needs a code there). Every check
  * errs towards the full parse. */
 
-/* Whether a lowered Content-Type value says plain text; *@charset: the
- * charset it names, or NULL. */
+/* Whether a Content-Type value says plain text, read by GMime's own
+ * parser as the full parse reads it; *@charset: the charset it names, or
+ * NULL. */
 static gboolean
 plain_text_type (const char *v, char **charset)
 {
-  const char *cs;
+  g_autoptr (GMimeParserOptions) opts = (bounce_gmime_init (), bounce_parser_options ());
+  GMimeContentType *ct = g_mime_content_type_parse (opts, v);
+  gboolean plain = ct && g_mime_content_type_is_type (ct, "text", "plain") && *charset == NULL;
 
-  while (*v == ' ' || *v == '\t')
-    v++;
-  if (!g_str_has_prefix (v, "text/plain"))
-    return FALSE;
-  v += strlen ("text/plain");
-  if (*v != '\0' && *v != ';' && *v != ' ' && *v != '\t')
-    return FALSE;
-  if (strstr (v, "charset*") != NULL || *charset != NULL)
-    return FALSE; /* RFC 2231, or a second charset: leave it to GMime */
-  cs = strstr (v, "charset");
-  if (cs == NULL)
-    return TRUE;
-  cs += strlen ("charset");
-  while (*cs == ' ' || *cs == '\t')
-    cs++;
-  if (*cs++ != '=')
-    return FALSE;
-  while (*cs == ' ' || *cs == '\t' || *cs == '"')
-    cs++;
-  *charset = g_strndup (cs, strcspn (cs, "\"; \t()"));
-  return TRUE;
+  /* A second Content-Type is left to GMime. */
+  if (plain)
+    *charset = g_strdup (g_mime_content_type_get_parameter (ct, "charset"));
+  g_clear_object (&ct);
+  return plain;
 }
 
 /* Whether @hay (@n bytes) holds the name of a delivery-status field that
@@ -1310,9 +1297,7 @@ bounce_second_look (const char *data, gsize length, gsize hend, BounceRules *rul
           g_string_append_c (value, *q);
       if (strcmp (name, "content-type") == 0)
         {
-          g_autofree char *v = g_ascii_strdown (value->str, value->len);
-
-          if (strlen (v) != value->len || !plain_text_type (v, &charset))
+          if (strlen (value->str) != value->len || !plain_text_type (value->str, &charset))
             return FALSE;
         }
       else if (strcmp (name, "content-transfer-encoding") == 0)
