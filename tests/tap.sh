@@ -5,9 +5,19 @@
 #   ok TEXT              a passed test
 #   not_ok TEXT [LINE]   a failed one, with diagnostic lines; counts $failed
 #   check TEXT EXPR [LINE...]   ok or not_ok as `eval EXPR` succeeds
+# $SLOW is 1 in the slow suite (`meson test --setup full`): the whole
+# corpus, more mutants, more kill rounds. $CORPUS is the shared corpus
+# (BACKSCATTER_CORPUS, or ../shared/corpus beside the source tree); it is
+# empty when there is none, and the tests that need it say so.
 set -u
 BIN=${BACKSCATTER_BIN:?}
 SRC=$(cd "$(dirname "$0")/.." && pwd)
+SLOW=${BACKSCATTER_SLOW:-0}
+CORPUS=${BACKSCATTER_CORPUS:-$SRC/../shared/corpus}
+if [ ! -d "$CORPUS/bounces" ]; then
+  echo "# no shared corpus at $CORPUS (set BACKSCATTER_CORPUS): its cases are skipped"
+  CORPUS=
+fi
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 export XDG_CONFIG_HOME=$T/config XDG_DATA_HOME=$T/data TZ=UTC

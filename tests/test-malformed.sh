@@ -22,7 +22,7 @@ LIMIT_KB=1048576
 # The limit a message must be answered within; a sanitizer build, several
 # times slower, is given more (BACKSCATTER_MALFORMED_SECONDS).
 SECONDS_EACH=${BACKSCATTER_MALFORMED_SECONDS:-10}
-MUTANTS=${BACKSCATTER_MALFORMED_MUTANTS:-300}
+MUTANTS=${BACKSCATTER_MALFORMED_MUTANTS:-$([ "$SLOW" = 1 ] && echo 300 || echo 30)}
 LARGE=1
 if [ -n "${BACKSCATTER_VALGRIND:-}" ]; then
   SECONDS_EACH=300
@@ -111,8 +111,8 @@ else
   fi
   # 3. Mutants of the samples and, when present, of the shared corpus.
   "$PY" "$SRC/tests/make-malformed.py" mutate "$T/mut" "$MUTANTS" 20240411 "$SRC/testdata"
-  if [ -d "$SRC/../shared/corpus" ]; then
-    "$PY" "$SRC/tests/make-malformed.py" mutate "$T/mut-corpus" "$MUTANTS" 20240412 "$SRC/../shared/corpus"
+  if [ -n "$CORPUS" ]; then
+    "$PY" "$SRC/tests/make-malformed.py" mutate "$T/mut-corpus" "$MUTANTS" 20240412 "$CORPUS"
   fi
   for f in "$T"/mut/*.msg "$T"/mut-corpus/*.msg; do
     [ -f "$f" ] || continue

@@ -1,6 +1,7 @@
 /* test-rules.c — the rule loader refuses mistakes with FILE:LINE, every
  * format rule recognises the testdata/ samples it names, and the prefilter
  * (the words a pattern cannot match without) never changes a result. */
+#include "test-common.h"
 #include "bounce-private.h"
 
 typedef struct
@@ -316,7 +317,7 @@ test_prefilter_same (void)
   g_autoptr (BounceRules) rules = project_rules ();
   g_autoptr (GString) failures = g_string_new (NULL);
   g_autofree char *testdata = g_test_build_filename (G_TEST_DIST, "..", "testdata", NULL);
-  g_autofree char *corpus = g_test_build_filename (G_TEST_DIST, "..", "..", "shared", "corpus", NULL);
+  g_autofree char *corpus = test_corpus_path (NULL);
   guint n = 0;
 
   compare_prefilter (rules, testdata, 1, &n, failures);
@@ -324,7 +325,7 @@ test_prefilter_same (void)
   if (g_file_test (corpus, G_FILE_TEST_IS_DIR))
     compare_prefilter (rules, corpus, g_getenv ("BACKSCATTER_VALGRIND") ? 10 : 1, &n, failures);
   else
-    g_test_message ("no corpus at ../shared/corpus: testdata only");
+    g_test_message ("no corpus at %s (set BACKSCATTER_CORPUS): testdata only", corpus);
   g_test_message ("%u messages read with and without the prefilter", n);
   g_assert_cmpuint (n, >, 100);
   if (failures->len)

@@ -105,7 +105,7 @@ rm -rf "$T/K"; cp -a "$M" "$T/K"; mv "$T/K/.Backscatter"/cur/* "$T/K/cur/" 2>/de
 mv "$T/K/.Backscatter"/new/* "$T/K/new/" 2>/dev/null; rm -rf "$T/K/.Backscatter"
 sums "$T/K" > "$T/k-before"
 kills=0
-for round in $(seq 1 25); do
+for round in $(seq 1 $([ "$SLOW" = 1 ] && echo 25 || echo 6)); do
   "$BIN" scan "${conf[@]}" "$T/K" --action move=Backscatter --quiet > /dev/null 2>&1 &
   pid=$!
   sleep "0.0$((RANDOM % 10))$((RANDOM % 10))"
@@ -151,10 +151,11 @@ check "a second scan of a locked mailbox exits 75" '[ "$st" = 75 ]' "exit $st"
 # --- filter ----------------------------------------------------------------
 mkdir -p "$T/filtered"
 { find "$SRC/testdata" -type f \( -name '*.eml' -o -path '*/maildir/*' \) -not -path '*/malformed/*' -not -name .keep -not -name .backscatter.lock | sort
-  # Under valgrind (one slow process per message), a twentieth of the corpus.
-  if [ -d "$SRC/../shared/corpus" ]; then
-    find "$SRC/../shared/corpus/bounces" "$SRC/../shared/corpus/not-bounces" -type f | sort \
-      | awk -v step="${BACKSCATTER_VALGRIND:+20}" 'step == "" || NR % step == 1'
+  # The whole corpus in the slow suite; otherwise (and under valgrind, one
+  # slow process per message) a fortieth of it.
+  if [ -n "$CORPUS" ]; then
+    find "$CORPUS/bounces" "$CORPUS/not-bounces" -type f | sort \
+      | awk -v step="$([ "$SLOW" = 1 ] && [ -z "${BACKSCATTER_VALGRIND:-}" ] || echo 40)" 'step == "" || NR % step == 1'
   fi
 } > "$T/filter-list"
 j=0

@@ -10,6 +10,7 @@
  * VBounce does: a bounce whose original passed a relay of the owner's is
  * never backscatter, and one whose original never touched them is.
  * Skipped when the corpus is absent. */
+#include "test-common.h"
 #include "bounce-private.h"
 
 #include <glib/gstdio.h>
@@ -36,7 +37,7 @@ sample_free (gpointer p)
 static void
 load_samples (void)
 {
-  g_autofree char *dir = g_test_build_filename (G_TEST_DIST, "..", "..", "shared", "corpus", "bounces", NULL);
+  g_autofree char *dir = test_corpus_path ("bounces", NULL);
   g_autofree char *rdir = g_test_build_filename (G_TEST_DIST, "..", "rules", NULL);
   g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
   g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
@@ -108,7 +109,7 @@ test_sent_folder (void)
 
   if (samples->len == 0)
     {
-      g_test_skip ("no shared corpus");
+      g_test_skip ("no shared corpus (../shared/corpus or BACKSCATTER_CORPUS)");
       return;
     }
   tmp = g_dir_make_tmp ("scenario-XXXXXX", NULL);
@@ -188,7 +189,7 @@ test_relays_only (void)
 
   if (samples->len == 0)
     {
-      g_test_skip ("no shared corpus");
+      g_test_skip ("no shared corpus (../shared/corpus or BACKSCATTER_CORPUS)");
       return;
     }
   for (guint i = 0; i < samples->len; i++)

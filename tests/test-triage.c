@@ -12,6 +12,7 @@
  * The test also says how much the triage lets through: how many messages
  * passed it, how many of those turned out not to be reports, and which
  * header (and which text in it) let those through. */
+#include "test-common.h"
 #include "bounce-private.h"
 
 #include <string.h>
@@ -352,13 +353,13 @@ check_files (const char *label, const char *root, GPtrArray *files)
 static void
 test_corpus (void)
 {
-  g_autofree char *corpus = g_test_build_filename (G_TEST_DIST, "..", "..", "shared", "corpus", NULL);
+  g_autofree char *corpus = test_corpus_path (NULL);
   const char *const folders[] = { "bounces", "not-bounces" };
   guint n = 0;
 
   if (!g_file_test (corpus, G_FILE_TEST_IS_DIR))
     {
-      g_test_skip ("no corpus at ../shared/corpus");
+      g_test_skip ("no corpus at ../shared/corpus (or BACKSCATTER_CORPUS)");
       return;
     }
   for (guint i = 0; i < G_N_ELEMENTS (folders); i++)

@@ -1,0 +1,26 @@
+/* test-common.h — what the C test programs share.
+ *
+ * test_corpus_path (): a file or folder of the shared corpus of real mail,
+ * from $BACKSCATTER_CORPUS or ../shared/corpus beside the source tree.
+ * The caller frees the result; tests that need the corpus skip, saying
+ * where they looked, when it is not there.
+ */
+#pragma once
+
+#include <glib.h>
+
+static inline char *
+test_corpus_path (const char *first, ...)
+{
+  const char *env = g_getenv ("BACKSCATTER_CORPUS");
+  g_autofree char *root = env && *env ? g_strdup (env)
+                                      : g_test_build_filename (G_TEST_DIST, "..", "..", "shared", "corpus", NULL);
+  GString *path = g_string_new (root);
+  va_list ap;
+
+  va_start (ap, first);
+  for (const char *part = first; part; part = va_arg (ap, const char *))
+    g_string_append_printf (path, G_DIR_SEPARATOR_S "%s", part);
+  va_end (ap);
+  return g_string_free (path, FALSE);
+}
