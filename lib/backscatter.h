@@ -15,6 +15,8 @@
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
+#include "backscatter-version.h"
+
 G_BEGIN_DECLS
 
 #if defined(BOUNCE_COMPILATION)
@@ -22,6 +24,14 @@ G_BEGIN_DECLS
 #else
 #define BOUNCE_PUBLIC extern
 #endif
+
+/**
+ * bounce_version:
+ * Returns: the version of the library the program runs against, as
+ * "MAJOR.MINOR.MICRO" (static; BOUNCE_*_VERSION give the one it was
+ * compiled against).
+ */
+BOUNCE_PUBLIC const char *bounce_version (void);
 
 #define BOUNCE_ERROR (bounce_error_quark ())
 BOUNCE_PUBLIC GQuark bounce_error_quark (void);
