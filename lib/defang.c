@@ -108,7 +108,16 @@ bounce_defang (const char *data, gsize length, const char *note, gsize *out_leng
   out = g_mime_stream_mem_new ();
   if (skip)
     g_mime_stream_write (out, data, skip);
-  g_mime_object_write_to_stream (GMIME_OBJECT (msg), NULL, out);
+  {
+    /* GMime writes LF line ends; a CRLF message stays CRLF. */
+    const char *nl = memchr (data + skip, '\n', length - skip);
+    GMimeFormatOptions *options = g_mime_format_options_new ();
+
+    if (nl && nl > data + skip && nl[-1] == '\r')
+      g_mime_format_options_set_newline_format (options, GMIME_NEWLINE_FORMAT_DOS);
+    g_mime_object_write_to_stream (GMIME_OBJECT (msg), options, out);
+    g_mime_format_options_free (options);
+  }
   bytes = g_mime_stream_mem_get_byte_array (GMIME_STREAM_MEM (out));
   *out_length = bytes->len;
   return g_memdup2 (bytes->data, bytes->len);

@@ -263,18 +263,24 @@ static const char *const risky_extensions[] = {
  *
  * Whether an attachment is an executable, a script or an archive — the
  * kinds that worms travel in. A name such as "document.txt.scr" counts by
- * its last extension.
+ * its last extension, taken as Windows takes it: trailing dots and spaces
+ * are dropped, so "x.exe." and "x.exe " are executables too.
  */
 gboolean
 bounce_filename_is_risky (const char *name, const char *content_type)
 {
   if (name)
     {
-      const char *dot = strrchr (name, '.');
+      gsize len = strlen (name);
+      const char *dot;
 
+      while (len > 0 && (name[len - 1] == '.' || name[len - 1] == ' '))
+        len--;
+      dot = g_strrstr_len (name, len, ".");
       if (dot)
         for (guint i = 0; risky_extensions[i]; i++)
-          if (g_ascii_strcasecmp (dot + 1, risky_extensions[i]) == 0)
+          if ((gsize) (name + len - dot - 1) == strlen (risky_extensions[i])
+              && g_ascii_strncasecmp (dot + 1, risky_extensions[i], name + len - dot - 1) == 0)
             return TRUE;
     }
   if (content_type)

@@ -90,6 +90,14 @@ test_risky (void)
   g_assert_true (bounce_filename_is_risky ("INVOICE.EXE", NULL));
   g_assert_true (bounce_filename_is_risky (NULL, "application/x-msdownload"));
   g_assert_false (bounce_filename_is_risky ("report.pdf", "application/pdf"));
+  /* Windows drops trailing dots and spaces: these run as programs. */
+  g_assert_true (bounce_filename_is_risky ("x.exe.", NULL));
+  g_assert_true (bounce_filename_is_risky ("x.exe ", NULL));
+  g_assert_true (bounce_filename_is_risky ("x.Scr . .", NULL));
+  g_assert_false (bounce_filename_is_risky ("x.exe.txt", NULL));
+  g_assert_false (bounce_filename_is_risky ("x.pdf. ", NULL));
+  g_assert_false (bounce_filename_is_risky ("x.exec", NULL));
+  g_assert_false (bounce_filename_is_risky ("...", NULL));
   g_assert_false (bounce_filename_is_risky (NULL, "text/plain"));
 }
 
