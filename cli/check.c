@@ -39,7 +39,7 @@ check_one (Check *c, const char *source, const char *data, gsize len, const GErr
       if (c->json)
         cli_print_json (source, NULL, NULL, error->message);
       else
-        fprintf (stderr, "backscatter: %s: %s\n", source, error->message);
+        cli_print_error (source, error->message);
       return;
     }
   judgement = bounce_judge_report (c->ctx.judge, report);

@@ -66,6 +66,67 @@ cli_exit_for_error (const GError *error)
   return EX_IOERR;
 }
 
+/* cli_escape_append: @s as it may go to a terminal, appended to @out.
+ * Text output carries what a bounce says (reporting MTA, Message-ID,
+ * names, diagnostics, attachment names): every control character, line
+ * break and direction override in it is written as an escape (\n, \r,
+ * \t, \xHH, \u{HHHH}), a backslash as \\, and bytes that are not UTF-8
+ * as \xHH, so that a message can neither steer the terminal nor print a
+ * line of its own. NULL appends nothing. */
+void
+cli_escape_append (GString *out, const char *s)
+{
+  if (s == NULL)
+    return;
+  while (*s)
+    {
+      gunichar c = g_utf8_get_char_validated (s, -1);
+      const char *next;
+
+      if (c == (gunichar) -1 || c == (gunichar) -2)
+        {
+          g_string_append_printf (out, "\\x%02x", (guchar) *s++);
+          continue;
+        }
+      next = g_utf8_next_char (s);
+      if (c == '\n')
+        g_string_append (out, "\\n");
+      else if (c == '\r')
+        g_string_append (out, "\\r");
+      else if (c == '\t')
+        g_string_append (out, "\\t");
+      else if (c == '\\')
+        g_string_append (out, "\\\\");
+      else if (c < 0x20 || c == 0x7f)
+        g_string_append_printf (out, "\\x%02x", c);
+      else if ((c >= 0x80 && c < 0xa0) || c == 0x2028 || c == 0x2029 || (c >= 0x202a && c <= 0x202e)
+               || (c >= 0x2066 && c <= 0x2069) || c == 0x200e || c == 0x200f || c == 0x061c)
+        g_string_append_printf (out, "\\u{%04x}", c);
+      else
+        g_string_append_len (out, s, next - s);
+      s = next;
+    }
+}
+
+/* cli_escape: @s escaped as cli_escape_append() does; "" for NULL. */
+char *
+cli_escape (const char *s)
+{
+  GString *out = g_string_new (NULL);
+
+  cli_escape_append (out, s);
+  return g_string_free (out, FALSE);
+}
+
+/* cli_print_error: "backscatter: SOURCE: MESSAGE" on stderr, escaped. */
+void
+cli_print_error (const char *source, const char *message)
+{
+  g_autofree char *src = cli_escape (source), *msg = cli_escape (message);
+
+  fprintf (stderr, "backscatter: %s: %s\n", src, msg);
+}
+
 /* The start of a JSON line: an object, open, with the source first, then
  * the report's members and the judgement's, those that are given. The
  * caller adds its own (cli_json_member) and ends it with cli_json_print(). */
@@ -114,6 +175,8 @@ cli_print_json (const char *source, BounceReport *report, BounceJudgement *judge
   cli_json_print (o);
 }
 
+/* cli_print_text: the text for people; everything that comes from the
+ * message is escaped (cli_escape_append). */
 void
 cli_print_text (const char *source, BounceReport *report, BounceJudgement *judgement,
                 gboolean explain)
@@ -121,61 +184,108 @@ cli_print_text (const char *source, BounceReport *report, BounceJudgement *judge
   BounceKind kind = bounce_report_get_kind (report);
   BounceOriginal *o = bounce_report_get_original (report);
   guint n = bounce_report_get_n_recipients (report);
+  GString *t = g_string_sized_new (1024);
 
-  printf ("%s: ", source);
+  cli_escape_append (t, source);
+  g_string_append (t, ": ");
   if (judgement && kind != BOUNCE_KIND_NOT_BOUNCE)
-    printf ("%s (score %g), ", bounce_verdict_to_string (bounce_judgement_get_verdict (judgement)),
-            bounce_judgement_get_score (judgement));
-  printf ("%s", bounce_kind_to_string (kind));
+    g_string_append_printf (t, "%s (score %g), ", bounce_verdict_to_string (bounce_judgement_get_verdict (judgement)),
+                            bounce_judgement_get_score (judgement));
+  g_string_append (t, bounce_kind_to_string (kind));
   if (bounce_report_get_format (report))
-    printf (" [%s]", bounce_report_get_format (report));
+    {
+      g_string_append (t, " [");
+      cli_escape_append (t, bounce_report_get_format (report));
+      g_string_append (t, "]");
+    }
   if (bounce_report_get_reporting_mta (report))
-    printf (" from %s", bounce_report_get_reporting_mta (report));
-  printf ("\n");
+    {
+      g_string_append (t, " from ");
+      cli_escape_append (t, bounce_report_get_reporting_mta (report));
+    }
+  g_string_append_c (t, '\n');
   if (kind == BOUNCE_KIND_NOT_BOUNCE)
-    return;
+    goto out;
   for (guint i = 0; i < n; i++)
     {
       BounceRecipient *r = bounce_report_get_recipient (report, i);
       int perm = bounce_recipient_get_permanent (r);
 
-      printf ("  %s %s: %s", bounce_recipient_get_action (r),
-              bounce_recipient_get_address (r), bounce_recipient_get_reason (r));
+      g_string_append (t, "  ");
+      cli_escape_append (t, bounce_recipient_get_action (r));
+      g_string_append_c (t, ' ');
+      cli_escape_append (t, bounce_recipient_get_address (r));
+      g_string_append (t, ": ");
+      cli_escape_append (t, bounce_recipient_get_reason (r));
       if (bounce_recipient_get_status (r))
-        printf (" %s", bounce_recipient_get_status (r));
+        {
+          g_string_append_c (t, ' ');
+          cli_escape_append (t, bounce_recipient_get_status (r));
+        }
       if (bounce_recipient_get_reply_code (r))
-        printf (" %s", bounce_recipient_get_reply_code (r));
-      printf ("%s\n", perm == 1 ? " (permanent)" : perm == 0 ? " (temporary)" : "");
+        {
+          g_string_append_c (t, ' ');
+          cli_escape_append (t, bounce_recipient_get_reply_code (r));
+        }
+      g_string_append_printf (t, "%s\n", perm == 1 ? " (permanent)" : perm == 0 ? " (temporary)" : "");
       if (explain && bounce_recipient_get_diagnostic (r))
-        printf ("    %s\n", bounce_recipient_get_diagnostic (r));
+        {
+          g_string_append (t, "    ");
+          cli_escape_append (t, bounce_recipient_get_diagnostic (r));
+          g_string_append_c (t, '\n');
+        }
     }
   if (o)
     {
-      printf ("  original: %s", bounce_original_get_message_id (o) ?: "(no Message-ID)");
+      g_string_append (t, "  original: ");
+      cli_escape_append (t, bounce_original_get_message_id (o) ?: "(no Message-ID)");
       if (bounce_original_get_from (o))
-        printf (" from %s", bounce_original_get_from (o));
-      printf (" [%s]\n", bounce_original_get_carried_as (o));
+        {
+          g_string_append (t, " from ");
+          cli_escape_append (t, bounce_original_get_from (o));
+        }
+      g_string_append (t, " [");
+      cli_escape_append (t, bounce_original_get_carried_as (o));
+      g_string_append (t, "]\n");
       for (guint i = 0; i < bounce_original_get_n_attachments (o); i++)
         {
           const BounceAttachment *a = bounce_original_get_attachment (o, i);
 
-          if (a->risky)
-            printf ("  risky attachment: %s (%s)\n", a->name ?: "(no name)", a->content_type);
+          if (!a->risky)
+            continue;
+          g_string_append (t, "  risky attachment: ");
+          cli_escape_append (t, a->name ?: "(no name)");
+          g_string_append (t, " (");
+          cli_escape_append (t, a->content_type);
+          g_string_append (t, ")\n");
         }
     }
   else if (bounce_report_get_header (report, "In-Reply-To"))
-    printf ("  in reply to: %s\n", bounce_report_get_header (report, "In-Reply-To"));
+    {
+      g_string_append (t, "  in reply to: ");
+      cli_escape_append (t, bounce_report_get_header (report, "In-Reply-To"));
+      g_string_append_c (t, '\n');
+    }
   else
-    printf ("  original: none came back\n");
+    g_string_append (t, "  original: none came back\n");
   for (const char *const *w = bounce_report_get_warnings (report); *w; w++)
-    printf ("  warning: %s\n", *w);
+    {
+      g_string_append (t, "  warning: ");
+      cli_escape_append (t, *w);
+      g_string_append_c (t, '\n');
+    }
   if (explain && judgement)
     for (guint i = 0; i < bounce_judgement_get_n_evidence (judgement); i++)
       {
         const BounceEvidence *e = bounce_judgement_get_evidence (judgement, i);
 
-        printf ("  %+5.1f %-26s %s\n", e->weight, e->rule, e->detail);
+        g_string_append_printf (t, "  %+5.1f %-26s ", e->weight, e->rule);
+        cli_escape_append (t, e->detail);
+        g_string_append_c (t, '\n');
       }
+out:
+  fwrite (t->str, 1, t->len, stdout);
+  g_string_free (t, TRUE);
 }
 
 /* cli_parse_options: parse a command's own options and the settings flags;

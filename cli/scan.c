@@ -86,7 +86,7 @@ print_error (Scan *s, const char *source, const char *message, int code)
   if (s->json)
     cli_print_json (source, NULL, NULL, message);
   else
-    fprintf (stderr, "backscatter: %s: %s\n", source, message);
+    cli_print_error (source, message);
 }
 
 static char *
@@ -233,7 +233,11 @@ progress (Scan *s, gboolean done)
   if (done)
     fprintf (stderr, "\r\033[K");
   else
-    fprintf (stderr, "\r\033[Kscanning %s: %u messages, %u bounces", s->mailbox, s->messages, s->bounces);
+    {
+      g_autofree char *mailbox = cli_escape (s->mailbox);
+
+      fprintf (stderr, "\r\033[Kscanning %s: %u messages, %u bounces", mailbox, s->messages, s->bounces);
+    }
   fflush (stderr);
 }
 
@@ -346,14 +350,25 @@ scan_one (const BounceMessageRef *ref, gpointer prepared, gpointer user_data, GE
   else if (!s->quiet)
     {
       BounceRecipient *r = bounce_report_get_n_recipients (report) ? bounce_report_get_recipient (report, 0) : NULL;
+      GString *t = g_string_sized_new (256);
 
       if (s->progress)
         progress (s, TRUE);
-      printf ("%-11s %-12s %s%s%s%s: %s%s%s\n", bounce_verdict_to_string (v),
-              bounce_kind_to_string (bounce_report_get_kind (report)), source,
-              done ? " (" : "", done ? (strcmp (done, "would-be") == 0 ? "dry run" : done) : "", done ? ")" : "",
-              r ? bounce_recipient_get_address (r) : "no recipient", r ? " " : "",
-              r ? bounce_recipient_get_reason (r) : "");
+      g_string_append_printf (t, "%-11s %-12s ", bounce_verdict_to_string (v),
+                              bounce_kind_to_string (bounce_report_get_kind (report)));
+      cli_escape_append (t, source);
+      if (done)
+        g_string_append_printf (t, " (%s)", strcmp (done, "would-be") == 0 ? "dry run" : done);
+      g_string_append (t, ": ");
+      cli_escape_append (t, r ? bounce_recipient_get_address (r) : "no recipient");
+      if (r)
+        {
+          g_string_append_c (t, ' ');
+          cli_escape_append (t, bounce_recipient_get_reason (r));
+        }
+      g_string_append_c (t, '\n');
+      fwrite (t->str, 1, t->len, stdout);
+      g_string_free (t, TRUE);
     }
   return TRUE;
 }
