@@ -57,7 +57,10 @@ cli_learn (int argc, char **argv)
       fprintf (stderr, "backscatter learn: no sent folder: set [sent] folders in the config file or name one with --sent\n");
       return EX_USAGE;
     }
-  if (rebuild && !bounce_index_clear (idx, &error))
+  /* A rebuild is one transaction: whoever reads the index meanwhile sees
+   * the old one until the new one is complete, and a folder that cannot
+   * be read leaves the old one in place. */
+  if (rebuild && (!bounce_index_begin (idx, &error) || !bounce_index_clear (idx, &error)))
     {
       fprintf (stderr, "backscatter: %s\n", error->message);
       return cli_exit_for_error (error);
@@ -76,6 +79,17 @@ cli_learn (int argc, char **argv)
         }
       if (!quiet)
         printf ("%s: %u messages read, %u new\n", folders[i], r, a);
+    }
+  if (rebuild && status != 0)
+    {
+      bounce_index_rollback (idx, NULL);
+      fprintf (stderr, "backscatter learn: the index is left as it was before --rebuild\n");
+      return status;
+    }
+  if (rebuild && !bounce_index_commit (idx, &error))
+    {
+      fprintf (stderr, "backscatter: %s\n", error->message);
+      return cli_exit_for_error (error);
     }
   if (!quiet && bounce_index_get_range (idx, &n, &first, &last))
     {

@@ -355,6 +355,7 @@ BOUNCE_PUBLIC void bounce_index_close (BounceIndex *idx);
 BOUNCE_PUBLIC gboolean bounce_index_clear (BounceIndex *idx, GError **error);
 BOUNCE_PUBLIC gboolean bounce_index_begin (BounceIndex *idx, GError **error);
 BOUNCE_PUBLIC gboolean bounce_index_commit (BounceIndex *idx, GError **error);
+BOUNCE_PUBLIC gboolean bounce_index_rollback (BounceIndex *idx, GError **error);
 BOUNCE_PUBLIC gboolean bounce_index_add_message (BounceIndex *idx,
                                                  const char *data,
                                                  gsize length,

@@ -9,15 +9,28 @@
  * where the last read stopped when the file only grew).
  *
  * The database is in WAL mode with a busy timeout, so `learn`,
- * `record-sent` and `check` may run at the same time.
+ * `record-sent` and `check` may run at the same time; a rebuild is one
+ * transaction, so readers see the old index or the new, never a half one.
+ * Each entry knows its source: read from a folder (a rebuild reads it
+ * again) or recorded one by one (a rebuild keeps it). The file is
+ * created 0600 in a folder created 0700: it says whom the owner writes to.
  */
 #include "bounce-private.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
-#define SCHEMA_VERSION "1"
+#define SCHEMA_VERSION "2"
+
+/* Where an entry came from: read from a sent folder (forgotten and read
+ * again by a rebuild), or handed over one by one (record-sent, release,
+ * the milter: kept by a rebuild, since no folder holds them). */
+#define SOURCE_FOLDER "folder"
+#define SOURCE_RECORDED "recorded"
 
 struct _BounceIndex
 {
@@ -26,6 +39,7 @@ struct _BounceIndex
   sqlite3_stmt *insert;
   sqlite3_stmt *bump;
   sqlite3_stmt *count;
+  guint depth; /* open transactions: the outermost, then savepoints */
 };
 
 static const char schema[] =
@@ -33,12 +47,27 @@ static const char schema[] =
   "PRAGMA synchronous=NORMAL;"
   "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);"
   "CREATE TABLE IF NOT EXISTS sent (message_id TEXT PRIMARY KEY, date INTEGER,"
-  "  sender TEXT, user_agent TEXT, id_domain TEXT);"
+  "  sender TEXT, user_agent TEXT, id_domain TEXT, source TEXT NOT NULL DEFAULT 'folder');"
   "CREATE INDEX IF NOT EXISTS sent_date ON sent (date);"
-  /* kind: 'rcpt' (an address written to), 'from', 'agent', 'iddomain' */
+  /* kind: 'rcpt' (an address written to), 'from', 'agent', 'iddomain',
+   * and the sending profile's (see profile.c); counted per source. */
   "CREATE TABLE IF NOT EXISTS profile (kind TEXT, value TEXT, count INTEGER NOT NULL,"
-  "  PRIMARY KEY (kind, value));"
+  "  source TEXT NOT NULL DEFAULT 'folder', PRIMARY KEY (kind, value, source));"
   "CREATE TABLE IF NOT EXISTS seen (path TEXT PRIMARY KEY, size INTEGER, mtime INTEGER);";
+
+/* Schema 1 had no sources. Which of its entries were recorded one by one
+ * cannot be told any more: they are all kept as recorded, so that a
+ * rebuild never forgets mail that was sent (an entry of a message since
+ * deleted from the Sent folder only ever speaks for the owner). */
+static const char upgrade_1[] =
+  "ALTER TABLE sent ADD COLUMN source TEXT NOT NULL DEFAULT 'folder';"
+  "UPDATE sent SET source = 'recorded';"
+  "ALTER TABLE profile RENAME TO profile_1;"
+  "CREATE TABLE profile (kind TEXT, value TEXT, count INTEGER NOT NULL,"
+  "  source TEXT NOT NULL DEFAULT 'folder', PRIMARY KEY (kind, value, source));"
+  "INSERT INTO profile SELECT kind, value, count, 'recorded' FROM profile_1;"
+  "DROP TABLE profile_1;"
+  "INSERT OR REPLACE INTO meta VALUES ('schema', '2');";
 
 static gboolean
 db_error (BounceIndex *idx, GError **error, const char *what)
@@ -75,9 +104,64 @@ bounce_index_close (BounceIndex *idx)
   g_free (idx);
 }
 
+/* The index says whom the owner writes to: it is theirs alone. Create
+ * the file 0600 before SQLite does (its -wal and -shm files take the
+ * database's mode), and take group and other access away from one an
+ * earlier version made. */
+static gboolean
+make_private (const char *path, GError **error)
+{
+  static const char *const suffixes[] = { "", "-wal", "-shm", "-journal" };
+  int fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+  if (fd < 0)
+    {
+      int e = errno;
+
+      g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_INDEX, "sent-mail index: %s: %s", path,
+                   g_strerror (e));
+      return FALSE;
+    }
+  close (fd);
+  for (guint i = 0; i < G_N_ELEMENTS (suffixes); i++)
+    {
+      g_autofree char *p = g_strconcat (path, suffixes[i], NULL);
+      struct stat st;
+
+      if (lstat (p, &st) == 0 && S_ISREG (st.st_mode) && st.st_uid == geteuid ()
+          && (st.st_mode & 077) != 0)
+        chmod (p, st.st_mode & 0700);
+    }
+  return TRUE;
+}
+
+static gboolean
+upgrade (BounceIndex *idx, GError **error)
+{
+  sqlite3_stmt *q = NULL;
+  gboolean has_source = FALSE;
+
+  if (sqlite3_prepare_v2 (idx->db, "SELECT 1 FROM pragma_table_info('sent') WHERE name = 'source'",
+                          -1, &q, NULL) != SQLITE_OK)
+    return db_error (idx, error, "reading the schema");
+  has_source = sqlite3_step (q) == SQLITE_ROW;
+  sqlite3_finalize (q);
+  if (has_source)
+    return TRUE;
+  if (!bounce_index_begin (idx, error))
+    return FALSE;
+  if (!exec (idx, upgrade_1, error))
+    {
+      bounce_index_rollback (idx, NULL);
+      return FALSE;
+    }
+  return bounce_index_commit (idx, error);
+}
+
 /**
  * bounce_index_open:
- * @path: the database file; created (with its folder) when missing
+ * @path: the database file; created (with its folder, 0700, and itself
+ *   0600) when missing
  * @readonly: open for lookups only (fails when the file does not exist)
  * @error: BOUNCE_ERROR_INDEX
  *
@@ -94,6 +178,8 @@ bounce_index_open (const char *path, gboolean readonly, GError **error)
       g_autofree char *dir = g_path_get_dirname (path);
 
       g_mkdir_with_parents (dir, 0700);
+      if (!make_private (path, error))
+        return NULL;
     }
   if (sqlite3_open_v2 (path, &idx->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
     {
@@ -102,6 +188,8 @@ bounce_index_open (const char *path, gboolean readonly, GError **error)
     }
   sqlite3_busy_timeout (idx->db, 30000);
   if (!readonly && !exec (idx, schema, error))
+    return NULL;
+  if (!readonly && !upgrade (idx, error))
     return NULL;
   if (!readonly)
     {
@@ -112,14 +200,14 @@ bounce_index_open (const char *path, gboolean readonly, GError **error)
       sqlite3_free (msg);
     }
   if (sqlite3_prepare_v2 (idx->db, "SELECT date FROM sent WHERE message_id = ?", -1, &idx->has_id, NULL) != SQLITE_OK
-      || sqlite3_prepare_v2 (idx->db, "SELECT count FROM profile WHERE kind = ? AND value = ?", -1, &idx->count, NULL) != SQLITE_OK)
+      || sqlite3_prepare_v2 (idx->db, "SELECT sum(count) FROM profile WHERE kind = ? AND value = ?", -1, &idx->count, NULL) != SQLITE_OK)
     {
       db_error (idx, error, path);
       return NULL;
     }
   if (!readonly
-      && (sqlite3_prepare_v2 (idx->db, "INSERT OR IGNORE INTO sent VALUES (?, ?, ?, ?, ?)", -1, &idx->insert, NULL) != SQLITE_OK
-          || sqlite3_prepare_v2 (idx->db, "INSERT INTO profile VALUES (?, ?, 1) ON CONFLICT (kind, value)"
+      && (sqlite3_prepare_v2 (idx->db, "INSERT OR IGNORE INTO sent VALUES (?, ?, ?, ?, ?, ?)", -1, &idx->insert, NULL) != SQLITE_OK
+          || sqlite3_prepare_v2 (idx->db, "INSERT INTO profile VALUES (?, ?, 1, ?) ON CONFLICT (kind, value, source)"
                                           " DO UPDATE SET count = count + 1", -1, &idx->bump, NULL) != SQLITE_OK))
     {
       db_error (idx, error, path);
@@ -158,27 +246,75 @@ bounce_index_get_updated (BounceIndex *idx)
   return t;
 }
 
-/** bounce_index_clear: forget everything (for `learn --rebuild`). */
+/**
+ * bounce_index_clear:
+ * @error: BOUNCE_ERROR_INDEX
+ *
+ * Forgets what was read from the sent folders, so that they are read
+ * again (`learn --rebuild`); keeps the messages recorded one by one with
+ * bounce_index_add_message(). Readers see the change when the outermost
+ * transaction commits: make it one transaction with the reading of the
+ * folders (bounce_index_begin(), clear, bounce_index_learn_folder() for
+ * each, bounce_index_commit()), and readers see the old index or the
+ * new one, never an empty or half one.
+ */
 gboolean
 bounce_index_clear (BounceIndex *idx, GError **error)
 {
-  return exec (idx, "DELETE FROM sent; DELETE FROM profile; DELETE FROM seen;", error);
+  return exec (idx, "DELETE FROM sent WHERE source = '" SOURCE_FOLDER "';"
+                    "DELETE FROM profile WHERE source = '" SOURCE_FOLDER "';"
+                    "DELETE FROM seen;", error);
 }
 
+/**
+ * bounce_index_begin:
+ * @error: BOUNCE_ERROR_INDEX
+ *
+ * Opens a transaction (waiting for another writer to finish), or, inside
+ * one, a savepoint: changes are seen by others only when the outermost
+ * one is committed. Each begin is ended by one commit or rollback.
+ */
 gboolean
 bounce_index_begin (BounceIndex *idx, GError **error)
 {
-  return exec (idx, "BEGIN IMMEDIATE", error);
+  g_autofree char *sql = idx->depth == 0 ? g_strdup ("BEGIN IMMEDIATE")
+                                         : g_strdup_printf ("SAVEPOINT level%u", idx->depth);
+
+  if (!exec (idx, sql, error))
+    return FALSE;
+  idx->depth++;
+  return TRUE;
 }
 
+/** bounce_index_commit: ends what bounce_index_begin() opened, keeping its changes. */
 gboolean
 bounce_index_commit (BounceIndex *idx, GError **error)
 {
-  return exec (idx, "COMMIT", error);
+  g_autofree char *sql = NULL;
+
+  g_return_val_if_fail (idx->depth > 0, FALSE);
+  sql = idx->depth == 1 ? g_strdup ("COMMIT") : g_strdup_printf ("RELEASE level%u", idx->depth - 1);
+  if (!exec (idx, sql, error))
+    return FALSE;
+  idx->depth--;
+  return TRUE;
+}
+
+/** bounce_index_rollback: ends what bounce_index_begin() opened, undoing its changes. */
+gboolean
+bounce_index_rollback (BounceIndex *idx, GError **error)
+{
+  g_autofree char *sql = NULL;
+
+  g_return_val_if_fail (idx->depth > 0, FALSE);
+  idx->depth--;
+  sql = idx->depth == 0 ? g_strdup ("ROLLBACK")
+                        : g_strdup_printf ("ROLLBACK TO level%u; RELEASE level%u", idx->depth, idx->depth);
+  return exec (idx, sql, error);
 }
 
 static void
-bump (BounceIndex *idx, const char *kind, const char *value)
+bump (BounceIndex *idx, const char *kind, const char *value, const char *source)
 {
   g_autofree char *v = NULL;
 
@@ -188,6 +324,7 @@ bump (BounceIndex *idx, const char *kind, const char *value)
   sqlite3_reset (idx->bump);
   sqlite3_bind_text (idx->bump, 1, kind, -1, SQLITE_STATIC);
   sqlite3_bind_text (idx->bump, 2, v, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (idx->bump, 3, source, -1, SQLITE_STATIC);
   sqlite3_step (idx->bump);
 }
 
@@ -224,7 +361,7 @@ bounce_user_agent_family (const char *ua)
 }
 
 static void
-add_addresses (BounceIndex *idx, GMimeMessage *msg, GMimeAddressType type)
+add_addresses (BounceIndex *idx, GMimeMessage *msg, GMimeAddressType type, const char *source)
 {
   InternetAddressList *list = g_mime_message_get_addresses (msg, type);
   int n = list ? internet_address_list_length (list) : 0;
@@ -234,20 +371,13 @@ add_addresses (BounceIndex *idx, GMimeMessage *msg, GMimeAddressType type)
       InternetAddress *a = internet_address_list_get_address (list, i);
 
       if (INTERNET_ADDRESS_IS_MAILBOX (a))
-        bump (idx, "rcpt", internet_address_mailbox_get_idn_addr (INTERNET_ADDRESS_MAILBOX (a)));
+        bump (idx, "rcpt", internet_address_mailbox_get_idn_addr (INTERNET_ADDRESS_MAILBOX (a)), source);
     }
 }
 
-/**
- * bounce_index_add_message:
- * @data: an outgoing message (its header block is enough)
- * @added: (out) (optional): TRUE when it was new to the index
- * @error: BOUNCE_ERROR_INDEX, or BOUNCE_ERROR_PARSE for a message without
- *   a Message-ID (it cannot be recognised later)
- */
-gboolean
-bounce_index_add_message (BounceIndex *idx, const char *data, gsize len, gboolean *added,
-                          GError **error)
+static gboolean
+add_message (BounceIndex *idx, const char *data, gsize len, const char *source, gboolean *added,
+             GError **error)
 {
   gsize hlen = bounce_header_block_end (data, len);
   g_autoptr (GMimeMessage) msg = NULL;
@@ -300,6 +430,7 @@ bounce_index_add_message (BounceIndex *idx, const char *data, gsize len, gboolea
   sqlite3_bind_text (idx->insert, 3, sender, -1, SQLITE_TRANSIENT);
   sqlite3_bind_text (idx->insert, 4, agent, -1, SQLITE_TRANSIENT);
   sqlite3_bind_text (idx->insert, 5, domain, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (idx->insert, 6, source, -1, SQLITE_STATIC);
   rc = sqlite3_step (idx->insert);
   if (rc != SQLITE_DONE)
     return db_error (idx, error, "adding a message");
@@ -308,13 +439,38 @@ bounce_index_add_message (BounceIndex *idx, const char *data, gsize len, gboolea
     return TRUE; /* known already */
   if (added)
     *added = TRUE;
-  bump (idx, "from", sender);
-  bump (idx, "agent", agent);
-  bump (idx, "iddomain", domain);
-  add_addresses (idx, msg, GMIME_ADDRESS_TYPE_TO);
-  add_addresses (idx, msg, GMIME_ADDRESS_TYPE_CC);
-  add_addresses (idx, msg, GMIME_ADDRESS_TYPE_BCC);
+  bump (idx, "from", sender, source);
+  bump (idx, "agent", agent, source);
+  bump (idx, "iddomain", domain, source);
+  add_addresses (idx, msg, GMIME_ADDRESS_TYPE_TO, source);
+  add_addresses (idx, msg, GMIME_ADDRESS_TYPE_CC, source);
+  add_addresses (idx, msg, GMIME_ADDRESS_TYPE_BCC, source);
   return TRUE;
+}
+
+/**
+ * bounce_index_add_message:
+ * @data: an outgoing message (its header block is enough)
+ * @added: (out) (optional): TRUE when it was new to the index
+ * @error: BOUNCE_ERROR_INDEX, or BOUNCE_ERROR_PARSE for a message without
+ *   a Message-ID (it cannot be recognised later)
+ *
+ * Records one message the owner sent. It is kept by a rebuild
+ * (bounce_index_clear()), since no sent folder may hold it.
+ */
+gboolean
+bounce_index_add_message (BounceIndex *idx, const char *data, gsize len, gboolean *added,
+                          GError **error)
+{
+  /* One transaction: readers see the message with all it adds, or not yet. */
+  if (!bounce_index_begin (idx, error))
+    return FALSE;
+  if (!add_message (idx, data, len, SOURCE_RECORDED, added, error))
+    {
+      bounce_index_rollback (idx, NULL);
+      return FALSE;
+    }
+  return bounce_index_commit (idx, error);
 }
 
 typedef struct
@@ -363,7 +519,7 @@ learn_one (const BounceMessageRef *ref, gpointer prepared, gpointer user_data, G
         }
     }
   l->read++;
-  if (!bounce_index_add_message (l->idx, ref->data, ref->length, &added, &err))
+  if (!add_message (l->idx, ref->data, ref->length, SOURCE_FOLDER, &added, &err))
     {
       if (err->code == BOUNCE_ERROR_INDEX)
         {
@@ -381,7 +537,9 @@ learn_one (const BounceMessageRef *ref, gpointer prepared, gpointer user_data, G
       sqlite3_bind_int64 (l->seen_add, 3, 0);
       sqlite3_step (l->seen_add);
     }
-  if ((l->read % 2000) == 0)
+  /* A long first read shows its progress; inside a caller's transaction
+   * (a rebuild) nothing is shown before the whole is done. */
+  if ((l->read % 2000) == 0 && l->idx->depth == 1)
     {
       if (!bounce_index_commit (l->idx, error) || !bounce_index_begin (l->idx, error))
         return FALSE;
@@ -404,6 +562,7 @@ bounce_index_learn_folder (BounceIndex *idx, const char *path, guint *n_read, gu
 {
   Learn l = { idx };
   gboolean ok;
+  guint depth;
   struct stat st;
   g_autofree char *mbox_key = g_strconcat ("mbox:", path, NULL);
   gboolean is_mbox = stat (path, &st) == 0 && S_ISREG (st.st_mode);
@@ -436,6 +595,7 @@ bounce_index_learn_folder (BounceIndex *idx, const char *path, guint *n_read, gu
           return TRUE;
         }
     }
+  depth = idx->depth;
   ok = bounce_index_begin (idx, error)
        && bounce_mailbox_foreach (path, BOUNCE_MAILBOX_RECURSIVE, NULL, 1, NULL, NULL, learn_one, &l, error);
   if (ok)
@@ -450,8 +610,8 @@ bounce_index_learn_folder (BounceIndex *idx, const char *path, guint *n_read, gu
     }
   if (ok)
     ok = bounce_index_commit (idx, error);
-  else
-    exec (idx, "ROLLBACK", NULL);
+  else if (idx->depth > depth)
+    bounce_index_rollback (idx, NULL);
   sqlite3_finalize (l.seen_q);
   sqlite3_finalize (l.seen_add);
   if (n_read)
