@@ -33,7 +33,8 @@
 # Usage: tests/leave-one-out.sh   (BACKSCATTER_BIN defaults to
 #        build/cli/backscatter; BACKSCATTER_CORPUS to ../shared/corpus;
 #        meson runs it in the slow suite)
-# Runs the check processes two at a time (LOO_JOBS).
+# Runs the check processes two at a time (LOO_JOBS). LOO_MISSES=N lists
+# up to N samples per metric that the run with no format file misses.
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 : "${BACKSCATTER_BIN:=$SRC/build/cli/backscatter}"
 export BACKSCATTER_BIN
@@ -181,6 +182,11 @@ none = tally(bounces, results("none", "bounces"))
 full = tally(bounces, every)
 print(f"# {'no format file':<22}{len(bounces):>4}  {cells(none)}")
 print(f"# {'every file':<22}{len(bounces):>4}  {cells(full)}")
+# LOO_MISSES=N: name up to N samples the no-format run misses, per metric.
+_, none_misses = score.score(bounces, results("none", "bounces"))
+for m in METRICS:
+    for x in none_misses[m][:int(os.environ.get("LOO_MISSES", "0"))]:
+        print(f"# no format file, miss {m}: {x}")
 for label, t in (("no format file", none), ("every file", full)):
     r = t.rate("reasons")
     print(f"# {label}: reasons {r[0]*100:.1f}% of {r[2]}" if r else f"# {label}: reasons -")
