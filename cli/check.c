@@ -116,10 +116,11 @@ cli_check (int argc, char **argv)
     }
   fflush (stdout);
   cli_context_clear (&c.ctx);
-  if (c.found)
-    status = EXIT_FOUND;
-  else if (c.error_code)
+  /* Errors win over verdicts (backscatter(1), EXIT STATUS). */
+  if (c.error_code)
     status = c.error_code;
+  else if (c.found)
+    status = EXIT_FOUND;
   else
     status = c.undecided ? EXIT_UNDECIDED : EXIT_NONE;
   return status;

@@ -61,10 +61,10 @@ cli_filter (int argc, char **argv)
 {
   CliSettings settings = { 0 };
   g_autoptr (GByteArray) buf = g_byte_array_new ();
-  g_autofree char *headers = NULL;
+  g_autofree char *headers = NULL, *tagged = NULL;
+  gsize tagged_len = 0;
   guint8 chunk[65536];
   size_t n;
-  gsize at = 0;
 
   if (!cli_parse_options ("filter", "- add X-Backscatter headers to the message on stdin", NULL, &settings, &argc, &argv))
     return EX_USAGE;
@@ -73,17 +73,10 @@ cli_filter (int argc, char **argv)
   if (buf->len > 0 && !ferror (stdin))
     headers = judge_headers (&settings, (const char *) buf->data, buf->len);
   cli_settings_clear (&settings);
-  if (headers && buf->len >= 5 && memcmp (buf->data, "From ", 5) == 0)
-    {
-      const guint8 *nl = memchr (buf->data, '\n', buf->len);
-
-      at = nl ? (gsize) (nl + 1 - buf->data) : 0;
-      if (nl == NULL)
-        g_clear_pointer (&headers, g_free);
-    }
-  if (!write_all ((const char *) buf->data, at)
-      || (headers && !write_all (headers, strlen (headers)))
-      || !write_all ((const char *) buf->data + at, buf->len - at))
+  /* X-Backscatter headers the message came with are replaced by ours. */
+  if (headers)
+    tagged = bounce_message_add_headers ((const char *) buf->data, buf->len, headers, &tagged_len);
+  if (!(tagged ? write_all (tagged, tagged_len) : write_all ((const char *) buf->data, buf->len)))
     {
       perror ("backscatter filter: write");
       return EX_IOERR;

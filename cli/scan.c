@@ -29,6 +29,7 @@ typedef struct
   Action action;
   char *folder;          /* move=FOLDER */
   char *defang;          /* --defang FOLDER */
+  char *writes[3];       /* the folders written to: folder, defang */
   BounceVerdict only;
   gboolean dry_run, json, quiet, recursive, progress;
   int jobs;              /* threads reading and parsing; 0: one per processor */
@@ -37,7 +38,7 @@ typedef struct
   const char *mailbox;
   gboolean is_mbox;
   GArray *spans;         /* mbox messages to take out */
-  GHashTable *folders;   /* Maildir -> target folder path */
+  GHashTable *folders;   /* folder name -> BounceMaildirFolder, for this mailbox */
 
   guint messages, bounces, errors, acted, defanged;
   guint verdicts[4];
@@ -61,20 +62,19 @@ action_verb (Scan *s, gboolean past)
     }
 }
 
-/* The folder messages of @maildir move to (created on first use). */
-static const char *
-target_folder (Scan *s, const char *maildir, const char *name, GError **error)
+/* The folder @name of the Maildir being scanned (created on first use):
+ * a subfolder's messages go to the top Maildir's folder. */
+static BounceMaildirFolder *
+target_folder (Scan *s, const char *name, GError **error)
 {
-  g_autofree char *key = g_strconcat (name, "\n", maildir, NULL);
-  char *path = g_hash_table_lookup (s->folders, key);
+  BounceMaildirFolder *folder = g_hash_table_lookup (s->folders, name);
 
-  if (path)
-    return path;
-  /* A subfolder's messages go to the top Maildir's folder. */
-  path = bounce_maildir_folder (s->mailbox, name, !s->dry_run, error);
-  if (path)
-    g_hash_table_insert (s->folders, g_steal_pointer (&key), path);
-  return path;
+  if (folder)
+    return folder;
+  folder = bounce_maildir_folder_open (s->mailbox, name, error);
+  if (folder)
+    g_hash_table_insert (s->folders, g_strdup (name), folder);
+  return folder;
 }
 
 static void
@@ -87,26 +87,6 @@ print_error (Scan *s, const char *source, const char *message, int code)
     cli_print_json (source, NULL, NULL, message);
   else
     cli_print_error (source, message);
-}
-
-static char *
-with_headers (const BounceMessageRef *ref, const char *headers, gsize *len)
-{
-  gsize at = 0;
-  GString *out;
-
-  if (ref->length >= 5 && memcmp (ref->data, "From ", 5) == 0)
-    {
-      const char *nl = memchr (ref->data, '\n', ref->length);
-
-      at = nl ? (gsize) (nl + 1 - ref->data) : 0;
-    }
-  out = g_string_sized_new (ref->length + strlen (headers));
-  g_string_append_len (out, ref->data, at);
-  g_string_append (out, headers);
-  g_string_append_len (out, ref->data + at, ref->length - at);
-  *len = out->len;
-  return g_string_free (out, FALSE);
 }
 
 /* Act on one judged message; returns what was done, for the output. */
@@ -140,14 +120,16 @@ act (Scan *s, const BounceMessageRef *ref, BounceReport *report, BounceJudgement
     {
     case ACTION_MOVE:
       {
-        const char *folder = target_folder (s, ref->folder, s->folder, error);
+        BounceMaildirFolder *folder = target_folder (s, s->folder, error);
 
-        if (folder == NULL || !bounce_maildir_move (ref->path, folder, FALSE, target, error))
+        if (folder && bounce_maildir_folder_holds (folder, ref))
+          return NULL; /* there already */
+        if (folder == NULL || !bounce_maildir_move (ref, folder, FALSE, target, error))
           return NULL;
         break;
       }
     case ACTION_DELETE:
-      if (!bounce_maildir_delete (ref->path, error))
+      if (!bounce_maildir_delete (ref, error))
         return NULL;
       break;
     case ACTION_TAG:
@@ -156,14 +138,13 @@ act (Scan *s, const BounceMessageRef *ref, BounceReport *report, BounceJudgement
         g_autofree char *headers = bounce_judgement_to_headers (jm, report,
                                                                 nl && nl > ref->data && nl[-1] == '\r' ? "\r\n" : "\n");
         gsize len;
-        g_autofree char *data = NULL;
+        g_autofree char *data = bounce_message_add_headers (ref->data, ref->length, headers, &len);
 
-        /* A message tagged before is left as it is. */
-        if (g_strstr_len (ref->data, MIN (ref->length, 65536), "\nX-Backscatter: ") != NULL
-            || g_str_has_prefix (ref->data, "X-Backscatter: "))
+        /* A message that carries these headers already is left as it is;
+         * X-Backscatter headers it came with are replaced by ours. */
+        if (len == ref->length && memcmp (data, ref->data, len) == 0)
           return NULL;
-        data = with_headers (ref, headers, &len);
-        if (!bounce_maildir_replace (ref->path, data, len, error))
+        if (!bounce_maildir_replace (ref, data, len, target, error))
           return NULL;
         break;
       }
@@ -182,8 +163,8 @@ defang (Scan *s, const BounceMessageRef *ref, BounceReport *report, BounceJudgem
   BounceOriginal *o = bounce_report_get_original (report);
   BounceVerdict v = bounce_judgement_get_verdict (jm);
   gboolean risky = FALSE;
-  const char *folder;
-  g_autofree char *note = NULL, *data = NULL;
+  BounceMaildirFolder *folder;
+  g_autofree char *note = NULL, *data = NULL, *dotted = NULL, *in = NULL;
   gsize len;
   guint removed = 0;
 
@@ -194,17 +175,21 @@ defang (Scan *s, const BounceMessageRef *ref, BounceReport *report, BounceJudgem
     risky |= bounce_original_get_attachment (o, i)->risky;
   if (!risky)
     return FALSE;
+  /* The quarantine itself holds the untouched messages: never touched. */
+  dotted = g_strconcat (".", s->defang, NULL);
+  in = g_path_get_basename (ref->folder);
+  if (strcmp (in, dotted) == 0)
+    return FALSE;
   if (s->dry_run)
     return TRUE;
-  folder = target_folder (s, ref->folder, s->defang, error);
-  if (folder == NULL)
+  folder = target_folder (s, s->defang, error);
+  if (folder == NULL || bounce_maildir_folder_holds (folder, ref))
     return FALSE;
   {
     g_autofree char *dir = g_path_get_dirname (ref->path);
     g_autofree char *sub = g_path_get_basename (dir);
-    g_autofree char *base = g_path_get_basename (ref->path);
 
-    *kept = g_build_filename (folder, sub, base, NULL);
+    *kept = g_build_filename (bounce_maildir_folder_get_path (folder), sub, ref->name, NULL);
   }
   note = g_strdup_printf ("The untouched message is kept in the folder %s as %s.", s->defang, *kept);
   data = bounce_defang (ref->data, ref->length, note, &len, &removed, error);
@@ -214,9 +199,9 @@ defang (Scan *s, const BounceMessageRef *ref, BounceReport *report, BounceJudgem
       return FALSE; /* nothing could be taken out: the message stays as it was */
     }
   /* The untouched message is kept before its place is taken. */
-  if (!bounce_maildir_move (ref->path, folder, TRUE, NULL, error))
+  if (!bounce_maildir_move (ref, folder, TRUE, NULL, error))
     return FALSE;
-  return bounce_maildir_replace (ref->path, data, len, error);
+  return bounce_maildir_replace (ref, data, len, NULL, error);
 }
 
 static void
@@ -328,7 +313,10 @@ scan_one (const BounceMessageRef *ref, gpointer prepared, gpointer user_data, GE
               g_propagate_error (error, g_steal_pointer (&err));
               return FALSE;
             }
-          print_error (s, source, err->message, cli_exit_for_error (err));
+          /* The mailbox could not be written: an I/O error. */
+          print_error (s, source, err->message,
+                       err->domain == BOUNCE_ERROR && err->code == BOUNCE_ERROR_IO ? EX_IOERR
+                                                                                 : cli_exit_for_error (err));
           done = NULL;
         }
     }
@@ -435,8 +423,10 @@ scan_mailbox (Scan *s, const char *path)
         }
     }
   g_array_set_size (s->spans, 0);
+  g_hash_table_remove_all (s->folders);
+  /* -r never reads a folder this run writes to. */
   if (!bounce_mailbox_foreach (path, s->recursive ? BOUNCE_MAILBOX_RECURSIVE : 0,
-                               s->folder ? s->folder : s->defang, s->jobs,
+                               (const char *const *) s->writes, s->jobs,
                                parse_one, parsed_free, scan_one, s, &error))
     print_error (s, path, error->message, cli_exit_for_error (error));
   else if (mlock && s->spans->len > 0)
@@ -526,7 +516,16 @@ cli_scan (int argc, char **argv)
   cli_settings_clear (&settings);
   s.progress = !s.json && !s.quiet && isatty (STDERR_FILENO);
   s.spans = g_array_new (FALSE, FALSE, sizeof (BounceSpan));
-  s.folders = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  s.folders = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                     (GDestroyNotify) bounce_maildir_folder_free);
+  {
+    guint w = 0;
+
+    if (s.action == ACTION_MOVE)
+      s.writes[w++] = s.folder;
+    if (s.defang)
+      s.writes[w++] = s.defang;
+  }
   /* The rules are compiled for speed on another thread while the first
    * folder is listed, rather than each on first use. */
   compiler = g_thread_new ("rules", compile_rules, s.ctx.rules);
@@ -549,10 +548,12 @@ cli_scan (int argc, char **argv)
       printf ("\n");
     }
   fflush (stdout);
-  if (s.verdicts[BOUNCE_VERDICT_BACKSCATTER])
-    status = EXIT_FOUND;
-  else if (s.first_error)
+  /* Errors win over verdicts: a run that could not do all it was asked
+   * to must not look like a success to cron or a script. */
+  if (s.first_error)
     status = s.first_error;
+  else if (s.verdicts[BOUNCE_VERDICT_BACKSCATTER])
+    status = EXIT_FOUND;
   else
     status = s.verdicts[BOUNCE_VERDICT_UNKNOWN] ? EXIT_UNDECIDED : EXIT_NONE;
   g_array_unref (s.spans);

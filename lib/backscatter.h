@@ -241,6 +241,8 @@ typedef struct
   gboolean in_mbox;
   gboolean truncated;     /* larger than the read limit: never act on it */
   const char *read_error; /* why data is NULL */
+  int dirfd;              /* Maildir: its cur/ or new/, open; -1 for an mbox */
+  const char *name;       /* Maildir: the file's name in dirfd */
 } BounceMessageRef;
 
 typedef enum
@@ -259,7 +261,7 @@ typedef gboolean (*BounceMessageFunc) (const BounceMessageRef *msg,
 BOUNCE_PUBLIC gboolean bounce_mailbox_is_maildir (const char *path);
 BOUNCE_PUBLIC gboolean bounce_mailbox_foreach (const char *path,
                                                BounceMailboxFlags flags,
-                                               const char *skip_folder,
+                                               const char *const *skip_folders,
                                                guint threads,
                                                BounceMessagePrepareFunc prepare,
                                                GDestroyNotify prepared_free,
@@ -268,19 +270,26 @@ BOUNCE_PUBLIC gboolean bounce_mailbox_foreach (const char *path,
                                                GError **error);
 
 BOUNCE_PUBLIC gboolean bounce_folder_name_is_valid (const char *name);
-BOUNCE_PUBLIC char *bounce_maildir_folder (const char *maildir,
-                                           const char *name,
-                                           gboolean create,
-                                           GError **error);
-BOUNCE_PUBLIC gboolean bounce_maildir_move (const char *path,
-                                            const char *folder,
+typedef struct _BounceMaildirFolder BounceMaildirFolder;
+
+BOUNCE_PUBLIC BounceMaildirFolder *bounce_maildir_folder_open (const char *maildir,
+                                                              const char *name,
+                                                              GError **error);
+BOUNCE_PUBLIC const char *bounce_maildir_folder_get_path (BounceMaildirFolder *folder);
+BOUNCE_PUBLIC gboolean bounce_maildir_folder_holds (BounceMaildirFolder *folder,
+                                                    const BounceMessageRef *msg);
+BOUNCE_PUBLIC void bounce_maildir_folder_free (BounceMaildirFolder *folder);
+BOUNCE_PUBLIC gboolean bounce_maildir_move (const BounceMessageRef *msg,
+                                            BounceMaildirFolder *folder,
                                             gboolean link_only,
                                             char **target,
                                             GError **error);
-BOUNCE_PUBLIC gboolean bounce_maildir_delete (const char *path, GError **error);
-BOUNCE_PUBLIC gboolean bounce_maildir_replace (const char *path,
+BOUNCE_PUBLIC gboolean bounce_maildir_delete (const BounceMessageRef *msg,
+                                              GError **error);
+BOUNCE_PUBLIC gboolean bounce_maildir_replace (const BounceMessageRef *msg,
                                                const char *data,
                                                gsize length,
+                                               char **new_path,
                                                GError **error);
 BOUNCE_PUBLIC int bounce_mailbox_lock (const char *path, GError **error);
 
@@ -410,6 +419,10 @@ BOUNCE_PUBLIC void bounce_judgement_append_json (BounceJudgement *judgement,
 BOUNCE_PUBLIC char *bounce_judgement_to_headers (BounceJudgement *judgement,
                                                  BounceReport *report,
                                                  const char *newline);
+BOUNCE_PUBLIC char *bounce_message_add_headers (const char *data,
+                                                gsize length,
+                                                const char *headers,
+                                                gsize *out_length);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BounceRules, bounce_rules_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BounceReport, bounce_report_unref)
@@ -417,6 +430,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (BounceIdentity, bounce_identity_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BounceIndex, bounce_index_close)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BounceJudge, bounce_judge_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BounceJudgement, bounce_judgement_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BounceMaildirFolder, bounce_maildir_folder_free)
 
 G_END_DECLS
 

@@ -144,6 +144,9 @@ char *bounce_user_agent_family (const char *ua);
 /* judge.c */
 char *bounce_batv_tag (GBytes *key, const char *mailbox, int k, int day);
 
+/* maildir.c */
+char *bounce_maildir_sized_name (const char *name, gsize size);
+
 /* triage.c */
 /* What the triage saw in a header block. */
 typedef enum

@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -233,6 +234,8 @@ claim (Walk *w, guint *index)
         }
       slot->name = g_ptr_array_index (w->names, w->claimed);
       slot->in_dir = TRUE;
+      slot->ref.dirfd = w->dirfd;
+      slot->ref.name = slot->name;
     }
   else
     {
@@ -246,6 +249,7 @@ claim (Walk *w, guint *index)
       next = mbox_message_end (p, w->mbox_end);
       w->mbox_next = next;
       slot->ref.path = w->folder;
+      slot->ref.dirfd = -1;
       slot->ref.offset = p - w->mbox_data;
       slot->ref.data = p;
       slot->ref.span = next - p;
@@ -416,6 +420,8 @@ walk_batch (Walk *w, GError **error)
 typedef struct
 {
   char *dir;
+  int fd;           /* the folder, open; -1: none */
+  int open_error;   /* why fd is -1 */
   GPtrArray *names; /* NULL: no such folder */
   GStringChunk *chunk;
 } Listing;
@@ -424,16 +430,22 @@ static void *
 list_folder (void *data)
 {
   Listing *l = data;
-  g_autoptr (GDir) d = g_dir_open (l->dir, 0, NULL);
-  const char *name;
+  int fd = l->fd < 0 ? -1 : dup (l->fd);
+  DIR *d = fd < 0 ? NULL : fdopendir (fd);
+  struct dirent *e;
 
   if (d == NULL)
-    return NULL;
+    {
+      if (fd >= 0)
+        close (fd);
+      return NULL;
+    }
   l->names = g_ptr_array_new ();
   l->chunk = g_string_chunk_new (64 * 1024);
-  while ((name = g_dir_read_name (d)) != NULL)
-    if (name[0] != '.')
-      g_ptr_array_add (l->names, g_string_chunk_insert (l->chunk, name));
+  while ((e = readdir (d)) != NULL)
+    if (e->d_name[0] != '.')
+      g_ptr_array_add (l->names, g_string_chunk_insert (l->chunk, e->d_name));
+  closedir (d);
   g_ptr_array_sort (l->names, compare_names);
   return NULL;
 }
@@ -442,20 +454,53 @@ static void
 listing_clear (Listing *l)
 {
   g_free (l->dir);
+  if (l->fd >= 0)
+    close (l->fd);
   g_clear_pointer (&l->names, g_ptr_array_unref);
   g_clear_pointer (&l->chunk, g_string_chunk_free);
 }
 
+/* A folder that is not read, said as a message that could not be: a
+ * Maildir's cur/ or new/ (or a subfolder) that is a symbolic link is
+ * refused, for a scan acts on what it reads. */
 static gboolean
-foreach_maildir_folder (Walk *w, const char *maildir, GError **error)
+refuse_folder (Walk *w, const char *folder, const char *path, int err, GError **error)
+{
+  BounceMessageRef ref = { 0 };
+
+  ref.path = path;
+  ref.folder = folder;
+  ref.dirfd = -1;
+  ref.read_error = err == ELOOP || err == ENOTDIR ? "a symbolic link or not a folder: not read"
+                                                  : g_strerror (err);
+  if (w->stop || w->func (&ref, NULL, w->user_data, error))
+    return TRUE;
+  w->stop = TRUE;
+  return error == NULL || *error == NULL;
+}
+
+/* Open @name in the folder @parent, never through a link. */
+static int
+open_folder (int parent, const char *name, int *err)
+{
+  int fd = openat (parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+  *err = fd < 0 ? errno : 0;
+  return fd;
+}
+
+static gboolean
+foreach_maildir_folder (Walk *w, const char *maildir, int folder, GError **error)
 {
   Listing lists[] = {
-    { g_build_filename (maildir, "new", NULL), NULL, NULL },
-    { g_build_filename (maildir, "cur", NULL), NULL, NULL },
+    { g_build_filename (maildir, "new", NULL), -1, 0, NULL, NULL },
+    { g_build_filename (maildir, "cur", NULL), -1, 0, NULL, NULL },
   };
   pthread_t lister;
   gboolean listing = FALSE, ok = TRUE;
 
+  lists[0].fd = open_folder (folder, "new", &lists[0].open_error);
+  lists[1].fd = open_folder (folder, "cur", &lists[1].open_error);
   list_folder (&lists[0]);
   /* With threads to spare, cur/ (the big one) is listed while new/ is
    * read. */
@@ -470,16 +515,15 @@ foreach_maildir_folder (Walk *w, const char *maildir, GError **error)
         }
       else if (s == 1)
         list_folder (&lists[1]);
+      if (lists[s].fd < 0 && lists[s].open_error != ENOENT)
+        ok = refuse_folder (w, maildir, lists[s].dir, lists[s].open_error, error);
       if (lists[s].names == NULL || w->stop)
         continue;
       w->folder = maildir;
       w->dir = lists[s].dir;
-      w->dirfd = open (lists[s].dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-      if (w->dirfd < 0)
-        continue; /* gone since it was listed */
+      w->dirfd = lists[s].fd;
       w->names = lists[s].names;
       ok = walk_batch (w, error);
-      close (w->dirfd);
       w->names = NULL;
     }
   if (listing)
@@ -490,37 +534,52 @@ foreach_maildir_folder (Walk *w, const char *maildir, GError **error)
 }
 
 static gboolean
-foreach_maildir (Walk *w, const char *maildir, BounceMailboxFlags flags, const char *skip,
+foreach_maildir (Walk *w, const char *maildir, BounceMailboxFlags flags, const char *const *skip,
                  GError **error)
 {
-  if (!foreach_maildir_folder (w, maildir, error))
-    return FALSE;
-  if ((flags & BOUNCE_MAILBOX_RECURSIVE) && !w->stop)
-    {
-      g_autoptr (GDir) d = g_dir_open (maildir, 0, NULL);
-      g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-      const char *name;
+  int top = open (maildir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  gboolean ok;
 
-      if (d == NULL)
-        return TRUE;
-      while ((name = g_dir_read_name (d)) != NULL)
-        if (name[0] == '.' && strcmp (name, ".") != 0 && strcmp (name, "..") != 0
-            && (skip == NULL || strcmp (name + 1, skip) != 0))
-          g_ptr_array_add (names, g_strdup (name));
+  if (top < 0)
+    {
+      g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_IO, "%s: %s", maildir, g_strerror (errno));
+      return FALSE;
+    }
+  ok = foreach_maildir_folder (w, maildir, top, error);
+  if (ok && (flags & BOUNCE_MAILBOX_RECURSIVE) && !w->stop)
+    {
+      int fd = dup (top);
+      DIR *d = fd < 0 ? NULL : fdopendir (fd);
+      g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+      struct dirent *e;
+
+      if (d == NULL && fd >= 0)
+        close (fd);
+      while (d && (e = readdir (d)) != NULL)
+        if (e->d_name[0] == '.' && strcmp (e->d_name, ".") != 0 && strcmp (e->d_name, "..") != 0
+            && !(skip && g_strv_contains (skip, e->d_name + 1)))
+          g_ptr_array_add (names, g_strdup (e->d_name));
+      if (d)
+        closedir (d);
       g_ptr_array_sort (names, compare_names);
-      for (guint i = 0; i < names->len && !w->stop; i++)
+      for (guint i = 0; i < names->len && ok && !w->stop; i++)
         {
           g_autofree char *sub = g_build_filename (maildir, g_ptr_array_index (names, i), NULL);
+          int err, sfd = open_folder (top, g_ptr_array_index (names, i), &err);
           struct stat st;
 
-          /* Maildir++ subfolders are real folders, never links out of it. */
-          if (lstat (sub, &st) < 0 || !S_ISDIR (st.st_mode) || !bounce_mailbox_is_maildir (sub))
+          /* Maildir++ subfolders are real folders, never links out of it;
+           * other dot files (the lock, a folder without cur/ or new/) are
+           * none of ours. */
+          if (sfd < 0)
             continue;
-          if (!foreach_maildir_folder (w, sub, error))
-            return FALSE;
+          if (fstatat (sfd, "cur", &st, AT_SYMLINK_NOFOLLOW) == 0 || fstatat (sfd, "new", &st, AT_SYMLINK_NOFOLLOW) == 0)
+            ok = foreach_maildir_folder (w, sub, sfd, error);
+          close (sfd);
         }
     }
-  return TRUE;
+  close (top);
+  return ok;
 }
 
 static gboolean
@@ -557,8 +616,9 @@ foreach_mbox (Walk *w, const char *path, GError **error)
  * bounce_mailbox_foreach:
  * @path: a Maildir or an mbox file
  * @flags: BOUNCE_MAILBOX_RECURSIVE to read Maildir++ subfolders
- * @skip_folder: (nullable): a Maildir++ folder name (without the dot) not
- *   to read, such as the folder a scan moves messages into
+ * @skip_folders: (nullable) (array zero-terminated=1): Maildir++ folder
+ *   names (without the dot) not to read, such as the folders a scan
+ *   writes to
  * @threads: how many threads may read and prepare messages at once, the
  *   caller's included; 0 for one per processor, 1 for the caller's alone
  * @prepare: (nullable): run on each message that could be read, on any of
@@ -575,7 +635,7 @@ foreach_mbox (Walk *w, const char *path, GError **error)
  *   walk without an error).
  */
 gboolean
-bounce_mailbox_foreach (const char *path, BounceMailboxFlags flags, const char *skip_folder,
+bounce_mailbox_foreach (const char *path, BounceMailboxFlags flags, const char *const *skip_folders,
                         guint threads, BounceMessagePrepareFunc prepare, GDestroyNotify prepared_free,
                         BounceMessageFunc func, gpointer user_data, GError **error)
 {
@@ -607,7 +667,7 @@ bounce_mailbox_foreach (const char *path, BounceMailboxFlags flags, const char *
   pthread_cond_init (&w.head_done, NULL);
   pthread_cond_init (&w.room, NULL);
   if (S_ISDIR (st.st_mode))
-    ok = foreach_maildir (&w, path, flags, skip_folder, error);
+    ok = foreach_maildir (&w, path, flags, skip_folders, error);
   else
     ok = foreach_mbox (&w, path, error);
   pthread_cond_destroy (&w.room);

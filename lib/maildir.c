@@ -3,9 +3,18 @@
  * Moves are rename(2) into a Maildir++ folder of the same Maildir (so the
  * same filesystem), keeping the unique name and the ":2," flags, with the
  * target folder fsynced. A rewritten message (added headers, a removed
- * attachment) is written to tmp/ with O_EXCL, fsynced, and renamed over
- * the old file: a reader sees the old message or the new one, never half.
- * A message is only linked away (quarantine) before it is replaced.
+ * attachment) is written to tmp/ with O_EXCL, fsynced, swapped with the
+ * old file and renamed to a name whose ",S=" is its new size: a reader
+ * sees the old message or the new one, never half, and a reader that
+ * trusts the size in the name (Dovecot) reads it whole. A message is only
+ * linked away (quarantine) before it is replaced. Rewritten files keep
+ * the owner, group and mode of the old ones; folders this creates, those
+ * of the Maildir.
+ *
+ * Nothing is written through a symbolic link: every folder is opened
+ * from its parent's descriptor with O_NOFOLLOW, files are created with
+ * openat(2) and moved with renameat2(2) between checked descriptors; a
+ * folder (or its cur/, new/, tmp/) that is a link is refused.
  *
  * One scan at a time per mailbox: bounce_mailbox_lock() takes an flock on
  * a lock file beside the mailbox.
@@ -38,19 +47,46 @@ vanished (GError **error, const char *path)
 }
 
 static gboolean
-fsync_dir (const char *dir, GError **error)
+fsync_fd (int fd, const char *path, GError **error)
 {
-  int fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-  if (fd < 0)
-    return io_error (error, "cannot open", dir);
   if (fsync (fd) < 0 && errno != EINVAL)
-    {
-      close (fd);
-      return io_error (error, "cannot sync", dir);
-    }
-  close (fd);
+    return io_error (error, "cannot sync", path);
   return TRUE;
+}
+
+/* Open the folder @name in the folder open as @parent, never through a
+ * link; create it (as @like: owner, group and mode) when @like is given
+ * and it is missing. -1 with @error set on failure. */
+static int
+open_dir (int parent, const char *name, const struct stat *like, const char *path, GError **error)
+{
+  int fd = openat (parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+  if (fd < 0 && errno == ENOENT && like)
+    {
+      if (mkdirat (parent, name, 0700) < 0 && errno != EEXIST)
+        {
+          io_error (error, "cannot create", path);
+          return -1;
+        }
+      fd = openat (parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (fd >= 0 && ((fchown (fd, like->st_uid, like->st_gid) < 0 && errno != EPERM)
+                      || fchmod (fd, like->st_mode & 07777) < 0))
+        {
+          io_error (error, "cannot set the owner and mode of", path);
+          close (fd);
+          return -1;
+        }
+    }
+  if (fd < 0)
+    {
+      if (errno == ELOOP || errno == ENOTDIR)
+        g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_IO,
+                     "%s is a symbolic link or not a folder: refused", path);
+      else
+        io_error (error, "cannot open", path);
+    }
+  return fd;
 }
 
 /**
@@ -75,22 +111,53 @@ bounce_folder_name_is_valid (const char *name)
 }
 
 /**
- * bounce_maildir_folder:
- * @maildir: the Maildir
- * @name: a folder name (checked with bounce_folder_name_is_valid())
- * @create: create the folder (cur/, new/, tmp/) when it is missing
- * @error: BOUNCE_ERROR_CONFIG for a bad name, BOUNCE_ERROR_IO
- *
- * Returns: (transfer full) (nullable): the folder's path, "MAILDIR/.NAME"
+ * BounceMaildirFolder: a Maildir++ folder open for writing: the folder
+ * and its cur/, new/ and tmp/, each checked not to be a link.
  */
-char *
-bounce_maildir_folder (const char *maildir, const char *name, gboolean create, GError **error)
+struct _BounceMaildirFolder
 {
-  g_autofree char *dotted = NULL;
-  g_autofree char *path = NULL;
-  static const char *const subs[] = { "cur", "new", "tmp" };
-  struct stat st;
+  char *path;
+  int fd, cur, new, tmp;
+};
 
+/**
+ * bounce_maildir_folder_free:
+ * @folder: (nullable) (transfer full): a folder from bounce_maildir_folder_open()
+ */
+void
+bounce_maildir_folder_free (BounceMaildirFolder *folder)
+{
+  if (folder == NULL)
+    return;
+  for (int *fd = &folder->fd; fd <= &folder->tmp; fd++)
+    if (*fd >= 0)
+      close (*fd);
+  g_free (folder->path);
+  g_free (folder);
+}
+
+/**
+ * bounce_maildir_folder_open:
+ * @maildir: the Maildir (followed as given)
+ * @name: a folder name (checked with bounce_folder_name_is_valid())
+ * @error: BOUNCE_ERROR_CONFIG for a bad name, BOUNCE_ERROR_IO (also when
+ *   the folder or its cur/, new/ or tmp/ is a symbolic link)
+ *
+ * Opens the Maildir++ folder "MAILDIR/.NAME", creating what is missing of
+ * it with the owner, group and mode of @maildir.
+ *
+ * Returns: (transfer full) (nullable): the folder
+ */
+BounceMaildirFolder *
+bounce_maildir_folder_open (const char *maildir, const char *name, GError **error)
+{
+  g_autoptr (BounceMaildirFolder) f = g_new0 (BounceMaildirFolder, 1);
+  g_autofree char *dotted = NULL;
+  static const char *const subs[] = { "cur", "new", "tmp" };
+  struct stat top;
+  int topfd;
+
+  f->fd = f->cur = f->new = f->tmp = -1;
   if (!bounce_folder_name_is_valid (name))
     {
       g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_CONFIG,
@@ -99,92 +166,152 @@ bounce_maildir_folder (const char *maildir, const char *name, gboolean create, G
       return NULL;
     }
   dotted = g_strconcat (".", name, NULL);
-  path = g_build_filename (maildir, dotted, NULL);
-  if (lstat (path, &st) == 0 && !S_ISDIR (st.st_mode))
+  f->path = g_build_filename (maildir, dotted, NULL);
+  topfd = open (maildir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (topfd < 0)
     {
-      g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_IO, "%s exists and is not a folder", path);
+      io_error (error, "cannot open", maildir);
       return NULL;
     }
-  if (!create)
-    return g_steal_pointer (&path);
-  if (mkdir (path, 0700) < 0 && errno != EEXIST)
+  if (fstat (topfd, &top) < 0)
     {
-      io_error (error, "cannot create", path);
+      io_error (error, "cannot read", maildir);
+      close (topfd);
       return NULL;
     }
+  f->fd = open_dir (topfd, dotted, &top, f->path, error);
+  if (f->fd < 0 || !fsync_fd (topfd, maildir, error))
+    {
+      close (topfd);
+      return NULL;
+    }
+  close (topfd);
   for (guint i = 0; i < G_N_ELEMENTS (subs); i++)
     {
-      g_autofree char *sub = g_build_filename (path, subs[i], NULL);
+      g_autofree char *sub = g_build_filename (f->path, subs[i], NULL);
+      int *fd = i == 0 ? &f->cur : i == 1 ? &f->new : &f->tmp;
 
-      if (mkdir (sub, 0700) < 0 && errno != EEXIST)
-        {
-          io_error (error, "cannot create", sub);
-          return NULL;
-        }
+      *fd = open_dir (f->fd, subs[i], &top, sub, error);
+      if (*fd < 0)
+        return NULL;
     }
   {
     /* Maildir++ marks subfolders with an empty "maildirfolder" file. */
-    g_autofree char *mark = g_build_filename (path, "maildirfolder", NULL);
-    int fd = open (mark, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    int fd = openat (f->fd, "maildirfolder", O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 
     if (fd >= 0)
-      close (fd);
+      {
+        if (fchown (fd, top.st_uid, top.st_gid) < 0)
+          { /* not the owner's: a mark nobody reads is no harm */ }
+        close (fd);
+      }
   }
-  if (!fsync_dir (maildir, error))
+  if (!fsync_fd (f->fd, f->path, error))
     return NULL;
-  return g_steal_pointer (&path);
+  return g_steal_pointer (&f);
 }
 
-/* "MAILDIR/cur/NAME" -> "cur" and "NAME" */
-static gboolean
-split_message_path (const char *path, char **sub, char **name, GError **error)
+/**
+ * bounce_maildir_folder_get_path:
+ * @folder: a folder
+ *
+ * Returns: (transfer none): its path, "MAILDIR/.NAME"
+ */
+const char *
+bounce_maildir_folder_get_path (BounceMaildirFolder *folder)
 {
-  g_autofree char *dir = g_path_get_dirname (path);
-  g_autofree char *base = g_path_get_basename (path);
+  return folder->path;
+}
+
+/* Is the folder open as @fd the one that holds the cur/ or new/ open as
+ * @dirfd? */
+static gboolean
+same_folder (int fd, int dirfd)
+{
+  struct stat a, b;
+
+  return fstat (fd, &a) == 0 && fstatat (dirfd, "..", &b, 0) == 0 && a.st_dev == b.st_dev
+         && a.st_ino == b.st_ino;
+}
+
+/**
+ * bounce_maildir_folder_holds:
+ * @folder: a folder
+ * @msg: a Maildir message
+ *
+ * Returns: whether @msg is a message of @folder (a scan of it reached it,
+ *   or the folder is where the message already is).
+ */
+gboolean
+bounce_maildir_folder_holds (BounceMaildirFolder *folder, const BounceMessageRef *msg)
+{
+  return msg->dirfd >= 0 && same_folder (folder->fd, msg->dirfd);
+}
+
+/* "MAILDIR/cur/NAME" -> "cur" */
+static gboolean
+message_sub (const BounceMessageRef *msg, char **sub, GError **error)
+{
+  g_autofree char *dir = g_path_get_dirname (msg->path);
   g_autofree char *subname = g_path_get_basename (dir);
 
-  if (strcmp (subname, "cur") != 0 && strcmp (subname, "new") != 0)
+  if (msg->dirfd < 0 || msg->name == NULL
+      || (strcmp (subname, "cur") != 0 && strcmp (subname, "new") != 0))
     {
-      g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_IO, "%s is not in a Maildir's cur/ or new/", path);
+      g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_IO, "%s is not in a Maildir's cur/ or new/", msg->path);
       return FALSE;
     }
   *sub = g_steal_pointer (&subname);
-  *name = g_steal_pointer (&base);
   return TRUE;
+}
+
+/* Is the file @name of the folder open as @dirfd still there? */
+static gboolean
+still_there (int dirfd, const char *name)
+{
+  struct stat st;
+
+  return fstatat (dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
 /**
  * bounce_maildir_move:
- * @path: a message file in a Maildir's cur/ or new/
- * @folder: the target folder's path (from bounce_maildir_folder())
+ * @msg: a message of a Maildir (from bounce_mailbox_foreach())
+ * @folder: the target folder
  * @link_only: link the message there and leave it in place too
  * @target: (out) (optional) (transfer full): where it went
- * @error: BOUNCE_ERROR_IO
+ * @error: BOUNCE_ERROR_IO, BOUNCE_ERROR_VANISHED when the message was
+ *   moved away meanwhile
  *
  * Moves (or links) the message into the same subfolder (cur/ or new/) of
  * @folder under the same name, flags included; fsyncs the target folder.
- * A name already taken there is an error: nothing is overwritten.
+ * A name already taken there is an error: nothing is overwritten. So is a
+ * message that is already in @folder.
  */
 gboolean
-bounce_maildir_move (const char *path, const char *folder, gboolean link_only, char **target,
-                     GError **error)
+bounce_maildir_move (const BounceMessageRef *msg, BounceMaildirFolder *folder, gboolean link_only,
+                     char **target, GError **error)
 {
-  g_autofree char *sub = NULL, *name = NULL, *dest = NULL, *dest_dir = NULL;
+  g_autofree char *sub = NULL, *dest = NULL;
+  int to;
 
-  if (!split_message_path (path, &sub, &name, error))
+  if (!message_sub (msg, &sub, error))
     return FALSE;
-  dest_dir = g_build_filename (folder, sub, NULL);
-  dest = g_build_filename (dest_dir, name, NULL);
-  if (!link_only && renameat2 (AT_FDCWD, path, AT_FDCWD, dest, RENAME_NOREPLACE) == 0)
+  to = strcmp (sub, "cur") == 0 ? folder->cur : folder->new;
+  dest = g_build_filename (folder->path, sub, msg->name, NULL);
+  if (bounce_maildir_folder_holds (folder, msg))
+    {
+      g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_IO, "%s is already in %s", msg->path, folder->path);
+      return FALSE;
+    }
+  if (!link_only && renameat2 (msg->dirfd, msg->name, to, msg->name, RENAME_NOREPLACE) == 0)
     {
       /* The message is in exactly one place at every moment. */
-      g_autofree char *src_dir = g_path_get_dirname (path);
-
-      if (!fsync_dir (dest_dir, error) || !fsync_dir (src_dir, error))
+      if (!fsync_fd (to, dest, error) || !fsync_fd (msg->dirfd, msg->path, error))
         return FALSE;
     }
-  else if (!link_only && errno == ENOENT && access (path, F_OK) < 0)
-    return vanished (error, path);
+  else if (!link_only && errno == ENOENT && !still_there (msg->dirfd, msg->name))
+    return vanished (error, msg->path);
   else if (!link_only && errno != EINVAL && errno != ENOSYS && errno != EEXIST)
     return io_error (error, "cannot move the message to", dest);
   else
@@ -193,23 +320,22 @@ bounce_maildir_move (const char *path, const char *folder, gboolean link_only, c
        * (the same file under both names) is finished, not an error. */
       struct stat a, b;
 
-      if (link (path, dest) < 0)
+      if (linkat (msg->dirfd, msg->name, to, msg->name, 0) < 0)
         {
-          if (errno == ENOENT && access (path, F_OK) < 0)
-            return vanished (error, path);
-          if (!(errno == EEXIST && stat (path, &a) == 0 && stat (dest, &b) == 0
+          if (errno == ENOENT && !still_there (msg->dirfd, msg->name))
+            return vanished (error, msg->path);
+          if (!(errno == EEXIST && fstatat (msg->dirfd, msg->name, &a, AT_SYMLINK_NOFOLLOW) == 0
+                && fstatat (to, msg->name, &b, AT_SYMLINK_NOFOLLOW) == 0
                 && a.st_dev == b.st_dev && a.st_ino == b.st_ino))
             return io_error (error, "cannot move the message to", dest);
         }
-      if (!fsync_dir (dest_dir, error))
+      if (!fsync_fd (to, dest, error))
         return FALSE;
       if (!link_only)
         {
-          g_autofree char *src_dir = g_path_get_dirname (path);
-
-          if (unlink (path) < 0)
-            return io_error (error, "cannot remove", path);
-          if (!fsync_dir (src_dir, error))
+          if (unlinkat (msg->dirfd, msg->name, 0) < 0)
+            return io_error (error, "cannot remove", msg->path);
+          if (!fsync_fd (msg->dirfd, msg->path, error))
             return FALSE;
         }
     }
@@ -220,55 +346,71 @@ bounce_maildir_move (const char *path, const char *folder, gboolean link_only, c
 
 /**
  * bounce_maildir_delete:
- * @path: a message file
- * @error: BOUNCE_ERROR_IO
+ * @msg: a message of a Maildir (from bounce_mailbox_foreach())
+ * @error: BOUNCE_ERROR_IO, BOUNCE_ERROR_VANISHED
  */
 gboolean
-bounce_maildir_delete (const char *path, GError **error)
+bounce_maildir_delete (const BounceMessageRef *msg, GError **error)
 {
-  g_autofree char *dir = g_path_get_dirname (path);
+  g_autofree char *sub = NULL;
 
-  if (unlink (path) < 0)
-    return errno == ENOENT ? vanished (error, path) : io_error (error, "cannot delete", path);
-  return fsync_dir (dir, error);
+  if (!message_sub (msg, &sub, error))
+    return FALSE;
+  if (unlinkat (msg->dirfd, msg->name, 0) < 0)
+    return errno == ENOENT ? vanished (error, msg->path) : io_error (error, "cannot delete", msg->path);
+  return fsync_fd (msg->dirfd, msg->path, error);
 }
 
-/* A name for a new file in tmp/ that nothing else uses. */
-static char *
-tmp_name (const char *maildir)
-{
-  static gint counter;
-  g_autofree char *host = g_strdup (g_get_host_name ());
-
-  g_strdelimit (host, "/:", '_');
-  return g_strdup_printf ("%s/tmp/%" G_GINT64_FORMAT ".P%dQ%d.%s", maildir,
-                          g_get_real_time () / G_USEC_PER_SEC, (int) getpid (),
-                          g_atomic_int_add (&counter, 1), host);
-}
-
-/**
- * bounce_maildir_replace:
- * @path: a message file in a Maildir
- * @data: its new content
- * @length: the length of @data
- * @error: BOUNCE_ERROR_IO
+/*
+ * bounce_maildir_sized_name:
+ * @name: a Maildir file name ("UNIQUE[,S=n][,W=n][,...][:2,FLAGS]")
+ * @size: the size of the file's new content
  *
- * Writes @data to the Maildir's tmp/ (O_EXCL), fsyncs it and swaps it
- * with @path atomically. On failure @path is unchanged; when @path has
- * vanished meanwhile, BOUNCE_ERROR_VANISHED and nothing is written.
+ * The name for the file once its content is @size bytes: ",S=" says the
+ * new size and a ",W=" (the size with CRLF line ends, no longer known) is
+ * dropped; the unique part, other fields and the flags are kept.
+ *
+ * Returns: (transfer full): the new name
  */
-gboolean
-bounce_maildir_replace (const char *path, const char *data, gsize length, GError **error)
+char *
+bounce_maildir_sized_name (const char *name, gsize size)
 {
-  g_autofree char *dir = g_path_get_dirname (path);
-  g_autofree char *maildir = g_path_get_dirname (dir);
-  g_autofree char *tmp = tmp_name (maildir);
-  int fd;
+  const char *info = strchr (name, ':');
+  g_autofree char *base = g_strndup (name, info ? (gsize) (info - name) : strlen (name));
+  g_auto (GStrv) fields = g_strsplit (base, ",", -1);
+  GString *out = g_string_new (fields[0]);
+
+  for (guint i = 1; fields[i]; i++)
+    if (!g_str_has_prefix (fields[i], "S=") && !g_str_has_prefix (fields[i], "W="))
+      g_string_append_printf (out, ",%s", fields[i]);
+  g_string_append_printf (out, ",S=%" G_GSIZE_FORMAT "%s", size, info ? info : "");
+  return g_string_free (out, FALSE);
+}
+
+/* Write @data to a new file in the folder open as @tmp, as @like (owner,
+ * group, mode), fsynced; its name in *name. */
+static gboolean
+write_new (int tmp, const char *tmp_path, const struct stat *like, const char *data, gsize length,
+           char **name, GError **error)
+{
+  g_autofree char *host = g_strdup (g_get_host_name ());
+  g_autofree char *path = NULL;
+  int fd = -1;
   gsize done = 0;
 
-  fd = open (tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  g_strdelimit (host, "/:,", '_');
+  for (int tries = 0; fd < 0 && tries < 100; tries++)
+    {
+      g_free (*name);
+      *name = g_strdup_printf ("%" G_GINT64_FORMAT ".P%dR%08x.%s", g_get_real_time () / G_USEC_PER_SEC,
+                               (int) getpid (), g_random_int (), host);
+      fd = openat (tmp, *name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+      if (fd < 0 && errno != EEXIST)
+        break;
+    }
+  path = g_build_filename (tmp_path, *name, NULL);
   if (fd < 0)
-    return io_error (error, "cannot create", tmp);
+    return io_error (error, "cannot create", path);
   while (done < length)
     {
       ssize_t n = write (fd, data + done, length - done);
@@ -276,43 +418,148 @@ bounce_maildir_replace (const char *path, const char *data, gsize length, GError
       if (n < 0 && errno == EINTR)
         continue;
       if (n <= 0)
-        {
-          io_error (error, "cannot write", tmp);
-          close (fd);
-          unlink (tmp);
-          return FALSE;
-        }
+        goto fail;
       done += n;
     }
-  if (fsync (fd) < 0 || close (fd) < 0)
+  /* The owner's mail stays the owner's: a scan run as root gives the new
+   * file the old one's owner, group and mode. (Others cannot give files
+   * away, and keep what they can.) */
+  if ((like->st_uid != geteuid () || like->st_gid != getegid ())
+      && fchown (fd, like->st_uid, like->st_gid) < 0
+      && (errno != EPERM || geteuid () == 0))
     {
-      io_error (error, "cannot write", tmp);
-      unlink (tmp);
+      io_error (error, "cannot give the rewritten message its owner:", path);
+      close (fd);
+      unlinkat (tmp, *name, 0);
       return FALSE;
     }
+  if (fchmod (fd, like->st_mode & 07777) < 0 || fsync (fd) < 0)
+    goto fail;
+  if (close (fd) < 0)
+    {
+      fd = -1;
+      goto fail;
+    }
+  return TRUE;
+
+fail:
+  io_error (error, "cannot write", path);
+  if (fd >= 0)
+    close (fd);
+  unlinkat (tmp, *name, 0);
+  return FALSE;
+}
+
+/* Does the file @name of @dirfd hold exactly @data? */
+static gboolean
+holds (int dirfd, const char *name, const char *data, gsize length)
+{
+  int fd = openat (dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+  char buf[16384];
+  gsize at = 0;
+  ssize_t n;
+  gboolean same = TRUE;
+
+  if (fd < 0)
+    return FALSE;
+  while (same && (n = read (fd, buf, sizeof buf)) > 0)
+    {
+      same = at + n <= length && memcmp (buf, data + at, n) == 0;
+      at += n;
+    }
+  close (fd);
+  return same && n == 0 && at == length;
+}
+
+/**
+ * bounce_maildir_replace:
+ * @msg: a message of a Maildir (from bounce_mailbox_foreach())
+ * @data: its new content
+ * @length: the length of @data
+ * @new_path: (out) (optional) (transfer full): where the new content is
+ * @error: BOUNCE_ERROR_IO, BOUNCE_ERROR_VANISHED
+ *
+ * Writes @data to the Maildir's tmp/ (O_EXCL) with the owner, group and
+ * mode of the message, fsyncs it, swaps it with the message atomically
+ * and gives it the name bounce_maildir_sized_name() makes. On failure
+ * the message is unchanged; when it has vanished meanwhile,
+ * BOUNCE_ERROR_VANISHED and nothing is written.
+ */
+gboolean
+bounce_maildir_replace (const BounceMessageRef *msg, const char *data, gsize length, char **new_path,
+                        GError **error)
+{
+  g_autofree char *sub = NULL, *dir = NULL, *maildir = NULL, *tmp_path = NULL;
+  g_autofree char *tmp_name = NULL, *name = NULL;
+  struct stat st;
+  gboolean ok = FALSE;
+  int tmp;
+
+  if (!message_sub (msg, &sub, error))
+    return FALSE;
+  dir = g_path_get_dirname (msg->path);
+  maildir = g_path_get_dirname (dir);
+  tmp_path = g_build_filename (maildir, "tmp", NULL);
+  /* cur/ was opened without following a link: its ".." is the Maildir. */
+  if (fstatat (msg->dirfd, msg->name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+    return errno == ENOENT ? vanished (error, msg->path) : io_error (error, "cannot read", msg->path);
+  if (!S_ISREG (st.st_mode))
+    return vanished (error, msg->path);
+  tmp = open_dir (msg->dirfd, "../tmp", NULL, tmp_path, error);
+  if (tmp < 0)
+    return FALSE;
+  name = bounce_maildir_sized_name (msg->name, length);
+  if (!write_new (tmp, tmp_path, &st, data, length, &tmp_name, error))
+    goto out;
   /* Swap the new file in only if the old one is still there: a message a
    * mail client moved away meanwhile must not come back. The old content
    * ends in tmp/, where no reader looks, and is removed. */
-  if (renameat2 (AT_FDCWD, tmp, AT_FDCWD, path, RENAME_EXCHANGE) < 0)
+  if (renameat2 (tmp, tmp_name, msg->dirfd, msg->name, RENAME_EXCHANGE) < 0)
+    {
+      if ((errno == EINVAL || errno == ENOSYS) && still_there (msg->dirfd, msg->name))
+        {
+          /* A filesystem that cannot swap: the new file takes its new
+           * name (never over another file), then the old one goes. */
+          if (strcmp (name, msg->name) == 0
+                ? renameat (tmp, tmp_name, msg->dirfd, name) == 0
+                : renameat2 (tmp, tmp_name, msg->dirfd, name, RENAME_NOREPLACE) == 0
+                    && (unlinkat (msg->dirfd, msg->name, 0) == 0 || errno == ENOENT))
+            goto renamed;
+        }
+      if (errno == ENOENT)
+        vanished (error, msg->path);
+      else
+        io_error (error, "cannot replace", msg->path);
+      unlinkat (tmp, tmp_name, 0);
+      goto out;
+    }
+  /* Then the name that says the new size; a name already taken (by the
+   * same content: a run killed at this point) is not overwritten. */
+  if (strcmp (name, msg->name) != 0
+      && renameat2 (msg->dirfd, msg->name, msg->dirfd, name, RENAME_NOREPLACE) < 0)
     {
       int e = errno;
 
-      if (e == ENOENT)
+      if (e == EEXIST && holds (msg->dirfd, name, data, length))
+        unlinkat (msg->dirfd, msg->name, 0);
+      else
         {
-          unlink (tmp);
-          return vanished (error, path);
-        }
-      if ((e != EINVAL && e != ENOSYS) || access (path, F_OK) < 0 || rename (tmp, path) < 0)
-        {
+          /* The old content goes back under its old name. */
+          renameat2 (tmp, tmp_name, msg->dirfd, msg->name, RENAME_EXCHANGE);
+          unlinkat (tmp, tmp_name, 0);
           errno = e;
-          io_error (error, "cannot replace", path);
-          unlink (tmp);
-          return FALSE;
+          io_error (error, "cannot rename the rewritten message to", name);
+          goto out;
         }
     }
-  else
-    unlink (tmp);
-  return fsync_dir (dir, error);
+  unlinkat (tmp, tmp_name, 0);
+renamed:
+  ok = fsync_fd (msg->dirfd, dir, error) && fsync_fd (tmp, tmp_path, error);
+  if (ok && new_path)
+    *new_path = g_build_filename (dir, name, NULL);
+out:
+  close (tmp);
+  return ok;
 }
 
 /**

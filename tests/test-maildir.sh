@@ -4,7 +4,13 @@
 # take `--only unknown`). TAP output.
 #
 #   defang finds the attachments Windows would run and keeps CRLF mail
-#   CRLF; text output shows no control character of a message raw.
+#   CRLF; text output shows no control character of a message raw; -r
+#   never reads the folders the run writes, defang never touches its own
+#   quarantine; nothing is written through a symbolic link; tag and
+#   filter replace forged X-Backscatter headers and look at the header
+#   block only; a rewritten file's name says its new size and a real
+#   Dovecot (doveadm) reads it whole; as root, owner, group and mode are
+#   kept; errors win over verdicts in the exit status.
 . "$(dirname "$0")/tap.sh"
 
 B=("$BIN")
@@ -82,11 +88,13 @@ DISP="attachment; filename*=utf-8''invoice.exe%20" bounce space 'invoice.exe ' \
   > "$D/cur/1700000002.M2P1.test.example:2,S"
 bounce crlf 'invoice.exe' | sed 's/$/\r/' > "$D/cur/1700000003.M3P1.test.example:2,S"
 "$BIN" scan "${base[@]}" "$D" --defang Quarantine --quiet > /dev/null 2>&1
+# (a rewritten file's name says its new size: UNIQUE,S=N:2,S)
 for f in 1700000001.M1P1 1700000002.M2P1; do
+  g=$(ls "$D/cur/$f.test.example"*)
   check "defang takes out an attachment named like ${f%%.*}'s (trailing dot or space)" \
-    'grep -q "removed the attachment" "$D/cur/$f.test.example:2,S" && ! grep -q "^TVqQ" "$D/cur/$f.test.example:2,S"'
+    'grep -q "removed the attachment" "$g" && ! grep -q "^TVqQ" "$g"'
 done
-crlf=$D/cur/1700000003.M3P1.test.example:2,S
+crlf=$(ls "$D/cur/1700000003.M3P1.test.example"*)
 check "defang keeps a CRLF message CRLF" \
   'grep -q "removed the attachment" "$crlf" && [ "$(grep -c $'"'"'\r$'"'"' "$crlf")" = "$(wc -l < "$crlf")" ]' \
   "$(grep -c $'\r$' "$crlf") of $(wc -l < "$crlf") lines end in CRLF"
@@ -121,5 +129,179 @@ for o in check scan tag; do
 done
 check "scan: a file name's control characters come out escaped in an error" \
   '[ "$(raw "$T/evil.err")" = 0 ]' "$(cat -A "$T/evil.err" | head -5)"
+
+# sums DIR: the checksums of every message file under DIR, sorted
+sums () { find "$1" -path '*/tmp' -prune -o -type f -not -name maildirfolder -not -name '.backscatter.lock' \
+            -not -name 'dovecot*' -print0 | xargs -0 -r sha256sum | awk '{print $1}' | sort; }
+
+# --- -r with move= and --defang: folders the run writes are not read -----
+R=$T/recursive
+maildir "$R"
+bounce worm invoice.exe > "$R/cur/1700000020.M20P1.test.example:2,S"
+orig=$(sha256sum < "$R/cur/1700000020.M20P1.test.example:2,S" | cut -d' ' -f1)
+for run in 1 2; do
+  "$BIN" scan "${base[@]}" -r "$R" --action move=Junk --defang Quarantine --quiet > /dev/null 2>&1
+done
+kept=$(find "$R/.Quarantine/cur" -type f | head -1)
+check "scan -r --defang: the quarantine keeps the untouched message, twice over" \
+  '[ -n "$kept" ] && [ "$(sha256sum < "$kept" | cut -d" " -f1)" = "$orig" ] && [ "$(find "$R/.Quarantine" -type f -not -name maildirfolder | wc -l)" = 1 ]' \
+  "$(find "$R" -type f | head)"
+# scanned itself, with an untouched message in it
+maildir "$R/.Quarantine"
+bounce worm invoice.exe > "$R/.Quarantine/cur/1700000020.M20P1.test.example:2,S"
+sums "$R/.Quarantine" > "$T/q-before"
+"$BIN" scan "${base[@]}" "$R/.Quarantine" --defang Quarantine --quiet > /dev/null 2>&1
+sums "$R/.Quarantine" > "$T/q-after"
+check "defang never touches a message in its own quarantine" 'cmp -s "$T/q-before" "$T/q-after" && [ ! -e "$R/.Quarantine/.Quarantine" ]'
+
+# --- symbolic links in the Maildir are never written through ------------
+L=$T/links
+maildir "$L"
+mkdir -p "$T/elsewhere" "$L/.Junk/new" "$L/.Junk/tmp"
+ln -s "$T/elsewhere" "$L/.Junk/cur"
+bounce link1 report.pdf > "$L/cur/1700000030.M30P1.test.example:2,S"
+"$BIN" scan "${base[@]}" "$L" --action move=Junk --only unknown > "$T/links.out" 2>&1
+st=$?
+check "move=Junk with .Junk/cur a link: nothing is written there, the message stays, exit 74" \
+  '[ -z "$(ls -A "$T/elsewhere")" ] && [ -e "$L/cur/1700000030.M30P1.test.example:2,S" ] && [ "$st" = 74 ]' \
+  "exit $st: $(cat "$T/links.out")"
+rm "$L/.Junk/cur"; mkdir "$L/.Junk/cur"
+rm -rf "$L/tmp"; ln -s "$T/elsewhere" "$L/tmp"
+"$BIN" scan "${base[@]}" "$L" --action tag --only unknown > "$T/links.out" 2>&1
+st=$?
+check "tag with tmp/ a link: nothing is written there, the message is unchanged" \
+  '[ -z "$(ls -A "$T/elsewhere")" ] && ! grep -q "^X-Backscatter" "$L/cur/1700000030.M30P1.test.example:2,S" && [ "$st" = 74 ]' \
+  "exit $st: $(cat "$T/links.out")"
+rm "$L/tmp"; mkdir "$L/tmp"
+mv "$L/cur" "$T/elsewhere/cur"; ln -s "$T/elsewhere/cur" "$L/cur"
+"$BIN" scan "${base[@]}" "$L" --action move=Junk --only unknown > "$T/links.out" 2>&1
+st=$?
+check "a Maildir whose cur/ is a link is refused, not read" \
+  '[ -e "$T/elsewhere/cur/1700000030.M30P1.test.example:2,S" ] && [ -z "$(ls -A "$L/.Junk/cur")" ] && [ "$st" != 0 ] && grep -q "link" "$T/links.out"' \
+  "exit $st: $(cat "$T/links.out")"
+rm "$L/cur"; mv "$T/elsewhere/cur" "$L/cur"
+
+# --- tag: only the header block counts; forged X-Backscatter replaced ----
+G=$T/tag
+maildir "$G"
+{ bounce body report.pdf | sed 's/^see attached$/see attached\nX-Backscatter: legitimate; score=-9/'; } \
+  > "$G/cur/1700000040.M40P1.test.example:2,S"
+bounce forged report.pdf 'X-Backscatter: legitimate; score=-20.0; kind=failure' \
+  'X-Backscatter-Evidence: sent-id-found (-20.0)' 'x-backscatter-verdict : legitimate' \
+  > "$G/cur/1700000041.M41P1.test.example:2,S"
+"$BIN" scan "${base[@]}" "$G" --action tag --only unknown --quiet > /dev/null 2>&1
+body=$(ls "$G/cur/1700000040.M40P1."*); forged=$(ls "$G/cur/1700000041.M41P1."*)
+check "tag: an X-Backscatter line in the body does not stop tagging" \
+  'head -1 "$body" | grep -q "^X-Backscatter: unknown"' "$(head -3 "$body")"
+hb () { sed '/^$/q' "$1" | grep -ic '^x-backscatter'; }
+check "tag: X-Backscatter headers that came with the message are replaced by ours" \
+  'head -1 "$forged" | grep -q "^X-Backscatter: unknown" && [ "$(hb "$forged")" = "$(hb "$body")" ] && ! grep -qi "legitimate" "$forged"' \
+  "$(sed '/^$/q' "$forged" | grep -i backscatter)"
+sums "$G" > "$T/tag1"
+"$BIN" scan "${base[@]}" "$G" --action tag --only unknown --json > "$T/tag2.json" 2>&1
+sums "$G" > "$T/tag2"
+check "tag: a second run leaves tagged messages as they are" \
+  'cmp -s "$T/tag1" "$T/tag2" && ! grep -q "\"action\":\"tagged\"" "$T/tag2.json"'
+bounce forged report.pdf 'X-Backscatter: legitimate; score=-20.0; kind=failure' 'X-Backscatter-Spam: no' \
+  | "$BIN" filter "${base[@]}" > "$T/filtered"
+check "filter: X-Backscatter headers that came with the message are replaced by ours" \
+  'head -1 "$T/filtered" | grep -q "^X-Backscatter: unknown" && ! grep -qi "legitimate\|X-Backscatter-Spam" "$T/filtered"'
+
+# --- a rewritten file's name says its size ---------------------------------
+S=$T/sized
+maildir "$S"
+bounce sized invoice.exe > "$S/cur/x"
+sz=$(stat -c %s "$S/cur/x")
+mv "$S/cur/x" "$S/cur/1700000050.M50P1.test.example,S=$sz,W=$((sz + 60)):2,S"
+bounce sized2 report.pdf > "$S/new/1700000051.M51P1.test.example"
+"$BIN" scan "${base[@]}" "$S" --defang Quarantine --quiet > /dev/null 2>&1
+"$BIN" scan "${base[@]}" "$S" --action tag --only unknown --quiet > /dev/null 2>&1
+sized_ok=0
+for f in "$S"/cur/* "$S"/new/*; do
+  name=$(basename "$f"); size=${name#*,S=}; size=${size%%[,:]*}
+  [ "$size" = "$(stat -c %s "$f")" ] && [ "${name#*,W=}" = "$name" ] && sized_ok=$((sized_ok + 1))
+done
+check "tagged and defanged files are named with their new size, without W=" \
+  '[ "$sized_ok" = 2 ] && ls "$S/cur" | grep -q "^1700000050.M50P1.test.example,S=[0-9]*:2,S$"' "$(ls "$S/cur" "$S/new")"
+
+# --- owner, group and mode are kept (run as root over a user's Maildir) --
+skip () { ok "$1 # SKIP $2"; }
+if [ "$(id -u)" = 0 ]; then
+  O=$T/owned
+  maildir "$O"
+  bounce own1 invoice.exe > "$O/cur/1700000060.M60P1.test.example:2,S"
+  bounce own2 report.pdf > "$O/new/1700000061.M61P1.test.example"
+  chown -R 4242:4243 "$O"; chmod 0700 "$O" "$O"/*; chmod 0660 "$O"/cur/* "$O"/new/*
+  "$BIN" scan "${base[@]}" "$O" --defang Quarantine --quiet > /dev/null 2>&1
+  "$BIN" scan "${base[@]}" "$O" --action tag --only unknown --quiet > /dev/null 2>&1
+  wrong () { find "$O" -path "$O/.Junk" -prune -o \( -type f -not -name maildirfolder -not -name .backscatter.lock \( -not -uid 4242 -o -not -gid 4243 -o -not -perm 0660 \) -print \); }
+  check "defanged and tagged files keep owner, group and mode 0660" \
+    '[ -z "$(wrong)" ] && grep -q "^X-Backscatter" "$O"/new/* && grep -q "removed the attachment" "$O"/cur/*' \
+    "$(find "$O" -type f -printf '%u:%g %m %p\n' | head -5)"
+  "$BIN" scan "${base[@]}" "$O" --action move=Junk --only unknown --quiet > /dev/null 2>&1
+  check "moved files keep owner, group and mode; created folders are the Maildir owner's" \
+    '[ -z "$(wrong)" ] && [ "$(find "$O/.Junk" -type f -not -name maildirfolder -uid 4242 -gid 4243 -perm 0660 | wc -l)" = 2 ] && [ -z "$(find "$O" -mindepth 1 -not -name .backscatter.lock \( -not -uid 4242 -o -not -gid 4243 \) -print)" ]' \
+    "$(find "$O" -printf '%u:%g %m %p\n' | head -12)"
+else
+  skip "defanged and tagged files keep owner, group and mode 0660" "not root"
+  skip "moved files keep owner, group and mode; created folders are the Maildir owner's" "not root"
+fi
+
+# --- a real Dovecot reads tagged and defanged messages whole -------------
+if command -v doveadm > /dev/null; then
+  V=$T/dovecot
+  maildir "$V/Maildir"
+  for i in 1 2; do
+    [ "$i" = 1 ] && att=invoice.exe || att=report.pdf
+    bounce "dove$i" "$att" > "$V/x"
+    sz=$(stat -c %s "$V/x")
+    mv "$V/x" "$V/Maildir/cur/170000007$i.M7${i}P1.test.example,S=$sz,W=$((sz + 60)):2,S"
+  done
+  if [ "$(id -u)" = 0 ]; then
+    dvuser=nobody; dvuid=$(id -u nobody); dvgid=$(id -g nobody)
+    chmod 755 "$T"; chown -R "$dvuid:$dvgid" "$V"
+  else
+    dvuser=$(id -un); dvuid=$(id -u); dvgid=$(id -g)
+  fi
+  cat > "$V/dovecot.conf" <<CONF
+log_path = /dev/stderr
+info_log_path = /dev/stderr
+mail_location = maildir:$V/Maildir
+mail_uid = $dvuid
+mail_gid = $dvgid
+first_valid_uid = 0
+first_valid_gid = 0
+CONF
+  dove () { USER=$dvuser HOME=$V doveadm -c "$V/dovecot.conf" "$@"; }
+  dove fetch 'uid size.physical' mailbox INBOX all > "$T/dove1" 2>&1
+  "$BIN" scan "${base[@]}" "$V/Maildir" --defang Quarantine --quiet > /dev/null 2>&1
+  "$BIN" scan "${base[@]}" "$V/Maildir" --action tag --only unknown --quiet > /dev/null 2>&1
+  dove fetch 'size.physical hdr body' mailbox INBOX all > "$T/dove2" 2> "$T/dove2.err"
+  st=$?
+  want=$(stat -c %s "$V"/Maildir/cur/* | sort -n | tr '\n' ' ')
+  got=$(grep '^size.physical:' "$T/dove2" | awk '{print $2}' | sort -n | tr '\n' ' ')
+  check "Dovecot reads tagged and defanged messages whole (doveadm fetch)" \
+    '[ "$st" = 0 ] && [ ! -s "$T/dove2.err" ] && [ "$got" = "$want" ] && [ "$(grep -c "^X-Backscatter: unknown" "$T/dove2")" = 2 ] && grep -q "removed the attachment" "$T/dove2"' \
+    "exit $st, sizes $got, files $want" "$(head -3 "$T/dove1")" "$(head -3 "$T/dove2.err")"
+else
+  skip "Dovecot reads tagged and defanged messages whole (doveadm fetch)" "no doveadm (Debian dovecot-core)"
+fi
+
+# --- errors win over verdicts in the exit status ----------------------------
+(cd "$SRC/testdata" && "$BIN" learn --quiet --config owner.conf) || echo "# learn failed"
+E2=$T/errors
+maildir "$E2"
+cp "$SRC/testdata/judge/forged-from-stranger.eml" "$E2/cur/1700000080.M80P1.test.example:2,S"
+rm -rf "$E2/tmp"; : > "$E2/tmp"   # no tmp/ folder: the rewrite cannot be written
+(cd "$SRC/testdata" && "$BIN" scan --config owner.conf "$E2" --action tag) > "$T/err.out" 2>&1
+st=$?
+check "a tag run with write errors exits 74 although it found backscatter" \
+  '[ "$st" = 74 ] && grep -q "^backscatter " "$T/err.out"' "exit $st: $(cat "$T/err.out")"
+
+: > "$T/empty.eml"
+(cd "$SRC/testdata" && "$BIN" check --config owner.conf judge/forged-from-stranger.eml "$T/empty.eml") > "$T/err.out" 2>&1
+st=$?
+check "check exits 65 for an unreadable message beside backscatter" \
+  '[ "$st" = 65 ] && grep -q "backscatter (score" "$T/err.out"' "exit $st: $(cat "$T/err.out")"
 
 echo "1..$n"
