@@ -141,6 +141,56 @@ GPtrArray *bounce_rules_list_formats (BounceRules *rules);
 char *bounce_message_id_domain (const char *message_id);
 char *bounce_user_agent_family (const char *ua);
 
+/* mimewalk.c */
+/* The parts of a report's MIME tree the parse reads. */
+typedef struct
+{
+  GMimeObject *status_part;   /* delivery-status or global-delivery-status */
+  gboolean global;
+  GMimeObject *mdn_part;
+  GMimeObject *feedback_part;
+  GMimeObject *orig_part;
+  GMimeObject *text_part;
+  GMimeObject *html_part;
+  GMimeObject *text_attachment; /* a later text part: may hold headers */
+  GMimeMessage *report_message; /* the message whose report we read */
+  const char *prologue;         /* the first non-empty multipart prologue */
+  guint parts;
+  gboolean limited;
+} BounceWalk;
+
+void bounce_walk (BounceWalk *w, GMimeObject *obj);
+char *bounce_text_to_utf8 (char *bytes, gsize n, const char *charset, gsize *len);
+char *bounce_text_of (GMimeObject *part, gsize *len);
+gsize bounce_finish_text (char *text, gsize len);
+char *bounce_report_text (BounceWalk *w, gsize *len);
+
+/* recipients.c */
+BounceRecipient *bounce_recipients_find (GPtrArray *recipients, const char *address);
+void bounce_recipients_merge (GPtrArray *recipients, GPtrArray *found);
+void bounce_recipients_finish (GPtrArray *recipients, BounceRules *rules,
+                               const BounceFormatRule *rule, const char *text, gsize text_len);
+BounceKind bounce_kind_from_actions (GPtrArray *recipients);
+
+/* generic.c */
+/* A report as the format-free reader sees it, after the MIME structure and
+ * the format rules were read. */
+typedef struct
+{
+  GMimeMessage *message;  /* the report */
+  const char *text;       /* its text, as the rules read it */
+  gsize text_len;
+  gboolean rule;          /* a format rule recognised it */
+  BounceKind kind;        /* in: what is known; out: what the reader makes of it */
+  const char *format;     /* likewise; (transfer none) a static or rule name */
+  GPtrArray *recipients;  /* BounceRecipient, added to */
+  gsize inline_at;        /* where an inline original starts; G_MAXSIZE: none */
+} BounceGeneric;
+
+BounceDsn *bounce_generic_dsn (const char *text, gsize len);
+void bounce_generic_read (BounceGeneric *g);
+gsize bounce_generic_original (const char *text, gsize len);
+
 /* judge.c */
 char *bounce_batv_tag (GBytes *key, const char *mailbox, int k, int day);
 
@@ -158,6 +208,8 @@ typedef enum
 
 BounceTriage bounce_triage (const char *data, gsize len, gsize *header_end);
 gboolean bounce_second_look (const char *data, gsize length, gsize hend, BounceRules *rules);
+gboolean bounce_worth_parsing (const char *data, gsize length, gsize probe, BounceRules *rules,
+                               BounceParseFlags flags, gsize *hend);
 /* What the second look at a plain message knows of it, for the rules. */
 typedef struct
 {

@@ -10,7 +10,7 @@
  * The test errs towards "candidate": a wrong "yes" costs one parse, a
  * wrong "no" loses a report. When the Subject alone made it a candidate,
  * the caller may take a second look at the body before it parses
- * (bounce_second_look, in report.c).
+ * (bounce_second_look, below); bounce_worth_parsing makes both calls.
  *
  * The caller says how much of the header block may be read.
  */
@@ -360,4 +360,254 @@ bounce_triage (const char *data, gsize len, gsize *header_end)
   if (header_end)
     *header_end = p - data;
   return seen;
+}
+
+/* ---- a second look at plain messages -------------------------------------
+ *
+ * Ordinary mail often has a word of reports in its Subject ("error",
+ * "delivery", "fail"), and the triage lets it through. When that Subject
+ * is all there is, and the message is one plain-text part whose bytes are
+ * its text, the full parse can be foreseen without GMime: it finds no
+ * report part, no automatic sender or headers (the triage saw none), and
+ * it calls the message a report only through what the text and the
+ * Subject and From hold. That is ruled out when none of these is there:
+ * the words of any rule that could make it a report, delivery-status
+ * field names, or an address with a digit on its line or the three after
+ * it (the generic reading of a failure needs a code there). Every check
+ * errs towards the full parse. */
+
+/* Whether a Content-Type value says plain text, read by GMime's own
+ * parser as the full parse reads it; *@charset: the charset it names, or
+ * NULL. */
+static gboolean
+plain_text_type (const char *v, char **charset)
+{
+  g_autoptr (GMimeParserOptions) opts = (bounce_gmime_init (), bounce_parser_options ());
+  GMimeContentType *ct = g_mime_content_type_parse (opts, v);
+  gboolean plain = ct && g_mime_content_type_is_type (ct, "text", "plain") && *charset == NULL;
+
+  /* A second Content-Type is left to GMime. */
+  if (plain)
+    *charset = g_strdup (g_mime_content_type_get_parameter (ct, "charset"));
+  g_clear_object (&ct);
+  return plain;
+}
+
+/* Whether @hay (@n bytes) holds the name of a delivery-status field that
+ * starts a group of them, ASCII letters compared without regard to
+ * case. */
+static gboolean
+holds_dsn_field (const char *hay, gsize n)
+{
+  for (gsize i = 0; i < n; i++)
+    {
+      guchar c = hay[i] | 0x20;
+
+      if ((c == 'r' && n - i >= 13 && g_ascii_strncasecmp (hay + i, "reporting-mta", 13) == 0)
+          || (c == 'f' && n - i >= 15 && g_ascii_strncasecmp (hay + i, "final-recipient", 15) == 0))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* Whether a line of @body holds an '@' and it or one of the three lines
+ * after it a digit. */
+static gboolean
+address_near_digits (const char *body, gsize n)
+{
+  const char *p = body, *end = body + n;
+  int left = 0; /* lines, this one included, where a digit counts */
+
+  while (p < end)
+    {
+      const char *nl = memchr (p, '\n', end - p);
+      const char *eol = nl ? nl : end;
+      gboolean digit = FALSE;
+
+      if (memchr (p, '@', eol - p))
+        left = 4;
+      for (const char *q = p; q < eol && left > 0 && !digit; q++)
+        digit = g_ascii_isdigit (*q);
+      if (digit)
+        return TRUE;
+      if (left > 0)
+        left--;
+      p = eol + 1;
+    }
+  return FALSE;
+}
+
+/* The forms a header value may take once GMime has read it: unfolded,
+ * trimmed, runs of white space made one. NULL when it cannot be foreseen
+ * (encoded words, bytes that are not UTF-8). */
+static GPtrArray *
+value_forms (const char *v, gsize len)
+{
+  GPtrArray *forms;
+  char *trimmed, *collapsed, *o;
+
+  if (strlen (v) != len || strstr (v, "=?") != NULL || !g_utf8_validate (v, len, NULL))
+    return NULL;
+  forms = g_ptr_array_new_with_free_func (g_free);
+  trimmed = g_strstrip (g_strdup (v));
+  collapsed = o = g_strdup (trimmed);
+  for (const char *q = trimmed; *q; q++)
+    if (!((*q == ' ' || *q == '\t') && o > collapsed && (o[-1] == ' ' || o[-1] == '\t')))
+      *o++ = *q == '\t' ? ' ' : *q;
+  *o = '\0';
+  g_ptr_array_add (forms, g_strdup (v));
+  g_ptr_array_add (forms, trimmed);
+  g_ptr_array_add (forms, collapsed);
+  return forms;
+}
+
+static void
+forms_free (gpointer data)
+{
+  if (data)
+    g_ptr_array_unref (data);
+}
+
+/* bounce_second_look: whether the message @data, which the triage let
+ * through on its Subject alone, is surely no report (see above). @hend:
+ * where its header block ends. */
+gboolean
+bounce_second_look (const char *data, gsize length, gsize hend, BounceRules *rules)
+{
+  g_autoptr (GHashTable) headers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, forms_free);
+  const char *p = data, *end = data + hend, *body = data + hend;
+  gsize body_len = length - hend;
+  g_autofree char *text = NULL, *charset = NULL;
+  BounceLook look = { NULL };
+  GPtrArray *forms;
+
+  while (p < end)
+    {
+      const char *line = p, *colon, *vend = p;
+      g_autoptr (GString) value = NULL;
+      g_autofree char *name = NULL;
+      GPtrArray *had = NULL;
+      gboolean known;
+      gsize nlen;
+
+      if (*p == '\n' || (*p == '\r' && p + 1 < end && p[1] == '\n'))
+        break;
+      for (;;)
+        {
+          const char *nl = memchr (vend, '\n', end - vend);
+
+          vend = nl ? nl + 1 : end;
+          if (nl == NULL || vend >= end || (*vend != ' ' && *vend != '\t'))
+            break;
+        }
+      p = vend;
+      colon = memchr (line, ':', vend - line);
+      for (nlen = colon ? (gsize) (colon - line) : 0; nlen > 0 && (line[nlen - 1] == ' ' || line[nlen - 1] == '\t'); nlen--)
+        ;
+      /* A line GMime may not read as a header: it might end the header
+       * block there, and read the rest as text. */
+      if (nlen == 0)
+        return FALSE;
+      for (gsize k = 0; k < nlen; k++)
+        if ((guchar) line[k] <= ' ' || (guchar) line[k] >= 127)
+          return FALSE;
+      name = g_ascii_strdown (line, nlen);
+      if (strcmp (name, "from") != 0 && strcmp (name, "subject") != 0
+          && !g_str_has_prefix (name, "content-") && !bounce_rules_reads_header (rules, name))
+        continue;
+      /* The value unfolded: line ends removed. */
+      value = g_string_sized_new (vend - colon);
+      for (const char *q = colon + 1; q < vend; q++)
+        if (*q != '\r' && *q != '\n')
+          g_string_append_c (value, *q);
+      if (strcmp (name, "content-type") == 0)
+        {
+          if (strlen (value->str) != value->len || !plain_text_type (value->str, &charset))
+            return FALSE;
+        }
+      else if (strcmp (name, "content-transfer-encoding") == 0)
+        {
+          g_autofree char *v = g_strstrip (g_ascii_strdown (value->str, value->len));
+
+          if (strcmp (v, "7bit") != 0 && strcmp (v, "8bit") != 0 && strcmp (v, "binary") != 0)
+            return FALSE;
+        }
+      else if (strcmp (name, "content-disposition") == 0)
+        return FALSE; /* maybe an attachment, not the text */
+      /* Every form of every header of that name; NULL once one is not
+       * known. */
+      forms = value_forms (value->str, value->len);
+      known = g_hash_table_lookup_extended (headers, name, NULL, (gpointer *) &had);
+      if (known && had && forms)
+        {
+          for (guint k = 0; k < forms->len; k++)
+            g_ptr_array_add (had, g_strdup (g_ptr_array_index (forms, k)));
+          g_ptr_array_unref (forms);
+        }
+      else if (known)
+        {
+          forms_free (forms);
+          g_hash_table_insert (headers, g_steal_pointer (&name), NULL);
+        }
+      else
+        g_hash_table_insert (headers, g_steal_pointer (&name), forms);
+    }
+  if (holds_dsn_field (body, body_len) || address_near_digits (body, body_len))
+    return FALSE;
+
+  /* The header forms as lists the rules can read. */
+  {
+    GHashTableIter it;
+    gpointer value;
+
+    g_hash_table_iter_init (&it, headers);
+    while (g_hash_table_iter_next (&it, NULL, &value))
+      if (value)
+        g_ptr_array_add (value, NULL);
+  }
+  look.headers = headers;
+  forms = g_hash_table_lookup (headers, "from");
+  look.from = g_hash_table_contains (headers, "from") ? (forms ? (const char *const *) forms->pdata : NULL)
+                                                       : (const char *const[]) { NULL };
+  forms = g_hash_table_lookup (headers, "subject");
+  look.subject = forms ? (const char *const *) forms->pdata : NULL;
+
+  /* The text as the parse reads it: GMime hands out the bytes of such a
+   * body as they are. */
+  {
+    gsize n = MIN (body_len, (gsize) BOUNCE_MAX_TEXT_BYTES * 2), len;
+    g_autofree char *bytes = g_malloc (n + 1);
+
+    memcpy (bytes, body, n);
+    bytes[n] = '\0';
+    text = bounce_text_to_utf8 (bytes, n, charset, &len);
+    look.text = text;
+    look.text_len = n ? bounce_finish_text (text, len) : 0;
+  }
+  return !bounce_rules_may_report (rules, &look);
+}
+
+/* bounce_worth_parsing: whether the message @data (@length bytes, as much
+ * as the parse would read) may be a report, so that it is worth parsing:
+ * the triage of its header block (read up to @probe bytes) and, when only
+ * a word of its Subject made it a candidate, the second look. With
+ * BOUNCE_PARSE_NO_TRIAGE in @flags every message is worth it. *@hend:
+ * where its header block ends, as bounce_header_block_end() says. */
+gboolean
+bounce_worth_parsing (const char *data, gsize length, gsize probe, BounceRules *rules,
+                      BounceParseFlags flags, gsize *hend)
+{
+  BounceTriage triage;
+
+  *hend = 0;
+  triage = (flags & BOUNCE_PARSE_NO_TRIAGE) ? BOUNCE_TRIAGE_YES : bounce_triage (data, probe, hend);
+  if (triage == BOUNCE_TRIAGE_YES)
+    *hend = bounce_header_block_end (data, probe);
+  if (triage == BOUNCE_TRIAGE_NO)
+    return FALSE;
+  /* A header block the parse refuses needs no second look. */
+  if (triage == BOUNCE_TRIAGE_SUBJECT && rules && *hend > 0 && *hend <= BOUNCE_MAX_HEADER_BYTES
+      && !(*hend == probe && length > probe))
+    return !bounce_second_look (data, length, *hend, rules);
+  return TRUE;
 }
