@@ -49,6 +49,7 @@ GOptionEntry *cli_identity_entries (CliSettings *s);
 void cli_settings_clear (CliSettings *s);
 BounceIdentity *cli_load_identity (CliSettings *s, GError **error);
 char *cli_index_path (CliSettings *s);
+char *cli_config_path (CliSettings *s);
 char *cli_expand_path (const char *path);
 gboolean cli_context_load (CliContext *ctx, CliSettings *s, GError **error);
 void cli_context_clear (CliContext *ctx);

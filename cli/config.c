@@ -12,6 +12,12 @@
  *   [sent]
  *   folders = ~/Maildir/.Sent; ~/mail/sent-mail
  *   complete = true
+ *   index = ~/.local/share/backscatter/sent.db
+ *
+ * A relative path in the file (batv-key-file, folders, index) is taken
+ * from the file's own folder, so that `--config testdata/owner.conf`
+ * means the same from anywhere; a relative path given as a flag is taken
+ * from the current folder, as usual.
  */
 #include "config.h"
 #include "cli.h"
@@ -26,6 +32,7 @@ static const char *const known[][2] = {
   { "identity", "batv-key-file" },
   { "sent", "folders" },
   { "sent", "complete" },
+  { "sent", "index" },
 };
 
 /* "~/x" -> "$HOME/x" */
@@ -35,6 +42,28 @@ cli_expand_path (const char *path)
   if (path[0] == '~' && (path[1] == '/' || path[1] == '\0'))
     return g_build_filename (g_get_home_dir (), path + 1, NULL);
   return g_strdup (path);
+}
+
+/* A path written in the config file @config: "~/x" from $HOME, a relative
+ * one from the file's folder. */
+static char *
+config_relative_path (const char *config, const char *path)
+{
+  g_autofree char *dir = NULL;
+
+  if (path[0] == '~' || g_path_is_absolute (path))
+    return cli_expand_path (path);
+  dir = g_path_get_dirname (config);
+  return g_build_filename (dir, path, NULL);
+}
+
+/* cli_config_path: the config file in use (named with --config, or the
+ * default one, which need not exist). */
+char *
+cli_config_path (CliSettings *s)
+{
+  return s->config ? cli_expand_path (s->config)
+                   : g_build_filename (g_get_user_config_dir (), "backscatter", "config", NULL);
 }
 
 GOptionEntry *
@@ -48,7 +77,7 @@ cli_identity_entries (CliSettings *s)
     { "batv-key-file", 0, 0, G_OPTION_ARG_FILENAME, &s->batv_key_file, "The file holding your BATV key", "FILE" },
     { "sent", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &s->sent, "A Maildir or mbox of your sent mail", "PATH" },
     { "complete", 0, 0, G_OPTION_ARG_NONE, &s->complete, "Every message you send is in the sent folders", NULL },
-    { "index", 0, 0, G_OPTION_ARG_FILENAME, &s->index, "The sent-mail index (default $XDG_DATA_HOME/backscatter/sent.db)", "FILE" },
+    { "index", 0, 0, G_OPTION_ARG_FILENAME, &s->index, "The sent-mail index (default: [sent] index, or $XDG_DATA_HOME/backscatter/sent.db)", "FILE" },
     { "rules", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &s->rules_dirs, "Read rules from DIR instead of the installed ones", "DIR" },
     { NULL },
   };
@@ -165,9 +194,8 @@ add_each (BounceIdentity *id, GStrv values, gboolean (*fn) (BounceIdentity *, co
 }
 
 static gboolean
-load_batv_key (BounceIdentity *id, const char *file, GError **error)
+load_batv_key (BounceIdentity *id, const char *path, GError **error)
 {
-  g_autofree char *path = cli_expand_path (file);
   g_autofree char *data = NULL;
   gsize len;
   g_autoptr (GError) err = NULL;
@@ -188,8 +216,7 @@ load_batv_key (BounceIdentity *id, const char *file, GError **error)
 static gboolean
 load_file (CliSettings *s, BounceIdentity *id, GError **error)
 {
-  g_autofree char *path = s->config ? cli_expand_path (s->config)
-                                    : g_build_filename (g_get_user_config_dir (), "backscatter", "config", NULL);
+  g_autofree char *path = cli_config_path (s);
   g_autofree char *text = NULL;
   g_autoptr (GKeyFile) kf = g_key_file_new ();
   g_autoptr (GError) err = NULL;
@@ -263,8 +290,9 @@ load_file (CliSettings *s, BounceIdentity *id, GError **error)
       if (v && v[0])
         {
           g_autoptr (GError) e2 = NULL;
+          g_autofree char *key = config_relative_path (path, v[0]);
 
-          if (!load_batv_key (id, v[0], &e2))
+          if (!load_batv_key (id, key, &e2))
             return config_error (error, path, text, "identity/batv-key-file", "%s", e2->message);
         }
       g_clear_pointer (&v, g_strfreev);
@@ -274,7 +302,7 @@ load_file (CliSettings *s, BounceIdentity *id, GError **error)
       v = list_value (kf, "sent", "folders");
       for (guint i = 0; v && v[i]; i++)
         {
-          g_autofree char *p = cli_expand_path (v[i]);
+          g_autofree char *p = config_relative_path (path, v[i]);
 
           bounce_identity_add_sent_folder (id, p);
         }
@@ -303,8 +331,13 @@ cli_load_identity (CliSettings *s, GError **error)
       || !add_each (id, s->relays, bounce_identity_add_relay, NULL, NULL, NULL, error)
       || !add_each (id, s->dkim_domains, bounce_identity_add_dkim_domain, NULL, NULL, NULL, error))
     return NULL;
-  if (s->batv_key_file && !load_batv_key (id, s->batv_key_file, error))
-    return NULL;
+  if (s->batv_key_file)
+    {
+      g_autofree char *key = cli_expand_path (s->batv_key_file);
+
+      if (!load_batv_key (id, key, error))
+        return NULL;
+    }
   for (guint i = 0; s->sent && s->sent[i]; i++)
     {
       g_autofree char *p = cli_expand_path (s->sent[i]);
@@ -316,12 +349,25 @@ cli_load_identity (CliSettings *s, GError **error)
   return g_steal_pointer (&id);
 }
 
-/* cli_index_path: where the sent-mail index lives. */
+/* cli_index_path: where the sent-mail index lives: --index, else the
+ * config file's [sent] index, else $XDG_DATA_HOME/backscatter/sent.db.
+ * A config file that cannot be read is left to cli_load_identity() to
+ * report. */
 char *
 cli_index_path (CliSettings *s)
 {
+  g_autofree char *config = cli_config_path (s);
+  g_autoptr (GKeyFile) kf = g_key_file_new ();
+
   if (s->index)
     return cli_expand_path (s->index);
+  if (g_key_file_load_from_file (kf, config, G_KEY_FILE_NONE, NULL))
+    {
+      g_auto (GStrv) v = list_value (kf, "sent", "index");
+
+      if (v && v[0])
+        return config_relative_path (config, v[0]);
+    }
   return g_build_filename (g_get_user_data_dir (), "backscatter", "sent.db", NULL);
 }
 

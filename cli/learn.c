@@ -103,36 +103,122 @@ cli_learn (int argc, char **argv)
   return status;
 }
 
+/* The value of the first @name: field of the header block of @data
+ * (its first line only, spaces trimmed), or NULL. */
+static char *
+header_value (const char *data, gsize len, const char *name)
+{
+  const char *end = data + len;
+  gsize nlen = strlen (name);
+
+  for (const char *l = data; l < end && *l != '\n' && *l != '\r';)
+    {
+      const char *nl = memchr (l, '\n', end - l);
+      const char *le = nl ? nl : end;
+
+      if ((gsize) (le - l) > nlen && l[nlen] == ':' && g_ascii_strncasecmp (l, name, nlen) == 0)
+        {
+          g_autofree char *v = g_strndup (l + nlen + 1, le - l - nlen - 1);
+
+          return g_strdup (g_strstrip (v));
+        }
+      if (nl == NULL)
+        break;
+      l = nl + 1;
+    }
+  return NULL;
+}
+
+/* The domain of the first address in the From: field, or NULL. */
+static char *
+from_domain (const char *data, gsize len)
+{
+  g_autofree char *from = header_value (data, len, "From");
+  const char *at = from ? strchr (from, '@') : NULL;
+  const char *d = at ? at + 1 : NULL;
+
+  while (d && (g_ascii_isalnum (*d) || *d == '.' || *d == '-'))
+    d++;
+  return at && d > at + 1 ? g_ascii_strdown (at + 1, d - at - 1) : NULL;
+}
+
+/* Puts a new Message-ID: field at the top of the message in @buf, with
+ * the line ending the message uses; returns the id. */
+static char *
+add_message_id (GByteArray *buf)
+{
+  g_autofree char *domain = from_domain ((const char *) buf->data, buf->len);
+  const guint8 *nl = memchr (buf->data, '\n', buf->len);
+  gboolean crlf = nl && nl > buf->data && nl[-1] == '\r';
+  char *id = g_strdup_printf ("<%" G_GINT64_FORMAT ".%08x%08x@%s>", g_get_real_time (),
+                              g_random_int (), g_random_int (), domain ? domain : g_get_host_name ());
+  g_autofree char *field = g_strdup_printf ("Message-ID: %s%s", id, crlf ? "\r\n" : "\n");
+
+  g_byte_array_prepend (buf, (const guint8 *) field, strlen (field));
+  return id;
+}
+
 int
 cli_record_sent (int argc, char **argv)
 {
   CliSettings settings = { 0 };
+  gboolean pass = FALSE;
+  GOptionEntry entries[] = {
+    { "pass", 'p', 0, G_OPTION_ARG_NONE, &pass, "Also copy the message to standard output (adding a Message-ID when it has none), to pipe it on to sendmail", NULL },
+    { NULL },
+  };
   g_autoptr (GError) error = NULL;
   g_autoptr (BounceIndex) idx = NULL;
   g_autoptr (GByteArray) buf = g_byte_array_new ();
+  g_autofree char *added_id = NULL;
   guint8 chunk[65536];
   size_t n;
+  int status = 0;
 
-  if (!cli_parse_options ("record-sent", "- add the outgoing message on stdin to the sent-mail index", NULL, &settings, &argc, &argv))
+  if (!cli_parse_options ("record-sent", "- add the outgoing message on stdin to the sent-mail index", entries, &settings, &argc, &argv))
     return EX_USAGE;
-  idx = open_index (&settings, &error);
-  cli_settings_clear (&settings);
-  if (idx == NULL)
-    {
-      fprintf (stderr, "backscatter: %s\n", error->message);
-      return cli_exit_for_error (error);
-    }
   while ((n = fread (chunk, 1, sizeof chunk, stdin)) > 0)
     g_byte_array_append (buf, chunk, n);
   if (ferror (stdin))
     {
       fprintf (stderr, "backscatter record-sent: read error on standard input\n");
+      cli_settings_clear (&settings);
       return EX_IOERR;
     }
-  if (!bounce_index_add_message (idx, (const char *) buf->data, buf->len, NULL, &error))
+  if (buf->len == 0)
     {
-      fprintf (stderr, "backscatter record-sent: %s\n", error->message);
-      return cli_exit_for_error (error);
+      fprintf (stderr, "backscatter record-sent: standard input is empty: there is no message to record\n");
+      cli_settings_clear (&settings);
+      return EX_DATAERR;
     }
-  return 0;
+  /* Pass-through: the message goes on whatever happens to the index, and
+   * one without a Message-ID gets one now, since the MTA would otherwise
+   * make up one that the index never sees. */
+  if (pass)
+    {
+      g_autofree char *mid = header_value ((const char *) buf->data, buf->len, "Message-ID");
+
+      if (mid == NULL)
+        added_id = add_message_id (buf);
+      if (fwrite (buf->data, 1, buf->len, stdout) != buf->len || fflush (stdout) != 0)
+        {
+          fprintf (stderr, "backscatter record-sent: cannot write the message to standard output\n");
+          status = EX_IOERR;
+        }
+    }
+  idx = open_index (&settings, &error);
+  cli_settings_clear (&settings);
+  if (idx == NULL
+      || !bounce_index_add_message (idx, (const char *) buf->data, buf->len, NULL, &error))
+    {
+      if (g_error_matches (error, BOUNCE_ERROR, BOUNCE_ERROR_PARSE) && !pass)
+        fprintf (stderr, "backscatter record-sent: %s, so a bounce of it could not be recognised: "
+                         "nothing recorded (with --pass, one is added before the message is passed on)\n",
+                 error->message);
+      else
+        fprintf (stderr, "backscatter record-sent: %s%s\n", error->message,
+                 pass ? " (the message was passed on, but not recorded)" : "");
+      return status ? status : cli_exit_for_error (error);
+    }
+  return status;
 }

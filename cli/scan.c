@@ -455,6 +455,7 @@ cli_scan (int argc, char **argv)
   Scan s = { 0 };
   CliSettings settings = { 0 };
   g_autofree char *action = NULL, *only = NULL;
+  gboolean exit_status = FALSE;
   GOptionEntry entries[] = {
     { "action", 'a', 0, G_OPTION_ARG_STRING, &action, "What to do with backscatter: report (default), tag, move=FOLDER, delete", "ACTION" },
     { "only", 0, 0, G_OPTION_ARG_STRING, &only, "Act on this verdict instead of backscatter (unknown, legitimate; delete takes backscatter only)", "VERDICT" },
@@ -464,6 +465,7 @@ cli_scan (int argc, char **argv)
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &s.quiet, "Only a summary, and only when something was found or done", NULL },
     { "recursive", 'r', 0, G_OPTION_ARG_NONE, &s.recursive, "Read the Maildir++ subfolders too", NULL },
     { "jobs", 'j', 0, G_OPTION_ARG_INT, &s.jobs, "Threads reading and parsing messages (default: one per processor)", "N" },
+    { "exit-status", 0, 0, G_OPTION_ARG_NONE, &exit_status, "Exit as check does: 0 backscatter found, 1 none, 2 only undecided bounces", NULL },
     { NULL },
   };
   g_autoptr (GError) error = NULL;
@@ -548,10 +550,14 @@ cli_scan (int argc, char **argv)
       printf ("\n");
     }
   fflush (stdout);
-  /* Errors win over verdicts: a run that could not do all it was asked
-   * to must not look like a success to cron or a script. */
+  /* A run that could not do all it was asked to must not look like a
+   * success to cron or a script; one without errors is a success, whatever
+   * it found (undecided bounces are no failure of the run), unless the
+   * verdicts were asked for. */
   if (s.first_error)
     status = s.first_error;
+  else if (!exit_status)
+    status = 0;
   else if (s.verdicts[BOUNCE_VERDICT_BACKSCATTER])
     status = EXIT_FOUND;
   else

@@ -73,4 +73,16 @@ check "delete removes exactly the backscatter and says so" \
   '[ $((total - left)) = "$want" ] && [ "$want" -gt 0 ] && [ "$(grep -c "(deleted)" "$T/del.out")" = "$want" ]' "$(cat "$T/del.out")"
 "$BIN" scan "${conf[@]}" "$D" --action delete --only unknown > /dev/null 2>&1; st=$?
 check "delete refuses any verdict but backscatter" '[ $st = 64 ]' "exit $st"
+
+# --- scan's exit status: the run's, or the verdicts' with --exit-status -------
+for v in no-original:2 real-batv-valid:1 forged-untagged:0; do
+  E=$T/Exit-${v%%:*}; mkdir -p "$E/cur" "$E/new" "$E/tmp"
+  cp "judge/${v%%:*}.eml" "$E/new/1712570000.M1P1.host.example"
+  "$BIN" scan "${conf[@]}" "$E" > /dev/null 2>&1; st=$?
+  check "scan exits 0 after a run without errors (${v%%:*})" '[ $st = 0 ]' "exit $st"
+  "$BIN" scan "${conf[@]}" --exit-status "$E" > /dev/null 2>&1; st=$?
+  check "scan --exit-status exits ${v#*:} as check does (${v%%:*})" '[ $st = "${v#*:}" ]' "exit $st"
+done
+"$BIN" scan "${conf[@]}" "$T/no-such-maildir" > /dev/null 2>&1; st=$?
+check "scan of a mailbox that is not there is an error" '[ $st = 66 ]' "exit $st"
 echo "1..$n"

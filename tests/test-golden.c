@@ -21,6 +21,7 @@ static const char *bin;
 static char *testdata;
 static char **envp;
 static char *learnt_day;    /* "YYYY-MM-DD" (UTC) of the learn run */
+static char *index_path;     /* the owner's sent index, in the temporary home */
 
 static char *
 run (const char *const *argv, int *status)
@@ -66,7 +67,7 @@ static void
 test_sample (gconstpointer data)
 {
   const char *rel = data;
-  const char *argv[] = { bin, "check", "--json", "--config", "owner.conf", rel, NULL };
+  const char *argv[] = { bin, "check", "--json", "--config", "owner.conf", "--index", index_path, rel, NULL };
   g_autofree char *base = g_strndup (rel, strlen (rel) - 4);
   g_autofree char *expected_path = g_strdup_printf ("%s/%s.expected", testdata, base);
   g_autofree char *out = NULL, *got = NULL, *want = NULL;
@@ -162,6 +163,7 @@ main (int argc, char **argv)
   home = g_dir_make_tmp ("backscatter-golden-XXXXXX", NULL);
   config = g_build_filename (home, "config", NULL);
   data = g_build_filename (home, "data", NULL);
+  index_path = g_build_filename (data, "owner.db", NULL);
   envp = g_get_environ ();
   envp = g_environ_setenv (envp, "XDG_CONFIG_HOME", config, TRUE);
   envp = g_environ_setenv (envp, "XDG_DATA_HOME", data, TRUE);
@@ -169,7 +171,7 @@ main (int argc, char **argv)
   /* Learn again should the day change while it runs. */
   do
     {
-      const char *largv[] = { bin, "learn", "--quiet", "--config", "owner.conf", NULL };
+      const char *largv[] = { bin, "learn", "--quiet", "--config", "owner.conf", "--index", index_path, NULL };
       g_autoptr (GDateTime) before = g_date_time_new_now_utc ();
       g_autoptr (GDateTime) after = NULL;
       g_autofree char *out = run (largv, &status);

@@ -11,9 +11,9 @@
 . "$(dirname "$0")/tap.sh"
 
 cd "$SRC/testdata" || exit 1
-"$BIN" learn --quiet --config owner.conf || { echo "Bail out! learn failed"; exit 1; }
+"$BIN" learn --quiet --config owner.conf --index "$T/owner.db" || { echo "Bail out! learn failed"; exit 1; }
 B=("$BIN")
-conf=(--config "$SRC/testdata/owner.conf")
+conf=(--config "$SRC/testdata/owner.conf" --index "$T/owner.db")
 
 # --- the mailbox --------------------------------------------------------
 M=$T/Maildir

@@ -1,0 +1,280 @@
+#!/bin/bash
+# test-recipes.sh — the commands and recipes of README.md and
+# backscatter(1), read from those files when the test runs and run as
+# printed: the Quick start, procmail and maildrop delivering into a
+# Maildir as an ordinary user, the sendmail wrapper under dash, the cron
+# line with cron's PATH, the installed program and its systemd units.
+# The manual's copy of each recipe must be the README's. TAP output.
+#
+# Delivery as another user needs root (useradd, setpriv); maildrop resets
+# PATH to /bin:/usr/bin:/usr/local/bin, so the program is put in a private
+# mount of /usr/local/bin (unshare). Each part skips when it cannot run.
+. "$(dirname "$0")/tap.sh"
+
+# The real program, also under `--setup valgrind` (whose wrapper cannot
+# run as another user: its logs are private).
+REAL=${BACKSCATTER_VALGRIND_REAL:-$BIN}
+README=$SRC/README.md
+
+# readme_block HEADING [N]: the Nth (first by default) indented block of
+# the README section that starts with the line HEADING, unindented.
+readme_block () {
+  awk -v h="$1" -v want="${2:-1}" '
+    $0 == h { f = 1; next }
+    !f { next }
+    /^#/ { exit }
+    /^    / { if (!inb) { k++; inb = 1; pend = 0 }
+              if (k == want) { for (; pend > 0; pend--) print ""; sub(/^    /, ""); print }
+              next }
+    /^[ \t]*$/ { if (inb) pend++; next }
+    { inb = 0 }' "$README"
+}
+
+# man_example N: the Nth example (.nf to .fi) of backscatter(1)'s
+# EXAMPLES, as man shows it.
+man_example () {
+  awk -v want="$1" '
+    /^\.SH EXAMPLES/ { f = 1; next }
+    /^\.SH/ { f = 0 }
+    f && /^\.nf/ { k++; inb = 1; next }
+    f && /^\.fi/ { inb = 0; next }
+    f && inb && k == want { gsub(/\\-/, "-"); sub(/^    /, ""); print }' "$SRC/doc/backscatter.1"
+}
+
+# bin_dir DIR: a folder holding a `backscatter` that runs the program.
+bin_dir () {
+  mkdir -p "$1"
+  printf '#!/bin/sh\nexec "%s" "$@"\n' "$2" > "$1/backscatter"
+  chmod 755 "$1" "$1/backscatter"
+}
+
+# --- the Quick start -----------------------------------------------------------
+quick=$(readme_block "## Quick start" 1)
+tests_cmd=$(readme_block "## Quick start" 2)
+explain_cmd=$(readme_block "## Quick start" 3)
+install_part="apt-get update && apt-get install -y build-essential meson ninja-build pkg-config libgmime-3.0-dev libglib2.0-dev libjson-glib-dev libsqlite3-dev && meson setup build && meson compile -C build && "
+check "the Quick start is one line that installs, builds, learns and scans" \
+  '[ "$(printf "%s\n" "$quick" | wc -l)" = 1 ] && [ "${quick#"$install_part"}" != "$quick" ]' "$quick"
+check "the second Quick start command runs the tests" '[ "$tests_cmd" = "meson test -C build" ]' "$tests_cmd"
+# The rest runs as printed in a copy of the source tree whose build/ is
+# the program under test (apt-get and the build are done already).
+Q=$T/quick
+mkdir -p "$Q/testdata"
+bin_dir "$Q/build/cli" "$BIN"
+cp -a "$SRC/testdata/owner.conf" "$SRC/testdata/batv.key" "$SRC/testdata/maildir" \
+  "$SRC/testdata/maildir-sent" "$Q/testdata/"
+before=$(cd "$Q/testdata/maildir" && find . -type f | sort | xargs md5sum)
+(cd "$Q" && bash -c "${quick#"$install_part"}") > "$T/quick.out" 2> "$T/quick.err"; st=$?
+after=$(cd "$Q/testdata/maildir" && find . -type f | sort | xargs md5sum)
+check "the Quick start learns and scans the sample Maildir" \
+  '[ $st = 0 ] && grep -q "would be moved to Backscatter" "$T/quick.out" && grep -q "^backscatter .*(dry run)" "$T/quick.out"' \
+  "exit $st" "$(cat "$T/quick.out" "$T/quick.err")"
+check "the Quick start leaves the sample Maildir as it was" '[ "$before" = "$after" ]'
+check "the Quick start's index is in build/, not the user's" \
+  '[ -s "$Q/build/sample-sent.db" ] && [ ! -e "$XDG_DATA_HOME/backscatter/sent.db" ]' "$(ls -R "$Q/build" "$XDG_DATA_HOME" 2>&1)"
+(cd "$Q" && bash -c "$explain_cmd") > "$T/explain.out" 2>&1
+check "the Quick start's check --explain shows the evidence" \
+  'grep -q "sent-id-missing" "$T/explain.out" && grep -q "sent-id-found" "$T/explain.out"' "$explain_cmd" "$(head -20 "$T/explain.out")"
+mkdir -p "$T/elsewhere"
+(cd "$T/elsewhere" && "$BIN" check --config "$Q/testdata/owner.conf" "$Q/testdata/maildir/new/"*) > "$T/else.out" 2>&1
+(cd "$Q" && "$BIN" check --config testdata/owner.conf testdata/maildir/new/*) | sed "s|testdata/|$Q/testdata/|" > "$T/here.out" 2>&1
+check "paths in a config file are taken from its folder, wherever the program runs" \
+  'diff "$T/here.out" "$T/else.out" > /dev/null && ! grep -q "No such file" "$T/else.out"' "$(diff "$T/here.out" "$T/else.out")"
+
+# --- the manual's recipes are the README's ------------------------------------
+cron=$(readme_block "### From cron, over a Maildir" 1)
+timer=$(readme_block "### From a systemd timer, over a Maildir" 1)
+procmailrc=$(readme_block "### From procmail, on every incoming message" 1)
+mailfilter=$(readme_block "### From maildrop" 1)
+wrapper=$(readme_block "### Record what you send" 1)
+check "the manual's cron line is the README's" '[ "$(man_example 1)" = "$cron" ]' "$(man_example 1)"
+check "the manual's timer command is the README's" '[ "$(man_example 2)" = "$timer" ]' "$(man_example 2)"
+check "the manual's procmail recipe is the README's" '[ "$(man_example 3)" = "$procmailrc" ]' "$(man_example 3)"
+check "the manual's maildrop recipe is the README's" '[ "$(man_example 4)" = "$mailfilter" ]' "$(man_example 4)"
+check "the manual's sendmail wrapper is the README's" '[ "$(man_example 5)" = "$wrapper" ]' "$(man_example 5)"
+
+# --- procmail and maildrop, as an ordinary user ----------------------------------
+# make_user NAME: a user whose home is $T/NAME, with the samples' owner's
+# configuration (its paths taken from the config's folder) and index.
+make_user () {
+  local u=$1 h=$T/$1
+  useradd -M -d "$h" -s /bin/sh "$u" || return 1
+  users="$users $u"
+  mkdir -p "$h/Maildir/cur" "$h/Maildir/new" "$h/Maildir/tmp" "$h/.config/backscatter"
+  grep -v '^index' "$SRC/testdata/owner.conf" > "$h/.config/backscatter/config"
+  cp -a "$SRC/testdata/batv.key" "$SRC/testdata/maildir-sent" "$h/.config/backscatter/"
+  chown -R "$u:" "$h"
+  as_user "$u" env HOME="$h" "$REAL" learn --quiet
+}
+as_user () {
+  local u=$1; shift
+  setpriv --reuid="$u" --regid="$u" --init-groups env -i PATH=/usr/bin:/bin "$@"
+}
+users=
+trap 'for u in $users; do userdel "$u" 2>/dev/null; done; rm -rf "$T"' EXIT
+chmod 755 "$T"
+msgs=("$SRC/testdata/judge/forged-untagged.eml" "$SRC/testdata/judge/real-batv-valid.eml"
+      "$SRC/testdata/maildir-sent/cur/"*)
+# delivered DIR: the files of the Maildir DIR's new/ and cur/.
+delivered () { find "$1/new" "$1/cur" -type f 2>/dev/null | wc -l; }
+
+if [ "$(id -u)" != 0 ] || ! command -v useradd > /dev/null || ! command -v setpriv > /dev/null; then
+  ok "# SKIP delivery as an ordinary user needs root, useradd and setpriv"
+elif ! command -v procmail > /dev/null; then
+  ok "# SKIP procmail is not installed"
+else
+  u=bsp$$; h=$T/$u
+  make_user "$u"
+  bin_dir "$h/bin" "$REAL"   # procmail's PATH starts with $HOME/bin
+  printf '%s\n' "$procmailrc" > "$h/.procmailrc"
+  chown -R "$u:" "$h"; chmod 644 "$h/.procmailrc"
+  pst=0
+  for m in "${msgs[@]}"; do as_user "$u" procmail < "$m" 2>> "$T/procmail.err" || pst=$?; done
+  check "procmail runs the README's recipe as an ordinary user" \
+    '[ $pst = 0 ] && [ ! -s "$T/procmail.err" ]' "exit $pst" "$(cat "$T/procmail.err")"
+  check "procmail puts the backscatter into ~/Maildir/.Backscatter" \
+    '[ "$(delivered "$h/Maildir/.Backscatter")" = 1 ] && grep -q "^X-Backscatter: backscatter;" "$h/Maildir/.Backscatter/new/"*' \
+    "$(cd "$h" && find . -path ./.config -prune -o -type f -print)"
+  check "procmail delivers the rest into ~/Maildir, each message once" \
+    '[ "$(delivered "$h/Maildir")" = $((${#msgs[@]} - 1)) ] && [ ! -e "$h/Backscatter" ] && [ -z "$(find "$h/Maildir" -name "*lock*")" ]' \
+    "$(cd "$h" && find . -path ./.config -prune -o -type f -print)"
+fi
+
+if [ "$(id -u)" != 0 ] || ! command -v useradd > /dev/null || ! command -v setpriv > /dev/null; then
+  ok "# SKIP delivery as an ordinary user needs root, useradd and setpriv"
+elif ! command -v maildrop > /dev/null; then
+  ok "# SKIP maildrop is not installed"
+elif ! unshare --mount true 2> /dev/null; then
+  ok "# SKIP no private mount of /usr/local/bin for maildrop's PATH (unshare)"
+else
+  u=bsm$$; h=$T/$u
+  make_user "$u"
+  bin_dir "$T/usr-local-bin" "$REAL"
+  printf '%s\n' "$mailfilter" > "$h/.mailfilter"
+  chown -R "$u:" "$h"; chmod 600 "$h/.mailfilter"
+  mst=0
+  for m in "${msgs[@]}"; do
+    unshare --mount sh -c 'mount --bind "$1" /usr/local/bin && shift && exec setpriv --reuid="$1" --regid="$1" --init-groups env -i PATH=/usr/bin:/bin maildrop' \
+      sh "$T/usr-local-bin" "$u" < "$m" 2>> "$T/maildrop.err" || mst=$?
+  done
+  check "maildrop runs the README's recipe as an ordinary user, with no folder made beforehand" \
+    '[ $mst = 0 ] && [ ! -s "$T/maildrop.err" ]' "exit $mst" "$(cat "$T/maildrop.err")"
+  check "maildrop puts the backscatter into ~/Maildir/.Backscatter and the rest into ~/Maildir" \
+    '[ "$(delivered "$h/Maildir/.Backscatter")" = 1 ] && grep -q "^X-Backscatter: backscatter;" "$h/Maildir/.Backscatter/new/"* && [ "$(delivered "$h/Maildir")" = $((${#msgs[@]} - 1)) ]' \
+    "$(cd "$h" && find . -path ./.config -prune -o -type f -print)"
+fi
+
+# --- the sendmail wrapper, under dash ------------------------------------------
+# The MTA is outside this program: a stand-in for /usr/sbin/sendmail keeps
+# what it was given.
+if ! command -v dash > /dev/null; then
+  ok "# SKIP dash is not installed"
+else
+  W=$T/wrapper
+  bin_dir "$W/bin" "$BIN"
+  printf '#!/bin/sh\ncat > "%s/sent.$$"\nprintf "%%s\\n" "$*" > "%s/args.$$"\n' "$W" "$W" > "$W/sendmail"
+  chmod 755 "$W/sendmail"
+  printf '%s\n' "$wrapper" | sed "s|/usr/sbin/sendmail|$W/sendmail|" > "$W/send"
+  check "the wrapper is a POSIX shell script piping record-sent --pass into sendmail" \
+    'head -1 "$W/send" | grep -qx "#!/bin/sh" && grep -q "record-sent --pass |" "$W/send"' "$(cat "$W/send")"
+  # known MESSAGE-ID: does the index know it? (a bounce of it is explained
+  # by sent-id-found)
+  known () {
+    printf 'From: MAILER-DAEMON@mx.example.net\nTo: me@example.org\nSubject: Undelivered Mail Returned to Sender\nMessage-ID: <dsn-%s@mx.example.net>\nMIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status; boundary="b"\n\n--b\nContent-Type: text/plain\n\nThe message could not be delivered.\n\n--b\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.net\n\nFinal-Recipient: rfc822; zoe@example.net\nAction: failed\nStatus: 5.1.1\n\n--b\nContent-Type: text/rfc822-headers\n\nFrom: Me <me@example.org>\nTo: zoe@example.net\nMessage-ID: %s\n\n--b--\n' "$RANDOM" "$1" \
+      | "$BIN" check --explain --me me@example.org 2>&1 | grep -q "sent-id-found"
+  }
+  printf 'From: Me <me@example.org>\nTo: zoe@example.net\nSubject: with an id\nMessage-ID: <wrapped-1@mail.example.org>\n\nhello\n' > "$T/with-id.eml"
+  printf 'From: Me <me@example.org>\nTo: zoe@example.net\nSubject: from a script\n\nhello\n' > "$T/no-id.eml"
+  PATH=$W/bin:/usr/bin:/bin dash "$W/send" -oi -f me@example.org zoe@example.net < "$T/with-id.eml"; st=$?
+  out=$(ls "$W"/sent.* 2>/dev/null | head -1)
+  check "under dash, the wrapper sends the message unchanged with its arguments" \
+    '[ $st = 0 ] && [ -n "$out" ] && cmp -s "$out" "$T/with-id.eml" && [ "$(cat "$W"/args.*)" = "-oi -f me@example.org zoe@example.net" ]' "exit $st"
+  check "and records it in the sent-mail index" 'known "<wrapped-1@mail.example.org>" && ! known "<never-sent@mail.example.org>"'
+  rm -f "$W"/sent.* "$W"/args.*
+  PATH=$W/bin:/usr/bin:/bin dash "$W/send" zoe@example.net < "$T/no-id.eml"; st=$?
+  out=$(ls "$W"/sent.* 2>/dev/null | head -1)
+  mid=$(sed -n 's/^Message-ID: //p' "$out" 2>/dev/null)
+  check "a message without a Message-ID is sent with one added, and recorded with it" \
+    '[ $st = 0 ] && [ "$(sed 1d "$out")" = "$(cat "$T/no-id.eml")" ] && [ "$(head -1 "$out")" = "Message-ID: $mid" ] && echo "$mid" | grep -q "@example.org>$" && known "$mid"' \
+    "exit $st" "$(head -3 "$out")"
+  "$BIN" record-sent < "$T/no-id.eml" > "$T/rs.out" 2> "$T/rs.err"; st=$?
+  check "record-sent without --pass says a message without a Message-ID cannot be recorded, and why" \
+    '[ $st = 65 ] && [ ! -s "$T/rs.out" ] && [ "$(wc -l < "$T/rs.err")" = 1 ] && grep -q "no Message-ID" "$T/rs.err" && grep -q -- "--pass" "$T/rs.err"' \
+    "exit $st" "$(cat "$T/rs.err")"
+  "$BIN" record-sent < /dev/null > "$T/rs.out" 2> "$T/rs.err"; st=$?
+  check "record-sent with nothing on stdin gives one clear error" \
+    '[ $st = 65 ] && [ "$(wc -l < "$T/rs.err")" = 1 ] && grep -q "empty" "$T/rs.err" && ! grep -q CRITICAL "$T/rs.err"' \
+    "exit $st" "$(cat "$T/rs.err")"
+fi
+
+# --- the cron line, with cron's PATH and shell ---------------------------------
+C=$T/cron
+mkdir -p "$C/Maildir"
+cp -a "$SRC/testdata/maildir/." "$C/Maildir/"
+mkdir -p "$C/.config/backscatter"
+grep -v '^index' "$SRC/testdata/owner.conf" > "$C/.config/backscatter/config"
+cp -a "$SRC/testdata/batv.key" "$SRC/testdata/maildir-sent" "$C/.config/backscatter/"
+cron_cmd=$(printf '%s\n' "$cron" | sed -E 's/^([^ ]+ +){5}//')
+check "the cron line runs the program by its full path" \
+  '[ "$(printf "%s\n" "$cron_cmd" | grep -o "/usr/local/bin/backscatter" | wc -l)" = 2 ] && ! printf "%s\n" "$cron_cmd" | grep -qE "(^|[;&|] *)backscatter "' "$cron"
+bin_dir "$C/bin" "$BIN"
+# The program stands where the line names it.
+cron_run=${cron_cmd//\/usr\/local\/bin\/backscatter/$C/bin/backscatter}
+env -i HOME="$C" PATH=/usr/bin:/bin SHELL=/bin/sh sh -c "$cron_run" > "$T/cron.out" 2>&1; st=$?
+n_bs=$(delivered "$C/Maildir/.Backscatter")
+check "the cron line moves the backscatter and says so in one line" \
+  '[ $st = 0 ] && [ "$n_bs" = 5 ] && [ "$(wc -l < "$T/cron.out")" = 1 ]' "exit $st, $n_bs moved" "$(cat "$T/cron.out")"
+env -i HOME="$C" PATH=/usr/bin:/bin SHELL=/bin/sh sh -c "$cron_run" > "$T/cron.out" 2>&1; st=$?
+check "run again, the cron line is silent (so cron mails nothing)" '[ $st = 0 ] && [ ! -s "$T/cron.out" ]' "exit $st" "$(cat "$T/cron.out")"
+
+# --- meson install, the installed program and its systemd units -----------------
+build_root=${G_TEST_BUILDDIR:+$G_TEST_BUILDDIR/..}
+if ! command -v meson > /dev/null || [ -z "$build_root" ] || [ ! -f "$build_root/build.ninja" ]; then
+  ok "# SKIP no meson build folder to install from"
+else
+  D=$T/dest
+  meson install -C "$build_root" --no-rebuild --quiet --destdir "$D" > "$T/install.out" 2>&1; st=$?
+  inst=$(find "$D" -path '*/bin/backscatter' -type f | head -1)
+  prefix=${inst%/bin/backscatter}; prefix=${prefix#"$D"}
+  check "meson install installs the program" '[ $st = 0 ] && [ -x "$inst" ]' "$(tail -5 "$T/install.out")"
+  if [ "$prefix" = /usr ]; then
+    ok "# SKIP a /usr install finds its library through ld.so"
+  else
+    env -u LD_LIBRARY_PATH "$inst" --version > "$T/inst.out" 2>&1; st=$?
+    env -u LD_LIBRARY_PATH "$inst" check --explain --rules "$D$prefix/share/backscatter/rules" --config "$SRC/testdata/owner.conf" \
+      --index "$T/inst.db" "$SRC/testdata/judge/forged-untagged.eml" >> "$T/inst.out" 2>&1
+    check "the installed program finds its library under $prefix without ldconfig" \
+      '[ $st = 0 ] && grep -q "^backscatter [0-9]" "$T/inst.out" && grep -q "backscatter (score" "$T/inst.out" && env -u LD_LIBRARY_PATH ldd "$inst" | grep -q "libbackscatter.*$D"' \
+      "$(cat "$T/inst.out")" "$(env -u LD_LIBRARY_PATH ldd "$inst" | grep backscatter)"
+  fi
+  units=$D$prefix/lib/systemd/user
+  check "meson install installs the systemd user units" \
+    '[ -f "$units/backscatter-scan.service" ] && [ -f "$units/backscatter-scan.timer" ] && grep -q "^ExecStart=.*$prefix/bin/backscatter scan" "$units/backscatter-scan.service"' \
+    "$(ls -R "$D$prefix/lib" 2>&1 | head)"
+  check "the README's timer command names the installed timer" \
+    '[ "$timer" = "systemctl --user enable --now backscatter-scan.timer" ]' "$timer"
+  if command -v systemd-analyze > /dev/null; then
+    (cd "$T" && MANPATH=$D$prefix/share/man systemd-analyze verify "$units/backscatter-scan.service" \
+      "$units/backscatter-scan.timer") > "$T/verify.out" 2>&1; st=$?
+    check "systemd-analyze verify finds nothing wrong with the units" '[ $st = 0 ] && [ ! -s "$T/verify.out" ]' \
+      "exit $st" "$(cat "$T/verify.out")"
+  else
+    ok "# SKIP systemd-analyze is not installed"
+  fi
+  # The service's commands, as the unit gives them (%h: the home folder;
+  # a leading - lets the scan run when learn fails).
+  S=$T/unit
+  mkdir -p "$S/Maildir" "$S/.config/backscatter"
+  cp -a "$SRC/testdata/maildir/." "$S/Maildir/"
+  cp -a "$C/.config/backscatter/." "$S/.config/backscatter/"
+  : > "$T/unit.out"; st=0
+  while IFS= read -r line; do
+    cmd=${line#ExecStart=}; cmd=${cmd#-}; cmd=${cmd//%h/$S}
+    cmd=${cmd//$prefix\/bin\/backscatter/$BIN}
+    env -i HOME="$S" PATH=/usr/bin:/bin sh -c "$cmd" >> "$T/unit.out" 2>&1 || st=$?
+  done < <(grep '^ExecStart=' "$units/backscatter-scan.service")
+  check "the service's commands learn and move the backscatter of ~/Maildir" \
+    '[ $st = 0 ] && [ "$(delivered "$S/Maildir/.Backscatter")" = 5 ]' "exit $st" "$(cat "$T/unit.out")"
+fi
+echo "1..$n"
+[ $failed = 0 ]
