@@ -43,6 +43,7 @@ int cli_learn (int argc, char **argv);
 int cli_record_sent (int argc, char **argv);
 int cli_scan (int argc, char **argv);
 int cli_filter (int argc, char **argv);
+int cli_milter (int argc, char **argv);
 
 BounceRules *cli_load_rules (char **dirs, GError **error);
 GOptionEntry *cli_identity_entries (CliSettings *s);
@@ -51,6 +52,9 @@ BounceIdentity *cli_load_identity (CliSettings *s, GError **error);
 char *cli_index_path (CliSettings *s);
 char *cli_config_path (CliSettings *s);
 char *cli_expand_path (const char *path);
+GStrv cli_config_list (GKeyFile *kf, const char *group, const char *key);
+gboolean cli_config_error (GError **error, const char *path, const char *text, const char *group_key,
+                           const char *fmt, ...) G_GNUC_PRINTF (5, 6);
 gboolean cli_context_load (CliContext *ctx, CliSettings *s, GError **error);
 void cli_context_clear (CliContext *ctx);
 gboolean cli_parse_options (const char *command, const char *usage, GOptionEntry *own,

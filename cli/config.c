@@ -33,6 +33,21 @@ static const char *const known[][2] = {
   { "sent", "folders" },
   { "sent", "complete" },
   { "sent", "index" },
+  /* backscatter milter (cli/milter-policy.c reads these) */
+  { "milter", "socket" },
+  { "milter", "user" },
+  { "milter", "socket-mode" },
+  { "milter", "socket-group" },
+  { "milter", "outgoing-networks" },
+  { "milter", "outgoing-daemons" },
+  { "milter", "batv-sign" },
+  { "milter", "batv-days" },
+  { "milter", "action-backscatter" },
+  { "milter", "action-unknown" },
+  { "milter", "action-legitimate" },
+  { "milter", "action-not-bounce" },
+  { "milter", "action-untagged" },
+  { "milter", "max-message-size" },
 };
 
 /* "~/x" -> "$HOME/x" */
@@ -129,8 +144,8 @@ line_of (const char *text, const char *group, const char *key)
   return 0;
 }
 
-static gboolean G_GNUC_PRINTF (5, 6)
-config_error (GError **error, const char *path, const char *text, const char *group_key,
+gboolean
+cli_config_error (GError **error, const char *path, const char *text, const char *group_key,
               const char *fmt, ...)
 {
   va_list ap;
@@ -146,8 +161,8 @@ config_error (GError **error, const char *path, const char *text, const char *gr
 }
 
 /* A list value: ';'-separated, white space trimmed, a " #" comment cut. */
-static GStrv
-list_value (GKeyFile *kf, const char *group, const char *key)
+GStrv
+cli_config_list (GKeyFile *kf, const char *group, const char *key)
 {
   g_autofree char *raw = g_key_file_get_value (kf, group, key, NULL);
   g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func (g_free);
@@ -185,7 +200,7 @@ add_each (BounceIdentity *id, GStrv values, gboolean (*fn) (BounceIdentity *, co
       if (!fn (id, values[i], &err))
         {
           if (path)
-            return config_error (error, path, text, where, "%s", err->message);
+            return cli_config_error (error, path, text, where, "%s", err->message);
           g_propagate_error (error, g_steal_pointer (&err));
           return FALSE;
         }
@@ -247,7 +262,7 @@ load_file (CliSettings *s, BounceIdentity *id, GError **error)
         {
           g_autofree char *where = g_strdup (groups[g]);
 
-          return config_error (error, path, text, where, "unknown group [%s]", groups[g]);
+          return cli_config_error (error, path, text, where, "unknown group [%s]", groups[g]);
         }
       for (guint i = 0; keys && keys[i]; i++)
         {
@@ -259,47 +274,47 @@ load_file (CliSettings *s, BounceIdentity *id, GError **error)
             {
               g_autofree char *where = g_strdup_printf ("%s/%s", groups[g], keys[i]);
 
-              return config_error (error, path, text, where, "unknown key '%s' in [%s]", keys[i], groups[g]);
+              return cli_config_error (error, path, text, where, "unknown key '%s' in [%s]", keys[i], groups[g]);
             }
         }
     }
   if (s->me == NULL)
     {
-      v = list_value (kf, "identity", "addresses");
+      v = cli_config_list (kf, "identity", "addresses");
       if (!add_each (id, v, bounce_identity_add_address, path, text, "identity/addresses", error))
         return FALSE;
       g_clear_pointer (&v, g_strfreev);
     }
   if (s->relays == NULL)
     {
-      v = list_value (kf, "identity", "relays");
+      v = cli_config_list (kf, "identity", "relays");
       if (!add_each (id, v, bounce_identity_add_relay, path, text, "identity/relays", error))
         return FALSE;
       g_clear_pointer (&v, g_strfreev);
     }
   if (s->dkim_domains == NULL)
     {
-      v = list_value (kf, "identity", "dkim-domains");
+      v = cli_config_list (kf, "identity", "dkim-domains");
       if (!add_each (id, v, bounce_identity_add_dkim_domain, path, text, "identity/dkim-domains", error))
         return FALSE;
       g_clear_pointer (&v, g_strfreev);
     }
   if (s->batv_key_file == NULL)
     {
-      v = list_value (kf, "identity", "batv-key-file");
+      v = cli_config_list (kf, "identity", "batv-key-file");
       if (v && v[0])
         {
           g_autoptr (GError) e2 = NULL;
           g_autofree char *key = config_relative_path (path, v[0]);
 
           if (!load_batv_key (id, key, &e2))
-            return config_error (error, path, text, "identity/batv-key-file", "%s", e2->message);
+            return cli_config_error (error, path, text, "identity/batv-key-file", "%s", e2->message);
         }
       g_clear_pointer (&v, g_strfreev);
     }
   if (s->sent == NULL)
     {
-      v = list_value (kf, "sent", "folders");
+      v = cli_config_list (kf, "sent", "folders");
       for (guint i = 0; v && v[i]; i++)
         {
           g_autofree char *p = config_relative_path (path, v[i]);
@@ -313,7 +328,7 @@ load_file (CliSettings *s, BounceIdentity *id, GError **error)
       gboolean c = g_key_file_get_boolean (kf, "sent", "complete", &err);
 
       if (err)
-        return config_error (error, path, text, "sent/complete", "complete takes true or false");
+        return cli_config_error (error, path, text, "sent/complete", "complete takes true or false");
       bounce_identity_set_complete (id, c);
     }
   return TRUE;
@@ -363,7 +378,7 @@ cli_index_path (CliSettings *s)
     return cli_expand_path (s->index);
   if (g_key_file_load_from_file (kf, config, G_KEY_FILE_NONE, NULL))
     {
-      g_auto (GStrv) v = list_value (kf, "sent", "index");
+      g_auto (GStrv) v = cli_config_list (kf, "sent", "index");
 
       if (v && v[0])
         return config_relative_path (config, v[0]);

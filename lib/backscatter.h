@@ -353,6 +353,26 @@ BOUNCE_PUBLIC const char *bounce_identity_is_relay (BounceIdentity *id,
 BOUNCE_PUBLIC const char *bounce_identity_signs (BounceIdentity *id,
                                                  const char *domain);
 
+/**
+ * BounceBatv: what a BATV "prvs=" tag on an address says.
+ */
+typedef enum
+{
+  BOUNCE_BATV_NONE,    /* the address carries no tag */
+  BOUNCE_BATV_VALID,   /* made with the key, not expired */
+  BOUNCE_BATV_INVALID, /* not made with the key */
+  BOUNCE_BATV_EXPIRED, /* made with the key, but its day has passed */
+} BounceBatv;
+
+BOUNCE_PUBLIC char *bounce_batv_sign (GBytes *key,
+                                      const char *address,
+                                      gint64 now,
+                                      guint days);
+BOUNCE_PUBLIC BounceBatv bounce_batv_verify (GBytes *key,
+                                             const char *address,
+                                             gint64 now,
+                                             char **plain);
+
 /* ---- The sent-mail index --------------------------------------------- */
 
 typedef struct _BounceIndex BounceIndex;
