@@ -185,6 +185,8 @@ typedef struct
   const char *format;     /* likewise; (transfer none) a static or rule name */
   GPtrArray *recipients;  /* BounceRecipient, added to */
   gsize inline_at;        /* where an inline original starts; G_MAXSIZE: none */
+  GMimeObject *orig_part; /* the part carrying the original, or NULL */
+  BounceOriginal *original; /* out: (transfer full) (nullable) read from @orig_part */
 } BounceGeneric;
 
 BounceDsn *bounce_generic_dsn (const char *text, gsize len);

@@ -15,6 +15,8 @@
 
 #include <string.h>
 
+static char *paragraph_at (const char *text, gsize len, gsize s, gsize e);
+
 /* Addresses of an X-Failed-Recipients header. */
 static void
 failed_recipients_header (GPtrArray *r, GMimeMessage *msg)
@@ -145,13 +147,11 @@ daemon_recipients (GPtrArray *r, GMimeMessage *msg, const char *text, gsize len,
       g_match_info_fetch_pos (mi, 0, &s0, &e0);
       if (bounce_recipients_find (r, addr) == NULL)
         {
-          const char *nl = memchr (text + s0, '\n', len - s0);
-          g_autofree char *raw = g_strndup (text + s0, (nl ? nl : text + len) - (text + s0));
           BounceRecipient *x = bounce_recipient_new ();
 
           x->address = g_ascii_strdown (addr, -1);
           x->action = g_strdup ("failed");
-          x->diagnostic = bounce_collapse_space (raw);
+          x->diagnostic = paragraph_at (text, MIN (stop, len), s0, e0);
           g_ptr_array_add (r, x);
         }
       if (!g_match_info_next (mi, NULL))
@@ -272,6 +272,419 @@ dsn_fields_in_text (const char *text, gsize len)
   return text + s;
 }
 
+/* ---- a report no rule describes: weighing the evidence ------------------
+ *
+ * A message is read as a failure report without a rule when the evidence
+ * adds up and includes both who sent it and what it says: a mail system's
+ * From (mailer-daemon, postmaster, "Mail Delivery System", in any
+ * spelling), a null or MAILER-DAEMON Return-Path, or a multipart/report
+ * type; and a phrase of failure or delay in its Subject or text, in one of
+ * the languages below. SMTP reply codes and RFC 3463 codes in the text, a
+ * returned original and Auto-Submitted add to it. No single signal is
+ * enough: a person's mail that says "delivery failed" or quotes a "550"
+ * has no mail system's From and no null Return-Path.
+ *
+ * The failed recipients are then the addresses of the text (before the
+ * returned original) that stand next to an error phrase, an SMTP code,
+ * "RCPT TO" or a word for "recipient", less those that cannot be one: the
+ * report's own From, To and Sender, the original's From, Sender, Reply-To
+ * and Return-Path, mail system addresses and Message-ID look-alikes. When
+ * none stands next to such words and the original's To and Cc hold one
+ * address, that address is the recipient. */
+
+/* Points each signal is worth, and what a failure needs. */
+enum
+{
+  EVIDENCE_SENDER = 3,        /* a mail system's From, a null Return-Path */
+  EVIDENCE_WEAK_SENDER = 1,   /* no-reply, bounce or notification addresses */
+  EVIDENCE_REPORT_TYPE = 3,   /* multipart/report */
+  EVIDENCE_SUBJECT = 2,       /* a phrase of failure or delay in the Subject */
+  EVIDENCE_TEXT = 2,          /* the same in the text */
+  EVIDENCE_CODE = 1,          /* an SMTP or RFC 3463 code in the text */
+  EVIDENCE_ORIGINAL = 1,      /* a returned original */
+  EVIDENCE_AUTO = 1,          /* Auto-Submitted other than "no" */
+  EVIDENCE_FAILURE = 6,       /* what a failure needs in all */
+};
+
+/* Phrases of failure, by language: English, German, French, Spanish,
+ * Portuguese, Italian, Dutch, Polish, Russian, Japanese, Chinese
+ * (simplified and traditional), Korean. */
+#define FAILURE_PHRASES \
+  "undeliver|could ?n[o']t be delivered|can ?n[o']t be delivered|could not deliver|unable to deliver|" \
+  "delivery (?:has |to [^\\n]{0,80} )?failed|delivery failure|failed to deliver|delivery to the following|" \
+  "failure notice|returned mail|was not delivered|not been delivered|(?:message|mail) not delivered|" \
+  "did not reach|permanent(?:ly)? (?:fatal )?error|fatal error|non-?delivery|mail delivery (?:failed|problem)|" \
+  "rejected|refused|user unknown|unknown user|no such (?:user|mailbox|address)|does ?n[o']t exist|" \
+  "mailbox (?:is )?(?:full|unavailable|not found)|delivery status notification \\(failure\\)|" \
+  "message (?:was )?(?:bounced|blocked|returned)|could not be sent|" \
+  "unzustellbar|nicht zugestellt|nicht zustellbar|konnte nicht zugestellt|zustellung (?:ist )?fehlgeschlagen|" \
+  "unbekannte?r? empf|fehlgeschlagen|" \
+  "non remis|non distribu|pas pu (?:être|etre) (?:remis|distribu|d[ée]livr)|[ée]chec (?:de|lors de) (?:la )?(?:remise|livraison|distribution)|" \
+  "impossible de (?:remettre|d[ée]livrer|distribuer)|destinataire inconnu|" \
+  "no (?:se )?(?:ha )?(?:podido|pudo) (?:ser )?entregar|no (?:fue |ha sido )?entregado|error (?:de|en la) entrega|" \
+  "imposible entregar|fallo (?:en la|de) entrega|" \
+  "n[ãa]o (?:foi )?(?:poss[ií]vel )?entreg|n[ãa]o p[ôo]de ser entregue|falha (?:na|de) entrega|" \
+  "non (?:[èe] stato|pu[òo] essere|[èe] stato possibile) (?:recapitat|consegnat)|mancata consegna|" \
+  "impossibile (?:recapitare|consegnare)|non recapitabile|" \
+  "onbestelbaar|niet (?:worden )?(?:afgeleverd|bezorgd)|kon niet (?:worden )?(?:afgeleverd|bezorgd)|" \
+  "nie (?:może|można|mógł|mogła|zostać|został|została) (?:być |zostać )?dostarcz|niedostarcz|błąd dostarcz|" \
+  "не (?:может быть |удалось |был |была |было )?доставлен|недоставлен|ошибка доставки|невозможно доставить|не удалось доставить|" \
+  "配信できません|配送できません|届きませんでした|送信できませんでした|配信に失敗|配送に失敗|配信失敗|配送失敗|不達|宛先不明|" \
+  "エラー通知|メールエラー|" \
+  "无法投递|無法投遞|投递失败|投遞失敗|发送失败|發送失敗|未能送达|無法送達|无法送达|退信|传递失败|傳遞失敗|" \
+  "전달되지 않았|전달 실패|전송 실패|배달 실패|배달되지 않았|반송"
+
+/* Phrases of delay, in the same languages. */
+#define DELAY_PHRASES \
+  "delayed|delivery delay|not yet been delivered|will (?:continue to |keep )?(?:retry|try)|still (?:trying|being retried)|" \
+  "could not send message for the past|message still undelivered|" \
+  "verz[öo]gert|noch nicht zugestellt|retard[ée]|en attente de (?:remise|distribution)|retrasad|" \
+  "atrasad|ritardat|vertraagd|opóźnion|задерж|遅延|延迟|延遲|지연"
+
+/* Mail systems' From: the names and local parts they use. */
+#define SENDER_NAMES \
+  "mailer-?daemon|post_?master|mail ?delivery|delivery ?(?:sub)?system|" \
+  "mail ?(?:system|administrator|admin|master|server|gateway)|system ?administrator|" \
+  "\\bmta\\b|smtp|mailer\\b|maildelivery|administrateur|systemverwalter"
+
+#define WEAK_SENDER_NAMES "no-?reply|do-?not-?reply|bounce|notif|daemon|auto"
+
+typedef struct
+{
+  GRegex *failure, *delay, *sender, *weak_sender, *code, *near, *address;
+} Phrases;
+
+static gpointer
+phrases_init (gpointer data)
+{
+  Phrases *p = g_new0 (Phrases, 1);
+  GRegexCompileFlags f = G_REGEX_CASELESS | G_REGEX_OPTIMIZE;
+
+  p->failure = g_regex_new (FAILURE_PHRASES, f, 0, NULL);
+  p->delay = g_regex_new (DELAY_PHRASES, f, 0, NULL);
+  p->sender = g_regex_new (SENDER_NAMES, f, 0, NULL);
+  p->weak_sender = g_regex_new (WEAK_SENDER_NAMES, f, 0, NULL);
+  /* An SMTP reply code or an RFC 3463 status standing as a word. */
+  p->code = g_regex_new ("(?<![\\w.:/-])(?:[45][0-9][0-9](?:[ -]|$)|[245]\\.[0-9]{1,3}\\.[0-9]{1,3}(?![\\w.]))",
+                         G_REGEX_MULTILINE | G_REGEX_OPTIMIZE, 0, NULL);
+  /* Words that say a line's address is the recipient. */
+  p->near = g_regex_new ("RCPT TO|recipient|addressed to|address(?:ee)?|\\bfor <|\\bto <|"
+                         "destinataire|empf[äa]nger|destinatario|destinatário|ontvanger|odbiorc|получател|"
+                         "宛先|收件人|收件者|수신자|받는 사람|user|mailbox|account|"
+                         FAILURE_PHRASES,
+                         f, 0, NULL);
+  p->address = g_regex_new ("(?:\"[^\"\\n]{1,64}\"|[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+)"
+                            "@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+",
+                            G_REGEX_OPTIMIZE, 0, NULL);
+  return p;
+}
+
+static const Phrases *
+phrases (void)
+{
+  static GOnce once = G_ONCE_INIT;
+
+  return g_once (&once, phrases_init, NULL);
+}
+
+static gboolean
+says (GRegex *re, const char *s, gssize len)
+{
+  if (s == NULL || !g_utf8_validate (s, len, NULL))
+    return FALSE;
+  return g_regex_match_full (re, s, len, 0, 0, NULL, NULL);
+}
+
+/* Every address in a header value (an address list), lower case. */
+static void
+add_addresses (GPtrArray *out, const char *value)
+{
+  g_autoptr (GMatchInfo) mi = NULL;
+
+  if (value == NULL || !g_utf8_validate (value, -1, NULL))
+    return;
+  g_regex_match (phrases ()->address, value, 0, &mi);
+  while (g_match_info_matches (mi))
+    {
+      g_autofree char *a = g_match_info_fetch (mi, 0);
+
+      g_ptr_array_add (out, g_ascii_strdown (a, -1));
+      g_match_info_next (mi, NULL);
+    }
+}
+
+static gboolean
+holds_address (GPtrArray *list, const char *a)
+{
+  for (guint i = 0; i < list->len; i++)
+    if (g_ascii_strcasecmp (g_ptr_array_index (list, i), a) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* What the evidence says: BOUNCE_KIND_FAILURE, BOUNCE_KIND_DELAY or
+ * BOUNCE_KIND_NOT_BOUNCE. @stop: where the returned original starts. */
+static BounceKind
+weigh (BounceGeneric *g, gsize stop, gboolean original)
+{
+  const Phrases *p = phrases ();
+  GMimeObject *m = GMIME_OBJECT (g->message);
+  const char *from = g_mime_object_get_header (m, "From");
+  const char *rp = g_mime_object_get_header (m, "Return-Path");
+  const char *subject = g_mime_object_get_header (m, "Subject");
+  const char *as = g_mime_object_get_header (m, "Auto-Submitted");
+  GMimeContentType *ct = g_mime_object_get_content_type (m);
+  gsize n = MIN (stop, g->text_len);
+  int score = 0;
+  gboolean sender = FALSE, weak = FALSE, failure = FALSE, delay = FALSE, subject_delay = FALSE;
+  gboolean carried = original; /* what only a report carries */
+
+  if (says (p->sender, from, -1))
+    sender = TRUE;
+  else if (says (p->weak_sender, from, -1))
+    weak = TRUE;
+  if (rp)
+    {
+      g_autofree char *v = g_strstrip (g_strdup (rp));
+
+      if (*v == '\0' || strcmp (v, "<>") == 0 || strcmp (v, "< >") == 0
+          || g_ascii_strncasecmp (v, "<mailer-daemon", 14) == 0
+          || g_ascii_strncasecmp (v, "mailer-daemon", 13) == 0)
+        sender = carried = TRUE;
+    }
+  score += sender ? EVIDENCE_SENDER : weak ? EVIDENCE_WEAK_SENDER : 0;
+  if (ct && g_mime_content_type_is_type (ct, "multipart", "report"))
+    {
+      sender = carried = TRUE;
+      score += EVIDENCE_REPORT_TYPE;
+    }
+  if (says (p->failure, subject, -1))
+    {
+      failure = TRUE;
+      score += EVIDENCE_SUBJECT;
+    }
+  else if (says (p->delay, subject, -1))
+    {
+      delay = subject_delay = TRUE;
+      score += EVIDENCE_SUBJECT;
+    }
+  n = MIN (n, (gsize) 64 * 1024);
+  while (n > 0 && (g->text[n] & 0xc0) == 0x80)
+    n--;
+  if (says (p->failure, g->text, n))
+    {
+      score += EVIDENCE_TEXT;
+      failure = TRUE;
+    }
+  if (says (p->delay, g->text, n))
+    {
+      if (!failure || !subject_delay)
+        score += EVIDENCE_TEXT;
+      delay = TRUE;
+    }
+  if (says (p->code, g->text, n))
+    {
+      score += EVIDENCE_CODE;
+      carried = TRUE;
+    }
+  if (original)
+    score += EVIDENCE_ORIGINAL;
+  if (as && g_ascii_strncasecmp (g_strchug ((char *) as), "no", 2) != 0)
+    score += EVIDENCE_AUTO;
+  /* Who sent it, what it says, and something only a report carries (a
+   * From is easily written: spam that pretends to be a bounce has one). */
+  if (!(sender || (weak && original)) || !(failure || delay) || !carried
+      || score < EVIDENCE_FAILURE)
+    return BOUNCE_KIND_NOT_BOUNCE;
+  if (subject_delay || (delay && !failure))
+    return BOUNCE_KIND_DELAY;
+  return BOUNCE_KIND_FAILURE;
+}
+
+/* Whether @a is a mail system's own address. */
+static gboolean
+system_address (const char *a)
+{
+  static const char *const locals[] = { "postmaster@", "mailer-daemon@", "mailerdaemon@",
+                                        "mailer_daemon@", "mail-daemon@", "root@", "daemon@",
+                                        "mdaemon@", "double-bounce@" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (locals); i++)
+    if (g_ascii_strncasecmp (a, locals[i], strlen (locals[i])) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* Whether the address at @at on @line looks like a Message-ID: on a
+ * Message-ID, In-Reply-To or References line, or a local part of long
+ * runs of digits and dots. */
+static gboolean
+message_id_like (const char *line, gsize line_len, const char *addr)
+{
+  gsize digits = 0;
+
+  for (gsize i = 0; i + 10 < line_len; i++)
+    if (g_ascii_strncasecmp (line + i, "message-id", 10) == 0
+        || g_ascii_strncasecmp (line + i, "in-reply-to", 11) == 0
+        || g_ascii_strncasecmp (line + i, "references", 10) == 0)
+      return TRUE;
+  for (const char *q = addr; *q && *q != '@'; q++)
+    if (g_ascii_isdigit (*q))
+      digits++;
+  return digits >= 10;
+}
+
+/* The addresses that cannot be a failed recipient: the report's own and
+ * the original's senders. */
+static GPtrArray *
+not_recipients (BounceGeneric *g, BounceOriginal *o)
+{
+  static const char *const own[] = { "From", "To", "Sender", "Reply-To", "Return-Path",
+                                     "Delivered-To", "X-Original-To" };
+  static const char *const theirs[] = { "From", "Sender", "Reply-To", "Return-Path" };
+  GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint i = 0; i < G_N_ELEMENTS (own); i++)
+    add_addresses (out, g_mime_object_get_header (GMIME_OBJECT (g->message), own[i]));
+  for (guint i = 0; o && i + 1 < o->headers->len; i += 2)
+    for (guint k = 0; k < G_N_ELEMENTS (theirs); k++)
+      if (g_ascii_strcasecmp (g_ptr_array_index (o->headers, i), theirs[k]) == 0)
+        add_addresses (out, g_ptr_array_index (o->headers, i + 1));
+  return out;
+}
+
+/* The text of the line around @s..@e and the lines after it up to a
+ * blank line (at most three), for a diagnostic. */
+static char *
+paragraph_at (const char *text, gsize len, gsize s, gsize e)
+{
+  gsize a = s, b = e;
+
+  while (a > 0 && text[a - 1] != '\n')
+    a--;
+  for (int k = 0; k < 4 && b < len; k++)
+    {
+      const char *nl = memchr (text + b, '\n', len - b);
+
+      b = nl ? (gsize) (nl - text) : len;
+      if (k < 3 && b + 1 < len && text[b + 1] != '\n')
+        b++;
+      else
+        break;
+    }
+  {
+    g_autofree char *raw = g_strndup (text + a, b - a);
+    char *c = bounce_collapse_space (raw);
+
+    if (c)
+      bounce_truncate_utf8 (c, 1024);
+    return c;
+  }
+}
+
+/* The failed recipients of a report no rule describes (see above). */
+static void
+text_recipients (BounceGeneric *g, gsize stop, BounceOriginal *o)
+{
+  const Phrases *p = phrases ();
+  g_autoptr (GPtrArray) skip = not_recipients (g, o);
+  g_autoptr (GPtrArray) seen = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GMatchInfo) mi = NULL;
+  GPtrArray *r = g->recipients;
+  gsize n = MIN (stop, g->text_len);
+  guint looked = 0;
+
+  if (!g_utf8_validate (g->text, n, NULL))
+    return;
+  g_regex_match_full (p->address, g->text, n, 0, 0, &mi, NULL);
+  while (g_match_info_matches (mi) && looked++ < 200 && r->len < BOUNCE_MAX_RECIPIENTS)
+    {
+      g_autofree char *raw = g_match_info_fetch (mi, 0);
+      g_autofree char *a = g_ascii_strdown (raw, -1);
+      int s, e;
+      gsize ls, le, ws, we;
+
+      g_match_info_fetch_pos (mi, 0, &s, &e);
+      for (ls = s; ls > 0 && g->text[ls - 1] != '\n'; ls--)
+        ;
+      for (le = e; le < n && g->text[le] != '\n'; le++)
+        ;
+      if (!holds_address (skip, a) && !system_address (a)
+          && !message_id_like (g->text + ls, le - ls, a))
+        {
+          /* The line, the one before and the one after. */
+          for (ws = ls > 0 ? ls - 1 : 0; ws > 0 && g->text[ws - 1] != '\n'; ws--)
+            ;
+          for (we = le < n ? le + 1 : n; we < n && g->text[we] != '\n'; we++)
+            ;
+          if (!holds_address (seen, a))
+            g_ptr_array_add (seen, g_strdup (a));
+          if ((says (p->near, g->text + ls, le - ls) || says (p->code, g->text + ws, we - ws)
+               || says (p->failure, g->text + ws, we - ws))
+              && bounce_recipients_find (r, a) == NULL)
+            {
+              BounceRecipient *x = bounce_recipient_new ();
+
+              x->address = g_steal_pointer (&a);
+              x->action = g_strdup ("failed");
+              x->diagnostic = paragraph_at (g->text, n, s, e);
+              g_ptr_array_add (r, x);
+            }
+        }
+      if (!g_match_info_next (mi, NULL))
+        break;
+    }
+  if (r->len == 0 && seen->len == 1)
+    {
+      BounceRecipient *x = bounce_recipient_new ();
+
+      x->address = g_strdup (g_ptr_array_index (seen, 0));
+      x->action = g_strdup ("failed");
+      g_ptr_array_add (r, x);
+    }
+  if (r->len == 0 && o)
+    {
+      /* The original's one recipient. */
+      g_autoptr (GPtrArray) to = g_ptr_array_new_with_free_func (g_free);
+
+      for (guint i = 0; i + 1 < o->headers->len; i += 2)
+        if (g_ascii_strcasecmp (g_ptr_array_index (o->headers, i), "To") == 0
+            || g_ascii_strcasecmp (g_ptr_array_index (o->headers, i), "Cc") == 0)
+          add_addresses (to, g_ptr_array_index (o->headers, i + 1));
+      if (to->len == 1)
+        {
+          BounceRecipient *x = bounce_recipient_new ();
+
+          x->address = g_strdup (g_ptr_array_index (to, 0));
+          x->action = g_strdup ("failed");
+          g_ptr_array_add (r, x);
+        }
+    }
+}
+
+/* Read a report no rule describes: weigh the evidence, then find its
+ * recipients. Returns the kind. */
+static BounceKind
+read_unknown (BounceGeneric *g, gsize stop)
+{
+  BounceOriginal *inline_original = NULL, *o = NULL;
+  BounceKind kind;
+
+  if (g->orig_part)
+    {
+      if (g->original == NULL)
+        g->original = bounce_original_from_part (g->orig_part);
+      o = g->original;
+    }
+  else if (stop < g->text_len)
+    o = inline_original = bounce_original_from_headers_text (g->text + stop, g->text_len - stop, "inline");
+  kind = weigh (g, stop, o != NULL);
+  if (kind != BOUNCE_KIND_NOT_BOUNCE)
+    text_recipients (g, stop, o);
+  g_clear_pointer (&inline_original, bounce_original_free);
+  return kind;
+}
+
 /* bounce_generic_dsn: the delivery-status fields left in the report text
  * (a boundary that matches no part leaves them there), or NULL when they
  * name no recipient. Returns: (transfer full) (nullable) */
@@ -315,6 +728,8 @@ bounce_generic_read (BounceGeneric *g)
           g->kind = BOUNCE_KIND_FAILURE;
           g->format = "generic";
         }
+      else if ((g->kind = read_unknown (g, g->inline_at)) != BOUNCE_KIND_NOT_BOUNCE)
+        g->format = "generic";
       else if (is_auto_reply (g->message))
         {
           g->kind = BOUNCE_KIND_AUTOREPLY;

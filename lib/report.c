@@ -218,22 +218,25 @@ parse_message (BounceReport *r, GMimeMessage *msg, BounceRules *rules)
   g.text_len = text_len;
   g.rule = rule != NULL;
   g.recipients = r->recipients;
+  g.orig_part = w.orig_part;
   bounce_generic_read (&g);
   if ((g.kind == BOUNCE_KIND_FAILURE || g.kind == BOUNCE_KIND_DELAY)
       && (g_strcmp0 (g.format, "rfc3464") == 0 || g_strcmp0 (g.format, "rfc6533") == 0))
     g.kind = bounce_kind_from_actions (r->recipients);
   r->kind = g.kind;
   r->format = g_strdup (g.format);
+  r->original = g_steal_pointer (&g.original);
   if (g.kind == BOUNCE_KIND_NOT_BOUNCE)
     {
       g_ptr_array_set_size (r->recipients, 0);
+      g_clear_pointer (&r->original, bounce_original_free);
       return;
     }
   bounce_recipients_finish (r->recipients, rules, rule, text, text_len);
 
   /* The original: an attached part first, then text after a marker, then
    * a header block found in the text. */
-  if (w.orig_part)
+  if (w.orig_part && r->original == NULL)
     r->original = bounce_original_from_part (w.orig_part);
   if (r->original == NULL && w.text_attachment && GMIME_IS_PART (w.text_attachment))
     {
