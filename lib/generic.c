@@ -16,6 +16,7 @@
 #include <string.h>
 
 static char *paragraph_at (const char *text, gsize len, gsize s, gsize e);
+static gboolean message_id_like (const char *line, gsize line_len, const char *addr);
 
 /* Addresses of an X-Failed-Recipients header. */
 static void
@@ -145,7 +146,8 @@ daemon_recipients (GPtrArray *r, GMimeMessage *msg, const char *text, gsize len,
       int s0, e0;
 
       g_match_info_fetch_pos (mi, 0, &s0, &e0);
-      if (bounce_recipients_find (r, addr) == NULL)
+      if (bounce_recipients_find (r, addr) == NULL
+          && !message_id_like (text + s0, strcspn (text + s0, "\n"), addr))
         {
           BounceRecipient *x = bounce_recipient_new ();
 
@@ -437,6 +439,7 @@ weigh (BounceGeneric *g, gsize stop, gboolean original)
   gsize n = MIN (stop, g->text_len);
   int score = 0;
   gboolean sender = FALSE, weak = FALSE, failure = FALSE, delay = FALSE, subject_delay = FALSE;
+  gboolean subject_failure = FALSE, text_failure = FALSE;
   gboolean carried = original; /* what only a report carries */
 
   if (says (p->sender, from, -1))
@@ -458,14 +461,15 @@ weigh (BounceGeneric *g, gsize stop, gboolean original)
       sender = carried = TRUE;
       score += EVIDENCE_REPORT_TYPE;
     }
-  if (says (p->failure, subject, -1))
-    {
-      failure = TRUE;
-      score += EVIDENCE_SUBJECT;
-    }
-  else if (says (p->delay, subject, -1))
+  /* "Warning: message still undelivered": a delay says so first. */
+  if (says (p->delay, subject, -1))
     {
       delay = subject_delay = TRUE;
+      score += EVIDENCE_SUBJECT;
+    }
+  else if (says (p->failure, subject, -1))
+    {
+      failure = subject_failure = TRUE;
       score += EVIDENCE_SUBJECT;
     }
   n = MIN (n, (gsize) 64 * 1024);
@@ -474,7 +478,7 @@ weigh (BounceGeneric *g, gsize stop, gboolean original)
   if (says (p->failure, g->text, n))
     {
       score += EVIDENCE_TEXT;
-      failure = TRUE;
+      failure = text_failure = TRUE;
     }
   if (says (p->delay, g->text, n))
     {
@@ -496,7 +500,7 @@ weigh (BounceGeneric *g, gsize stop, gboolean original)
   if (!(sender || (weak && original)) || !(failure || delay) || !carried
       || score < EVIDENCE_FAILURE)
     return BOUNCE_KIND_NOT_BOUNCE;
-  if (subject_delay || (delay && !failure))
+  if (subject_delay || (delay && !subject_failure && !text_failure))
     return BOUNCE_KIND_DELAY;
   return BOUNCE_KIND_FAILURE;
 }
@@ -516,12 +520,12 @@ system_address (const char *a)
 }
 
 /* Whether the address at @at on @line looks like a Message-ID: on a
- * Message-ID, In-Reply-To or References line, or a local part of long
- * runs of digits and dots. */
+ * Message-ID, In-Reply-To or References line, or a local part of a dozen
+ * digits and a dot or dollar. */
 static gboolean
 message_id_like (const char *line, gsize line_len, const char *addr)
 {
-  gsize digits = 0;
+  gsize digits = 0, dots = 0;
 
   for (gsize i = 0; i + 10 < line_len; i++)
     if (g_ascii_strncasecmp (line + i, "message-id", 10) == 0
@@ -531,7 +535,10 @@ message_id_like (const char *line, gsize line_len, const char *addr)
   for (const char *q = addr; *q && *q != '@'; q++)
     if (g_ascii_isdigit (*q))
       digits++;
-  return digits >= 10;
+    else if (*q == '.' || *q == '$')
+      dots++;
+  /* A time stamp and a queue id; a mobile number is one run. */
+  return digits >= 12 && dots > 0;
 }
 
 /* The addresses that cannot be a failed recipient: the report's own and
@@ -546,6 +553,8 @@ not_recipients (BounceGeneric *g, BounceOriginal *o)
 
   for (guint i = 0; i < G_N_ELEMENTS (own); i++)
     add_addresses (out, g_mime_object_get_header (GMIME_OBJECT (g->message), own[i]));
+  if (o && o->message_id)
+    add_addresses (out, o->message_id);
   for (guint i = 0; o && i + 1 < o->headers->len; i += 2)
     for (guint k = 0; k < G_N_ELEMENTS (theirs); k++)
       if (g_ascii_strcasecmp (g_ptr_array_index (o->headers, i), theirs[k]) == 0)
@@ -553,12 +562,12 @@ not_recipients (BounceGeneric *g, BounceOriginal *o)
   return out;
 }
 
-/* The text of the line around @s..@e and the lines after it up to a
- * blank line (at most three), for a diagnostic. */
+/* The line around @s and the lines after it up to a blank line (at most
+ * three), collapsed. */
 static char *
-paragraph_at (const char *text, gsize len, gsize s, gsize e)
+lines_at (const char *text, gsize len, gsize s, gsize *end)
 {
-  gsize a = s, b = e;
+  gsize a = s, b = s;
 
   while (a > 0 && text[a - 1] != '\n')
     a--;
@@ -572,14 +581,42 @@ paragraph_at (const char *text, gsize len, gsize s, gsize e)
       else
         break;
     }
+  *end = b;
   {
     g_autofree char *raw = g_strndup (text + a, b - a);
-    char *c = bounce_collapse_space (raw);
 
-    if (c)
-      bounce_truncate_utf8 (c, 1024);
-    return c;
+    return bounce_collapse_space (raw);
   }
+}
+
+/* The diagnostic of the address at @s: its line and the lines after it up
+ * to a blank line; when they hold no code, the paragraph after them too
+ * if it holds one and names no other address ("Delivery failed for
+ * a@example.net.\n\nLast error: 550 ..."). */
+static char *
+paragraph_at (const char *text, gsize len, gsize s, gsize e)
+{
+  gsize b, b2;
+  char *c = lines_at (text, len, s, &b);
+  char code[4], status[16];
+
+  if (c && !bounce_find_reply_code (c, code) && !bounce_find_status (c, status)
+      && b + 2 < len && text[b] == '\n' && text[b + 1] == '\n')
+    {
+      g_autofree char *next = lines_at (text, len, b + 2, &b2);
+
+      if (next && (bounce_find_reply_code (next, code) || bounce_find_status (next, status))
+          && memchr (text + b + 2, '@', b2 - (b + 2)) == NULL)
+        {
+          char *both = g_strconcat (c, " ", next, NULL);
+
+          g_free (c);
+          c = both;
+        }
+    }
+  if (c)
+    bounce_truncate_utf8 (c, 1024);
+  return c;
 }
 
 /* The failed recipients of a report no rule describes (see above). */
@@ -679,8 +716,21 @@ read_unknown (BounceGeneric *g, gsize stop)
   else if (stop < g->text_len)
     o = inline_original = bounce_original_from_headers_text (g->text + stop, g->text_len - stop, "inline");
   kind = weigh (g, stop, o != NULL);
-  if (kind != BOUNCE_KIND_NOT_BOUNCE)
+  if (g->recipients->len > 0)
+    {
+      /* Found beside their codes: a failure unless it says it is a delay. */
+      if (kind != BOUNCE_KIND_DELAY)
+        kind = BOUNCE_KIND_FAILURE;
+    }
+  else if (kind != BOUNCE_KIND_NOT_BOUNCE)
     text_recipients (g, stop, o);
+  for (guint i = 0; kind == BOUNCE_KIND_DELAY && i < g->recipients->len; i++)
+    {
+      BounceRecipient *x = g_ptr_array_index (g->recipients, i);
+
+      g_free (x->action);
+      x->action = g_strdup ("delayed");
+    }
   g_clear_pointer (&inline_original, bounce_original_free);
   return kind;
 }
@@ -713,6 +763,22 @@ bounce_generic_read (BounceGeneric *g)
     {
       if (r->len == 0 && (g->kind == BOUNCE_KIND_FAILURE || g->kind == BOUNCE_KIND_DELAY))
         failed_recipients_header (r, g->message);
+      /* A canned "could not be delivered" from a mail system is a
+       * failure, whatever auto-reply convention it follows. */
+      if (g->kind == BOUNCE_KIND_AUTOREPLY && g->format && r->len == 0)
+        {
+          gsize at = bounce_generic_original (g->text, g->text_len);
+          BounceKind k = read_unknown (g, at);
+
+          if (k == BOUNCE_KIND_FAILURE)
+            {
+              g->kind = k;
+              g->format = "generic";
+              g->inline_at = at;
+            }
+          else
+            g_ptr_array_set_size (r, 0);
+        }
     }
   else if (g->format == NULL)
     {
@@ -723,12 +789,7 @@ bounce_generic_read (BounceGeneric *g)
       generic_recipients (r, g->text, g->text_len, g->inline_at);
       if (r->len == 0)
         daemon_recipients (r, g->message, g->text, g->text_len, g->inline_at);
-      if (r->len > 0)
-        {
-          g->kind = BOUNCE_KIND_FAILURE;
-          g->format = "generic";
-        }
-      else if ((g->kind = read_unknown (g, g->inline_at)) != BOUNCE_KIND_NOT_BOUNCE)
+      if ((g->kind = read_unknown (g, g->inline_at)) != BOUNCE_KIND_NOT_BOUNCE)
         g->format = "generic";
       else if (is_auto_reply (g->message))
         {
