@@ -1,5 +1,5 @@
 /* check.c — `backscatter check [FILE...]`: read each message (stdin when no
- * file is named), say what it is and whether it is backscatter. A file that
+ * file is named, or for "-"), say what it is and whether it is backscatter. A file that
  * cannot be read or parsed gets an error line and the run goes on.
  *
  * Exit: 0 backscatter found, 1 none found, 2 only undecided bounces; or
@@ -7,8 +7,11 @@
 #include "config.h"
 #include "cli.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 typedef struct
@@ -60,6 +63,75 @@ check_one (Check *c, const char *source, const char *data, gsize len, const GErr
     cli_print_text (source, report, judgement, c->explain);
 }
 
+/* Judges the message on standard input (named "-"); FALSE when it could
+ * not be read. */
+static gboolean
+check_stdin (Check *c)
+{
+  g_autoptr (GByteArray) buf = g_byte_array_new ();
+  guint8 chunk[65536];
+  size_t n;
+
+  while ((n = fread (chunk, 1, sizeof chunk, stdin)) > 0)
+    g_byte_array_append (buf, chunk, n);
+  if (ferror (stdin))
+    {
+      fprintf (stderr, "backscatter: standard input: read error\n");
+      return FALSE;
+    }
+  check_one (c, "-", (const char *) buf->data, buf->len, NULL);
+  return TRUE;
+}
+
+/* An mbox of more than one message: a "From " line after the first. */
+static gboolean
+is_mbox (const char *data, gsize len)
+{
+  return len > 5 && memcmp (data, "From ", 5) == 0
+         && g_strstr_len (data, MIN (len, 1 << 24), "\nFrom ") != NULL;
+}
+
+/* Judges the one message in the file @path, or says why it cannot. */
+static void
+check_file (Check *c, const char *path)
+{
+  g_autoptr (GMappedFile) map = NULL;
+  g_autoptr (GError) err = NULL;
+  struct stat st;
+  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  const char *data;
+  gsize len;
+
+  /* Errors name the path once (cli_print_error puts it first). */
+  if (fd < 0)
+    err = g_error_new (BOUNCE_ERROR, BOUNCE_ERROR_IO, "%s", g_strerror (errno));
+  else if (fstat (fd, &st) == 0 && S_ISDIR (st.st_mode))
+    err = g_error_new (BOUNCE_ERROR, BOUNCE_ERROR_IO,
+                       "is a directory: check reads message files; 'backscatter scan' reads a Maildir");
+  else if (!S_ISREG (st.st_mode))
+    err = g_error_new (BOUNCE_ERROR, BOUNCE_ERROR_IO, "is not a regular file");
+  else if ((map = g_mapped_file_new_from_fd (fd, FALSE, NULL)) == NULL)
+    err = g_error_new (BOUNCE_ERROR, BOUNCE_ERROR_IO, "cannot be read");
+  if (fd >= 0)
+    close (fd);
+  if (err)
+    {
+      check_one (c, path, NULL, 0, err);
+      return;
+    }
+  data = g_mapped_file_get_contents (map);
+  len = g_mapped_file_get_length (map);
+  if (is_mbox (data, len))
+    {
+      err = g_error_new (BOUNCE_ERROR, BOUNCE_ERROR_PARSE,
+                         "is an mbox of several messages: check reads one message a file; "
+                         "'backscatter scan' on it judges each of them");
+      check_one (c, path, NULL, 0, err);
+      return;
+    }
+  check_one (c, path, data, len, NULL);
+}
+
 int
 cli_check (int argc, char **argv)
 {
@@ -83,37 +155,16 @@ cli_check (int argc, char **argv)
       return cli_exit_for_error (error);
     }
   cli_settings_clear (&settings);
-  if (argc < 2)
+  if (argc < 2 && !check_stdin (&c))
     {
-      g_autoptr (GByteArray) buf = g_byte_array_new ();
-      guint8 chunk[65536];
-      size_t n;
-
-      while ((n = fread (chunk, 1, sizeof chunk, stdin)) > 0)
-        g_byte_array_append (buf, chunk, n);
-      if (ferror (stdin))
-        {
-          fprintf (stderr, "backscatter: standard input: read error\n");
-          cli_context_clear (&c.ctx);
-          return EX_IOERR;
-        }
-      check_one (&c, "-", (const char *) buf->data, buf->len, NULL);
+      cli_context_clear (&c.ctx);
+      return EX_IOERR;
     }
   for (int i = 1; i < argc; i++)
-    {
-      g_autoptr (GMappedFile) map = NULL;
-      g_autoptr (GError) err = NULL;
-
-      map = g_mapped_file_new (argv[i], FALSE, &err);
-      if (map == NULL)
-        {
-          g_autoptr (GError) e2 = g_error_new (BOUNCE_ERROR, BOUNCE_ERROR_IO, "%s", err->message);
-
-          check_one (&c, argv[i], NULL, 0, e2);
-        }
-      else
-        check_one (&c, argv[i], g_mapped_file_get_contents (map), g_mapped_file_get_length (map), NULL);
-    }
+    if (strcmp (argv[i], "-") != 0)
+      check_file (&c, argv[i]);
+    else if (!check_stdin (&c) && c.error_code == 0)
+      c.error_code = EX_IOERR;
   fflush (stdout);
   cli_context_clear (&c.ctx);
   /* Errors win over verdicts (backscatter(1), EXIT STATUS). */

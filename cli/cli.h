@@ -68,6 +68,7 @@ void cli_print_json (const char *source, BounceReport *report, BounceJudgement *
 void cli_print_text (const char *source, BounceReport *report, BounceJudgement *judgement,
                      gboolean explain);
 int cli_exit_for_error (const GError *error);
+char *cli_count (guint n, const char *one, const char *plural);
 void cli_escape_append (GString *out, const char *s);
 char *cli_escape (const char *s);
 void cli_print_error (const char *source, const char *message);

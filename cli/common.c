@@ -41,6 +41,15 @@ cli_load_rules (char **dirs, GError **error)
   return g_steal_pointer (&rules);
 }
 
+/* cli_count: "1 message", "2 messages" (@plural NULL: @one + "s"). */
+char *
+cli_count (guint n, const char *one, const char *plural)
+{
+  if (n == 1)
+    return g_strdup_printf ("1 %s", one);
+  return plural ? g_strdup_printf ("%u %s", n, plural) : g_strdup_printf ("%u %ss", n, one);
+}
+
 int
 cli_exit_for_error (const GError *error)
 {
@@ -288,8 +297,73 @@ out:
   g_string_free (t, TRUE);
 }
 
-/* cli_parse_options: parse a command's own options and the settings flags;
- * prints the error and returns FALSE on a usage mistake. */
+/* The entry of @lists whose short name is @c, or NULL. */
+static const GOptionEntry *
+short_entry (const GOptionEntry *const *lists, char c)
+{
+  for (guint l = 0; lists[l]; l++)
+    for (const GOptionEntry *e = lists[l]; e->long_name; e++)
+      if (e->short_name == c)
+        return e;
+  return NULL;
+}
+
+/* Splits "-j2" into "-j" "2", and "-nqj2" into "-nqj" "2", for the short
+ * options of @lists that take a value, which GOption does not do; stops
+ * at "--". */
+static void
+split_short_values (const GOptionEntry *const *lists, int *argc, char ***argv, GPtrArray *keep)
+{
+  GPtrArray *out = g_ptr_array_new ();
+  gboolean changed = FALSE, done = FALSE;
+
+  for (int i = 0; i < *argc; i++)
+    {
+      const char *a = (*argv)[i];
+      gsize at = 0;
+
+      if (strcmp (a, "--") == 0)
+        done = TRUE;
+      if (!done && i > 0 && a[0] == '-' && a[1] != '-')
+        for (gsize k = 1; a[k]; k++)
+          {
+            const GOptionEntry *e = short_entry (lists, a[k]);
+
+            if (e == NULL)
+              break;
+            if (e->arg != G_OPTION_ARG_NONE)
+              {
+                at = a[k + 1] ? k + 1 : 0;
+                break;
+              }
+          }
+      if (at)
+        {
+          char *flag = g_strndup (a, at), *value = g_strdup (a + at);
+
+          g_ptr_array_add (keep, flag);
+          g_ptr_array_add (keep, value);
+          g_ptr_array_add (out, flag);
+          g_ptr_array_add (out, value);
+          changed = TRUE;
+        }
+      else
+        g_ptr_array_add (out, (*argv)[i]);
+    }
+  if (changed)
+    {
+      *argc = out->len;
+      g_ptr_array_add (out, NULL);
+      *argv = (char **) g_ptr_array_steal (out, NULL);
+      g_ptr_array_add (keep, *argv);
+    }
+  g_ptr_array_unref (out);
+}
+
+/* cli_parse_options: parse a command's own options and the settings flags
+ * (shown in every command's --help); prints the error and returns FALSE
+ * on a usage mistake. The argument vector may be replaced by one that
+ * lives as long as the program. */
 gboolean
 cli_parse_options (const char *command, const char *usage, GOptionEntry *own,
                    CliSettings *settings, int *argc, char ***argv)
@@ -297,18 +371,26 @@ cli_parse_options (const char *command, const char *usage, GOptionEntry *own,
   g_autoptr (GOptionContext) ctx = g_option_context_new (usage);
   g_autoptr (GError) error = NULL;
   g_autofree GOptionEntry *common = NULL;
+  static GPtrArray *kept; /* the split arguments, for the program's life */
+  const GOptionEntry *lists[3] = { NULL };
+  guint n = 0;
 
   if (own)
-    g_option_context_add_main_entries (ctx, own, NULL);
+    {
+      g_option_context_add_main_entries (ctx, own, NULL);
+      lists[n++] = own;
+    }
   if (settings)
     {
-      GOptionGroup *g = g_option_group_new ("settings", "Settings (override the config file):",
-                                            "Show the settings flags", NULL, NULL);
-
       common = cli_identity_entries (settings);
-      g_option_group_add_entries (g, common);
-      g_option_context_add_group (ctx, g);
+      g_option_context_add_main_entries (ctx, common, NULL);
+      lists[n++] = common;
+      g_option_context_set_description (ctx, "--config and the flags after it replace the settings of "
+                                             "the config file; see backscatter.conf(5).");
     }
+  if (kept == NULL)
+    kept = g_ptr_array_new ();
+  split_short_values (lists, argc, argv, kept);
   if (!g_option_context_parse (ctx, argc, argv, &error))
     {
       fprintf (stderr, "backscatter %s: %s\n", command, error->message);

@@ -78,7 +78,11 @@ cli_learn (int argc, char **argv)
           continue;
         }
       if (!quiet)
-        printf ("%s: %u messages read, %u new\n", folders[i], r, a);
+        {
+          g_autofree char *read = cli_count (r, "message", NULL);
+
+          printf ("%s: %s read, %u new\n", folders[i], read, a);
+        }
     }
   if (rebuild && status != 0)
     {
@@ -98,7 +102,9 @@ cli_learn (int argc, char **argv)
       g_autofree char *fs = g_date_time_format (f, "%Y-%m-%d");
       g_autofree char *ls = g_date_time_format (l, "%Y-%m-%d");
 
-      printf ("index: %u messages sent from %s to %s\n", n, fs, ls);
+      g_autofree char *count = cli_count (n, "message", NULL);
+
+      printf ("index: %s sent from %s to %s\n", count, fs, ls);
     }
   return status;
 }

@@ -26,10 +26,29 @@ static const struct
 static void
 usage (FILE *out)
 {
-  fprintf (out, "usage: backscatter COMMAND [OPTION...] [ARG...]\n\ncommands:\n");
+  fprintf (out, "Usage:\n  backscatter COMMAND [OPTION...] [ARG...]\n\nCommands:\n");
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
     fprintf (out, "  %-12s %s\n", commands[i].name, commands[i].summary);
-  fprintf (out, "\n'backscatter COMMAND --help' describes each; see backscatter(1).\n");
+  fprintf (out, "\n'backscatter help COMMAND' (or 'backscatter COMMAND --help') describes each;\n"
+                "-V, --version says which version this is; see backscatter(1).\n");
+}
+
+/* Runs the command named @name with @argc/@argv (argv[0] its name). */
+static int
+run_command (const char *name, int argc, char **argv)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    if (strcmp (name, commands[i].name) == 0)
+      {
+        /* Usage lines and messages say "backscatter COMMAND". */
+        g_autofree char *prg = g_strdup_printf ("backscatter %s", name);
+
+        g_set_prgname (prg);
+        return commands[i].run (argc, argv);
+      }
+  fprintf (stderr, "backscatter: unknown command '%s'\n", name);
+  usage (stderr);
+  return EX_USAGE;
 }
 
 int
@@ -41,21 +60,24 @@ main (int argc, char **argv)
       usage (stderr);
       return EX_USAGE;
     }
+  if (strcmp (argv[1], "help") == 0 && argc > 2)
+    {
+      /* backscatter help COMMAND: that command's --help */
+      char *help_argv[] = { argv[2], (char *) "--help", NULL };
+
+      return run_command (argv[2], 2, help_argv);
+    }
   if (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0
       || strcmp (argv[1], "help") == 0)
     {
       usage (stdout);
       return 0;
     }
-  if (strcmp (argv[1], "--version") == 0)
+  if (strcmp (argv[1], "--version") == 0 || strcmp (argv[1], "-V") == 0
+      || strcmp (argv[1], "version") == 0)
     {
       printf ("backscatter %s\n", BOUNCE_VERSION);
       return 0;
     }
-  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
-    if (strcmp (argv[1], commands[i].name) == 0)
-      return commands[i].run (argc - 1, argv + 1);
-  fprintf (stderr, "backscatter: unknown command '%s'\n", argv[1]);
-  usage (stderr);
-  return EX_USAGE;
+  return run_command (argv[1], argc - 1, argv + 1);
 }

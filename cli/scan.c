@@ -537,8 +537,12 @@ cli_scan (int argc, char **argv)
   if (!s.json && (s.bounces > 0 || s.errors > 0) && (!s.quiet || s.acted || s.defanged || s.errors
                                                        || s.verdicts[BOUNCE_VERDICT_BACKSCATTER]))
     {
-      printf ("%u messages, %u bounces: %u backscatter, %u legitimate, %u unknown",
-              s.messages, s.bounces, s.verdicts[BOUNCE_VERDICT_BACKSCATTER],
+      g_autofree char *messages = cli_count (s.messages, "message", NULL);
+      g_autofree char *bounces = cli_count (s.bounces, "bounce", NULL);
+      g_autofree char *errors = cli_count (s.errors, "error", NULL);
+
+      printf ("%s, %s: %u backscatter, %u legitimate, %u unknown",
+              messages, bounces, s.verdicts[BOUNCE_VERDICT_BACKSCATTER],
               s.verdicts[BOUNCE_VERDICT_LEGITIMATE], s.verdicts[BOUNCE_VERDICT_UNKNOWN]);
       if (s.action != ACTION_REPORT)
         printf ("; %u %s%s%s%s", s.acted, s.dry_run ? "would be " : "", action_verb (&s, TRUE),
@@ -546,7 +550,7 @@ cli_scan (int argc, char **argv)
       if (s.defang)
         printf ("; %u %sdefanged", s.defanged, s.dry_run ? "would be " : "");
       if (s.errors)
-        printf ("; %u errors", s.errors);
+        printf ("; %s", errors);
       printf ("\n");
     }
   fflush (stdout);

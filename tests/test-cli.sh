@@ -34,7 +34,7 @@ check "learn reads the sent folder" 'grep -q "5 messages read, 5 new" "$T/learn1
 check "a second learn reads only what is new" 'grep -q "0 messages read, 0 new" "$T/learn2"' "$(cat "$T/learn2")"
 printf 'From: Me <me@example.org>\nTo: zoe@example.net\nSubject: hello\nDate: Mon, 08 Apr 2024 12:00:00 +0200\nMessage-ID: <recorded-1@mail.example.org>\n\nhi\n' > "$T/Sent/new/1712570400.M1P1.host.example"
 "$BIN" learn --sent "$T/Sent" > "$T/learn3"
-check "learn picks up a new sent message" 'grep -q "1 messages read, 1 new" "$T/learn3"' "$(cat "$T/learn3")"
+check "learn picks up a new sent message" 'grep -q "1 message read, 1 new" "$T/learn3"' "$(cat "$T/learn3")"
 "$BIN" learn --sent "$T/Sent" --rebuild > "$T/learn4"
 check "learn --rebuild reads everything again" 'grep -q "6 messages read, 6 new" "$T/learn4"' "$(cat "$T/learn4")"
 printf 'From: Me <me@example.org>\nTo: yann@example.net\nSubject: later\nMessage-ID: <recorded-2@mail.example.org>\n\nhi\n' | "$BIN" record-sent; st=$?
@@ -73,6 +73,38 @@ check "delete removes exactly the backscatter and says so" \
   '[ $((total - left)) = "$want" ] && [ "$want" -gt 0 ] && [ "$(grep -c "(deleted)" "$T/del.out")" = "$want" ]' "$(cat "$T/del.out")"
 "$BIN" scan "${conf[@]}" "$D" --action delete --only unknown > /dev/null 2>&1; st=$?
 check "delete refuses any verdict but backscatter" '[ $st = 64 ]' "exit $st"
+
+# --- help, version, options ----------------------------------------------------
+"$BIN" help scan > "$T/help1"; st=$?
+"$BIN" scan --help > "$T/help2"
+check "'backscatter help scan' is 'scan --help', and its usage line starts with backscatter" \
+  '[ $st = 0 ] && cmp -s "$T/help1" "$T/help2" && sed -n 2p "$T/help1" | grep -q "^  backscatter scan " && grep -q -- "--action" "$T/help1"' "$(head -3 "$T/help1")"
+bad=
+for c in check scan filter learn record-sent; do
+  "$BIN" "$c" --help 2>&1 | grep -q -- "--config=FILE" || bad="$bad $c"
+done
+check "every command's --help shows the settings" '[ -z "$bad" ]' "missing in:$bad"
+check "-V and --version say the version" \
+  '"$BIN" -V | grep -qx "backscatter [0-9][0-9.]*" && [ "$("$BIN" -V)" = "$("$BIN" --version)" ]'
+"$BIN" scan "${conf[@]}" -nqj2 "$D" > /dev/null 2>&1; st=$?
+"$BIN" scan "${conf[@]}" -j65 "$D" > /dev/null 2> "$T/err"; st2=$?
+check "short options combine, with a value attached (-nqj2)" '[ $st = 0 ] && [ $st2 = 64 ] && grep -q -- "--jobs" "$T/err"' "exit $st, $st2" "$(cat "$T/err")"
+
+# --- what check says about what is not one message --------------------------------
+"$BIN" check "${conf[@]}" judge/forged-untagged.eml - < judge/real-batv-valid.eml > "$T/out"
+check "check reads '-' as standard input" \
+  '[ "$(wc -l < "$T/out")" -gt 2 ] && grep -q "^judge/forged-untagged.eml: backscatter" "$T/out" && grep -q "^-: legitimate" "$T/out"' "$(cat "$T/out")"
+"$BIN" check "${conf[@]}" judge > /dev/null 2> "$T/err"; st=$?
+check "check of a folder says it is a directory" '[ $st = 66 ] && grep -q "^backscatter: judge: is a directory" "$T/err" && ! grep -q mmap "$T/err"' "$(cat "$T/err")"
+"$BIN" check "${conf[@]}" "$T/no-such-file" > /dev/null 2> "$T/err"; st=$?
+check "an error names the path once" '[ $st = 66 ] && [ "$(grep -o "no-such-file" "$T/err" | wc -l)" = 1 ]' "$(cat "$T/err")"
+{ printf 'From me@example.org Mon Apr  8 12:00:00 2024\n'; cat judge/forged-untagged.eml
+  printf '\nFrom me@example.org Mon Apr  8 12:00:01 2024\n'; cat judge/real-batv-valid.eml; } > "$T/box"
+"$BIN" check "${conf[@]}" "$T/box" > /dev/null 2> "$T/err"; st=$?
+"$BIN" scan "${conf[@]}" "$T/box" > "$T/out" 2>&1
+check "check of an mbox says so and which command judges each message" \
+  '[ $st = 65 ] && grep -q "is an mbox of several messages" "$T/err" && grep -q "backscatter scan" "$T/err" && grep -q "^2 messages, 2 bounces: 1 backscatter, 1 legitimate" "$T/out"' \
+  "$(cat "$T/err" "$T/out")"
 
 # --- scan's exit status: the run's, or the verdicts' with --exit-status -------
 for v in no-original:2 real-batv-valid:1 forged-untagged:0; do
