@@ -167,7 +167,7 @@ class Setup:
             [BIN, "milter", "--socket", "inet:%d@127.0.0.1" % self.milter_port,
              "--config", self.conf, "--rules", RULES, "--user", "nobody", "--log-stderr"],
             stdout=self.milter_log, stderr=self.milter_log)
-        for _ in range(200):
+        for _ in range(2400):  # under valgrind it takes a while
             try:
                 socket.create_connection(("127.0.0.1", self.milter_port), 1).close()
                 return True
@@ -403,9 +403,57 @@ def basic(st):
     ok(r[1] == 550, "and refuses forged bounces again", r)
     ok(not any(b"worm-" in open(p, "rb").read() for p in st.maildir("alice")),
        "no forged bounce was delivered")
+    # It runs as the unprivileged user it was given, after binding.
+    uid = [l.split()[1] for l in open("/proc/%d/status" % st.milter.pid) if l.startswith("Uid:")]
+    ok(uid == [str(st.nobody.pw_uid)], "the milter runs as nobody", uid)
+
+    # SIGHUP reads the configuration again: now backscatter is only tagged.
+    with open(st.conf, "a") as f:
+        f.write("action-backscatter = tag\n")
+    os.kill(st.milter.pid, signal.SIGHUP)
+    end = time.monotonic() + 30
+    while "reloaded" not in st.milterlog() and time.monotonic() < end:
+        time.sleep(0.1)
+    ok(st.milter.poll() is None and "reloaded" in st.milterlog(), "SIGHUP reloads and the milter runs on",
+       st.milterlog()[-1000:])
+    r = send(st.mx, "", ["alice@example.net"], forged_dsn("tagged-worm@example.net"))
+    ok(r[1] == 250, "after the reload a forged bounce is accepted (action-backscatter = tag)", r)
+    got = st.wait_delivered("alice", b"bounce.tagged-worm@example.net")
+    ok(got is not None and re.search(rb"^X-Backscatter: backscatter;", got, re.M) is not None,
+       "and delivered with X-Backscatter: backscatter", (got or b"")[:500])
+
     log = st.milterlog()
     ok(re.search(r"queue=\S+ client=\S+ from=<> verdict=backscatter score=\S+ kind=failure evidence=\S*sent-id-missing\S* action=reject", log)
        is not None, "the milter logs one line per decision with the queue id, verdict, score and evidence", log)
+
+
+def unix_socket(st):
+    """A unix: socket gets the configured mode and group, then the milter
+    gives up root."""
+    path = os.path.join(st.t, "milter", "milter.sock")
+    conf = os.path.join(st.t, "unix.conf")
+    with open(conf, "w") as f:
+        f.write(open(st.conf).read() + "socket-mode = 620\nsocket-group = postfix\n")
+    p = subprocess.Popen([BIN, "milter", "--socket", "unix:" + path, "--config", conf, "--rules", RULES,
+                          "--user", "nobody", "--log-stderr"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    end = time.monotonic() + 30
+    while not os.path.exists(path) and p.poll() is None and time.monotonic() < end:
+        time.sleep(0.05)
+    time.sleep(0.5)
+    try:
+        stt = os.stat(path)
+        ok(stt.st_mode & 0o777 == 0o620 and stt.st_gid == pwd.getpwnam("postfix").pw_gid
+           and stt.st_uid == st.nobody.pw_uid,
+           "a unix socket gets socket-mode and socket-group", oct(stt.st_mode))
+    except OSError as e:
+        ok(False, "a unix socket gets socket-mode and socket-group", e)
+    p.terminate()
+    err = p.communicate(timeout=30)[1].decode(errors="replace")
+    ok(p.returncode == 0, "SIGTERM stops the milter cleanly", err)
+    r = subprocess.run([BIN, "milter", "--socket", "inet:%d@127.0.0.1" % free_port(), "--config", st.conf,
+                        "--rules", RULES], capture_output=True, text=True)
+    ok(r.returncode == 78 and "root" in r.stderr, "as root without a user to become, it refuses to start",
+       r.stderr)
 
 
 def rss_kib(pid):
@@ -499,6 +547,7 @@ def main():
             concurrent(st, n)
         else:
             basic(st)
+            unix_socket(st)
     finally:
         st.stop()
         print("1..%d" % n_tests)
