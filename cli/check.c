@@ -61,6 +61,10 @@ check_one (Check *c, const char *source, const char *data, gsize len, const GErr
     cli_print_json (source, report, judgement, NULL);
   else
     cli_print_text (source, report, judgement, c->explain);
+  if (c->explain && !c->json && !bounce_identity_has_addresses (c->ctx.identity)
+      && bounce_judgement_get_verdict (judgement) == BOUNCE_VERDICT_UNKNOWN)
+    printf ("  hint: no addresses are configured, so nothing says whose mail this was; "
+            "'backscatter doctor' says what would decide it\n");
 }
 
 /* Judges the message on standard input (named "-"); FALSE when it could

@@ -43,6 +43,7 @@ int cli_learn (int argc, char **argv);
 int cli_record_sent (int argc, char **argv);
 int cli_scan (int argc, char **argv);
 int cli_filter (int argc, char **argv);
+int cli_doctor (int argc, char **argv);
 int cli_milter (int argc, char **argv);
 
 BounceRules *cli_load_rules (char **dirs, GError **error);
@@ -51,6 +52,8 @@ void cli_settings_clear (CliSettings *s);
 BounceIdentity *cli_load_identity (CliSettings *s, GError **error);
 char *cli_index_path (CliSettings *s);
 char *cli_config_path (CliSettings *s);
+GStrv cli_setting_values (CliSettings *s, const char *group, const char *key);
+GStrv cli_rules_dirs (char **dirs);
 char *cli_expand_path (const char *path);
 GStrv cli_config_list (GKeyFile *kf, const char *group, const char *key);
 gboolean cli_config_error (GError **error, const char *path, const char *text, const char *group_key,

@@ -18,6 +18,23 @@ default_rules_dir (void)
   return BOUNCE_RULES_DIR;
 }
 
+/* cli_rules_dirs: the folders cli_load_rules() reads, in order. */
+GStrv
+cli_rules_dirs (char **dirs)
+{
+  g_autoptr (GStrvBuilder) b = g_strv_builder_new ();
+  g_autofree char *user = g_build_filename (g_get_user_config_dir (), "backscatter",
+                                            "rules.d", NULL);
+
+  if (dirs && dirs[0])
+    g_strv_builder_addv (b, (const char **) dirs);
+  else
+    g_strv_builder_add (b, default_rules_dir ());
+  if (g_file_test (user, G_FILE_TEST_IS_DIR))
+    g_strv_builder_add (b, user);
+  return g_strv_builder_end (b);
+}
+
 /* cli_load_rules: @dirs (from --rules) or the installed rules, then the
  * user's $XDG_CONFIG_HOME/backscatter/rules.d when it exists. */
 BounceRules *

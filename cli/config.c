@@ -386,6 +386,24 @@ cli_index_path (CliSettings *s)
   return g_build_filename (g_get_user_data_dir (), "backscatter", "sent.db", NULL);
 }
 
+/* cli_setting_values: the values of a list setting as the program uses
+ * them: the flags' when given, else the config file's (for doctor). */
+GStrv
+cli_setting_values (CliSettings *s, const char *group, const char *key)
+{
+  g_autofree char *config = cli_config_path (s);
+  g_autoptr (GKeyFile) kf = g_key_file_new ();
+  char **flags = strcmp (key, "addresses") == 0 ? s->me
+                 : strcmp (key, "relays") == 0 ? s->relays
+                 : strcmp (key, "dkim-domains") == 0 ? s->dkim_domains : NULL;
+
+  if (flags)
+    return g_strdupv (flags);
+  if (!g_key_file_load_from_file (kf, config, G_KEY_FILE_NONE, NULL))
+    return NULL;
+  return cli_config_list (kf, group, key);
+}
+
 /* cli_context_load: rules, identity, index (when there is one) and judge,
  * for the commands that judge reports. */
 gboolean

@@ -106,6 +106,20 @@ check "check of an mbox says so and which command judges each message" \
   '[ $st = 65 ] && grep -q "is an mbox of several messages" "$T/err" && grep -q "backscatter scan" "$T/err" && grep -q "^2 messages, 2 bounces: 1 backscatter, 1 legitimate" "$T/out"' \
   "$(cat "$T/err" "$T/out")"
 
+# --- doctor, and no configuration at all -------------------------------------------
+H=$T/fresh; mkdir -p "$H"
+XDG_CONFIG_HOME=$H/config XDG_DATA_HOME=$H/data "$BIN" doctor > "$T/doc" 2>&1; st=$?
+check "doctor with no config says there is none and what it costs" \
+  '[ $st = 0 ] && grep -q "^config file .*(there is none)" "$T/doc" && grep -q "no Sent folder: most bounces will be unknown" "$T/doc" && grep -q "not made yet" "$T/doc"' "$(cat "$T/doc")"
+XDG_CONFIG_HOME=$H/config XDG_DATA_HOME=$H/data "$BIN" check --explain judge/no-original.eml > "$T/out" 2>&1; st=$?
+check "check --explain with no config ends with a hint, and creates no index" \
+  '[ $st = 2 ] && tail -1 "$T/out" | grep -q "hint: no addresses .*backscatter doctor" && [ ! -e "$H/data/backscatter/sent.db" ] && [ ! -e "$H/data/backscatter" ]' "$(cat "$T/out")"
+"$BIN" doctor "${conf[@]}" > "$T/doc" 2>&1; st=$?
+check "doctor shows the addresses, relays, key, index and rules it uses" \
+  '[ $st = 0 ] && grep -q "^addresses *me@example.org$" "$T/doc" && grep -q "^relays *smtp.example.org; 192.0.2.0/28$" "$T/doc" && grep -q "^batv-key-file *a key of [0-9]* bytes" "$T/doc" && grep -q "^sent index *$T/owner.db: [0-9]* messages sent from 2024-04-02 .* to 2024-04-0[6-9]" "$T/doc" && grep -q "^rules *[1-9][0-9]* format rules loaded" "$T/doc" && grep -q "^nothing missing" "$T/doc"' "$(cat "$T/doc")"
+"$BIN" doctor "${conf[@]}" --relay 192.0.2.0/99 > /dev/null 2>&1; st=$?
+check "doctor exits 78 on a bad setting" '[ $st = 78 ]' "exit $st"
+
 # --- scan's exit status: the run's, or the verdicts' with --exit-status -------
 for v in no-original:2 real-batv-valid:1 forged-untagged:0; do
   E=$T/Exit-${v%%:*}; mkdir -p "$E/cur" "$E/new" "$E/tmp"
