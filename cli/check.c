@@ -72,15 +72,13 @@ check_one (Check *c, const char *source, const char *data, gsize len, const GErr
 static gboolean
 check_stdin (Check *c)
 {
-  g_autoptr (GByteArray) buf = g_byte_array_new ();
-  guint8 chunk[65536];
-  size_t n;
+  g_autoptr (GError) error = NULL;
+  gboolean more;
+  g_autoptr (GByteArray) buf = cli_read_stdin (&more, &error);
 
-  while ((n = fread (chunk, 1, sizeof chunk, stdin)) > 0)
-    g_byte_array_append (buf, chunk, n);
-  if (ferror (stdin))
+  if (buf == NULL)
     {
-      fprintf (stderr, "backscatter: standard input: read error\n");
+      fprintf (stderr, "backscatter: %s\n", error->message);
       return FALSE;
     }
   check_one (c, "-", (const char *) buf->data, buf->len, NULL);

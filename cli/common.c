@@ -2,6 +2,7 @@
 #include "config.h"
 #include "cli.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -65,6 +66,105 @@ cli_count (guint n, const char *one, const char *plural)
   if (n == 1)
     return g_strdup_printf ("1 %s", one);
   return plural ? g_strdup_printf ("%u %s", n, plural) : g_strdup_printf ("%u %ss", n, one);
+}
+
+static void
+set_stdin_error (GError **error, int e)
+{
+  g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (e),
+               "standard input: %s", g_strerror (e));
+}
+
+/* cli_read_stdin: the message on standard input, the one reader of check,
+ * filter and record-sent. It reads with read(2), so that an unreadable
+ * stdin (a folder, a closed descriptor) is an error and never an empty or
+ * cut message. At most BOUNCE_MAX_MESSAGE_BYTES + 1 bytes are read, one
+ * more than the library reads, so that it knows a message is larger and
+ * says so; *@more is then TRUE and the rest is left for cli_copy_stdin().
+ *
+ * Returns: (transfer full) the bytes read, or NULL with @error set
+ * (G_FILE_ERROR, from errno). */
+GByteArray *
+cli_read_stdin (gboolean *more, GError **error)
+{
+  g_autoptr (GByteArray) buf = g_byte_array_sized_new (CLI_STDIN_CHUNK);
+  const gsize want = (gsize) BOUNCE_MAX_MESSAGE_BYTES + 1;
+
+  *more = FALSE;
+  while (buf->len < want)
+    {
+      gsize room = MIN (want - buf->len, CLI_STDIN_CHUNK);
+      guint old = buf->len;
+      ssize_t n;
+
+      g_byte_array_set_size (buf, old + room);
+      n = read (STDIN_FILENO, buf->data + old, room);
+      g_byte_array_set_size (buf, old + MAX (n, 0));
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          set_stdin_error (error, errno);
+          return NULL;
+        }
+      if (n == 0)
+        return g_steal_pointer (&buf);
+    }
+  *more = TRUE;
+  return g_steal_pointer (&buf);
+}
+
+/* cli_write_all: writes @len bytes of @data to @fd; FALSE with errno set
+ * when that fails. */
+gboolean
+cli_write_all (int fd, const void *data, gsize len)
+{
+  const char *p = data;
+
+  while (len > 0)
+    {
+      ssize_t n = write (fd, p, len);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        return FALSE;
+      p += n;
+      len -= n;
+    }
+  return TRUE;
+}
+
+/* cli_copy_stdin: copies what cli_read_stdin() left of standard input to
+ * @fd, or reads and drops it when @fd is -1 (so that a writer such as
+ * `tee` is never cut off), in constant memory. */
+gboolean
+cli_copy_stdin (int fd, GError **error)
+{
+  char chunk[CLI_STDIN_CHUNK];
+
+  for (;;)
+    {
+      ssize_t n = read (STDIN_FILENO, chunk, sizeof chunk);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          set_stdin_error (error, errno);
+          return FALSE;
+        }
+      if (n == 0)
+        return TRUE;
+      if (fd >= 0 && !cli_write_all (fd, chunk, n))
+        {
+          int e = errno;
+
+          g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (e),
+                       "write: %s", g_strerror (e));
+          return FALSE;
+        }
+    }
 }
 
 int

@@ -2,8 +2,16 @@
  * on stdout with X-Backscatter headers added at the top (after an mbox
  * "From " line). Nothing else changes: line endings (the added lines use
  * the message's own), a missing final newline, every byte of the body.
- * On any error the message is written unchanged and the exit is 0, so a
- * procmail `:0fw` recipe never loses mail. */
+ *
+ * Errors: standard input that cannot be read (a folder, a closed
+ * descriptor, a read error midway) writes nothing and exits EX_IOERR, so
+ * that procmail keeps the message it has rather than a cut copy. A broken
+ * configuration or rule file adds one `X-Backscatter-Error:` header saying
+ * what is wrong (visible in every message until it is fixed) and exits 0;
+ * a message that cannot be parsed is written unchanged, exit 0. A message
+ * larger than BOUNCE_MAX_MESSAGE_BYTES is judged from its start and the
+ * rest is copied through unchanged. Any X-Backscatter* header the message
+ * came with is replaced by ours (a sender could forge one). */
 #include "config.h"
 #include "cli.h"
 
@@ -11,19 +19,30 @@
 #include <string.h>
 #include <unistd.h>
 
-static gboolean
-write_all (const char *data, gsize len)
-{
-  while (len > 0)
-    {
-      ssize_t n = write (STDOUT_FILENO, data, len);
+/* The longest error text put in a header. */
+#define ERROR_HEADER_CHARS 200
 
-      if (n < 0)
-        return FALSE;
-      data += n;
-      len -= n;
+/* An X-Backscatter-Error header saying @message on one line. */
+static char *
+error_header (const char *message, const char *newline)
+{
+  g_autoptr (GString) h = g_string_new ("X-Backscatter-Error: ");
+
+  /* One line of ASCII: GLib's messages quote with U+201C and U+201D. */
+  for (const char *p = message; *p && h->len < ERROR_HEADER_CHARS; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char_validated (p, -1);
+
+      if (c == (gunichar) -1 || c == (gunichar) -2)
+        break;
+      if (c == 0x2018 || c == 0x2019)
+        c = '\'';
+      else if (c == 0x201C || c == 0x201D)
+        c = '"';
+      g_string_append_c (h, c < 0x20 || c == 0x7f ? ' ' : c < 0x80 ? (char) c : '?');
     }
-  return TRUE;
+  g_string_append (h, newline);
+  return g_string_free (g_steal_pointer (&h), FALSE);
 }
 
 /* The headers to add, or NULL when the message cannot be judged. */
@@ -42,7 +61,7 @@ judge_headers (CliSettings *settings, const char *data, gsize len)
     {
       fprintf (stderr, "backscatter filter: %s\n", error->message);
       cli_context_clear (&ctx);
-      return NULL;
+      return error_header (error->message, newline);
     }
   report = bounce_report_new_from_data (data, len, ctx.rules, BOUNCE_PARSE_DEFAULT, &error);
   if (report)
@@ -60,25 +79,36 @@ int
 cli_filter (int argc, char **argv)
 {
   CliSettings settings = { 0 };
-  g_autoptr (GByteArray) buf = g_byte_array_new ();
+  g_autoptr (GByteArray) buf = NULL;
+  g_autoptr (GError) error = NULL;
   g_autofree char *headers = NULL, *tagged = NULL;
   gsize tagged_len = 0;
-  guint8 chunk[65536];
-  size_t n;
+  gboolean more;
 
   if (!cli_parse_options ("filter", "- add X-Backscatter headers to the message on stdin", NULL, &settings, &argc, &argv))
     return EX_USAGE;
-  while ((n = fread (chunk, 1, sizeof chunk, stdin)) > 0)
-    g_byte_array_append (buf, chunk, n);
-  if (buf->len > 0 && !ferror (stdin))
+  buf = cli_read_stdin (&more, &error);
+  if (buf == NULL)
+    {
+      fprintf (stderr, "backscatter filter: %s\n", error->message);
+      cli_settings_clear (&settings);
+      return EX_IOERR;
+    }
+  if (buf->len > 0)
     headers = judge_headers (&settings, (const char *) buf->data, buf->len);
   cli_settings_clear (&settings);
   /* X-Backscatter headers the message came with are replaced by ours. */
   if (headers)
     tagged = bounce_message_add_headers ((const char *) buf->data, buf->len, headers, &tagged_len);
-  if (!(tagged ? write_all (tagged, tagged_len) : write_all ((const char *) buf->data, buf->len)))
+  if (!(tagged ? cli_write_all (STDOUT_FILENO, tagged, tagged_len)
+               : cli_write_all (STDOUT_FILENO, buf->data, buf->len)))
     {
       perror ("backscatter filter: write");
+      return EX_IOERR;
+    }
+  if (more && !cli_copy_stdin (STDOUT_FILENO, &error))
+    {
+      fprintf (stderr, "backscatter filter: %s\n", error->message);
       return EX_IOERR;
     }
   return 0;

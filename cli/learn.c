@@ -168,26 +168,25 @@ int
 cli_record_sent (int argc, char **argv)
 {
   CliSettings settings = { 0 };
-  gboolean pass = FALSE;
+  gboolean pass = FALSE, more;
   GOptionEntry entries[] = {
     { "pass", 'p', 0, G_OPTION_ARG_NONE, &pass, "Also copy the message to standard output (adding a Message-ID when it has none), to pipe it on to sendmail", NULL },
     { NULL },
   };
   g_autoptr (GError) error = NULL;
   g_autoptr (BounceIndex) idx = NULL;
-  g_autoptr (GByteArray) buf = g_byte_array_new ();
+  g_autoptr (GByteArray) buf = NULL;
   g_autofree char *added_id = NULL;
-  guint8 chunk[65536];
-  size_t n;
   int status = 0;
 
   if (!cli_parse_options ("record-sent", "- add the outgoing message on stdin to the sent-mail index", entries, &settings, &argc, &argv))
     return EX_USAGE;
-  while ((n = fread (chunk, 1, sizeof chunk, stdin)) > 0)
-    g_byte_array_append (buf, chunk, n);
-  if (ferror (stdin))
+  /* Standard input first: opening the index must not take descriptor 0
+   * when it is closed. */
+  buf = cli_read_stdin (&more, &error);
+  if (buf == NULL)
     {
-      fprintf (stderr, "backscatter record-sent: read error on standard input\n");
+      fprintf (stderr, "backscatter record-sent: %s\n", error->message);
       cli_settings_clear (&settings);
       return EX_IOERR;
     }
@@ -199,23 +198,32 @@ cli_record_sent (int argc, char **argv)
     }
   /* Pass-through: the message goes on whatever happens to the index, and
    * one without a Message-ID gets one now, since the MTA would otherwise
-   * make up one that the index never sees. */
+   * make up one that the index never sees. The rest of a message larger
+   * than what is read goes on unchanged. */
   if (pass)
     {
       g_autofree char *mid = header_value ((const char *) buf->data, buf->len, "Message-ID");
 
       if (mid == NULL)
         added_id = add_message_id (buf);
-      if (fwrite (buf->data, 1, buf->len, stdout) != buf->len || fflush (stdout) != 0)
+      if (!cli_write_all (STDOUT_FILENO, buf->data, buf->len))
         {
           fprintf (stderr, "backscatter record-sent: cannot write the message to standard output\n");
           status = EX_IOERR;
         }
+      else if (more && !cli_copy_stdin (STDOUT_FILENO, &error))
+        {
+          fprintf (stderr, "backscatter record-sent: %s\n", error->message);
+          g_clear_error (&error);
+          status = EX_IOERR;
+        }
+      more = FALSE;
     }
   idx = open_index (&settings, &error);
   cli_settings_clear (&settings);
   if (idx == NULL
-      || !bounce_index_add_message (idx, (const char *) buf->data, buf->len, NULL, &error))
+      || !bounce_index_add_message (idx, (const char *) buf->data,
+                                    MIN (buf->len, (gsize) BOUNCE_MAX_MESSAGE_BYTES), NULL, &error))
     {
       if (g_error_matches (error, BOUNCE_ERROR, BOUNCE_ERROR_PARSE) && !pass)
         fprintf (stderr, "backscatter record-sent: %s, so a bounce of it could not be recognised: "
@@ -225,6 +233,13 @@ cli_record_sent (int argc, char **argv)
         fprintf (stderr, "backscatter record-sent: %s%s\n", error->message,
                  pass ? " (the message was passed on, but not recorded)" : "");
       return status ? status : cli_exit_for_error (error);
+    }
+  /* The headers were at the start; the rest of a larger message is read
+   * and dropped, so that the writer (a tee to sendmail) is never cut off. */
+  if (more && !cli_copy_stdin (-1, &error))
+    {
+      fprintf (stderr, "backscatter record-sent: %s\n", error->message);
+      return EX_IOERR;
     }
   return status;
 }

@@ -33,6 +33,13 @@ G_BEGIN_DECLS
  */
 BOUNCE_PUBLIC const char *bounce_version (void);
 
+/**
+ * BOUNCE_MAX_MESSAGE_BYTES:
+ * The most of one message that is read: a larger one is judged from its
+ * start (with a warning on the report) and never acted on.
+ */
+#define BOUNCE_MAX_MESSAGE_BYTES (32 * 1024 * 1024)
+
 #define BOUNCE_ERROR (bounce_error_quark ())
 BOUNCE_PUBLIC GQuark bounce_error_quark (void);
 

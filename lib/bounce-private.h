@@ -11,7 +11,6 @@
 #include <gmime/gmime.h>
 
 /* Limits on hostile input. */
-#define BOUNCE_MAX_MESSAGE_BYTES   (32 * 1024 * 1024) /* read per message */
 #define BOUNCE_MAX_HEADER_BYTES    (256 * 1024)       /* triage header block */
 #define BOUNCE_MAX_MIME_DEPTH      32                 /* nesting walked */
 #define BOUNCE_MAX_MIME_PARTS      2000               /* parts walked */

@@ -29,3 +29,15 @@ not_ok () {
   for l in "$@"; do echo "# $l"; done
 }
 check () { if eval "$2"; then ok "$1"; else not_ok "$1" "${@:3}"; fi; }
+# set_address_space_limit KB: $limit becomes KB when the program can start
+# under `ulimit -v KB`, else "unlimited" (ASan's shadow memory, valgrind),
+# said in a TAP comment.
+set_address_space_limit () {
+  if ( ulimit -v "$1" && "$BIN" --version ) > /dev/null 2>&1 \
+     && [ -z "${BACKSCATTER_VALGRIND:-}" ]; then
+    limit=$1
+  else
+    limit=unlimited
+    echo "# the program cannot start under 'ulimit -v $1' (sanitizer or valgrind): no address-space limit"
+  fi
+}

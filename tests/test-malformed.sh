@@ -34,13 +34,7 @@ PY=$(command -v python3 || true)
 
 # Can the program start under the address-space limit? Not with ASan's
 # shadow memory, nor under valgrind.
-if ( ulimit -v $LIMIT_KB && "$BIN" --version ) > /dev/null 2>&1 \
-   && [ -z "${BACKSCATTER_VALGRIND:-}" ]; then
-  limit=$LIMIT_KB
-else
-  limit=unlimited
-  echo "# the program cannot start under 'ulimit -v $LIMIT_KB' (sanitizer or valgrind): no address-space limit"
-fi
+set_address_space_limit $LIMIT_KB
 
 mkdir -p "$T/out"
 # check_one FILE LABEL: run check on FILE and judge its answer.

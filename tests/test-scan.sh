@@ -191,9 +191,11 @@ printf 'From: a@example.com\r\nSubject: x\r\n\r\nno final newline' > "$T/crlf.em
 "$BIN" filter "${conf[@]}" < "$T/crlf.eml" > "$T/crlf.out"
 check "filter keeps CRLF and a missing final newline" \
   'head -c 15 "$T/crlf.out" | grep -q "^X-Backscatter:" && grep -q $'"'"'^X-Backscatter: .*\r$'"'"' "$T/crlf.out" && [ "$(tail -c 7 "$T/crlf.out")" = newline ]'
-printf '\x00\x01garbage' | "$BIN" filter --rules /nonexistent > "$T/err.out" 2>/dev/null
+# A header block over 256 KiB: an error for this message, which is passed on.
+printf 'Subject: %0300000d\n\nbody\n' 0 > "$T/err.eml"
+"$BIN" filter "${conf[@]}" < "$T/err.eml" > "$T/err.out" 2>/dev/null
 st=$?
-check "filter writes the message unchanged on an error and exits 0" '[ "$st" = 0 ] && [ "$(od -c < "$T/err.out")" = "$(printf "\x00\x01garbage" | od -c)" ]'
+check "filter writes the message unchanged on an error and exits 0" '[ "$st" = 0 ] && cmp -s "$T/err.out" "$T/err.eml"'
 
 # --- defang ----------------------------------------------------------------
 D=$T/Defang
