@@ -198,6 +198,10 @@ char *bounce_batv_tag (GBytes *key, const char *mailbox, int k, int day);
 /* maildir.c */
 char *bounce_maildir_sized_name (const char *name, gsize size);
 
+/* headers.c */
+gsize bounce_message_start (const char *data, gsize len);
+gsize bounce_header_block_end (const char *data, gsize len);
+
 /* triage.c */
 /* What the triage saw in a header block. */
 typedef enum
@@ -224,6 +228,5 @@ typedef struct
 
 gboolean bounce_rules_may_report (BounceRules *rules, const BounceLook *look);
 gboolean bounce_rules_reads_header (BounceRules *rules, const char *lower_name);
-gsize bounce_header_block_end (const char *data, gsize len);
 
 #endif /* BOUNCE_PRIVATE_H */

@@ -277,21 +277,14 @@ bounce_report_new_from_data (const char *data, gsize length, BounceRules *rules,
 {
   g_autoptr (BounceReport) r = report_new ();
   g_autoptr (GMimeMessage) msg = NULL;
-  gsize probe, hend = 0;
+  gsize probe, hend = 0, start;
   gboolean worth;
 
-  if (length >= 5 && memcmp (data, "From ", 5) == 0)
-    {
-      const char *nl = memchr (data, '\n', length);
-
-      if (nl == NULL)
-        length = 0;
-      else
-        {
-          length -= nl + 1 - data;
-          data = nl + 1;
-        }
-    }
+  /* An mbox "From " line, a byte order mark, blank lines before the
+   * header: the message starts after them. */
+  start = bounce_message_start (data, length);
+  data += start;
+  length -= start;
   /* The triage reads the header block once; a candidate's is measured
    * on its own. */
   probe = MIN (length, (gsize) BOUNCE_MAX_HEADER_BYTES + 2);

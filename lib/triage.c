@@ -18,26 +18,6 @@
 
 #include <string.h>
 
-/* bounce_header_block_end: the offset where the body starts (after the
- * blank line ending the header block), or @len when there is none. */
-gsize
-bounce_header_block_end (const char *data, gsize len)
-{
-  const char *p = data, *end = data + len;
-
-  while (p < end)
-    {
-      const char *nl = memchr (p, '\n', end - p);
-
-      if (nl == NULL)
-        return len;
-      if (nl == p || (nl == p + 1 && *p == '\r'))
-        return nl + 1 - data;
-      p = nl + 1;
-    }
-  return len;
-}
-
 /* The header value, ASCII letters lowered, in @buf (cut to its size). */
 static gsize
 lower_copy (const char *value, gsize n, char *buf, gsize size)
@@ -301,7 +281,10 @@ bounce_triage (const char *data, gsize len, gsize *header_end)
       colon = memchr (line, ':', vend - line);
       if (colon == NULL)
         continue;
-      nlen = colon - line;
+      /* The name as GMime reads it: blanks before the colon dropped
+       * ("Content-Type : multipart/report"). */
+      for (nlen = colon - line; nlen > 0 && (line[nlen - 1] == ' ' || line[nlen - 1] == '\t'); nlen--)
+        ;
       /* Only names of the lengths the triage reads are looked at. */
       if (nlen >= 64 || !(sets->name_lengths & (G_GUINT64_CONSTANT (1) << nlen)))
         continue;

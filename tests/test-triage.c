@@ -388,6 +388,24 @@ test_testdata (void)
   check_files ("testdata", testdata, files);
 }
 
+/* Header names are read as GMime reads them: blanks before the colon
+ * are dropped, so a report's type written "Content-Type : ..." from a
+ * person's address is still a report's type. */
+static void
+test_blank_before_colon (void)
+{
+  static const char *const blocks[] = {
+    "From: a@example.org\nSubject: hi\nContent-Type : multipart/report; report-type=delivery-status\n\n",
+    "From: a@example.org\nSubject: hi\nContent-Type\t: multipart/report\n\n",
+    "From: a@example.org\nSubject: hi\nX-Failed-Recipients : b@example.net\n\n",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (blocks); i++)
+    g_assert_cmpint (bounce_triage (blocks[i], strlen (blocks[i]), NULL), ==, BOUNCE_TRIAGE_YES);
+  g_assert_cmpint (bounce_triage ("From: a@example.org\nSubject: hi\nContent-Type : text/plain\n\n", 59, NULL),
+                   ==, BOUNCE_TRIAGE_NO);
+}
+
 /* Messages the triage lets through on their Subject ("error"), and
  * whether the second look may leave them unparsed. Whenever it does, the
  * full parse must find no report. */
@@ -459,5 +477,6 @@ main (int argc, char **argv)
   g_test_add_func ("/triage/corpus", test_corpus);
   g_test_add_func ("/triage/testdata", test_testdata);
   g_test_add_func ("/triage/second-look", test_second_look);
+  g_test_add_func ("/triage/blank-before-colon", test_blank_before_colon);
   return g_test_run ();
 }

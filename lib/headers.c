@@ -1,0 +1,71 @@
+/* headers.c — where a message's header block starts and ends.
+ *
+ * Mail arrives with things before its first header line that are not
+ * part of it: an mbox "From " line, a UTF-8 byte order mark, blank or
+ * white-space-only lines a careless program wrote. A reader that took the
+ * first blank line for the end of the header block would see no header at
+ * all; bounce_message_start says where the message itself begins, and
+ * bounce_header_block_end where its header block ends.
+ *
+ * Limits: at most BOUNCE_MAX_LEADING_LINES blank lines are skipped; what
+ * follows more of them is not taken for a message.
+ */
+#include "bounce-private.h"
+
+#include <string.h>
+
+#define BOUNCE_MAX_LEADING_LINES 64
+
+/* bounce_message_start: the offset of the first header line of the
+ * message @data (@len bytes): after an mbox "From " line, a UTF-8 byte
+ * order mark, and blank or white-space-only lines before the header.
+ * Returns @len when the data holds nothing but these. */
+gsize
+bounce_message_start (const char *data, gsize len)
+{
+  gsize p = 0;
+
+  if (len >= 5 && memcmp (data, "From ", 5) == 0)
+    {
+      const char *nl = memchr (data, '\n', len);
+
+      if (nl == NULL)
+        return len;
+      p = nl + 1 - data;
+    }
+  if (len - p >= 3 && memcmp (data + p, "\xef\xbb\xbf", 3) == 0)
+    p += 3;
+  for (int lines = 0; lines < BOUNCE_MAX_LEADING_LINES && p < len; lines++)
+    {
+      gsize q = p;
+
+      while (q < len && (data[q] == ' ' || data[q] == '\t' || data[q] == '\r'))
+        q++;
+      if (q >= len)
+        return len;
+      if (data[q] != '\n')
+        break;
+      p = q + 1;
+    }
+  return p;
+}
+
+/* bounce_header_block_end: the offset where the body starts (after the
+ * blank line ending the header block), or @len when there is none. */
+gsize
+bounce_header_block_end (const char *data, gsize len)
+{
+  const char *p = data, *end = data + len;
+
+  while (p < end)
+    {
+      const char *nl = memchr (p, '\n', end - p);
+
+      if (nl == NULL)
+        return len;
+      if (nl == p || (nl == p + 1 && *p == '\r'))
+        return nl + 1 - data;
+      p = nl + 1;
+    }
+  return len;
+}
