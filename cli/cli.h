@@ -44,6 +44,7 @@ int cli_record_sent (int argc, char **argv);
 int cli_scan (int argc, char **argv);
 int cli_filter (int argc, char **argv);
 int cli_doctor (int argc, char **argv);
+int cli_release (int argc, char **argv);
 int cli_milter (int argc, char **argv);
 
 BounceRules *cli_load_rules (char **dirs, GError **error);

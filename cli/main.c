@@ -18,6 +18,7 @@ static const struct
   { "filter", cli_filter, "add X-Backscatter headers to the message on stdin (for procmail)" },
   { "learn", cli_learn, "build the sent-mail index from your sent folders" },
   { "record-sent", cli_record_sent, "add one outgoing message (stdin) to the sent-mail index" },
+  { "release", cli_release, "say you did send the original of a bounce: record it, move the bounce back" },
   { "doctor", cli_doctor, "say what the settings are and what would make verdicts stronger" },
 #ifdef BOUNCE_HAVE_MILTER
   { "milter", cli_milter, "judge bounces at SMTP time for Postfix or Sendmail (a milter)" },

@@ -120,6 +120,19 @@ check "doctor shows the addresses, relays, key, index and rules it uses" \
 "$BIN" doctor "${conf[@]}" --relay 192.0.2.0/99 > /dev/null 2>&1; st=$?
 check "doctor exits 78 on a bad setting" '[ $st = 78 ]' "exit $st"
 
+# --- release: "I did send this" -----------------------------------------------------
+R=$T/Rel; cp -a maildir "$R"
+"$BIN" scan "${conf[@]}" --action move=Backscatter "$R" > /dev/null 2>&1
+f=$(ls "$R/.Backscatter/cur/"* | head -1); name=$(basename "$f")
+"$BIN" release "${conf[@]}" "$f" > "$T/out" 2>&1; st=$?
+"$BIN" check --explain "${conf[@]}" "$R/cur/$name" > "$T/after" 2>&1
+check "release records the original as sent and moves the bounce back to the inbox, name kept" \
+  '[ $st = 0 ] && [ -f "$R/cur/$name" ] && [ ! -e "$f" ] && grep -q "recorded as sent by you; moved back" "$T/out" && grep -q "sent-id-found" "$T/after" && ! grep -q "sent-id-missing" "$T/after" && ! head -1 "$T/after" | grep -q ": backscatter"' \
+  "$(cat "$T/out" "$T/after")"
+"$BIN" release "${conf[@]}" judge/no-original.eml > "$T/out" 2>&1; st=$?
+check "release of a message that carries no original says so and moves nothing" \
+  '[ $st = 65 ] && grep -q "nothing to record" "$T/out"' "exit $st" "$(cat "$T/out")"
+
 # --- scan's exit status: the run's, or the verdicts' with --exit-status -------
 for v in no-original:2 real-batv-valid:1 forged-untagged:0; do
   E=$T/Exit-${v%%:*}; mkdir -p "$E/cur" "$E/new" "$E/tmp"
