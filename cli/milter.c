@@ -338,6 +338,15 @@ cli_milter (int argc, char **argv)
       cli_settings_clear (&settings);
       return EX_USAGE;
     }
+  /* Blocked from the start: a SIGTERM that comes while the rules load
+   * waits for libmilter's signal thread, which then stops cleanly. */
+  sigemptyset (&set);
+  sigaddset (&set, SIGHUP);
+  sigaddset (&set, SIGUSR1);
+  blocked = set;
+  sigaddset (&blocked, SIGTERM);
+  sigaddset (&blocked, SIGINT);
+  pthread_sigmask (SIG_BLOCK, &blocked, NULL);
   openlog ("backscatter-milter", LOG_PID, LOG_MAIL);
   cfg = milter_config_load (&settings, &error);
   if (cfg == NULL)
@@ -387,13 +396,6 @@ cli_milter (int argc, char **argv)
    * signal sent to the process goes to its first thread when that one
    * waits for it, so SIGHUP reaches this one. */
   main_thread = pthread_self ();
-  sigemptyset (&set);
-  sigaddset (&set, SIGHUP);
-  sigaddset (&set, SIGUSR1);
-  blocked = set;
-  sigaddset (&blocked, SIGTERM);
-  sigaddset (&blocked, SIGINT);
-  pthread_sigmask (SIG_BLOCK, &blocked, NULL);
   log_line (LOG_INFO, "listening on %s", spec);
   thread = g_thread_new ("milter", run_milter, &status);
   for (;;)

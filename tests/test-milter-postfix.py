@@ -434,12 +434,14 @@ def unix_socket(st):
     conf = os.path.join(st.t, "unix.conf")
     with open(conf, "w") as f:
         f.write(open(st.conf).read() + "socket-mode = 620\nsocket-group = postfix\n")
-    p = subprocess.Popen([BIN, "milter", "--socket", "unix:" + path, "--config", conf, "--rules", RULES,
-                          "--user", "nobody", "--log-stderr"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    end = time.monotonic() + 30
-    while not os.path.exists(path) and p.poll() is None and time.monotonic() < end:
+    errlog = os.path.join(st.t, "log", "unix.log")
+    with open(errlog, "wb") as ef:
+        p = subprocess.Popen([BIN, "milter", "--socket", "unix:" + path, "--config", conf, "--rules", RULES,
+                              "--user", "nobody", "--log-stderr"], stdout=subprocess.DEVNULL, stderr=ef)
+    end = time.monotonic() + 120
+    while "listening on" not in open(errlog, errors="replace").read() and p.poll() is None \
+            and time.monotonic() < end:
         time.sleep(0.05)
-    time.sleep(0.5)
     try:
         stt = os.stat(path)
         ok(stt.st_mode & 0o777 == 0o620 and stt.st_gid == pwd.getpwnam("postfix").pw_gid
@@ -448,8 +450,8 @@ def unix_socket(st):
     except OSError as e:
         ok(False, "a unix socket gets socket-mode and socket-group", e)
     p.terminate()
-    err = p.communicate(timeout=30)[1].decode(errors="replace")
-    ok(p.returncode == 0, "SIGTERM stops the milter cleanly", err)
+    p.wait(120)
+    ok(p.returncode == 0, "SIGTERM stops the milter cleanly", "exit %s\n%s" % (p.returncode, open(errlog).read()))
     r = subprocess.run([BIN, "milter", "--socket", "inet:%d@127.0.0.1" % free_port(), "--config", st.conf,
                         "--rules", RULES], capture_output=True, text=True)
     ok(r.returncode == 78 and "root" in r.stderr, "as root without a user to become, it refuses to start",
