@@ -129,7 +129,7 @@ measure scansmall "$bin" scan --json "$tmp/small"
 [ -z "$sisimai" ] || measure sisimai perl "$here/sisimai-count.pl" "$tmp/big"
 
 # How many bounces the scan reported (not timed).
-found=$("$bin" scan --json "$tmp/big" | wc -l) || true
+found=$("$bin" scan --json "$tmp/big" | grep -c '^{"source"') || true
 
 # ---- the report ------------------------------------------------------------
 # shellcheck disable=SC2154 # NAME_wall and the like are set by measure's eval

@@ -331,6 +331,8 @@ scan_one (const BounceMessageRef *ref, gpointer prepared, gpointer user_data, GE
                                          : "none");
       if (target || kept)
         cli_json_member (o, "target", target ? target : kept);
+      else if (done && strcmp (done, "would-be") == 0 && s->action == ACTION_MOVE)
+        cli_json_member (o, "target", s->folder);
       if (s->progress)
         progress (s, TRUE);
       cli_json_print (o);
@@ -552,6 +554,23 @@ cli_scan (int argc, char **argv)
       if (s.errors)
         printf ("; %s", errors);
       printf ("\n");
+    }
+  if (s.json)
+    {
+      /* One summary object ends the output: {"summary": {...}}. */
+      GString *o = g_string_new ("{\"summary\":{");
+
+      g_string_append_printf (o, "\"messages\":%u,\"bounces\":%u,\"backscatter\":%u,"
+                                 "\"legitimate\":%u,\"unknown\":%u,\"action\":",
+                              s.messages, s.bounces, s.verdicts[BOUNCE_VERDICT_BACKSCATTER],
+                              s.verdicts[BOUNCE_VERDICT_LEGITIMATE], s.verdicts[BOUNCE_VERDICT_UNKNOWN]);
+      bounce_json_append_string (o, s.action == ACTION_REPORT ? "report" : action_verb (&s, FALSE));
+      g_string_append (o, ",\"target\":");
+      bounce_json_append_string (o, s.action == ACTION_MOVE ? s.folder : NULL);
+      g_string_append_printf (o, ",\"acted\":%u,\"defanged\":%u,\"dry_run\":%s,\"errors\":%u}}\n",
+                              s.acted, s.defanged, s.dry_run ? "true" : "false", s.errors);
+      fwrite (o->str, 1, o->len, stdout);
+      g_string_free (o, TRUE);
     }
   fflush (stdout);
   /* A run that could not do all it was asked to must not look like a

@@ -133,6 +133,22 @@ check "release records the original as sent and moves the bounce back to the inb
 check "release of a message that carries no original says so and moves nothing" \
   '[ $st = 65 ] && grep -q "nothing to record" "$T/out"' "exit $st" "$(cat "$T/out")"
 
+# --- scan --json: one object per bounce, then the summary -------------------------------
+"$BIN" scan "${conf[@]}" --json --dry-run --action move=Backscatter maildir > "$T/scan.jsonl"
+python3 - "$T/scan.jsonl" > "$T/json-check" <<'PY'
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+*bounces, last = lines
+s = last.get("summary", {})
+moves = [b for b in bounces if b.get("action") == "would-move"]
+ok = (all("source" in b for b in bounces) and s.get("bounces") == len(bounces)
+      and s.get("backscatter") == sum(b["verdict"] == "backscatter" for b in bounces)
+      and s.get("acted") == len(moves) > 0 and s.get("dry_run") is True and s.get("action") == "move"
+      and all(b.get("target") == "Backscatter" for b in moves))
+print("ok" if ok else "bad: %r, %d would-move" % (s, len(moves)))
+PY
+check "scan --json ends with one summary object, and would-move names its target" '[ "$(cat "$T/json-check")" = ok ]' "$(cat "$T/json-check")"
+
 # --- scan's exit status: the run's, or the verdicts' with --exit-status -------
 for v in no-original:2 real-batv-valid:1 forged-untagged:0; do
   E=$T/Exit-${v%%:*}; mkdir -p "$E/cur" "$E/new" "$E/tmp"

@@ -77,7 +77,7 @@ python3 - "$T/jobs1.jsonl" "$T/check.jsonl" > "$T/jobs-cmp" <<'PY'
 import json, os, sys
 # scan hands out new/ then cur/, each sorted by name; and says of each
 # bounce what check says of the same file.
-scan = [json.loads(l) for l in open(sys.argv[1])]
+scan = [o for o in map(json.loads, open(sys.argv[1])) if "summary" not in o]
 check = {os.path.basename(o["source"]): o for o in map(json.loads, open(sys.argv[2])) if "kind" in o}
 keys = [(0 if "/new/" in o["source"] else 1, os.path.basename(o["source"])) for o in scan]
 bad = [o["source"] for o in scan
