@@ -149,6 +149,17 @@ print("ok" if ok else "bad: %r, %d would-move" % (s, len(moves)))
 PY
 check "scan --json ends with one summary object, and would-move names its target" '[ "$(cat "$T/json-check")" = ok ]' "$(cat "$T/json-check")"
 
+# --- the manual names every option of every command ------------------------------
+missing=
+for c in $("$BIN" help | awk '/^Commands:/ { f = 1; next } f && /^  [a-z]/ { print $1 }'); do
+  for o in $("$BIN" "$c" --help | grep -o -- '--[a-z][a-z-]*' | sort -u); do
+    [ "$o" = --help ] && continue
+    grep -q -- "$(printf '%s' "$o" | sed 's/-/\\\\-/g')" "$SRC/doc/backscatter.1" "$SRC"/doc/*.8 2>/dev/null \
+      || missing="$missing $c:$o"
+  done
+done
+check "backscatter(1) names every option of every command" '[ -z "$missing" ]' "missing:$missing"
+
 # --- scan's exit status: the run's, or the verdicts' with --exit-status -------
 for v in no-original:2 real-batv-valid:1 forged-untagged:0; do
   E=$T/Exit-${v%%:*}; mkdir -p "$E/cur" "$E/new" "$E/tmp"
