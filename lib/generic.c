@@ -343,6 +343,24 @@ enum
   "verz[öo]gert|noch nicht zugestellt|retard[ée]|en attente de (?:remise|distribution)|retrasad|" \
   "atrasad|ritardat|vertraagd|opóźnion|задерж|遅延|延迟|延遲|지연"
 
+/* Phrases of a virus scanner or content filter that stopped a message,
+ * in the same languages. */
+#define CONTENT_PHRASES \
+  "virus|malware|malicious|infected|trojan|stopped delivery|dangerous (?:attachment|content)|" \
+  "(?:attachment|file) (?:type )?(?:is )?not (?:allowed|permitted)|attachment type|banned (?:file|attachment)|" \
+  "schadsoftware|anhangstyp|dateityp|logiciel malveillant|pi[èe]ce jointe (?:interdite|non autoris)|" \
+  "adjunto no permitido|anexo n[ãa]o permitido|allegato non (?:consentito|ammesso)|bijlage niet toegestaan|" \
+  "niedozwolon[a-z]* załącznik|вредоносн|вирус|ウイルス|ウィルス|病毒|恶意|惡意|바이러스|악성"
+
+/* Phrases of a challenge: confirm that you are a person, in the same
+ * languages. */
+#define CHALLENGE_PHRASES \
+  "confirm (?:that )?you are (?:a )?(?:real )?(?:person|human)|held until you confirm|" \
+  "(?:click|open) (?:on )?(?:the|this) link[^\\n]{0,40}(?:confirm|verif)|please confirm your (?:message|e-?mail)|" \
+  "confirmer (?:l'envoi|votre (?:message|adresse))|qui ont confirm|bestätigen sie (?:ihre|bitte)|" \
+  "confirme (?:su|seu) (?:mensaje|mensagem|correo|e-?mail)|conferm[ai] (?:il tuo|di essere)|bevestig (?:uw|je) |" \
+  "potwierd[źz] |подтвердите|確認してください|请确认|請確認|확인해 주십시오|확인해주세요"
+
 /* Mail systems' From: the names and local parts they use. */
 #define SENDER_NAMES \
   "mailer-?daemon|post_?master|mail ?delivery|delivery ?(?:sub)?system|" \
@@ -353,7 +371,7 @@ enum
 
 typedef struct
 {
-  GRegex *failure, *delay, *sender, *weak_sender, *code, *near, *address;
+  GRegex *failure, *delay, *content, *challenge, *sender, *weak_sender, *code, *near, *address;
 } Phrases;
 
 static gpointer
@@ -364,6 +382,8 @@ phrases_init (gpointer data)
 
   p->failure = g_regex_new (FAILURE_PHRASES, f, 0, NULL);
   p->delay = g_regex_new (DELAY_PHRASES, f, 0, NULL);
+  p->content = g_regex_new (CONTENT_PHRASES, f, 0, NULL);
+  p->challenge = g_regex_new (CHALLENGE_PHRASES, f, 0, NULL);
   p->sender = g_regex_new (SENDER_NAMES, f, 0, NULL);
   p->weak_sender = g_regex_new (WEAK_SENDER_NAMES, f, 0, NULL);
   /* An SMTP reply code or an RFC 3463 status standing as a word. */
@@ -439,7 +459,7 @@ weigh (BounceGeneric *g, gsize stop, gboolean original)
   gsize n = MIN (stop, g->text_len);
   int score = 0;
   gboolean sender = FALSE, weak = FALSE, failure = FALSE, delay = FALSE, subject_delay = FALSE;
-  gboolean subject_failure = FALSE, text_failure = FALSE;
+  gboolean subject_failure = FALSE, text_failure = FALSE, content = FALSE;
   gboolean carried = original; /* what only a report carries */
 
   if (says (p->sender, from, -1))
@@ -491,15 +511,27 @@ weigh (BounceGeneric *g, gsize stop, gboolean original)
       score += EVIDENCE_CODE;
       carried = TRUE;
     }
+  /* A scanner or filter that stopped the message says why; a report
+   * titled a failure ("Mail delivery failed") stays one whatever the
+   * reason it gives. */
+  if (says (p->content, subject, -1)
+      || (!subject_failure && failure && says (p->content, g->text, n)))
+    {
+      content = TRUE;
+      if (!failure && !delay)
+        score += EVIDENCE_SUBJECT;
+    }
   if (original)
     score += EVIDENCE_ORIGINAL;
   if (as && g_ascii_strncasecmp (g_strchug ((char *) as), "no", 2) != 0)
     score += EVIDENCE_AUTO;
   /* Who sent it, what it says, and something only a report carries (a
    * From is easily written: spam that pretends to be a bounce has one). */
-  if (!(sender || (weak && original)) || !(failure || delay) || !carried
+  if (!(sender || (weak && original)) || !(failure || delay || content) || !carried
       || score < EVIDENCE_FAILURE)
     return BOUNCE_KIND_NOT_BOUNCE;
+  if (content)
+    return BOUNCE_KIND_VIRUS_NOTICE;
   if (subject_delay || (delay && !subject_failure && !text_failure))
     return BOUNCE_KIND_DELAY;
   return BOUNCE_KIND_FAILURE;
@@ -699,6 +731,27 @@ text_recipients (BounceGeneric *g, gsize stop, BounceOriginal *o)
     }
 }
 
+/* Whether the message asks its sender to confirm that a person sent it:
+ * the words of a challenge in its Subject and in its text. */
+static gboolean
+is_challenge (BounceGeneric *g)
+{
+  const char *subject = g_mime_object_get_header (GMIME_OBJECT (g->message), "Subject");
+  gsize n = MIN (g->text_len, (gsize) 16 * 1024);
+  static GRegex *confirm;
+  static gsize once;
+
+  if (g_once_init_enter (&once))
+    {
+      confirm = g_regex_new ("confirm|verif|bestätig|conferm|bevestig|potwierd|подтвер|確認|确认|확인",
+                             G_REGEX_CASELESS | G_REGEX_OPTIMIZE, 0, NULL);
+      g_once_init_leave (&once, 1);
+    }
+  while (n > 0 && n < g->text_len && (g->text[n] & 0xc0) == 0x80)
+    n--;
+  return says (confirm, subject, -1) && says (phrases ()->challenge, g->text, n);
+}
+
 /* Read a report no rule describes: weigh the evidence, then find its
  * recipients. Returns the kind. */
 static BounceKind
@@ -718,8 +771,9 @@ read_unknown (BounceGeneric *g, gsize stop)
   kind = weigh (g, stop, o != NULL);
   if (g->recipients->len > 0)
     {
-      /* Found beside their codes: a failure unless it says it is a delay. */
-      if (kind != BOUNCE_KIND_DELAY)
+      /* Found beside their codes: a failure unless it says it is a delay
+       * or a scanner's notice. */
+      if (kind != BOUNCE_KIND_DELAY && kind != BOUNCE_KIND_VIRUS_NOTICE)
         kind = BOUNCE_KIND_FAILURE;
     }
   else if (kind != BOUNCE_KIND_NOT_BOUNCE)
@@ -791,6 +845,11 @@ bounce_generic_read (BounceGeneric *g)
         daemon_recipients (r, g->message, g->text, g->text_len, g->inline_at);
       if ((g->kind = read_unknown (g, g->inline_at)) != BOUNCE_KIND_NOT_BOUNCE)
         g->format = "generic";
+      else if (is_challenge (g))
+        {
+          g->kind = BOUNCE_KIND_CHALLENGE;
+          g->format = "generic";
+        }
       else if (is_auto_reply (g->message))
         {
           g->kind = BOUNCE_KIND_AUTOREPLY;
