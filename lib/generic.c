@@ -723,9 +723,19 @@ text_recipients (BounceGeneric *g, gsize stop, BounceOriginal *o)
       if (to->len == 1)
         {
           BounceRecipient *x = bounce_recipient_new ();
+          g_autoptr (GMatchInfo) code = NULL;
 
           x->address = g_strdup (g_ptr_array_index (to, 0));
           x->action = g_strdup ("failed");
+          /* Its diagnostic: the first lines of the text that hold a code
+           * (the address itself may be broken across lines there). */
+          if (g_regex_match_full (p->code, g->text, n, 0, 0, &code, NULL))
+            {
+              int cs, ce;
+
+              g_match_info_fetch_pos (code, 0, &cs, &ce);
+              x->diagnostic = paragraph_at (g->text, n, cs, ce);
+            }
           g_ptr_array_add (r, x);
         }
     }
