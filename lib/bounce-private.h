@@ -50,6 +50,7 @@ struct _BounceOriginal
   char *message_id;
   char *from;
   GArray *received;     /* BounceReceived */
+  GPtrArray *received_text; /* each Received value, NULL-terminated */
   GArray *dkim;         /* BounceDkim */
   GArray *attachments;  /* BounceAttachment */
 };
@@ -138,6 +139,39 @@ GPtrArray *bounce_rules_list_formats (BounceRules *rules);
 
 /* sentindex.c */
 char *bounce_message_id_domain (const char *message_id);
+
+/* profile.c */
+typedef enum
+{
+  BOUNCE_SUBMISSION_NONE,          /* relayed from a public address */
+  BOUNCE_SUBMISSION_AUTHENTICATED, /* the client logged in */
+  BOUNCE_SUBMISSION_LOCAL,         /* injected on the host itself */
+  BOUNCE_SUBMISSION_WEBMAIL,       /* webmail or MAPI */
+  BOUNCE_SUBMISSION_PRIVATE,       /* a client on a private network */
+} BounceSubmission;
+
+typedef struct
+{
+  char *by_host;   /* lower-case */
+  char *from_host; /* nullable */
+  char *from_ip;   /* nullable */
+  char *with;      /* the protocol, lower-case; nullable */
+  gboolean authenticated;
+  BounceSubmission submission;
+} BounceHop;
+
+gboolean bounce_hop_parse (const char *received, BounceHop *hop);
+void bounce_hop_clear (BounceHop *hop);
+char *bounce_hop_key (const BounceHop *hop);
+gboolean bounce_ip_is_private (const char *ip);
+char *bounce_org_domain (const char *host);
+char *bounce_message_id_shape (const char *message_id);
+char *bounce_date_zone (const char *date);
+char *bounce_sending_style (const char *hop_key, const char *shape, const char *agent);
+const char *const *bounce_original_get_received_text (BounceOriginal *orig);
+guint bounce_index_count_kind (BounceIndex *idx, const char *kind);
+guint bounce_index_count_prefix (BounceIndex *idx, const char *kind, const char *prefix);
+const char *bounce_judge_evidence_name (guint i);
 char *bounce_user_agent_family (const char *ua);
 
 /* mimewalk.c */

@@ -2,12 +2,14 @@
  *
  * Each piece of evidence has a name, a weight (positive: backscatter,
  * negative: the owner's own mail) and a sentence saying what was seen.
- * The weights come from the rule files (`weight NAME VALUE`, see
- * rules/weights.rules) with the defaults below. The verdict:
+ * The weights, the two thresholds and the veto are data: the rule files
+ * set them (`weight NAME VALUE`, rules/weights.rules); a weight no file
+ * sets is 0 and, without thresholds, nothing is decided. The verdict:
  *
  *   backscatter  the score reaches threshold-backscatter, at least one
  *                piece of evidence about the owner (sent mail, relays,
- *                DKIM, BATV, From) points that way, and nothing strong
+ *                DKIM, BATV, From, a path through no submission server)
+ *                points that way, and nothing at or below the veto
  *                points the other way;
  *   legitimate   the score falls to threshold-legitimate;
  *   unknown      otherwise, and always when nothing of the original came
@@ -16,8 +18,13 @@
  * A real bounce called backscatter is the worst mistake the program can
  * make, so the thresholds are conservative and strong evidence for the
  * owner (the Message-ID is in the sent mail, the original passed a relay
- * of theirs, carries their DKIM signature, or came back to a valid BATV
- * address) vetoes a backscatter verdict.
+ * of theirs or a hop their sent mail shows, carries their DKIM signature,
+ * or came back to a valid BATV address) vetoes a backscatter verdict.
+ *
+ * Without a complete Sent folder the judge leans on how the owner sends
+ * (profile.c, learned by the sent-mail index): the original's path, its
+ * Message-ID shape, mail program, time zone and DKIM domains against
+ * those of the sent mail, several ways of sending side by side.
  */
 #include "bounce-private.h"
 
@@ -42,39 +49,59 @@ struct _BounceJudgement
   GArray *evidence; /* BounceEvidence */
 };
 
+/* The evidence the judge knows. Its weights are data: rules/weights.rules
+ * sets each one (a weight no rule file sets is 0), with the thresholds
+ * and the veto. What stays here is what each piece is about. */
 static const struct
 {
   const char *name;
-  double weight;
   gboolean about_owner; /* evidence about the owner's own mail */
-} defaults[] = {
-  { "sent-id-found", -12, TRUE },
-  { "sent-id-missing", 10, TRUE },
-  { "sent-id-missing-uncovered", 2, FALSE },
-  { "sent-id-missing-incomplete", 2, FALSE },
-  { "relay-found", -8, TRUE },
-  { "relay-missing", 6, TRUE },
-  { "dkim-found", -6, TRUE },
-  { "dkim-missing", 5, TRUE },
-  { "batv-valid", -8, TRUE },
-  { "batv-invalid", 8, TRUE },
-  { "batv-expired", 3, TRUE },
-  { "batv-untagged", 5, TRUE },
-  { "from-not-owner", 4, TRUE },
-  { "id-domain-unknown", 2, FALSE },
-  { "id-domain-known", -1, FALSE },
-  { "agent-unknown", 1.5, FALSE },
-  { "agent-known", -1, FALSE },
-  { "recipient-stranger", 1.5, FALSE },
-  { "recipient-known", -2, FALSE },
-  { "date-outside-history", 1, FALSE },
-  { "risky-attachment", 3, FALSE },
-  { "virus-notice", 3, FALSE },
-  { "no-original", 0, FALSE },
-  { "no-message-id", 0.5, FALSE },
+} evidence_names[] = {
+  { "sent-id-found", TRUE },
+  { "sent-id-missing", TRUE },
+  { "sent-id-missing-uncovered", FALSE },
+  { "sent-id-missing-incomplete", FALSE },
+  { "sent-id-missing-known-path", FALSE },
+  { "relay-found", TRUE },
+  { "relay-missing", TRUE },
+  { "dkim-found", TRUE },
+  { "dkim-missing", TRUE },
+  { "dkim-learned", FALSE },
+  { "batv-valid", TRUE },
+  { "batv-invalid", TRUE },
+  { "batv-expired", TRUE },
+  { "batv-untagged", TRUE },
+  { "from-not-owner", TRUE },
+  { "path-known", TRUE },
+  { "style-known", FALSE },
+  { "path-new-submission", FALSE },
+  { "no-submission-hop", TRUE },
+  { "id-domain-unknown", FALSE },
+  { "id-domain-known", FALSE },
+  { "id-shape-unknown", FALSE },
+  { "agent-unknown", FALSE },
+  { "agent-known", FALSE },
+  { "agent-bulk", FALSE },
+  { "zone-unknown", FALSE },
+  { "recipient-stranger", FALSE },
+  { "recipient-new", FALSE },
+  { "recipient-known", FALSE },
+  { "recipients-harvested", FALSE },
+  { "date-outside-history", FALSE },
+  { "date-far-from-bounce", FALSE },
+  { "risky-attachment", FALSE },
+  { "virus-notice", FALSE },
+  { "no-original", FALSE },
+  { "no-message-id", FALSE },
 };
 
-#define VETO_WEIGHT 6.0
+/* bounce_judge_evidence_name: the @i-th name the judge knows, or NULL
+ * past the last (for the test that weights.rules sets them all). */
+const char *
+bounce_judge_evidence_name (guint i)
+{
+  return i < G_N_ELEMENTS (evidence_names) ? evidence_names[i].name : NULL;
+}
 
 static void
 evidence_clear (gpointer p)
@@ -133,18 +160,15 @@ bounce_judge_unref (BounceJudge *j)
 static double
 weight_of (BounceJudge *j, const char *name)
 {
-  for (guint i = 0; i < G_N_ELEMENTS (defaults); i++)
-    if (strcmp (defaults[i].name, name) == 0)
-      return bounce_rules_get_weight (j->rules, name, defaults[i].weight);
-  g_return_val_if_reached (0);
+  return bounce_rules_get_weight (j->rules, name, 0);
 }
 
 static gboolean
 about_owner (const char *name)
 {
-  for (guint i = 0; i < G_N_ELEMENTS (defaults); i++)
-    if (strcmp (defaults[i].name, name) == 0)
-      return defaults[i].about_owner;
+  for (guint i = 0; i < G_N_ELEMENTS (evidence_names); i++)
+    if (strcmp (evidence_names[i].name, name) == 0)
+      return evidence_names[i].about_owner;
   return FALSE;
 }
 
@@ -338,9 +362,17 @@ bounce_batv_verify (GBytes *key, const char *address, gint64 now, char **plain)
 
 /* ---- the judgement --------------------------------------------------- */
 
+typedef struct
+{
+  gboolean known;     /* a hop the owner's mail takes */
+  gboolean style;     /* shape and mail program of one of the owner's ways */
+  gboolean submitted; /* some hop is a submission hop */
+} PathFacts;
+
+
 static void
 judge_index (BounceJudge *j, BounceJudgement *jm, const char *mid, gint64 orig_date,
-             gint64 bounce_date)
+             gint64 bounce_date, const PathFacts *pf)
 {
   gint64 sent = 0;
   gint64 when = orig_date ? orig_date : bounce_date;
@@ -373,13 +405,18 @@ judge_index (BounceJudge *j, BounceJudgement *jm, const char *mid, gint64 orig_d
              when ? w : "an unknown date");
       return;
     }
-  add (j, jm, "sent-id-missing-incomplete",
-       "The original's Message-ID %s is not in your sent mail (which may not hold everything you send).",
-       mid);
+  if (pf->known || pf->style)
+    add (j, jm, "sent-id-missing-known-path",
+         "The original's Message-ID %s is not in your sent mail, which may not hold everything you send; the original took a way you send by, so that says little.",
+         mid);
+  else
+    add (j, jm, "sent-id-missing-incomplete",
+         "The original's Message-ID %s is not in your sent mail (which may not hold everything you send).",
+         mid);
 }
 
 static void
-judge_relays (BounceJudge *j, BounceJudgement *jm, BounceOriginal *o)
+judge_relays (BounceJudge *j, BounceJudgement *jm, BounceOriginal *o, const PathFacts *pf)
 {
   guint n = bounce_original_get_n_received (o);
 
@@ -388,8 +425,10 @@ judge_relays (BounceJudge *j, BounceJudgement *jm, BounceOriginal *o)
       const BounceReceived *r = bounce_original_get_received (o, i);
       const char *m = bounce_identity_is_relay (j->identity, r->by_host, r->by_host);
 
+      /* The name after "from" is what the client said in HELO: anyone can
+       * say it. The address beside it is the server's own finding. */
       if (m == NULL)
-        m = bounce_identity_is_relay (j->identity, r->from_host, r->from_ip);
+        m = bounce_identity_is_relay (j->identity, NULL, r->from_ip);
       if (m)
         {
           add (j, jm, "relay-found",
@@ -398,7 +437,9 @@ judge_relays (BounceJudge *j, BounceJudgement *jm, BounceOriginal *o)
           return;
         }
     }
-  if (n > 0)
+  /* Configured relays add to the ways learned from the sent mail; they
+   * never make one of those missing. */
+  if (n > 0 && !pf->known)
     add (j, jm, "relay-missing", "None of the original's %u Received headers names one of your relays.", n);
 }
 
@@ -474,6 +515,207 @@ judge_batv (BounceJudge *j, BounceJudgement *jm, BounceReport *r, gint64 bounce_
     }
 }
 
+/* ---- the original's path (profile.c) ---------------------------------- */
+
+static const char *
+submission_how (BounceSubmission s)
+{
+  switch (s)
+    {
+    case BOUNCE_SUBMISSION_AUTHENTICATED:
+      return "the sender logged in";
+    case BOUNCE_SUBMISSION_LOCAL:
+      return "written on that host";
+    case BOUNCE_SUBMISSION_WEBMAIL:
+      return "webmail";
+    case BOUNCE_SUBMISSION_PRIVATE:
+      return "from a private network";
+    case BOUNCE_SUBMISSION_NONE:
+      break;
+    }
+  return "relayed";
+}
+
+static char *
+agent_of (BounceOriginal *o, const char **raw)
+{
+  const char *ua = bounce_original_get_header (o, "User-Agent");
+
+  if (ua == NULL)
+    ua = bounce_original_get_header (o, "X-Mailer");
+  if (raw)
+    *raw = ua;
+  return bounce_user_agent_family (ua);
+}
+
+/* The organisations on the recipients' side: the reporting server's,
+ * the failed recipients' and the newest hop's. */
+static gboolean
+recipient_side (BounceReport *r, const BounceHop *top, const char *org)
+{
+  g_autofree char *rep = bounce_org_domain (bounce_report_get_reporting_mta (r));
+  g_autofree char *topo = top ? bounce_org_domain (top->by_host) : NULL;
+
+  if (org == NULL)
+    return FALSE;
+  if (g_strcmp0 (org, rep) == 0 || g_strcmp0 (org, topo) == 0)
+    return TRUE;
+  for (guint i = 0; i < bounce_report_get_n_recipients (r); i++)
+    {
+      const char *a = bounce_recipient_get_address (bounce_report_get_recipient (r, i));
+      const char *at = a ? strrchr (a, '@') : NULL;
+      g_autofree char *d = at ? bounce_org_domain (at + 1) : NULL;
+
+      if (g_strcmp0 (org, d) == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static void
+judge_path (BounceJudge *j, BounceJudgement *jm, BounceReport *r, BounceOriginal *o,
+            const char *mid, PathFacts *pf)
+{
+  const char *const *texts = bounce_original_get_received_text (o);
+  guint n = g_strv_length ((char **) texts);
+  g_autofree BounceHop *hops = g_new0 (BounceHop, n + 1);
+  g_autofree gboolean *parsed = g_new0 (gboolean, n + 1);
+  g_autofree char *shape = bounce_message_id_shape (mid);
+  g_autofree char *agent = agent_of (o, NULL);
+  /* The profile speaks once it has seen some mail; of paths, once the
+   * sent mail has shown some. */
+  gboolean history = j->index_n >= 20;
+  gboolean learned = history && bounce_index_count_kind (j->index, "hop") > 0;
+  int first_sub = -1;
+
+  for (guint i = 0; i < n; i++)
+    parsed[i] = bounce_hop_parse (texts[i], &hops[i]);
+  /* From the first hop (the last header) up. */
+  for (guint i = n; i-- > 0 && !pf->known;)
+    {
+      g_autofree char *key = parsed[i] ? bounce_hop_key (&hops[i]) : NULL;
+      guint count = key ? bounce_index_count (j->index, "hop", key) : 0;
+
+      if (parsed[i] && hops[i].submission != BOUNCE_SUBMISSION_NONE && first_sub < 0)
+        first_sub = i;
+      if (count > 0)
+        {
+          pf->known = TRUE;
+          add (j, jm, "path-known",
+               "The original left by a way your mail takes: %s (%s), as %u of your sent messages did.",
+               hops[i].by_host ? hops[i].by_host : "the sending host", submission_how (hops[i].submission), count);
+        }
+    }
+  pf->submitted = first_sub >= 0;
+  /* A style without a mail program's name is a Message-ID shape alone,
+   * too common to tell owners apart; and a complete Sent folder speaks
+   * louder than a likeness. */
+  if (shape && agent && !pf->known && !(j->identity && bounce_identity_get_complete (j->identity)))
+    {
+      g_autofree char *bare = bounce_sending_style (NULL, shape, agent);
+
+      pf->style = bounce_index_count (j->index, "style", bare) > 0;
+      if (pf->style)
+        add (j, jm, "style-known",
+             "The original's Message-ID (%s) and mail program (%s) are those of one of the ways you send.",
+             shape, agent ? agent : "none named");
+    }
+  if (!pf->known && first_sub >= 0 && learned)
+    add (j, jm, "path-new-submission",
+         "The original was handed in at %s (%s), a way none of your sent mail shows: a new way of sending rather than a forgery's.",
+         hops[first_sub].by_host ? hops[first_sub].by_host : "the sending host", submission_how (hops[first_sub].submission));
+  else if (!pf->known && !pf->style && history && n > 0 && parsed[n - 1]
+           && hops[n - 1].submission == BOUNCE_SUBMISSION_NONE)
+    {
+      /* No hop took the message in from its author. Said when it went
+       * from there straight to the recipients' server, or, through other
+       * servers, when every way the sent mail shows has a submission hop
+       * (an owner whose provider relays by address alone would send so). */
+      const BounceHop *first = &hops[n - 1];
+      g_autofree char *org = bounce_org_domain (first->by_host);
+      gboolean straight = recipient_side (r, parsed[0] ? &hops[0] : NULL, org);
+      gboolean always_submits = learned && bounce_index_count_prefix (j->index, "hop", "n:") == 0;
+
+      if (straight || always_submits)
+        add (j, jm, "no-submission-hop",
+             "The original came from %s%s%s%s and %s %s, through no server that takes mail in from its author: the way worms and bots send%s.",
+             first->from_host ? first->from_host : "", first->from_ip ? " [" : "",
+             first->from_ip ? first->from_ip : "", first->from_ip ? "]" : "",
+             straight ? "went straight to the recipients' server" : "was relayed by", first->by_host,
+             straight ? "" : ", and your sent mail always passes one");
+    }
+  for (guint i = 0; i < n; i++)
+    if (parsed[i])
+      bounce_hop_clear (&hops[i]);
+}
+
+/* Mail programs that bulk senders and bots name (or forge) far more
+ * often than people do. Only evidence when the owner never used one. */
+static const char *const bulk_agents[] = {
+  "microsoft outlook express", "phpmailer", "swiftmailer", "the bat!", "foxmail",
+  "mailer", "mail.ru mailer", "smtp relay", "bulk", "mass mailer", "atomic mail sender",
+};
+
+/* Forgery markers and what else the profile says: the shape of the
+ * Message-ID, a bulk mail program, the time zone, DKIM domains of the
+ * owner's sent mail, a harvested-looking recipient list. */
+static void
+judge_markers (BounceJudge *j, BounceJudgement *jm, BounceOriginal *o, const char *mid,
+               const char *agent)
+{
+  g_autofree char *shape = bounce_message_id_shape (mid);
+  g_autofree char *zone = bounce_date_zone (bounce_original_get_header (o, "Date"));
+  guint n_addr = 0, n_known = 0;
+
+  if (shape && bounce_index_count_kind (j->index, "idshape") > 0
+      && bounce_index_count (j->index, "idshape", shape) == 0)
+    add (j, jm, "id-shape-unknown", "No mail program of yours makes Message-IDs shaped like %s (%s).",
+         mid, shape);
+  if (agent && bounce_index_count (j->index, "agent", agent) == 0)
+    for (guint i = 0; i < G_N_ELEMENTS (bulk_agents); i++)
+      if (strcmp (agent, bulk_agents[i]) == 0)
+        {
+          add (j, jm, "agent-bulk", "The original names %s, a program bulk senders and bots use (or name), and you never did.",
+               agent);
+          break;
+        }
+  if (zone && bounce_index_count_kind (j->index, "tz") > 0 && bounce_index_count (j->index, "tz", zone) == 0)
+    add (j, jm, "zone-unknown", "The original is dated in time zone %s, in which none of your sent mail is.", zone);
+  for (guint i = 0; i < bounce_original_get_n_dkim (o); i++)
+    {
+      const BounceDkim *d = bounce_original_get_dkim (o, i);
+
+      if ((j->identity == NULL || !bounce_identity_signs (j->identity, d->domain))
+          && bounce_index_count (j->index, "dkim", d->domain) > 0)
+        {
+          add (j, jm, "dkim-learned", "The original carries a DKIM signature of %s, as your sent mail does.", d->domain);
+          break;
+        }
+    }
+  /* Addresses scraped from the web go out in batches: many recipients,
+   * none of them someone the owner writes to. */
+  for (guint h = 0; h < 2; h++)
+    {
+      const char *v = bounce_original_get_header (o, h == 0 ? "To" : "Cc");
+      InternetAddressList *list = v ? internet_address_list_parse (NULL, v) : NULL;
+
+      for (int i = 0; list && i < internet_address_list_length (list) && n_addr < 500; i++)
+        {
+          InternetAddress *a = internet_address_list_get_address (list, i);
+
+          if (!INTERNET_ADDRESS_IS_MAILBOX (a))
+            continue;
+          n_addr++;
+          if (bounce_index_count (j->index, "rcpt", internet_address_mailbox_get_idn_addr (INTERNET_ADDRESS_MAILBOX (a))) > 0)
+            n_known++;
+        }
+      g_clear_object (&list);
+    }
+  if (n_addr >= 5 && n_known == 0)
+    add (j, jm, "recipients-harvested", "The original went to %u addresses, none of whom you have written to: a harvested list.",
+         n_addr);
+}
+
 static void
 judge_profile (BounceJudge *j, BounceJudgement *jm, BounceReport *r, BounceOriginal *o,
                const char *mid, gint64 orig_date)
@@ -516,9 +758,15 @@ judge_profile (BounceJudge *j, BounceJudgement *jm, BounceReport *r, BounceOrigi
     }
   if (known)
     add (j, jm, "recipient-known", "You have written to %s before.", friend);
+  else if (strangers && (bounce_report_get_kind (r) == BOUNCE_KIND_FAILURE
+                         || bounce_report_get_kind (r) == BOUNCE_KIND_DELAY))
+    add (j, jm, "recipient-new",
+         "You have never written to %s%s; a first message to a mistyped or departed address is what bounces are about.",
+         stranger, strangers > 1 ? " or the other recipients" : "");
   else if (strangers)
     add (j, jm, "recipient-stranger", "You have never written to %s%s.", stranger,
          strangers > 1 ? " or the other recipients" : "");
+  judge_markers (j, jm, o, mid, agent);
   if (orig_date && j->index_dated
       && (orig_date < j->index_first - 30 * 86400 || orig_date > j->index_last + 30 * 86400))
     {
@@ -548,8 +796,11 @@ bounce_judge_report (BounceJudge *j, BounceReport *r)
   g_autofree char *from_addr = NULL;
   gint64 orig_date = 0, bounce_date;
   gboolean owner_evidence_for = FALSE, veto = FALSE, has_original = o != NULL;
-  double b_threshold = bounce_rules_get_weight (j->rules, "threshold-backscatter", 6);
-  double l_threshold = bounce_rules_get_weight (j->rules, "threshold-legitimate", -4);
+  PathFacts pf = { FALSE, FALSE, FALSE };
+  /* Without weights.rules nothing is decided. */
+  double b_threshold = bounce_rules_get_weight (j->rules, "threshold-backscatter", G_MAXDOUBLE);
+  double l_threshold = bounce_rules_get_weight (j->rules, "threshold-legitimate", -G_MAXDOUBLE);
+  double veto_weight = bounce_rules_get_weight (j->rules, "veto", -G_MAXDOUBLE);
 
   jm->evidence = g_array_new (FALSE, TRUE, sizeof (BounceEvidence));
   g_array_set_clear_func (jm->evidence, evidence_clear);
@@ -573,12 +824,14 @@ bounce_judge_report (BounceJudge *j, BounceReport *r)
       orig_date = header_date (bounce_original_get_header (o, "Date"));
     }
 
+  if (o && j->index && j->index_n > 0)
+    judge_path (j, jm, r, o, mid, &pf);
   if (j->index && mid)
-    judge_index (j, jm, mid, orig_date, bounce_date);
+    judge_index (j, jm, mid, orig_date, bounce_date, &pf);
   else if (j->index && o)
     add (j, jm, "no-message-id", "The original has no Message-ID to look up in your sent mail.");
   if (o && j->identity && bounce_identity_has_relays (j->identity))
-    judge_relays (j, jm, o);
+    judge_relays (j, jm, o, &pf);
   if (o && j->identity && bounce_identity_has_dkim_domains (j->identity))
     judge_dkim (j, jm, o, from_addr);
   if (j->identity && bounce_identity_get_batv_key (j->identity))
@@ -600,6 +853,16 @@ bounce_judge_report (BounceJudge *j, BounceReport *r)
             break;
           }
       }
+  if (o && orig_date && bounce_date
+      && (orig_date < bounce_date - 7 * 86400 || orig_date > bounce_date + 86400))
+    {
+      g_autofree char *d = format_day (orig_date);
+      g_autofree char *b = format_day (bounce_date);
+
+      add (j, jm, "date-far-from-bounce",
+           "The original is dated %s and its bounce %s: forgers set the clock anywhere, servers give up within days.",
+           d, b);
+    }
   if (kind == BOUNCE_KIND_VIRUS_NOTICE)
     add (j, jm, "virus-notice", "The report is a virus scanner's notice; worms forge the sender of what they send.");
   if (!has_original && mid == NULL)
@@ -612,7 +875,7 @@ bounce_judge_report (BounceJudge *j, BounceReport *r)
       jm->score += e->weight;
       if (e->weight > 0 && about_owner (e->rule))
         owner_evidence_for = TRUE;
-      if (e->weight <= -VETO_WEIGHT)
+      if (e->weight <= veto_weight)
         veto = TRUE;
     }
   if (jm->score >= b_threshold && owner_evidence_for && !veto)

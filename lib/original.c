@@ -24,6 +24,7 @@ bounce_original_free (BounceOriginal *o)
   g_free (o->message_id);
   g_free (o->from);
   g_array_unref (o->received);
+  g_ptr_array_unref (o->received_text);
   g_array_unref (o->dkim);
   g_array_unref (o->attachments);
   g_free (o);
@@ -67,6 +68,8 @@ original_new (const char *carried_as)
   o->headers = g_ptr_array_new_with_free_func (g_free);
   o->received = g_array_new (FALSE, TRUE, sizeof (BounceReceived));
   g_array_set_clear_func (o->received, clear_received);
+  o->received_text = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (o->received_text, NULL);
   o->dkim = g_array_new (FALSE, TRUE, sizeof (BounceDkim));
   g_array_set_clear_func (o->dkim, clear_dkim);
   o->attachments = g_array_new (FALSE, TRUE, sizeof (BounceAttachment));
@@ -163,6 +166,8 @@ add_received (BounceOriginal *o, const char *value)
   if (semi)
     r.date = bounce_strip (g_strdup (semi + 1));
   g_array_append_val (o->received, r);
+  /* The whole text too, for the judge's reading of the path (profile.c). */
+  g_ptr_array_insert (o->received_text, o->received_text->len - 1, g_steal_pointer (&v));
 }
 
 /* A DKIM-Signature tag value: "d=example.org; s=sel; ..." */
@@ -545,6 +550,14 @@ guint
 bounce_original_get_n_received (BounceOriginal *orig)
 {
   return orig->received->len;
+}
+
+/* bounce_original_get_received_text: (transfer none) each Received
+ * header's value, in the order of bounce_original_get_received(). */
+const char *const *
+bounce_original_get_received_text (BounceOriginal *orig)
+{
+  return (const char *const *) orig->received_text->pdata;
 }
 
 /** bounce_original_get_received: Returns: (transfer none) the @index-th

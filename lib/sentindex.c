@@ -375,6 +375,88 @@ add_addresses (BounceIndex *idx, GMimeMessage *msg, GMimeAddressType type, const
     }
 }
 
+/* The DKIM-Signature's d= tag. */
+static char *
+dkim_domain (const char *value)
+{
+  g_auto (GStrv) tags = g_strsplit (value, ";", 64);
+
+  for (guint i = 0; tags[i]; i++)
+    {
+      char *t = g_strstrip (tags[i]);
+
+      if (t[0] == 'd' && (t[1] == '=' || g_ascii_isspace (t[1])))
+        {
+          char *v = strchr (t, '=');
+
+          return v ? bounce_strip (g_strdup (v + 1)) : NULL;
+        }
+    }
+  return NULL;
+}
+
+/* How this message was sent (profile.c): the hops it took first, the
+ * shape of its Message-ID, the DKIM domains, its time zone and the style
+ * all of these make together. */
+static void
+add_sending_profile (BounceIndex *idx, GMimeMessage *msg, const char *id, const char *agent,
+                     const char *source)
+{
+  GMimeHeaderList *headers = g_mime_object_get_header_list (GMIME_OBJECT (msg));
+  int n = g_mime_header_list_get_count (headers);
+  g_autofree char *shape = bounce_message_id_shape (id);
+  g_autofree char *zone = bounce_date_zone (g_mime_object_get_header (GMIME_OBJECT (msg), "Date"));
+  g_autofree char *style_hop = NULL, *style = NULL;
+  g_autoptr (GPtrArray) received = g_ptr_array_new ();
+
+  for (int i = 0; i < n && i < 200; i++)
+    {
+      GMimeHeader *h = g_mime_header_list_get_header_at (headers, i);
+      const char *name = g_mime_header_get_name (h);
+      const char *value = g_mime_header_get_value (h);
+
+      if (value == NULL)
+        continue;
+      if (g_ascii_strcasecmp (name, "Received") == 0)
+        g_ptr_array_add (received, (gpointer) value);
+      else if (g_ascii_strcasecmp (name, "DKIM-Signature") == 0)
+        {
+          g_autofree char *d = dkim_domain (value);
+
+          bump (idx, "dkim", d, source);
+        }
+    }
+  /* Headers run from the newest hop: read from the first. Every
+   * submission hop counts, and the first hop whatever it is; the style
+   * takes the last submission hop (the provider's, after a local one). */
+  for (guint i = received->len; i-- > 0;)
+    {
+      BounceHop hop;
+      g_autofree char *key = NULL;
+
+      if (!bounce_hop_parse (g_ptr_array_index (received, i), &hop))
+        continue;
+      key = bounce_hop_key (&hop);
+      if (style_hop && hop.submission == BOUNCE_SUBMISSION_NONE)
+        {
+          /* Relayed on from there: the rest is the recipients' side. */
+          bounce_hop_clear (&hop);
+          break;
+        }
+      if (key)
+        {
+          bump (idx, "hop", key, source);
+          g_free (style_hop);
+          style_hop = g_steal_pointer (&key);
+        }
+      bounce_hop_clear (&hop);
+    }
+  bump (idx, "idshape", shape, source);
+  bump (idx, "tz", zone, source);
+  style = bounce_sending_style (style_hop, shape, agent);
+  bump (idx, "style", style, source);
+}
+
 static gboolean
 add_message (BounceIndex *idx, const char *data, gsize len, const char *source, gboolean *added,
              GError **error)
@@ -445,6 +527,7 @@ add_message (BounceIndex *idx, const char *data, gsize len, const char *source, 
   add_addresses (idx, msg, GMIME_ADDRESS_TYPE_TO, source);
   add_addresses (idx, msg, GMIME_ADDRESS_TYPE_CC, source);
   add_addresses (idx, msg, GMIME_ADDRESS_TYPE_BCC, source);
+  add_sending_profile (idx, msg, id, agent, source);
   return TRUE;
 }
 
@@ -662,6 +745,34 @@ bounce_index_count (BounceIndex *idx, const char *kind, const char *value)
   sqlite3_bind_text (idx->count, 2, v, -1, SQLITE_TRANSIENT);
   if (sqlite3_step (idx->count) == SQLITE_ROW)
     n = sqlite3_column_int (idx->count, 0);
+  return n;
+}
+
+/* bounce_index_count_kind: how many values of @kind the owner's messages
+ * had, counted once per message (0: the profile knows nothing of it). */
+guint
+bounce_index_count_kind (BounceIndex *idx, const char *kind)
+{
+  return bounce_index_count_prefix (idx, kind, "");
+}
+
+/* bounce_index_count_prefix: the same, for the values of @kind starting
+ * with @prefix. */
+guint
+bounce_index_count_prefix (BounceIndex *idx, const char *kind, const char *prefix)
+{
+  sqlite3_stmt *q = NULL;
+  guint n = 0;
+  g_autofree char *like = g_strconcat (prefix, "%", NULL);
+
+  if (sqlite3_prepare_v2 (idx->db, "SELECT sum(count) FROM profile WHERE kind = ? AND value LIKE ?",
+                          -1, &q, NULL) != SQLITE_OK)
+    return 0;
+  sqlite3_bind_text (q, 1, kind, -1, SQLITE_STATIC);
+  sqlite3_bind_text (q, 2, like, -1, SQLITE_STATIC);
+  if (sqlite3_step (q) == SQLITE_ROW)
+    n = sqlite3_column_int (q, 0);
+  sqlite3_finalize (q);
   return n;
 }
 

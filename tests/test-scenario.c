@@ -155,8 +155,13 @@ test_sent_folder (void)
           forged_bs += v == BOUNCE_VERDICT_BACKSCATTER;
           forged_legit += v == BOUNCE_VERDICT_LEGITIMATE;
           if (v != BOUNCE_VERDICT_BACKSCATTER)
-            g_test_message ("forged bounce called %s (score %.1f): %s", bounce_verdict_to_string (v),
-                            bounce_judgement_get_score (jm), s->path);
+            {
+              g_test_message ("forged bounce called %s (score %.1f): %s", bounce_verdict_to_string (v),
+                              bounce_judgement_get_score (jm), s->path);
+              for (guint e = 0; e < bounce_judgement_get_n_evidence (jm); e++)
+                g_test_message ("  %+.1f %s", bounce_judgement_get_evidence (jm, e)->weight,
+                                bounce_judgement_get_evidence (jm, e)->rule);
+            }
         }
     }
   g_test_message ("sent-folder scenario: %u real bounces: %u legitimate, %u backscatter; "

@@ -1,0 +1,42 @@
+#!/bin/bash
+# test-owners.sh — the judge without a complete Sent folder. Owners who
+# send one, two or three ways (a desktop client through their own server,
+# a phone through their provider's, a webmail), whose Sent folders hold
+# 20-80% of what they sent, get real bounces of the rest and bounces of
+# forgeries by worms and bots (testdata/judge/make-owners.py). With only
+# their address and Sent folder configured (complete = false): no real
+# bounce is called backscatter, at least 90% of the forged are, at least
+# 80% of the real are called legitimate. With the relay of one of their
+# ways configured too: still no real bounce called backscatter. TAP.
+. "$(dirname "$0")/tap.sh"
+
+python3 "$SRC/testdata/judge/make-owners.py" "$T/owners" 17 || { echo "Bail out! make-owners.py failed"; exit 1; }
+for o in "$T"/owners/owner*; do
+  "$BIN" learn --quiet --config "$o/plain.conf" --index "$o/sent.db" || echo "# learn failed for $o"
+  for c in plain relay; do
+    "$BIN" check --config "$o/$c.conf" --index "$o/sent.db" "$o"/bounces/*.eml | grep "(score " > "$o/$c.out"
+  done
+done
+
+# "FILE: VERDICT (score ...)" -> "real VERDICT" or "forged VERDICT"
+tally () { cat "$T"/owners/*/"$1".out | sed -n 's#.*/\(real\|forged\)-[^/]*: \([a-z-]*\) (score.*#\1 \2#p' | sort | uniq -c; }
+count () { tally "$1" | awk -v w="$2 $3" '$2 " " $3 == w { print $1 }' | grep . || echo 0; }
+for c in plain relay; do
+  echo "# $c:"; tally $c | sed 's/^/#   /'
+done
+real=$(($(count plain real legitimate) + $(count plain real unknown) + $(count plain real backscatter)))
+forged=$(($(count plain forged legitimate) + $(count plain forged unknown) + $(count plain forged backscatter)))
+check "there are real and forged bounces ($real real, $forged forged)" '[ $real -ge 100 ] && [ $forged -ge 100 ]'
+check "no configuration but the Sent folder: no real bounce called backscatter" '[ $(count plain real backscatter) = 0 ]' \
+  "$(grep -h ': backscatter' "$T"/owners/*/plain.out | grep /real- | head -5)"
+check "no configuration but the Sent folder: at least 90% of the forged called backscatter ($(count plain forged backscatter) of $forged)" \
+  '[ $(($(count plain forged backscatter) * 100)) -ge $((forged * 90)) ]'
+check "no configuration but the Sent folder: at least 80% of the real called legitimate ($(count plain real legitimate) of $real)" \
+  '[ $(($(count plain real legitimate) * 100)) -ge $((real * 80)) ]'
+check "one way's relay configured: no real bounce called backscatter" '[ $(count relay real backscatter) = 0 ]' \
+  "$(grep -h ': backscatter' "$T"/owners/*/relay.out | grep /real- | head -5)"
+check "one way's relay configured: at least 90% of the forged called backscatter ($(count relay forged backscatter) of $forged)" \
+  '[ $(($(count relay forged backscatter) * 100)) -ge $((forged * 90)) ]'
+
+echo "1..$n"
+[ $failed = 0 ]
