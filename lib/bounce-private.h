@@ -155,6 +155,8 @@ typedef struct
   char *by_host;   /* lower-case */
   char *from_host; /* nullable */
   char *from_ip;   /* nullable */
+  char *from_name; /* the client's name as the receiving server found it
+                    * (reverse DNS), not as the client claimed; nullable */
   char *with;      /* the protocol, lower-case; nullable */
   gboolean authenticated;
   BounceSubmission submission;

@@ -418,24 +418,31 @@ judge_index (BounceJudge *j, BounceJudgement *jm, const char *mid, gint64 orig_d
 static void
 judge_relays (BounceJudge *j, BounceJudgement *jm, BounceOriginal *o, const PathFacts *pf)
 {
-  guint n = bounce_original_get_n_received (o);
+  const char *const *texts = bounce_original_get_received_text (o);
+  guint n = g_strv_length ((char **) texts);
 
   for (guint i = 0; i < n; i++)
     {
-      const BounceReceived *r = bounce_original_get_received (o, i);
-      const char *m = bounce_identity_is_relay (j->identity, r->by_host, r->by_host);
+      BounceHop hop;
+      const char *m = NULL;
 
+      if (!bounce_hop_parse (texts[i], &hop))
+        continue;
       /* The name after "from" is what the client said in HELO: anyone can
-       * say it. The address beside it is the server's own finding. */
+       * say it. The address and the name the server found are its own. */
+      if (hop.by_host)
+        m = bounce_identity_is_relay (j->identity, hop.by_host, hop.by_host);
       if (m == NULL)
-        m = bounce_identity_is_relay (j->identity, NULL, r->from_ip);
+        m = bounce_identity_is_relay (j->identity, hop.from_name, hop.from_ip);
       if (m)
         {
           add (j, jm, "relay-found",
                "The original passed through your relay (%s: Received from %s by %s).", m,
-               r->from_host ?: r->from_ip ?: "?", r->by_host ?: "?");
+               hop.from_host ? hop.from_host : hop.from_ip ? hop.from_ip : "?", hop.by_host ? hop.by_host : "?");
+          bounce_hop_clear (&hop);
           return;
         }
+      bounce_hop_clear (&hop);
     }
   /* Configured relays add to the ways learned from the sent mail; they
    * never make one of those missing. */

@@ -30,6 +30,7 @@ bounce_hop_clear (BounceHop *hop)
   g_clear_pointer (&hop->by_host, g_free);
   g_clear_pointer (&hop->from_host, g_free);
   g_clear_pointer (&hop->from_ip, g_free);
+  g_clear_pointer (&hop->from_name, g_free);
   g_clear_pointer (&hop->with, g_free);
 }
 
@@ -105,6 +106,35 @@ bounce_ip_is_private (const char *ip)
   return (b[0] & 0xfe) == 0xfc; /* unique local, RFC 4193 */
 }
 
+/* The client's name as the server found it. Postfix and sendmail write
+ * "from HELO (NAME [IP])", NAME "unknown" when reverse DNS failed; Exim
+ * writes "from NAME ([IP] helo=HELO)", or "from NAME ([IP])" when the
+ * two agree. The name after "from" alone is only what the client said. */
+static char *
+found_name (const char *from_part, const char *from_word)
+{
+  const char *open = strchr (from_part, '(');
+  const char *p, *end;
+
+  if (open == NULL)
+    return NULL;
+  p = open + 1;
+  while (*p == ' ')
+    p++;
+  if (*p == '[')
+    {
+      /* Exim: the name before the parentheses is the one it found. */
+      return from_word && !g_hostname_is_ip_address (from_word) && from_word[0] != '[' ? g_strdup (from_word) : NULL;
+    }
+  for (end = p; *end && *end != ' ' && *end != '[' && *end != ')'; end++)
+    ;
+  if (end == p || *end != ' ' || end[1] != '[')
+    return NULL;
+  if (end - p == 7 && strncmp (p, "unknown", 7) == 0)
+    return NULL;
+  return g_strndup (p, end - p);
+}
+
 static gboolean
 is_auth_protocol (const char *with)
 {
@@ -163,6 +193,7 @@ bounce_hop_parse (const char *received, BounceHop *hop)
     g_autofree char *from_part = hop->from_host && by ? g_strndup (lower, by - lower) : NULL;
 
     hop->from_ip = from_part ? hop_ip (from_part) : NULL;
+    hop->from_name = from_part ? found_name (from_part, hop->from_host) : NULL;
   }
   if (is_auth_protocol (hop->with) || strstr (lower, "(authenticated") || strstr (lower, "authenticated sender:")
       || strstr (lower, "authenticated bits=") || strstr (lower, "(auth=") || strstr (lower, " auth="))

@@ -358,6 +358,18 @@ test_relays_add (Owner *o, gconstpointer unused)
   g_assert_null (find (helo, "relay-found"));
   g_assert_nonnull (find (helo, "relay-missing"));
   g_assert_cmpint (bounce_judgement_get_verdict (helo), ==, BOUNCE_VERDICT_BACKSCATTER);
+  /* the name the server found by reverse DNS counts, as Postfix and Exim write it */
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autoptr (BounceJudgement) rdns = judge (o, i == 0
+        ? "Received: from laptop (smtp.example.org [198.51.100.9])\n\tby mx.example.com (Postfix) with ESMTP id 8; Mon, 08 Apr 2024 09:00:00 +0000\n"
+          "From: me@example.org\nTo: ann@example.com\nDate: Mon, 08 Apr 2024 09:00:00 +0000\nMessage-ID: <QWERTZUIOPASDFGH@example.org>\n"
+        : "Received: from smtp.example.org ([198.51.100.9] helo=laptop)\n\tby mx.example.com with esmtp (Exim 4.96) id 1rX; Mon, 08 Apr 2024 09:00:00 +0000\n"
+          "From: me@example.org\nTo: ann@example.com\nDate: Mon, 08 Apr 2024 09:00:00 +0000\nMessage-ID: <QWERTZUIOPASDFGH@example.org>\n",
+        NULL);
+
+      g_assert_nonnull (find (rdns, "relay-found"));
+    }
 }
 
 static void
