@@ -23,6 +23,7 @@
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeObject, g_object_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeMessage, g_object_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeContentType, g_object_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeParser, g_object_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeStream, g_object_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeParserOptions, g_mime_parser_options_free)
@@ -264,5 +265,7 @@ typedef struct
 
 gboolean bounce_rules_may_report (BounceRules *rules, const BounceLook *look);
 gboolean bounce_rules_reads_header (BounceRules *rules, const char *lower_name);
+
+gsize bounce_mime_bounded_length (const char *data, gsize length, char **warning);
 
 #endif /* BOUNCE_PRIVATE_H */

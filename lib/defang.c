@@ -93,6 +93,13 @@ bounce_defang (const char *data, gsize length, const char *note, gsize *out_leng
 
       skip = nl ? (gsize) (nl + 1 - data) : length;
     }
+  if (bounce_mime_bounded_length (data + skip, length - skip, NULL) < length - skip)
+    {
+      /* Only part of it would be read: it is not rewritten. */
+      g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_LIMIT,
+                   "the message has more MIME parts or levels than are read");
+      return NULL;
+    }
   msg = bounce_parse_message_bytes (data + skip, length - skip);
   if (msg == NULL)
     {

@@ -314,6 +314,13 @@ bounce_report_new_from_data (const char *data, gsize length, BounceRules *rules,
       r->kind = BOUNCE_KIND_NOT_BOUNCE;
       return g_steal_pointer (&r);
     }
+  {
+    g_autofree char *why = NULL;
+
+    length = bounce_mime_bounded_length (data, length, &why);
+    if (why)
+      warn (r, "%s", why);
+  }
   msg = bounce_parse_message_bytes (data, length);
   if (msg == NULL)
     {

@@ -40,7 +40,8 @@ bounce_parser_options (void)
   return opts;
 }
 
-/* bounce_parse_message_bytes: parse @data as one message.
+/* bounce_parse_message_bytes: parse @data as one message, as much of it
+ * as is within the MIME part and depth limits (mimescan.c).
  * Returns: (transfer full) (nullable) */
 GMimeMessage *
 bounce_parse_message_bytes (const char *data, gsize len)
@@ -50,6 +51,7 @@ bounce_parse_message_bytes (const char *data, gsize len)
   g_autoptr (GMimeParserOptions) opts = bounce_parser_options ();
 
   bounce_gmime_init ();
+  len = bounce_mime_bounded_length (data, len, NULL); /* no MIME bombs */
   stream = g_mime_stream_mem_new_with_buffer (data, len);
   parser = g_mime_parser_new_with_stream (stream);
   g_mime_parser_set_format (parser, GMIME_FORMAT_MESSAGE);

@@ -71,5 +71,35 @@ check "filter of a message over 32 MiB adds its headers and keeps every byte" \
   "exit $st" "$(head -2 "$T/out")" "$(tail -3 "$T/err")"
 rm -f "$T/large.eml" "$T/out"
 
+# --- MIME bombs: the limits on parts and depth apply before GMime parses ---
+# At most ~10 times the message's size in memory and ~1 CPU second per MB.
+mime_bomb () {
+  python3 - "$1" "$2" <<'PY'
+import sys
+head = (b"From: MAILER-DAEMON@example.net\nTo: me@example.org\n"
+        b"Subject: Undelivered Mail Returned to Sender\nMIME-Version: 1.0\n")
+with open(sys.argv[2], "wb") as f:
+    f.write(head)
+    if sys.argv[1] == "parts":  # 10 MB of empty parts
+        f.write(b'Content-Type: multipart/report; report-type=delivery-status; boundary="b"\n\n')
+        f.write(b"--b\n\n" * (10 * 1024 * 1024 // 5) + b"--b--\n")
+    elif sys.argv[1] == "depth":  # 300,000 nested multiparts
+        for i in range(300000):
+            f.write(b'Content-Type: multipart/mixed; boundary="d%d"\n\n--d%d\n' % (i, i))
+    else:  # 100,000 nested messages
+        f.write(b"Content-Type: message/rfc822\n\n" * 100000 + b"Subject: x\n\nbody\n")
+PY
+}
+for kind in parts depth messages; do
+  mime_bomb $kind "$T/bomb.eml"
+  mb=$(( $(stat -c %s "$T/bomb.eml") / 1048576 + 1 ))
+  ( ulimit -v $([ $limit = unlimited ] && echo unlimited || echo $((65536 + mb * 10240))); ulimit -t $((mb + 2))
+    exec "$BIN" check --json "${conf[@]}" "$T/bomb.eml" ) > "$T/out" 2> "$T/err"; st=$?
+  check "MIME bomb ($kind, $mb MB): an answer with a warning in 10x its size and $((mb + 2)) CPU seconds" \
+    '[ $st -lt 3 ] && grep -q "\"warnings\":\[\"the message has more .* than the [0-9]* read" "$T/out"' \
+    "exit $st" "$(head -c 400 "$T/out")" "$(tail -3 "$T/err")"
+done
+rm -f "$T/bomb.eml"
+
 echo "1..$n"
 [ $failed -eq 0 ]
