@@ -12,7 +12,9 @@
 #include "cli.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 typedef enum
@@ -398,6 +400,39 @@ parse_action (Scan *s, const char *action)
   return TRUE;
 }
 
+/* An mbox's move= and --defang folders are mbox files beside it. One
+ * that is the scanned mbox itself (the same file, or the same path once
+ * links are resolved) or a name locks and temporary files use would take
+ * the messages it is given into a file that the run then rewrites or
+ * removes: refused before anything is read. */
+static gboolean
+mbox_target_is_valid (const char *path, const char *folder)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autofree char *target = g_build_filename (dir, folder, NULL);
+  g_autofree char *real_source = realpath (path, NULL);
+  g_autofree char *real_dir = realpath (dir, NULL);
+  g_autofree char *real_target = real_dir ? g_build_filename (real_dir, folder, NULL) : NULL;
+  g_autofree char *real_linked = realpath (target, NULL);
+  struct stat st, tst;
+
+  if (g_str_has_suffix (folder, ".lock") || strstr (folder, ".backscatter-") != NULL)
+    {
+      fprintf (stderr, "backscatter scan: '%s' is the name of a lock or temporary file, not a mailbox\n", folder);
+      return FALSE;
+    }
+  if ((stat (path, &st) == 0 && stat (target, &tst) == 0 && st.st_dev == tst.st_dev && st.st_ino == tst.st_ino)
+      || (real_source && ((real_target && strcmp (real_source, real_target) == 0)
+                          || (real_linked && strcmp (real_source, real_linked) == 0))))
+    {
+      g_autofree char *shown = cli_escape (path);
+
+      fprintf (stderr, "backscatter scan: the folder '%s' is the mbox %s itself\n", folder, shown);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static void
 scan_mailbox (Scan *s, const char *path)
 {
@@ -510,6 +545,17 @@ cli_scan (int argc, char **argv)
       cli_settings_clear (&settings);
       return EX_USAGE;
     }
+  /* Every mbox's targets are checked before the first is read. */
+  for (int i = 1; i < argc; i++)
+    if (!g_file_test (argv[i], G_FILE_TEST_IS_DIR)
+        && ((s.action == ACTION_MOVE && !mbox_target_is_valid (argv[i], s.folder))
+            || (s.defang && !mbox_target_is_valid (argv[i], s.defang))))
+      {
+        cli_settings_clear (&settings);
+        g_free (s.folder);
+        g_free (s.defang);
+        return EX_USAGE;
+      }
   if (!cli_context_load (&s.ctx, &settings, &error))
     {
       fprintf (stderr, "backscatter: %s\n", error->message);

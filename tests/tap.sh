@@ -5,6 +5,7 @@
 #   ok TEXT              a passed test
 #   not_ok TEXT [LINE]   a failed one, with diagnostic lines; counts $failed
 #   check TEXT EXPR [LINE...]   ok or not_ok as `eval EXPR` succeeds
+#   make_mbox FILE [COPIES]     the samples of testdata/ as an mbox
 # $SLOW is 1 in the slow suite (`meson test --setup full`): the whole
 # corpus, more mutants, more kill rounds. $CORPUS is the shared corpus
 # (BACKSCATTER_CORPUS, or ../shared/corpus beside the source tree); it is
@@ -40,4 +41,21 @@ set_address_space_limit () {
     limit=unlimited
     echo "# the program cannot start under 'ulimit -v $1' (sanitizer or valgrind): no address-space limit"
   fi
+}
+# make_mbox FILE [COPIES]: the samples as one mbox, COPIES times (each
+# "From " line of a body quoted as ">From "); every message's own "From "
+# line names it (sender<N>@example.net).
+make_mbox () {
+  local j=0 f c
+  : > "$1"
+  for c in $(seq 1 "${2:-1}"); do
+    while IFS= read -r f; do
+      j=$((j + 1))
+      [ "$j" -gt 1 ] && echo >> "$1"
+      echo "From sender$j@example.net Mon Apr  8 10:00:00 2024" >> "$1"
+      sed 's/^From />From /' "$f" >> "$1"
+      [ -n "$(tail -c1 "$f")" ] && echo >> "$1"
+    done < <(find "$SRC/testdata/judge" "$SRC/testdata/maildir/cur" "$SRC/testdata/maildir/new" -type f \
+               -not -name '*.expected' -not -name '*.py' -not -name .keep | sort)
+  done
 }

@@ -233,15 +233,7 @@ check "tag leaves nothing in tmp/" '[ -z "$(ls "$T/G/tmp")" ]'
 # --- mbox ------------------------------------------------------------------
 MB=$T/mail
 mkdir -p "$MB"
-: > "$MB/inbox"
-j=0
-while IFS= read -r f; do
-  j=$((j + 1))
-  [ "$j" -gt 1 ] && echo >> "$MB/inbox"
-  echo "From sender@example.net Mon Apr  8 10:00:00 2024" >> "$MB/inbox"
-  sed 's/^From />From /' "$f" >> "$MB/inbox"
-  [ -n "$(tail -c1 "$f")" ] && echo >> "$MB/inbox"
-done < <(find "$SRC/testdata/judge" "$SRC/testdata/maildir/cur" "$SRC/testdata/maildir/new" -type f -not -name '*.expected' -not -name '*.py' -not -name .keep | sort)
+make_mbox "$MB/inbox"
 count_msgs () { grep -c '^From ' "$1" 2>/dev/null || echo 0; }
 before_n=$(count_msgs "$MB/inbox")
 "$BIN" scan "${conf[@]}" "$MB/inbox" --json > "$T/mbox-report.jsonl"
