@@ -39,7 +39,11 @@ typedef struct
   /* the mailbox being scanned */
   const char *mailbox;
   gboolean is_mbox;
-  GArray *spans;         /* mbox messages to take out */
+  GArray *spans;         /* mbox messages to change */
+  GPtrArray *texts;      /* mbox: the new texts of the spans */
+  BounceMboxLock *mlock; /* mbox: held while it is scanned for a change */
+  char *lock_dir;        /* one-run-per-mailbox locks */
+  char *state_dir;       /* backups of mbox rewrites */
   GHashTable *folders;   /* folder name -> BounceMaildirFolder, for this mailbox */
 
   guint messages, bounces, errors, acted, defanged;
@@ -104,13 +108,25 @@ act (Scan *s, const BounceMessageRef *ref, BounceReport *report, BounceJudgement
     return NULL;
   if (s->is_mbox)
     {
-      BounceSpan span = { ref->offset, ref->span };
+      /* Changes to an mbox are made together at the end (bounce_mbox_rewrite). */
+      BounceSpan span = { ref->offset, ref->span, s->action == ACTION_MOVE ? 0 : -1, NULL, 0 };
 
       if (s->action == ACTION_TAG)
         {
-          g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_CONFIG,
-                       "--action tag rewrites single files and works on Maildirs only");
-          return NULL;
+          const char *nl = memchr (ref->data, '\n', ref->length);
+          g_autofree char *headers = bounce_judgement_to_headers (jm, report,
+                                                                  nl && nl > ref->data && nl[-1] == '\r' ? "\r\n" : "\n");
+          gsize len;
+          char *data = bounce_message_add_headers (ref->data, ref->length, headers, &len);
+
+          if (len == ref->length && memcmp (data, ref->data, len) == 0)
+            {
+              g_free (data);
+              return NULL;
+            }
+          span.data = data;
+          span.data_length = len;
+          g_ptr_array_add (s->texts, data);
         }
       if (!s->dry_run)
         g_array_append_val (s->spans, span);
@@ -170,7 +186,7 @@ defang (Scan *s, const BounceMessageRef *ref, BounceReport *report, BounceJudgem
   gsize len;
   guint removed = 0;
 
-  if (s->defang == NULL || s->is_mbox || o == NULL
+  if (s->defang == NULL || o == NULL
       || (v != BOUNCE_VERDICT_LEGITIMATE && v != BOUNCE_VERDICT_UNKNOWN))
     return FALSE;
   for (guint i = 0; i < bounce_original_get_n_attachments (o); i++)
@@ -184,6 +200,26 @@ defang (Scan *s, const BounceMessageRef *ref, BounceReport *report, BounceJudgem
     return FALSE;
   if (s->dry_run)
     return TRUE;
+  if (s->is_mbox)
+    {
+      /* The untouched message goes to the mbox FOLDER beside this one. */
+      BounceSpan span = { ref->offset, ref->span, 1, NULL, 0 };
+      g_autofree char *dir = g_path_get_dirname (ref->path);
+
+      *kept = g_build_filename (dir, s->defang, NULL);
+      note = g_strdup_printf ("The untouched message is kept in the mbox %s.", *kept);
+      data = bounce_defang (ref->data, ref->length, note, &len, &removed, error);
+      if (data == NULL || removed == 0)
+        {
+          g_clear_pointer (kept, g_free);
+          return FALSE;
+        }
+      span.data = data;
+      span.data_length = len;
+      g_ptr_array_add (s->texts, g_steal_pointer (&data));
+      g_array_append_val (s->spans, span);
+      return TRUE;
+    }
   folder = target_folder (s, s->defang, error);
   if (folder == NULL || bounce_maildir_folder_holds (folder, ref))
     return FALSE;
@@ -271,6 +307,7 @@ scan_one (const BounceMessageRef *ref, gpointer prepared, gpointer user_data, GE
 
   s->messages++;
   progress (s, FALSE);
+  bounce_mbox_lock_refresh (s->mlock);
   report = parsed ? parsed->report : NULL; /* nothing was prepared when it could not be read */
   if (ref->data != NULL && report != NULL && bounce_report_get_kind (report) == BOUNCE_KIND_NOT_BOUNCE)
     return TRUE; /* most mail */
@@ -433,56 +470,95 @@ mbox_target_is_valid (const char *path, const char *folder)
   return TRUE;
 }
 
+/* An mbox changed by this run: locked as mail readers lock it, an
+ * interrupted earlier rewrite recovered, read, and rewritten in place. */
 static void
-scan_mailbox (Scan *s, const char *path)
+scan_mbox (Scan *s, const char *path)
 {
   g_autoptr (GError) error = NULL;
-  BounceMboxLock *mlock = NULL;
-  g_autofree char *append_to = NULL;
-  int lock;
+  g_autofree char *note = NULL;
+  g_autofree char *dir = g_path_get_dirname (path);
+  BounceMboxLock *targets[2] = { NULL, NULL };
+  guint acted = s->acted, defanged = s->defanged;
 
-  s->mailbox = path;
-  s->is_mbox = !g_file_test (path, G_FILE_TEST_IS_DIR);
-  lock = bounce_mailbox_lock (path, &error);
-  if (lock < 0)
+  s->mlock = bounce_mbox_lock (path, NULL, &error);
+  if (s->mlock == NULL)
     {
       print_error (s, path, error->message, cli_exit_for_error (error));
       return;
     }
-  if (s->is_mbox && (s->action == ACTION_MOVE || s->action == ACTION_DELETE) && !s->dry_run)
+  if (!bounce_mbox_recover (s->mlock, s->state_dir, &note, &error))
     {
-      mlock = bounce_mbox_lock (path, &error);
-      if (mlock == NULL)
+      /* A leftover that cannot be resolved: nothing is done to this mbox. */
+      print_error (s, path, error->message, EX_IOERR);
+      g_clear_pointer (&s->mlock, bounce_mbox_unlock);
+      return;
+    }
+  if (note)
+    fprintf (stderr, "backscatter scan: %s\n", note);
+  if (!bounce_mailbox_foreach (path, 0, NULL, s->jobs, parse_one, parsed_free, scan_one, s, &error))
+    print_error (s, path, error->message, cli_exit_for_error (error));
+  else if (s->spans->len > 0)
+    {
+      gboolean ok = TRUE;
+
+      for (guint i = 0; i < s->spans->len && ok; i++)
+        {
+          int t = g_array_index (s->spans, BounceSpan, i).target;
+
+          if (t >= 0 && targets[t] == NULL)
+            {
+              g_autofree char *target = g_build_filename (dir, t == 0 ? s->folder : s->defang, NULL);
+
+              targets[t] = bounce_mbox_lock (target, path, &error);
+              ok = targets[t] != NULL;
+            }
+        }
+      if (!ok || !bounce_mbox_rewrite (s->mlock, s->spans, targets, G_N_ELEMENTS (targets), s->state_dir, &error))
+        {
+          print_error (s, path, error->message,
+                       error->code == BOUNCE_ERROR_LOCKED ? EX_TEMPFAIL : EX_IOERR);
+          s->acted = acted;
+          s->defanged = defanged;
+        }
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (targets); i++)
+    bounce_mbox_unlock (targets[i]);
+  g_clear_pointer (&s->mlock, bounce_mbox_unlock);
+}
+
+static void
+scan_mailbox (Scan *s, const char *path)
+{
+  g_autoptr (GError) error = NULL;
+  gboolean writes = !s->dry_run && (s->action != ACTION_REPORT || s->defang);
+  int lock = -1;
+
+  s->mailbox = path;
+  s->is_mbox = !g_file_test (path, G_FILE_TEST_IS_DIR);
+  g_array_set_size (s->spans, 0);
+  g_ptr_array_set_size (s->texts, 0);
+  g_hash_table_remove_all (s->folders);
+  /* Only a run that changes the mailbox takes a lock: a report or a dry
+   * run writes nothing, not even a lock file. */
+  if (writes)
+    {
+      lock = bounce_mailbox_lock (path, s->lock_dir, &error);
+      if (lock < 0)
         {
           print_error (s, path, error->message, cli_exit_for_error (error));
-          close (lock);
           return;
         }
     }
-  g_array_set_size (s->spans, 0);
-  g_hash_table_remove_all (s->folders);
+  if (s->is_mbox && writes)
+    scan_mbox (s, path);
   /* -r never reads a folder this run writes to. */
-  if (!bounce_mailbox_foreach (path, s->recursive ? BOUNCE_MAILBOX_RECURSIVE : 0,
-                               (const char *const *) s->writes, s->jobs,
-                               parse_one, parsed_free, scan_one, s, &error))
+  else if (!bounce_mailbox_foreach (path, s->recursive ? BOUNCE_MAILBOX_RECURSIVE : 0,
+                                    (const char *const *) s->writes, s->jobs,
+                                    parse_one, parsed_free, scan_one, s, &error))
     print_error (s, path, error->message, cli_exit_for_error (error));
-  else if (mlock && s->spans->len > 0)
-    {
-      /* move=FOLDER for an mbox: the mbox file FOLDER beside it. */
-      if (s->action == ACTION_MOVE)
-        {
-          g_autofree char *dir = g_path_get_dirname (path);
-
-          append_to = g_build_filename (dir, s->folder, NULL);
-        }
-      if (!bounce_mbox_remove (mlock, s->spans, append_to, &error))
-        {
-          print_error (s, path, error->message, cli_exit_for_error (error));
-          s->acted -= MIN (s->acted, s->spans->len);
-        }
-    }
-  bounce_mbox_unlock (mlock);
-  close (lock);
+  if (lock >= 0)
+    close (lock);
   progress (s, TRUE);
 }
 
@@ -566,6 +642,9 @@ cli_scan (int argc, char **argv)
   cli_settings_clear (&settings);
   s.progress = !s.json && !s.quiet && isatty (STDERR_FILENO);
   s.spans = g_array_new (FALSE, FALSE, sizeof (BounceSpan));
+  s.texts = g_ptr_array_new_with_free_func (g_free);
+  s.lock_dir = g_build_filename (g_get_user_runtime_dir (), "backscatter", NULL);
+  s.state_dir = g_build_filename (g_get_user_data_dir (), "backscatter", "mbox-backups", NULL);
   s.folders = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                      (GDestroyNotify) bounce_maildir_folder_free);
   {
@@ -632,6 +711,9 @@ cli_scan (int argc, char **argv)
   else
     status = s.verdicts[BOUNCE_VERDICT_UNKNOWN] ? EXIT_UNDECIDED : EXIT_NONE;
   g_array_unref (s.spans);
+  g_ptr_array_unref (s.texts);
+  g_free (s.lock_dir);
+  g_free (s.state_dir);
   g_hash_table_unref (s.folders);
   g_free (s.folder);
   g_free (s.defang);

@@ -298,25 +298,41 @@ BOUNCE_PUBLIC gboolean bounce_maildir_replace (const BounceMessageRef *msg,
                                                gsize length,
                                                char **new_path,
                                                GError **error);
-BOUNCE_PUBLIC int bounce_mailbox_lock (const char *path, GError **error);
+BOUNCE_PUBLIC int bounce_mailbox_lock (const char *path,
+                                      const char *lock_dir,
+                                      GError **error);
 
 /**
- * BounceSpan: where one message lies in an mbox file.
+ * BounceSpan: one message of an mbox file to change: where it lies, the
+ * target mbox its text is appended to (an index into the targets given
+ * to bounce_mbox_rewrite(), or -1), and its new text (NULL: taken out).
  */
 typedef struct
 {
   goffset offset;
   gsize length;
+  int target;
+  const char *data;
+  gsize data_length;
 } BounceSpan;
 
 typedef struct _BounceMboxLock BounceMboxLock;
 
-BOUNCE_PUBLIC BounceMboxLock *bounce_mbox_lock (const char *path, GError **error);
+BOUNCE_PUBLIC BounceMboxLock *bounce_mbox_lock (const char *path,
+                                                const char *create_like,
+                                                GError **error);
+BOUNCE_PUBLIC void bounce_mbox_lock_refresh (BounceMboxLock *lock);
 BOUNCE_PUBLIC void bounce_mbox_unlock (BounceMboxLock *lock);
-BOUNCE_PUBLIC gboolean bounce_mbox_remove (BounceMboxLock *lock,
-                                           GArray *spans,
-                                           const char *append_to,
-                                           GError **error);
+BOUNCE_PUBLIC gboolean bounce_mbox_recover (BounceMboxLock *lock,
+                                            const char *state_dir,
+                                            char **note,
+                                            GError **error);
+BOUNCE_PUBLIC gboolean bounce_mbox_rewrite (BounceMboxLock *lock,
+                                            GArray *spans,
+                                            BounceMboxLock **targets,
+                                            guint n_targets,
+                                            const char *state_dir,
+                                            GError **error);
 
 BOUNCE_PUBLIC char *bounce_defang (const char *data,
                                    gsize length,

@@ -17,12 +17,13 @@
  * folder (or its cur/, new/, tmp/) that is a link is refused.
  *
  * One scan at a time per mailbox: bounce_mailbox_lock() takes an flock on
- * a lock file beside the mailbox.
+ * a lock file in a private folder of the caller's (never in the mailbox).
  */
 #include "bounce-private.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -565,21 +566,38 @@ out:
 /**
  * bounce_mailbox_lock:
  * @path: a Maildir or mbox
+ * @lock_dir: a private folder for lock files (such as
+ *   $XDG_RUNTIME_DIR/backscatter), created when missing
  * @error: BOUNCE_ERROR_LOCKED when another process holds it, BOUNCE_ERROR_IO
  *
  * Takes the lock that keeps two scans of one mailbox apart: an flock on
- * "MAILDIR/.backscatter.lock" or "MBOX.backscatter.lock".
+ * "LOCK_DIR/DEVICE-INODE.lock", named after the mailbox's device and
+ * inode, so that nothing is written in the mailbox (mail readers list
+ * stray files as mailboxes) and two names of one mailbox share a lock.
+ * Only runs that change the mailbox take it.
  *
  * Returns: a file descriptor to close to release the lock, or -1.
  */
 int
-bounce_mailbox_lock (const char *path, GError **error)
+bounce_mailbox_lock (const char *path, const char *lock_dir, GError **error)
 {
-  g_autofree char *lock = g_file_test (path, G_FILE_TEST_IS_DIR)
-                            ? g_build_filename (path, ".backscatter.lock", NULL)
-                            : g_strconcat (path, ".backscatter.lock", NULL);
-  int fd = open (lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  g_autofree char *name = NULL, *lock = NULL;
+  struct stat st;
+  int fd;
 
+  if (stat (path, &st) < 0)
+    {
+      io_error (error, "cannot open", path);
+      return -1;
+    }
+  if (g_mkdir_with_parents (lock_dir, 0700) < 0)
+    {
+      io_error (error, "cannot create", lock_dir);
+      return -1;
+    }
+  name = g_strdup_printf ("%ju-%ju.lock", (uintmax_t) st.st_dev, (uintmax_t) st.st_ino);
+  lock = g_build_filename (lock_dir, name, NULL);
+  fd = open (lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0)
     {
       io_error (error, "cannot open the lock file", lock);

@@ -141,9 +141,11 @@ check "a FIFO, a folder and a link in a Maildir are passed over" \
   "exit $st: $(head -3 "$T/odd.err")"
 
 # --- lock ------------------------------------------------------------------
-exec 9>"$M/.backscatter.lock"
+# (held in $XDG_RUNTIME_DIR/backscatter, named after device and inode)
+mkdir -p -m 700 "$XDG_RUNTIME_DIR/backscatter"
+exec 9>"$XDG_RUNTIME_DIR/backscatter/$(stat -c %d-%i "$M").lock"
 flock -n 9
-"$BIN" scan "${conf[@]}" "$M" > /dev/null 2>&1
+"$BIN" scan "${conf[@]}" "$M" --action move=Backscatter > /dev/null 2>&1
 st=$?
 exec 9>&-
 check "a second scan of a locked mailbox exits 75" '[ "$st" = 75 ]' "exit $st"
