@@ -12,6 +12,12 @@
  *
  * Limits: a message larger than BOUNCE_MAX_MESSAGE_BYTES is handed out
  * cut to that size with `truncated` set; the caller must not act on it.
+ *
+ * An mbox is read with read(2) in order, a message at a time, never
+ * mapped: another program may cut the file while it is read (a mapping
+ * would then kill the process with SIGBUS), and memory stays bounded
+ * however large it is. A path that is not a plain file (a FIFO) is
+ * refused without waiting on it.
  */
 #include "bounce-private.h"
 
@@ -117,13 +123,6 @@ read_file (int dirfd, const char *name, char **buffer, gsize *size, const char *
   return TRUE;
 }
 
-/* Is there an mbox "From " separator at @p (start of a line)? */
-static gboolean
-is_from_line (const char *p, const char *end)
-{
-  return end - p >= 5 && memcmp (p, "From ", 5) == 0;
-}
-
 /* ---- the walk -----------------------------------------------------------
  *
  * Messages are handed out in order, one folder (or one mbox) at a time.
@@ -176,9 +175,12 @@ typedef struct
   const char *dir;       /* Maildir: its new/ or cur/ */
   int dirfd;             /* Maildir: that folder, open */
   GPtrArray *names;      /* Maildir: file names in dir, sorted */
-  const char *mbox_data; /* mbox: the mapped file, and how far it was split */
-  const char *mbox_end;
-  const char *mbox_next;
+  int mbox_fd;           /* mbox: the file, read in order (never mapped: */
+  char *mbox_buf;        /* another program may cut it meanwhile) */
+  gsize mbox_cap, mbox_len, mbox_pos;
+  goffset mbox_offset;   /* mbox: where mbox_buf starts in the file */
+  gboolean mbox_eof;
+  int mbox_error;
 
   pthread_mutex_t lock;
   pthread_cond_t head_done;  /* the caller waits for the next message in order */
@@ -193,22 +195,125 @@ typedef struct
   Slot *slots;
 } Walk;
 
-/* The next message of an mbox: it ends where a "From " line follows a
- * blank line. */
+#define MBOX_CHUNK (256 * 1024)
+
+/* Where the next message of an mbox starts in [p, end): after a blank
+ * line, at a "From " line; NULL when there is none (yet). */
 static const char *
-mbox_message_end (const char *p, const char *end)
+mbox_next_start (const char *p, const char *end)
 {
   const char *q = p;
 
   while ((q = memchr (q, '\n', end - q)) != NULL)
     {
       q++;
-      if (q < end && *q == '\n' && is_from_line (q + 1, end))
+      if (q < end && *q == '\n' && end - q >= 6 && memcmp (q + 1, "From ", 5) == 0)
         return q + 1;
-      if (q + 1 < end && q[0] == '\r' && q[1] == '\n' && is_from_line (q + 2, end))
+      if (end - q >= 7 && q[0] == '\r' && q[1] == '\n' && memcmp (q + 2, "From ", 5) == 0)
         return q + 2;
     }
-  return end;
+  return NULL;
+}
+
+/* Read more of the mbox, after dropping what was handed out. */
+static void
+mbox_fill (Walk *w)
+{
+  ssize_t n;
+
+  if (w->mbox_pos > 0)
+    {
+      memmove (w->mbox_buf, w->mbox_buf + w->mbox_pos, w->mbox_len - w->mbox_pos);
+      w->mbox_offset += w->mbox_pos;
+      w->mbox_len -= w->mbox_pos;
+      w->mbox_pos = 0;
+    }
+  if (w->mbox_cap - w->mbox_len < MBOX_CHUNK)
+    {
+      w->mbox_cap = w->mbox_len + 2 * MBOX_CHUNK;
+      w->mbox_buf = g_realloc (w->mbox_buf, w->mbox_cap);
+    }
+  while ((n = read (w->mbox_fd, w->mbox_buf + w->mbox_len, w->mbox_cap - w->mbox_len)) < 0 && errno == EINTR)
+    ;
+  if (n < 0)
+    w->mbox_error = errno;
+  if (n <= 0)
+    w->mbox_eof = TRUE;
+  else
+    w->mbox_len += n;
+}
+
+/* The next message of the mbox into @slot (at most
+ * BOUNCE_MAX_MESSAGE_BYTES of it; the rest is read past). FALSE at the
+ * end. */
+static gboolean
+mbox_next (Walk *w, Slot *slot)
+{
+  gsize from, copied = 0, span = 0;
+  goffset start;
+
+  if (w->mbox_pos >= w->mbox_len && !w->mbox_eof)
+    mbox_fill (w);
+  if (w->mbox_pos >= w->mbox_len)
+    return FALSE;
+  start = w->mbox_offset + w->mbox_pos;
+  from = w->mbox_pos + 1;
+  for (;;)
+    {
+      const char *end = w->mbox_buf + w->mbox_len;
+      const char *next = mbox_next_start (w->mbox_buf + from, end);
+      gsize take, upto;
+
+      /* Everything before the last 8 bytes (a separator may be cut
+       * there) belongs to this message. */
+      upto = next ? (gsize) (next - w->mbox_buf)
+             : w->mbox_eof ? w->mbox_len
+             : w->mbox_len > from + 8 ? w->mbox_len - 8 : w->mbox_pos;
+      take = MIN (upto - w->mbox_pos, (gsize) BOUNCE_MAX_MESSAGE_BYTES - copied);
+      if (take > 0 && (next || w->mbox_eof || upto - w->mbox_pos > MBOX_CHUNK))
+        {
+          if (slot->buffer == NULL || slot->buffer_size < copied + take + 1)
+            {
+              slot->buffer_size = MAX (copied + take + 1, KEEP_BUFFER);
+              slot->buffer = g_realloc (slot->buffer, slot->buffer_size);
+            }
+          memcpy (slot->buffer + copied, w->mbox_buf + w->mbox_pos, take);
+          copied += take;
+        }
+      if (next || w->mbox_eof || upto - w->mbox_pos > MBOX_CHUNK)
+        {
+          span += upto - w->mbox_pos;
+          w->mbox_pos = upto;
+        }
+      if (next || w->mbox_eof)
+        break;
+      from = w->mbox_len > 8 ? w->mbox_len - 8 : 0;
+      from -= MIN (from, w->mbox_pos);
+      mbox_fill (w);
+      from += w->mbox_pos;
+      from = MAX (from, w->mbox_pos + (span == 0 ? 1 : 0));
+    }
+  if (slot->buffer == NULL)
+    {
+      slot->buffer_size = KEEP_BUFFER;
+      slot->buffer = g_malloc (slot->buffer_size);
+    }
+  slot->buffer[copied] = '\0';
+  slot->ref.path = w->folder;
+  slot->ref.dirfd = -1;
+  slot->ref.offset = start;
+  slot->ref.data = slot->buffer;
+  slot->ref.span = span;
+  slot->ref.length = copied;
+  slot->ref.truncated = span > BOUNCE_MAX_MESSAGE_BYTES;
+  slot->ref.in_mbox = TRUE;
+  if (w->mbox_error)
+    {
+      slot->ref.data = NULL;
+      slot->ref.read_error = g_strerror (w->mbox_error);
+    }
+  slot->read = TRUE; /* counted in w->held by work() */
+  return TRUE;
 }
 
 /* Take the next message, with the lock held: FALSE when there is none or
@@ -239,23 +344,11 @@ claim (Walk *w, guint *index)
     }
   else
     {
-      const char *p = w->mbox_next, *next;
-
-      if (p >= w->mbox_end)
+      if (!mbox_next (w, slot))
         {
           w->exhausted = TRUE;
           return FALSE;
         }
-      next = mbox_message_end (p, w->mbox_end);
-      w->mbox_next = next;
-      slot->ref.path = w->folder;
-      slot->ref.dirfd = -1;
-      slot->ref.offset = p - w->mbox_data;
-      slot->ref.data = p;
-      slot->ref.span = next - p;
-      slot->ref.length = MIN (slot->ref.span, (gsize) BOUNCE_MAX_MESSAGE_BYTES);
-      slot->ref.truncated = slot->ref.span > BOUNCE_MAX_MESSAGE_BYTES;
-      slot->ref.in_mbox = TRUE;
     }
   slot->state = SLOT_CLAIMED;
   *index = w->claimed++;
@@ -585,31 +678,46 @@ foreach_maildir (Walk *w, const char *maildir, BounceMailboxFlags flags, const c
 static gboolean
 foreach_mbox (Walk *w, const char *path, GError **error)
 {
-  g_autoptr (GMappedFile) map = NULL;
-  g_autoptr (GError) err = NULL;
-  const char *data, *end;
+  /* O_NONBLOCK: a FIFO given as an mbox must not hold the scan up. */
+  int fd = open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  struct stat st;
+  gboolean ok;
 
-  map = g_mapped_file_new (path, FALSE, &err);
-  if (map == NULL)
+  if (fd < 0)
     {
-      g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_IO, "%s", err->message);
+      g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_IO, "%s: %s", path, g_strerror (errno));
       return FALSE;
     }
-  data = g_mapped_file_get_contents (map);
-  end = data + g_mapped_file_get_length (map);
-  if (data == NULL || data == end)
-    return TRUE;
-  if (!is_from_line (data, end))
+  if (fstat (fd, &st) < 0 || !S_ISREG (st.st_mode))
     {
-      g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_PARSE,
-                   "%s: not an mbox file (it does not start with a \"From \" line)", path);
+      g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_IO, "%s: not a plain file, neither a Maildir nor an mbox", path);
+      close (fd);
       return FALSE;
     }
   w->folder = path;
   w->names = NULL;
-  w->mbox_data = w->mbox_next = data;
-  w->mbox_end = end;
-  return walk_batch (w, error);
+  w->mbox_fd = fd;
+  w->mbox_len = w->mbox_pos = 0;
+  w->mbox_offset = 0;
+  w->mbox_eof = FALSE;
+  w->mbox_error = 0;
+  mbox_fill (w);
+  if (w->mbox_error)
+    ok = FALSE, g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_IO, "%s: %s", path, g_strerror (w->mbox_error));
+  else if (w->mbox_len == 0)
+    ok = TRUE;
+  else if (w->mbox_len < 5 || memcmp (w->mbox_buf, "From ", 5) != 0)
+    {
+      g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_PARSE,
+                   "%s: not an mbox file (it does not start with a \"From \" line)", path);
+      ok = FALSE;
+    }
+  else
+    ok = walk_batch (w, error);
+  close (fd);
+  g_clear_pointer (&w->mbox_buf, g_free);
+  w->mbox_cap = 0;
+  return ok;
 }
 
 /**

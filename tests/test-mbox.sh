@@ -229,6 +229,35 @@ check "--defang on an mbox: each worm bounce defanged, its original kept in the 
   "exit $st: $(head -2 "$T/err")"
 
 
+# --- 17: an mbox cut while it is read; a FIFO -----------------------------------
+python3 - "$W/huge" <<'PY'
+import sys
+with open(sys.argv[1], "wb") as f:
+    for i in range(20000):
+        f.write(b"From person%d@example.net Mon Apr  8 10:00:00 2024\nFrom: Person <person%d@example.net>\n"
+                b"To: me@example.org\nSubject: ordinary note %d\nMessage-ID: <note-%d@example.net>\n\n%s\n\n"
+                % (i, i, i, i, b"Some words of an ordinary message. " * 30))
+PY
+cut=0; sig=""
+for try in 1 2 3 4 5; do
+  cp "$W/huge" "$W/cut"
+  "$BIN" scan "${conf[@]}" "$W/cut" --jobs 1 > /dev/null 2>&1 &
+  pid=$!
+  sleep 0.2
+  if kill -0 "$pid" 2>/dev/null; then
+    truncate -s 4096 "$W/cut"; cut=$((cut + 1))
+  fi
+  wait "$pid"; st=$?
+  [ "$st" -gt 128 ] && sig="$sig $st"
+done
+check "an mbox cut while a report reads it ($cut times): no crash (SIGBUS)" '[ -z "$sig" ] && [ "$cut" -gt 0 ]' "exits:$sig"
+mkfifo "$W/fifo"
+timeout 20 "$BIN" scan "${conf[@]}" "$W/fifo" > /dev/null 2>&1; st1=$?
+timeout 20 "$BIN" check "${conf[@]}" "$W/fifo" > /dev/null 2>&1; st2=$?
+check "scan FIFO and check FIFO are refused at once, not waited on" \
+  '[ "$st1" != 124 ] && [ "$st1" -ge 64 ] && [ "$st2" != 124 ] && [ "$st2" -ge 64 ]' "exits $st1 $st2"
+rm -f "$W/fifo" "$W/huge" "$W/cut"
+
 # --- killed at random moments while another program appends ----------------------
 # Each round: a fresh mbox, a writer appending 40 messages (fcntl, then
 # the dot lock), a scan with a random action killed after a random delay,
