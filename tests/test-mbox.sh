@@ -122,6 +122,7 @@ path, first, count, mode = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.
 lock = path + ".lock"
 for i in range(first, first + count):
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    time.sleep(0.003)                        # opened before it locks
     fcntl.lockf(fd, fcntl.LOCK_EX)           # fcntl first ...
     while mode == "dotlock":                 # ... then the dot lock
         try:
@@ -243,7 +244,7 @@ for try in 1 2 3 4 5; do
   cp "$W/huge" "$W/cut"
   "$BIN" scan "${conf[@]}" "$W/cut" --jobs 1 > /dev/null 2>&1 &
   pid=$!
-  sleep 0.2
+  sleep "0.0$((RANDOM % 9 + 1))"
   if kill -0 "$pid" 2>/dev/null; then
     truncate -s 4096 "$W/cut"; cut=$((cut + 1))
   fi
