@@ -266,6 +266,7 @@ typedef struct
 gboolean bounce_rules_may_report (BounceRules *rules, const BounceLook *look);
 gboolean bounce_rules_reads_header (BounceRules *rules, const char *lower_name);
 
+char *bounce_bare_cr_to_lf (const char *data, gsize *length);
 gsize bounce_mime_bounded_length (const char *data, gsize length, char **warning);
 
 #endif /* BOUNCE_PRIVATE_H */

@@ -279,6 +279,9 @@ bounce_report_new_from_data (const char *data, gsize length, BounceRules *rules,
   g_autoptr (GMimeMessage) msg = NULL;
   gsize probe, hend = 0, start;
   gboolean worth;
+  g_autofree char *lf = bounce_bare_cr_to_lf (data, &length);
+
+  data = lf ? lf : data;
 
   /* An mbox "From " line, a byte order mark, blank lines before the
    * header: the message starts after them. */

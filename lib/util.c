@@ -40,6 +40,28 @@ bounce_parser_options (void)
   return opts;
 }
 
+/* bounce_bare_cr_to_lf: a message whose lines end in a bare CR (old Mac
+ * mailers, some gateways) as one with LF line ends; NULL when the first
+ * 4 KiB hold an LF (the message is read as it is). *@length is kept (and
+ * cut to BOUNCE_MAX_MESSAGE_BYTES + 1 for the copy).
+ * Returns: (transfer full) (nullable) */
+char *
+bounce_bare_cr_to_lf (const char *data, gsize *length)
+{
+  gsize probe = MIN (*length, 4096), n;
+  char *lf;
+
+  if (probe == 0 || memchr (data, '\n', probe) || !memchr (data, '\r', probe))
+    return NULL;
+  n = MIN (*length, (gsize) BOUNCE_MAX_MESSAGE_BYTES + 1);
+  lf = g_malloc (n + 1);
+  for (gsize i = 0; i < n; i++)
+    lf[i] = data[i] == '\r' ? '\n' : data[i];
+  lf[n] = '\0';
+  *length = n;
+  return lf;
+}
+
 /* bounce_parse_message_bytes: parse @data as one message, as much of it
  * as is within the MIME part and depth limits (mimescan.c).
  * Returns: (transfer full) (nullable) */

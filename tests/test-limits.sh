@@ -71,6 +71,13 @@ check "filter of a message over 32 MiB adds its headers and keeps every byte" \
   "exit $st" "$(head -2 "$T/out")" "$(tail -3 "$T/err")"
 rm -f "$T/large.eml" "$T/out"
 
+# --- a message whose lines end in a bare CR is read like any other ---------
+tr '\n' '\r' < "$bounce" > "$T/cr.eml"
+"$BIN" check --json "${conf[@]}" "$bounce" | sed 's/"source":"[^"]*"//' > "$T/lf.json"
+"$BIN" check --json "${conf[@]}" "$T/cr.eml" | sed 's/"source":"[^"]*"//' > "$T/cr.json"
+check "a bare-CR message gets the same result as its LF twin" \
+  'grep -q "\"kind\":\"failure\"" "$T/cr.json" && cmp -s "$T/lf.json" "$T/cr.json"' "$(head -c 300 "$T/cr.json")"
+
 # --- MIME bombs: the limits on parts and depth apply before GMime parses ---
 # At most ~10 times the message's size in memory and ~1 CPU second per MB.
 mime_bomb () {
