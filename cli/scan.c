@@ -331,7 +331,24 @@ scan_one (const BounceMessageRef *ref, gpointer prepared, gpointer user_data, GE
     print_error (s, source, "the message is larger than the read limit; it was judged from its start and left alone", EX_DATAERR);
   else
     {
-      done = act (s, ref, report, jm, &target, &err);
+      BounceMessageRef renamed;
+      g_autofree char *new_name = NULL, *new_path = NULL;
+
+      /* A run that writes first finishes the rewrite a killed run left
+       * with a name that says the old size. */
+      if (!ref->in_mbox && !s->dry_run && (s->action != ACTION_REPORT || s->defang)
+          && bounce_maildir_fix_name (ref, &new_name, &err) && new_name)
+        {
+          g_autofree char *dir = g_path_get_dirname (ref->path);
+
+          new_path = g_build_filename (dir, new_name, NULL);
+          renamed = *ref;
+          renamed.name = new_name;
+          renamed.path = new_path;
+          ref = &renamed;
+        }
+      if (err == NULL)
+        done = act (s, ref, report, jm, &target, &err);
       if (done == NULL && err == NULL && defang (s, ref, report, jm, &kept, &err))
         {
           done = s->dry_run ? "would-be-defanged" : "defanged";

@@ -293,6 +293,9 @@ BOUNCE_PUBLIC gboolean bounce_maildir_move (const BounceMessageRef *msg,
                                             GError **error);
 BOUNCE_PUBLIC gboolean bounce_maildir_delete (const BounceMessageRef *msg,
                                               GError **error);
+BOUNCE_PUBLIC gboolean bounce_maildir_fix_name (const BounceMessageRef *msg,
+                                                char **new_name,
+                                                GError **error);
 BOUNCE_PUBLIC gboolean bounce_maildir_replace (const BounceMessageRef *msg,
                                                const char *data,
                                                gsize length,

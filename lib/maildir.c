@@ -6,7 +6,9 @@
  * attachment) is written to tmp/ with O_EXCL, fsynced, swapped with the
  * old file and renamed to a name whose ",S=" is its new size: a reader
  * sees the old message or the new one, never half, and a reader that
- * trusts the size in the name (Dovecot) reads it whole. A message is only
+ * trusts the size in the name (Dovecot) reads it whole. A run killed
+ * between the two leaves a name that says the old size: the next run
+ * that writes renames it (bounce_maildir_fix_name()). A message is only
  * linked away (quarantine) before it is replaced. Rewritten files keep
  * the owner, group and mode of the old ones; folders this creates, those
  * of the Maildir.
@@ -200,12 +202,14 @@ bounce_maildir_folder_open (const char *maildir, const char *name, GError **erro
     /* Maildir++ marks subfolders with an empty "maildirfolder" file. */
     int fd = openat (f->fd, "maildirfolder", O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 
-    if (fd >= 0)
+    if (fd >= 0 && fchown (fd, top.st_uid, top.st_gid) < 0 && errno != EPERM)
       {
-        if (fchown (fd, top.st_uid, top.st_gid) < 0)
-          { /* not the owner's: a mark nobody reads is no harm */ }
+        io_error (error, "cannot set the owner of the folder mark in", f->path);
         close (fd);
+        return NULL;
       }
+    if (fd >= 0)
+      close (fd);
   }
   if (!fsync_fd (f->fd, f->path, error))
     return NULL;
@@ -386,6 +390,42 @@ bounce_maildir_sized_name (const char *name, gsize size)
       g_string_append_printf (out, ",%s", fields[i]);
   g_string_append_printf (out, ",S=%" G_GSIZE_FORMAT "%s", size, info ? info : "");
   return g_string_free (out, FALSE);
+}
+
+/**
+ * bounce_maildir_fix_name:
+ * @msg: a message of a Maildir, read whole
+ * @new_name: (out) (transfer full) (nullable): its new name, or NULL
+ *   when it kept its name
+ * @error: BOUNCE_ERROR_IO, BOUNCE_ERROR_VANISHED
+ *
+ * A message whose name says a size (",S=") other than its own, as a run
+ * killed in the middle of a rewrite leaves it, is renamed to the name
+ * that says its size; any other is left as it is.
+ */
+gboolean
+bounce_maildir_fix_name (const BounceMessageRef *msg, char **new_name, GError **error)
+{
+  const char *info, *size;
+  g_autofree char *name = NULL;
+  struct stat st;
+
+  *new_name = NULL;
+  if (msg->dirfd < 0 || msg->name == NULL || msg->data == NULL || msg->truncated)
+    return TRUE;
+  info = strchr (msg->name, ':');
+  size = g_strstr_len (msg->name, info ? info - msg->name : -1, ",S=");
+  if (size == NULL || g_ascii_strtoull (size + 3, NULL, 10) == msg->length
+      || fstatat (msg->dirfd, msg->name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG (st.st_mode)
+      || (gsize) st.st_size != msg->length)
+    return TRUE;
+  name = bounce_maildir_sized_name (msg->name, msg->length);
+  if (renameat2 (msg->dirfd, msg->name, msg->dirfd, name, RENAME_NOREPLACE) < 0)
+    return errno == ENOENT ? vanished (error, msg->path) : io_error (error, "cannot rename", msg->path);
+  if (!fsync_fd (msg->dirfd, msg->path, error))
+    return FALSE;
+  *new_name = g_steal_pointer (&name);
+  return TRUE;
 }
 
 /* Write @data to a new file in the folder open as @tmp, as @like (owner,

@@ -214,6 +214,10 @@ bounce sized invoice.exe > "$S/cur/x"
 sz=$(stat -c %s "$S/cur/x")
 mv "$S/cur/x" "$S/cur/1700000050.M50P1.test.example,S=$sz,W=$((sz + 60)):2,S"
 bounce sized2 report.pdf > "$S/new/1700000051.M51P1.test.example"
+# as a run killed between its rewrite and the rename leaves it: tagged,
+# named with the old size
+bounce sized3 report.pdf | "$BIN" filter "${base[@]}" > "$S/cur/1700000052.M52P1.test.example,S=700:2,S"
+sum52=$(sha256sum < "$S/cur/1700000052.M52P1.test.example,S=700:2,S")
 "$BIN" scan "${base[@]}" "$S" --defang Quarantine --quiet > /dev/null 2>&1
 "$BIN" scan "${base[@]}" "$S" --action tag --only unknown --quiet > /dev/null 2>&1
 sized_ok=0
@@ -222,7 +226,9 @@ for f in "$S"/cur/* "$S"/new/*; do
   [ "$size" = "$(stat -c %s "$f")" ] && [ "${name#*,W=}" = "$name" ] && sized_ok=$((sized_ok + 1))
 done
 check "tagged and defanged files are named with their new size, without W=" \
-  '[ "$sized_ok" = 2 ] && ls "$S/cur" | grep -q "^1700000050.M50P1.test.example,S=[0-9]*:2,S$"' "$(ls "$S/cur" "$S/new")"
+  '[ "$sized_ok" = 3 ] && ls "$S/cur" | grep -q "^1700000050.M50P1.test.example,S=[0-9]*:2,S$"' "$(ls "$S/cur" "$S/new")"
+check "a name left with the old size by a killed rewrite is put right, the content kept" \
+  '[ "$(sha256sum < "$(ls "$S"/cur/1700000052.M52P1.*)")" = "$sum52" ]' "$(ls "$S/cur")"
 
 # --- owner, group and mode are kept (run as root over a user's Maildir) --
 skip () { ok "$1 # SKIP $2"; }
@@ -303,5 +309,49 @@ check "a tag run with write errors exits 74 although it found backscatter" \
 st=$?
 check "check exits 65 for an unreadable message beside backscatter" \
   '[ "$st" = 65 ] && grep -q "backscatter (score" "$T/err.out"' "exit $st: $(cat "$T/err.out")"
+
+# --- tag and defang killed at random moments ----------------------------
+# Each message ends up exactly once, whole: tagged (and defanged when it
+# carried a worm), named with its size; the quarantine keeps one
+# untouched copy of each worm.
+K=$T/killed
+maildir "$K"
+for i in $(seq 100 219); do
+  [ $((i % 2)) = 0 ] && att=invoice.exe || att=report.pdf
+  bounce "kill$i" "$att" > "$T/x"; sz=$(stat -c %s "$T/x")
+  mv "$T/x" "$K/cur/1700001$i.M${i}P1.test.example,S=$sz:2,S"
+  [ $((i % 2)) = 0 ] && sha256sum < "$K/cur/1700001$i.M${i}P1.test.example,S=$sz:2,S" | cut -d' ' -f1 >> "$T/worms"
+done
+sort -o "$T/worms" "$T/worms"
+# killed: kill ACTION... runs scan 8 times, each killed at a random moment,
+# then once to the end; counts the kills in $kills.
+kills=0
+killed () {
+  for round in $(seq 1 8); do
+    "$BIN" scan "${base[@]}" "$K" "$@" --jobs 1 --quiet > /dev/null 2>&1 &
+    pid=$!
+    sleep "0.$((RANDOM % 2))$((RANDOM % 10))"
+    kill -9 "$pid" 2>/dev/null && kills=$((kills + 1))
+    wait "$pid" 2>/dev/null
+  done
+  "$BIN" scan "${base[@]}" "$K" "$@" --quiet > /dev/null 2>&1
+}
+killed --defang Quarantine
+sums "$K/.Quarantine" > "$T/kept"
+check "after $kills killed defang runs the quarantine holds each worm's untouched message once" \
+  'cmp -s "$T/worms" "$T/kept"' "$(diff "$T/worms" "$T/kept" | head -4)"
+killed --action tag --only unknown
+ids=$(cat "$K"/cur/* "$K"/new/* 2>/dev/null | grep -o '^Message-ID: <bounce-kill[0-9]*@' | sort | uniq -c | awk '$1 == 1' | wc -l)
+files=$(find "$K/cur" "$K/new" -type f | wc -l)
+tagged=$(grep -l '^X-Backscatter: unknown' "$K"/cur/* | wc -l)
+defanged=$(grep -l 'removed the attachment' "$K"/cur/* | wc -l)
+sized=0
+for f in "$K"/cur/*; do
+  name=$(basename "$f"); size=${name#*,S=}; size=${size%%[,:]*}
+  [ "$size" = "$(stat -c %s "$f")" ] && sized=$((sized + 1))
+done
+check "after $kills killed defang and tag runs: each message once, defanged, tagged, named by size" \
+  '[ "$ids" = 120 ] && [ "$files" = 120 ] && [ "$tagged" = 120 ] && [ "$defanged" = 60 ] && [ "$sized" = 120 ]' \
+  "$ids ids once, $files files, $tagged tagged, $defanged defanged, $sized sized"
 
 echo "1..$n"
