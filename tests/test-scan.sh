@@ -222,9 +222,12 @@ mv "$T/G/.Backscatter"/new/* "$T/G/new/" 2>/dev/null; rm -rf "$T/G/.Backscatter"
 # A rewritten message's name says its new size (",S=N"): left out here.
 tagged=$(grep -l '^X-Backscatter: backscatter' -r "$T/G/cur" "$T/G/new" | xargs -n1 basename | sed 's/,S=[0-9]*//' | sort)
 untagged_changed=0
+declare -A is_expected
+while IFS= read -r b; do is_expected[$b]=1; done < "$T/expected"
 for f in $(cd "$T/G" && find cur new -type f); do
-  b=$(basename "$f" | sed 's/,S=[0-9]*//')
-  if ! grep -qxF "$b" "$T/expected"; then
+  b=${f##*/}
+  [[ $b =~ ^(.*),S=[0-9]+(.*)$ ]] && b=${BASH_REMATCH[1]}${BASH_REMATCH[2]}
+  if [ -z "${is_expected[$b]:-}" ]; then
     cmp -s "$T/G/$f" "$T/K/.Backscatter/$f" 2>/dev/null || cmp -s "$T/G/$f" "$M/$f" 2>/dev/null || untagged_changed=$((untagged_changed + 1))
   fi
 done
