@@ -179,7 +179,7 @@ for j, path in enumerate(open(sys.argv[1]).read().splitlines(), 1):
     if ok:
         lines = rest.split(b'\n')
         i = 1
-        while i < len(lines) and (lines[i].startswith(b'X-Backscatter-Evidence:') or lines[i][:1] in (b' ', b'\t')):
+        while i < len(lines) and (lines[i].startswith(b'X-Backscatter-Evidence:') or (lines[i][:1] in (b' ', b'\t') and lines[i].strip())):
             i += 1
         ok = out[:start] + b'\n'.join(lines[i:]) == src
     if not ok:
