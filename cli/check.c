@@ -85,12 +85,31 @@ check_stdin (Check *c)
   return TRUE;
 }
 
-/* An mbox of more than one message: a "From " line after the first. */
+/* An mbox of more than one message: a "From " line after the first,
+ * after a blank line. When the first message is multipart, that line
+ * must come after its closing boundary: a returned original may carry an
+ * unquoted "From " line of its own inside a part. */
 static gboolean
 is_mbox (const char *data, gsize len)
 {
-  return len > 5 && memcmp (data, "From ", 5) == 0
-         && g_strstr_len (data, MIN (len, 1 << 24), "\nFrom ") != NULL;
+  gsize n = MIN (len, 1 << 24);
+  const char *next, *headers_end, *b;
+  g_autofree char *closing = NULL;
+
+  if (len <= 5 || memcmp (data, "From ", 5) != 0
+      || !(next = g_strstr_len (data, n, "\n\nFrom ")))
+    return FALSE;
+  headers_end = g_strstr_len (data, n, "\n\n");
+  for (b = data; b + 9 <= headers_end; b++)
+    if (g_ascii_strncasecmp (b, "boundary=", 9) == 0)
+      break;
+  if (b + 9 > headers_end)
+    return TRUE;
+  b += 9;
+  if (*b == '"')
+    b++;
+  closing = g_strdup_printf ("\n--%.*s--", (int) strcspn (b, "\";\r\n"), b);
+  return g_strstr_len (data, next - data + 1, closing) != NULL;
 }
 
 /* Judges the one message in the file @path, or says why it cannot. */
