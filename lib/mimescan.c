@@ -161,6 +161,9 @@ bounce_mime_bounded_length (const char *data, gsize length, char **warning)
   gsize cut = length;
   const char *why = NULL;
 
+  /* Content-Type values are read with GMime, whose types must be
+   * registered once, before any thread uses them. */
+  bounce_gmime_init ();
   for (;;)
     {
       if (headers)

@@ -1,6 +1,10 @@
 /* test-util.c — finding status codes, reply codes and addresses in free
- * text, and naming risky attachments. */
+ * text, naming risky attachments, and the library's first use from
+ * several threads at once. */
 #include "bounce-private.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
 
 static void
 test_status (void)
@@ -182,6 +186,90 @@ test_json_string (void)
   }
 }
 
+/* Two reports: a MIME one, whose Content-Type is read first, and a plain
+ * one with an encoded Subject, whose Subject is decoded first. */
+static const char *const first_reports[] = {
+  "From: Mail Delivery System <MAILER-DAEMON@mx.example.net>\n"
+  "To: owner@example.org\n"
+  "Subject: Undelivered Mail Returned to Sender\n"
+  "MIME-Version: 1.0\n"
+  "Content-Type: multipart/report; report-type=delivery-status; boundary=\"b1\"\n"
+  "\n"
+  "--b1\n"
+  "Content-Type: text/plain\n"
+  "\n"
+  "I could not deliver your message.\n"
+  "--b1\n"
+  "Content-Type: message/delivery-status\n"
+  "\n"
+  "Reporting-MTA: dns; mx.example.net\n"
+  "\n"
+  "Final-Recipient: rfc822; nobody@example.com\n"
+  "Action: failed\n"
+  "Status: 5.1.1\n"
+  "--b1--\n",
+  "From: MAILER-DAEMON@mx.example.net\n"
+  "To: owner@example.org\n"
+  "Subject: =?utf-8?q?Unzustellbar=3A_Hello?=\n"
+  "Content-Type: text/plain; charset=utf-8\n"
+  "\n"
+  "<nobody@example.com>: 550 5.1.1 user unknown\n",
+};
+
+static gint first_go;
+
+static BounceRules *first_rules;
+
+static gpointer
+first_parse (gpointer data)
+{
+  const char *report = data;
+  /* each thread starts a little later than the last, by a different
+   * amount each round, so that the first uses overlap in many ways */
+  volatile guint spin = g_random_int_range (0, 20000);
+
+  while (!g_atomic_int_get (&first_go))
+    ;
+  while (spin > 0)
+    spin--;
+  bounce_report_unref (bounce_report_new_from_data (report, strlen (report), first_rules,
+                                                    BOUNCE_PARSE_DEFAULT, NULL));
+  return NULL;
+}
+
+/* Threads whose first call into the library is a parse, all at once, in
+ * fresh processes: no warning, no crash, one report each. */
+static void
+test_first_use_threads (void)
+{
+  /* under valgrind, whose threads take turns, a few rounds suffice */
+  int rounds = g_getenv ("BACKSCATTER_VALGRIND") ? 3 : 100;
+
+  for (int round = 0; round < rounds; round++)
+    {
+      int status;
+      pid_t pid = fork ();
+
+      g_assert_cmpint (pid, >=, 0);
+      if (pid == 0)
+        {
+          GThread *t[8];
+
+          first_rules = bounce_rules_new ();
+          g_log_set_always_fatal (G_LOG_LEVEL_WARNING | G_LOG_LEVEL_CRITICAL);
+          for (guint i = 0; i < G_N_ELEMENTS (t); i++)
+            t[i] = g_thread_new ("parse", first_parse, (char *) first_reports[i % 2]);
+          g_atomic_int_set (&first_go, 1);
+          for (guint i = 0; i < G_N_ELEMENTS (t); i++)
+            g_thread_join (t[i]);
+          _exit (0);
+        }
+      g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+      g_assert_true (WIFEXITED (status));
+      g_assert_cmpint (WEXITSTATUS (status), ==, 0);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -192,5 +280,6 @@ main (int argc, char **argv)
   g_test_add_func ("/util/risky", test_risky);
   g_test_add_func ("/util/convert", test_convert);
   g_test_add_func ("/util/json-string", test_json_string);
+  g_test_add_func ("/util/first-use-threads", test_first_use_threads);
   return g_test_run ();
 }
