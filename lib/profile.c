@@ -244,11 +244,11 @@ bounce_org_domain (const char *host)
   if (keep > n)
     keep = n;
   {
-    GString *out = g_string_new (NULL);
+    g_autoptr (GString) out = g_string_new (NULL);
 
     for (guint i = n - keep; i < n; i++)
       g_string_append_printf (out, "%s%s", i > n - keep ? "." : "", labels[i]);
-    return g_ascii_strdown (g_string_free (out, FALSE), -1);
+    return g_ascii_strdown (out->str, out->len);
   }
 }
 
