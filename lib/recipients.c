@@ -141,7 +141,8 @@ recipient_command (BounceRecipient *x, const char *text, gsize len)
     return cmd;
   /* A few mentions of the address, a few dozen lines back: enough for any
    * real report, bounded for a hostile one. */
-  for (p = text; looked++ < 8 && (at = g_strstr_len (p, text + len - p, x->address)) != NULL; p = at + 1)
+  for (p = text; looked++ < 8 && (at = memmem (p, text + len - p, x->address, strlen (x->address))) != NULL;
+       p = at + 1)
     {
       const char *line = at, *end;
 
@@ -177,7 +178,7 @@ recipient_command (BounceRecipient *x, const char *text, gsize len)
           continue;
         }
       /* the paragraph from this line to the next blank line (at most 4 KiB) */
-      end = g_strstr_len (at, MIN ((gsize) (text + len - at), 4096), "\n\n");
+      end = memmem (at, MIN ((gsize) (text + len - at), 4096), "\n\n", 2);
       if (end == NULL)
         end = at + MIN ((gsize) (text + len - at), 4096);
       if ((cmd = command_in (line, end - line)) != NULL)

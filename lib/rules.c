@@ -65,6 +65,7 @@ struct _BounceFormatRule
   GPtrArray *conds;       /* Cond */
   GPtrArray *recipients;  /* Pattern */
   GPtrArray *diagnostics; /* Pattern */
+  GPtrArray *follows;     /* Pattern: diagnostic-after */
   GPtrArray *originals;   /* Pattern */
   Pattern *errors_start;
   Pattern *errors_end;
@@ -200,6 +201,7 @@ format_rule_free (gpointer p)
   g_ptr_array_unref (r->conds);
   g_ptr_array_unref (r->recipients);
   g_ptr_array_unref (r->diagnostics);
+  g_ptr_array_unref (r->follows);
   g_ptr_array_unref (r->originals);
   g_clear_pointer (&r->errors_start, pattern_free);
   g_clear_pointer (&r->errors_end, pattern_free);
@@ -393,6 +395,31 @@ valid_status_pattern (const char *code)
   return *p == '\0';
 }
 
+/* Whether a pattern holds an unbounded wildcard that crosses lines: a
+ * dot in (?s) mode, or [\s\S], followed by * or +. A recipient pattern
+ * like that searches the rest of the report from every recipient, which
+ * costs recipients × length. */
+static gboolean
+reaches_forward (const char *pattern)
+{
+  static const char *const any[] = { "[\\s\\S]", "[\\S\\s]", NULL };
+
+  for (const char *p = strstr (pattern, "(?s"); p && *p; p++)
+    if (*p == '\\' && p[1])
+      p++;
+    else if (*p == '.' && (p[1] == '*' || p[1] == '+'))
+      return TRUE;
+  for (guint i = 0; any[i]; i++)
+    for (const char *p = strstr (pattern, any[i]); p; p = strstr (p + 1, any[i]))
+      {
+        char next = p[strlen (any[i])];
+
+        if (next == '*' || next == '+')
+          return TRUE;
+      }
+  return FALSE;
+}
+
 /* Split "word rest" at the first run of white space. */
 static void
 split_word (char *s, char **word, char **rest)
@@ -474,6 +501,7 @@ parse_rules (BounceRules *rules, Ctx *ctx, char *data, gboolean user)
           cur->conds = g_ptr_array_new_with_free_func (cond_free);
           cur->recipients = g_ptr_array_new_with_free_func (pattern_free);
           cur->diagnostics = g_ptr_array_new_with_free_func (pattern_free);
+          cur->follows = g_ptr_array_new_with_free_func (pattern_free);
           cur->originals = g_ptr_array_new_with_free_func (pattern_free);
           g_ptr_array_add (formats, cur);
           cur_line = ctx->line;
@@ -581,9 +609,13 @@ parse_rules (BounceRules *rules, Ctx *ctx, char *data, gboolean user)
         }
       else if (strcmp (word, "recipient") == 0)
         {
-          Pattern *re = compile (ctx, arg);
+          Pattern *re;
 
-          if (re == NULL)
+          if (reaches_forward (arg))
+            return fail (ctx, "a recipient pattern may not reach forward without bound "
+                              "(each match would search the rest of the report): "
+                              "use diagnostic-after");
+          if ((re = compile (ctx, arg)) == NULL)
             return FALSE;
           if (g_regex_get_string_number (re->re, "addr") < 0)
             {
@@ -592,13 +624,17 @@ parse_rules (BounceRules *rules, Ctx *ctx, char *data, gboolean user)
             }
           g_ptr_array_add (cur->recipients, re);
         }
-      else if (strcmp (word, "diagnostic") == 0 || strcmp (word, "original") == 0)
+      else if (strcmp (word, "diagnostic") == 0 || strcmp (word, "diagnostic-after") == 0
+               || strcmp (word, "original") == 0)
         {
           Pattern *re = compile (ctx, arg);
 
           if (re == NULL)
             return FALSE;
-          g_ptr_array_add (word[0] == 'd' ? cur->diagnostics : cur->originals, re);
+          g_ptr_array_add (word[0] == 'o'                           ? cur->originals
+                           : strcmp (word, "diagnostic-after") == 0 ? cur->follows
+                                                                     : cur->diagnostics,
+                           re);
         }
       else if (strcmp (word, "errors-start") == 0 || strcmp (word, "errors-end") == 0)
         {
@@ -943,7 +979,7 @@ compile_formats (GPtrArray *formats)
   for (guint i = 0; i < formats->len; i++)
     {
       BounceFormatRule *r = g_ptr_array_index (formats, i);
-      GPtrArray *lists[] = { r->recipients, r->diagnostics, r->originals };
+      GPtrArray *lists[] = { r->recipients, r->diagnostics, r->follows, r->originals };
 
       for (guint j = 0; j < r->conds->len; j++)
         test_compile (((Cond *) g_ptr_array_index (r->conds, j))->test);
@@ -1096,6 +1132,79 @@ named (GMatchInfo *mi, const char *name)
   return bounce_strip (v);
 }
 
+/* A diagnostic-after match: where it starts, and its text. */
+typedef struct
+{
+  int start;
+  char *diag;
+} Follow;
+
+static void
+follow_clear (gpointer p)
+{
+  g_free (((Follow *) p)->diag);
+}
+
+static int
+compare_follows (gconstpointer a, gconstpointer b)
+{
+  int x = ((const Follow *) a)->start, y = ((const Follow *) b)->start;
+
+  return (x > y) - (x < y);
+}
+
+/* Every match of @rule's diagnostic-after patterns in the error text, in
+ * order: each recipient takes the first one after it. One pass over the
+ * text for all recipients, rather than a search from each. */
+static GArray *
+follows_in (const BounceFormatRule *rule, const char *text, gsize err_start, gsize err_end)
+{
+  GArray *out = g_array_new (FALSE, TRUE, sizeof (Follow));
+
+  g_array_set_clear_func (out, follow_clear);
+  for (guint i = 0; i < rule->follows->len; i++)
+    {
+      g_autoptr (GMatchInfo) mi = NULL;
+
+      g_regex_match_full (pattern_re (g_ptr_array_index (rule->follows, i)), text, err_end,
+                          err_start, 0, &mi, NULL);
+      while (g_match_info_matches (mi) && out->len < BOUNCE_MAX_RECIPIENTS)
+        {
+          Follow f = { 0 };
+          g_autofree char *d = named (mi, "diag");
+
+          g_match_info_fetch_pos (mi, 0, &f.start, NULL);
+          if (d == NULL)
+            d = bounce_strip (g_match_info_fetch (mi, 0));
+          f.diag = d ? bounce_collapse_space (d) : NULL;
+          if (f.diag)
+            g_array_append_val (out, f);
+          if (!g_match_info_next (mi, NULL))
+            break;
+        }
+    }
+  g_array_sort (out, compare_follows);
+  return out;
+}
+
+/* The first of @follows that starts at or after @pos, or NULL. */
+static const char *
+follow_after (GArray *follows, int pos)
+{
+  guint lo = 0, hi = follows->len;
+
+  while (lo < hi)
+    {
+      guint mid = lo + (hi - lo) / 2;
+
+      if (g_array_index (follows, Follow, mid).start < pos)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+  return lo < follows->len ? g_array_index (follows, Follow, lo).diag : NULL;
+}
+
 /* The paragraph after a recipient: up to @limit, ending at a blank line;
  * when the text right after the match is blank, the next paragraph. */
 static char *
@@ -1161,6 +1270,7 @@ bounce_format_rule_extract (const BounceFormatRule *rule, const char *text, gsiz
 {
   gsize err_start = 0, err_end = len, orig = G_MAXSIZE;
   g_autoptr (GArray) hits = g_array_new (FALSE, TRUE, sizeof (Hit));
+  g_autoptr (GArray) follows = NULL;
   g_autofree char *shared_diag = NULL;
 
   g_array_set_clear_func (hits, hit_clear);
@@ -1219,6 +1329,7 @@ bounce_format_rule_extract (const BounceFormatRule *rule, const char *text, gsiz
         }
     }
   g_array_sort (hits, compare_hits);
+  follows = follows_in (rule, text, err_start, err_end);
 
   for (guint i = 0; i < rule->diagnostics->len && shared_diag == NULL; i++)
     {
@@ -1272,7 +1383,9 @@ bounce_format_rule_extract (const BounceFormatRule *rule, const char *text, gsiz
         }
       if (r->diagnostic == NULL)
         {
+          const char *after = h->diag ? NULL : follow_after (follows, h->end);
           char *d = h->diag ? bounce_collapse_space (h->diag)
+                    : after ? g_strdup (after)
                             : paragraph_after (text, h->end, limit);
 
           r->diagnostic = d ? d : g_strdup (shared_diag);

@@ -13,10 +13,18 @@
         files, named after the source and the mutation, so that a failure
         can be reproduced (and then committed to testdata/malformed/).
 
+    make-malformed.py swell OUTDIR SOURCE...
+        each message under SOURCE swollen to about 300 KB: the first line
+        of its body that names an address, repeated with a different
+        address each time, in place. A rule that searches forward from
+        each recipient, or anything else that costs more per recipient as
+        the report grows, shows up here as a slow answer.
+
 The small malformed samples are committed files in testdata/malformed/.
 """
 import os
 import random
+import re
 import sys
 
 DSN_HEAD = (b"From: MAILER-DAEMON@example.net\n"
@@ -232,6 +240,44 @@ def mutants(outdir, count, seed, paths):
             f.write(out)
 
 
+# ---- swelling --------------------------------------------------------------
+
+ADDRESS = re.compile(rb"([A-Za-z0-9._%+-]+)@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)")
+
+
+def swell(data, size=300 * 1024):
+    """@data with its first body line that names an address repeated to
+    about @size bytes, or None when no body line names one."""
+    text = data.replace(b"\r\n", b"\n")
+    head_end = text.find(b"\n\n")
+    if head_end < 0:
+        return None
+    lines = text[head_end + 2:].split(b"\n")
+    for i, line in enumerate(lines):
+        m = ADDRESS.search(line)
+        if m is None or len(line) > 400:
+            continue
+        copies = []
+        k = 0
+        while sum(map(len, copies)) < size:
+            copies.append(line[:m.start()] + b"person%d@%s" % (k, m.group(2)) + line[m.end():] + b"\n")
+            k += 1
+        body = b"\n".join(lines[:i]) + (b"\n" if i else b"") + b"".join(copies) + b"\n".join(lines[i + 1:])
+        return text[:head_end + 2] + body
+    return None
+
+
+def swollen(outdir, paths):
+    for src in sources(paths):
+        with open(src, "rb") as f:
+            out = swell(f.read())
+        if out is None:
+            continue
+        base = os.path.basename(os.path.dirname(src)) + "-" + os.path.basename(src)
+        with open(os.path.join(outdir, "swell-%s.msg" % base), "wb") as f:
+            f.write(out)
+
+
 def main(argv):
     if len(argv) >= 3 and argv[1] == "large":
         os.makedirs(argv[2], exist_ok=True)
@@ -240,6 +286,10 @@ def main(argv):
     if len(argv) >= 6 and argv[1] == "mutate":
         os.makedirs(argv[2], exist_ok=True)
         mutants(argv[2], int(argv[3]), int(argv[4]), argv[5:])
+        return 0
+    if len(argv) >= 4 and argv[1] == "swell":
+        os.makedirs(argv[2], exist_ok=True)
+        swollen(argv[2], argv[3:])
         return 0
     sys.stderr.write(__doc__)
     return 64

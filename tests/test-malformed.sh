@@ -10,6 +10,11 @@
 #                              50,000 nested messages, 200,000 recipients...
 #   make-malformed.py mutate   mutants of testdata/ (fixed seed), and of
 #                              ../shared/corpus when it is there
+#   make-malformed.py swell    samples swollen to 300 KB by repeating the
+#                              line that names a recipient (the virus
+#                              notices; every sample in the slow suite),
+#                              each answered within a CPU budget of a
+#                              fifth of the time limit (2 s)
 #
 # A failing mutant is kept in $BACKSCATTER_MALFORMED_KEEP (when set) so
 # that it can be committed to testdata/malformed/. Under valgrind
@@ -37,17 +42,20 @@ PY=$(command -v python3 || true)
 set_address_space_limit $LIMIT_KB
 
 mkdir -p "$T/out"
-# check_one FILE LABEL: run check on FILE and judge its answer.
+# check_one FILE LABEL [CPU]: run check on FILE and judge its answer; with
+# CPU, it must come within that many seconds of processor time.
 check_one () {
-  local f=$1 label=$2 out="$T/out/$n.json" err="$T/out/$n.err" rc start end
+  local f=$1 label=$2 cpu=${3:-unlimited} out="$T/out/$n.json" err="$T/out/$n.err" rc start end
   start=$(date +%s%N)
-  ( ulimit -v $limit; exec timeout -k 5 $SECONDS_EACH "$BIN" check --json "$f" ) > "$out" 2> "$err"
+  ( ulimit -v $limit; ulimit -S -t $cpu; exec timeout -k 5 $SECONDS_EACH "$BIN" check --json "$f" ) > "$out" 2> "$err"
   rc=$?
   end=$(date +%s%N)
   local ms=$(( (end - start) / 1000000 ))
   local why=""
   if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
     why="no answer within $SECONDS_EACH s"
+  elif [ $rc -eq 152 ]; then
+    why="more than $cpu s of processor time"
   elif [ $rc -ge 128 ]; then
     why="killed by signal $((rc - 128))"
   elif [ "$(wc -l < "$out")" -ne 1 ]; then
@@ -111,6 +119,16 @@ else
   for f in "$T"/mut/*.msg "$T"/mut-corpus/*.msg; do
     [ -f "$f" ] || continue
     check_one "$f" "$(basename "$(dirname "$f")")/$(basename "$f")"
+  done
+  rm -rf "$T/mut" "$T/mut-corpus"
+  # 4. Swollen samples: a report's cost grows with its size, not with its
+  # size times its recipients.
+  "$PY" "$SRC/tests/make-malformed.py" swell "$T/swell" \
+    $([ "$SLOW" = 1 ] && echo "$SRC/testdata" || echo "$SRC/testdata/virus")
+  for f in "$T"/swell/*.msg; do
+    [ -f "$f" ] || continue
+    check_one "$f" "$(basename "$f")" $(( SECONDS_EACH / 5 ))
+    rm -f "$f"
   done
 
   # Every answer is one well-formed JSON object.

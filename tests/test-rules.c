@@ -24,6 +24,10 @@ static const BadRule bad_rules[] = {
   { "bad-weight", "weight relay-found lots\n", "t.rules:1: weight takes a name and a number" },
   { "format-two-names", "format a b\nbody x\n", "t.rules:1: format takes one name" },
   { "missing-pattern", "format a\nsubject\n", "t.rules:2: a pattern is missing" },
+  { "reaches-forward", "format a\nbody x\nrecipient ^To: (?<addr>\\S+)$(?:(?s:.*?)^Virus: (?<diag>.+))?\n",
+    "t.rules:3: a recipient pattern may not reach forward without bound" },
+  { "reaches-forward-class", "format a\nbody x\nrecipient (?<addr>\\S+@\\S+)[\\s\\S]*?Virus\n",
+    "t.rules:3: a recipient pattern may not reach forward without bound" },
 };
 
 static void
