@@ -20,6 +20,7 @@
 #define BOUNCE_MAX_TEXT_BYTES      (256 * 1024)       /* report text matched */
 #define BOUNCE_MAX_DSN_BYTES       (1024 * 1024)      /* delivery-status body */
 #define BOUNCE_MAX_FIELD_BYTES     4096               /* one value kept */
+#define BOUNCE_MAX_DIAGNOSTIC_BYTES 2048              /* one recipient's diagnostic */
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeObject, g_object_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeMessage, g_object_unref)
@@ -64,6 +65,7 @@ typedef struct
   char *arrival_date;
   char *envelope_id;
   GPtrArray *recipients; /* BounceRecipient */
+  gboolean cut;          /* more than BOUNCE_MAX_DSN_BYTES: the rest unread */
 } BounceDsn;
 
 /* util.c */
@@ -193,12 +195,13 @@ typedef struct
   const char *prologue;         /* the first non-empty multipart prologue */
   guint parts;
   gboolean limited;
+  gboolean text_cut;            /* out of bounce_report_text: text past the cap */
 } BounceWalk;
 
 void bounce_walk (BounceWalk *w, GMimeObject *obj);
 char *bounce_text_to_utf8 (char *bytes, gsize n, const char *charset, gsize *len);
 char *bounce_text_of (GMimeObject *part, gsize *len);
-gsize bounce_finish_text (char *text, gsize len);
+gsize bounce_finish_text (char *text, gsize len, gboolean *cut);
 char *bounce_report_text (BounceWalk *w, gsize *len);
 
 /* recipients.c */

@@ -222,6 +222,8 @@ finish_recipient (State *st)
     return;
   if (r->address == NULL && r->original_recipient != NULL)
     r->address = g_strdup (r->original_recipient);
+  if (r->address != NULL && st->dsn->recipients->len >= BOUNCE_MAX_RECIPIENTS)
+    st->dsn->cut = TRUE;
   if (r->address == NULL || st->dsn->recipients->len >= BOUNCE_MAX_RECIPIENTS)
     {
       bounce_recipient_free (r);
@@ -379,7 +381,10 @@ bounce_dsn_parse (const char *data, gsize len)
   st.dsn = g_new0 (BounceDsn, 1);
   st.dsn->recipients = g_ptr_array_new_with_free_func ((GDestroyNotify) bounce_recipient_free);
   if (len > BOUNCE_MAX_DSN_BYTES)
-    len = BOUNCE_MAX_DSN_BYTES;
+    {
+      len = BOUNCE_MAX_DSN_BYTES;
+      st.dsn->cut = TRUE;
+    }
 
   while (pos < len)
     {

@@ -8,8 +8,8 @@
  * words of failure; it finds a returned header block in the text; failing
  * all that, RFC 3834 headers make an auto-reply.
  *
- * Limits: at most BOUNCE_MAX_RECIPIENTS recipients, a diagnostic of 1024
- * bytes, the report text as capped by the walk.
+ * Limits: at most BOUNCE_MAX_RECIPIENTS recipients, a diagnostic of
+ * BOUNCE_MAX_DIAGNOSTIC_BYTES, the report text as capped by the walk.
  */
 #include "bounce-private.h"
 
@@ -107,7 +107,7 @@ generic_recipients (GPtrArray *r, const char *text, gsize len, gsize stop)
             x->address = g_ascii_strdown (addr, -1);
             x->action = g_strdup ("failed");
             x->diagnostic = g_steal_pointer (&c);
-            bounce_truncate_utf8 (x->diagnostic, 1024);
+            bounce_truncate_utf8 (x->diagnostic, BOUNCE_MAX_DIAGNOSTIC_BYTES);
             g_ptr_array_add (r, x);
           }
       }
@@ -647,7 +647,7 @@ paragraph_at (const char *text, gsize len, gsize s, gsize e)
         }
     }
   if (c)
-    bounce_truncate_utf8 (c, 1024);
+    bounce_truncate_utf8 (c, BOUNCE_MAX_DIAGNOSTIC_BYTES);
   return c;
 }
 

@@ -280,11 +280,13 @@ bounce_text_of (GMimeObject *part, gsize *len)
 }
 
 /* The text the parse reads, from the decoded text of the part: capped,
- * LF line ends. */
+ * LF line ends; *@cut (nullable) says whether the cap cut it. */
 gsize
-bounce_finish_text (char *text, gsize len)
+bounce_finish_text (char *text, gsize len, gboolean *cut)
 {
   len = strlen (text);
+  if (cut)
+    *cut = len > BOUNCE_MAX_TEXT_BYTES;
   if (len > BOUNCE_MAX_TEXT_BYTES)
     {
       len = BOUNCE_MAX_TEXT_BYTES;
@@ -314,11 +316,11 @@ bounce_report_text (BounceWalk *w, gsize *len)
   if ((text == NULL || *text == '\0') && w->prologue)
     {
       g_free (text);
-      text = bounce_utf8 (w->prologue, MIN (strlen (w->prologue), BOUNCE_MAX_TEXT_BYTES));
+      text = bounce_utf8 (w->prologue, MIN (strlen (w->prologue), BOUNCE_MAX_TEXT_BYTES + 1));
     }
   if (text == NULL)
     text = g_strdup ("");
-  *len = bounce_finish_text (text, *len);
+  *len = bounce_finish_text (text, *len, &w->text_cut);
   return text;
 }
 

@@ -211,6 +211,7 @@ bounce_recipients_finish (GPtrArray *recipients, BounceRules *rules, const Bounc
         }
       if (x->diagnostic)
         {
+          bounce_truncate_utf8 (x->diagnostic, BOUNCE_MAX_DIAGNOSTIC_BYTES);
           if (x->reply_code == NULL && bounce_find_reply_code (x->diagnostic, code))
             x->reply_code = g_strdup (code);
           /* A DSN's "5.0.0" says less than the diagnostic's own code. */

@@ -153,11 +153,20 @@ parse_message (BounceReport *r, GMimeMessage *msg, BounceRules *rules)
     warn (r, "the MIME structure is deeper or larger than %d levels / %d parts; the rest was not read",
           BOUNCE_MAX_MIME_DEPTH, BOUNCE_MAX_MIME_PARTS);
   text = bounce_report_text (&w, &text_len);
+  if (w.text_cut)
+    warn (r, "the report text is longer than %d KiB; only its start was read",
+          BOUNCE_MAX_TEXT_BYTES / 1024);
 
   if (w.status_part && GMIME_IS_PART (w.status_part))
     {
-      g_autoptr (GByteArray) body = bounce_part_content (GMIME_PART (w.status_part), BOUNCE_MAX_DSN_BYTES);
+      /* one byte more than is parsed, to know whether there was more */
+      g_autoptr (GByteArray) body = bounce_part_content (GMIME_PART (w.status_part),
+                                                         BOUNCE_MAX_DSN_BYTES + 1);
       g_autoptr (BounceDsn) dsn = bounce_dsn_parse ((const char *) body->data, body->len);
+
+      if (body->len > BOUNCE_MAX_DSN_BYTES)
+        warn (r, "the delivery-status part is larger than %d KiB; only its start was read",
+              BOUNCE_MAX_DSN_BYTES / 1024);
 
       r->reporting_mta = g_steal_pointer (&dsn->reporting_mta);
       r->received_from_mta = g_steal_pointer (&dsn->received_from_mta);
@@ -233,6 +242,9 @@ parse_message (BounceReport *r, GMimeMessage *msg, BounceRules *rules)
       return;
     }
   bounce_recipients_finish (r->recipients, rules, rule, text, text_len);
+  if (r->recipients->len >= BOUNCE_MAX_RECIPIENTS)
+    warn (r, "the report names %d recipients or more; only the first %d were read",
+          BOUNCE_MAX_RECIPIENTS, BOUNCE_MAX_RECIPIENTS);
 
   /* The original: an attached part first, then text after a marker, then
    * a header block found in the text. */

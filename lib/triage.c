@@ -565,7 +565,7 @@ bounce_second_look (const char *data, gsize length, gsize hend, BounceRules *rul
     bytes[n] = '\0';
     text = bounce_text_to_utf8 (bytes, n, charset, &len);
     look.text = text;
-    look.text_len = n ? bounce_finish_text (text, len) : 0;
+    look.text_len = n ? bounce_finish_text (text, len, NULL) : 0;
   }
   return !bounce_rules_may_report (rules, &look);
 }

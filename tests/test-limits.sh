@@ -78,6 +78,37 @@ tr '\n' '\r' < "$bounce" > "$T/cr.eml"
 check "a bare-CR message gets the same result as its LF twin" \
   'grep -q "\"kind\":\"failure\"" "$T/cr.json" && cmp -s "$T/lf.json" "$T/cr.json"' "$(head -c 300 "$T/cr.json")"
 
+# --- every other limit a report can go past says so in a warning ----------
+# 1200 recipients in a DSN, a delivery-status part over 1 MiB, a report text
+# over 256 KiB: each result is still a failure report, and names the limit.
+python3 - "$T" <<'PY'
+import sys
+head = (b"From: MAILER-DAEMON@mx.example.net\nTo: owner@example.org\n"
+        b"Subject: Undelivered Mail Returned to Sender\nMIME-Version: 1.0\n"
+        b'Content-Type: multipart/report; report-type=delivery-status; boundary="b"\n\n')
+def dsn(groups, note=b""):
+    return (head + b"--b\nContent-Type: text/plain\n\nDelivery failed.\n" + note +
+            b"\n--b\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.net\n\n" +
+            b"".join(b"Final-Recipient: rfc822; user%d@example.com\nAction: failed\nStatus: 5.1.1\n"
+                     b"Diagnostic-Code: smtp; 550 5.1.1 no such user%s\n\n" % (i, pad) for i, pad in groups) +
+            b"--b--\n")
+open(sys.argv[1] + "/many.eml", "wb").write(dsn((i, b"") for i in range(1200)))
+open(sys.argv[1] + "/bigdsn.eml", "wb").write(dsn((i, b" " + b"x" * 1500) for i in range(800)))
+open(sys.argv[1] + "/bigtext.eml", "wb").write(dsn([(1, b"")], b"The mail system said:\n" * 20000))
+PY
+for c in "many:the report names 1000 recipients or more" \
+         "bigdsn:the delivery-status part is larger than 1024 KiB" \
+         "bigtext:the report text is longer than 256 KiB"; do
+  f=${c%%:*} want=${c#*:}
+  bounded "$BIN" check --json "${conf[@]}" "$T/$f.eml" > "$T/out" 2> "$T/err"; st=$?
+  check "$f.eml: a failure report with the warning \"$want\"" \
+    '[ $st -lt 3 ] && grep -q "\"kind\":\"failure\"" "$T/out" && grep -q "\"warnings\":\[[^]]*$want" "$T/out"' \
+    "exit $st" "$(head -c 300 "$T/out")" "$(grep -o '"warnings":.*' "$T/out")"
+done
+n_many=$("$BIN" check --json "${conf[@]}" "$T/many.eml" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["recipients"]))')
+check "a DSN of 1200 recipients gives the first 1000" '[ "$n_many" = 1000 ]' "$n_many recipients"
+rm -f "$T"/many.eml "$T"/bigdsn.eml "$T"/bigtext.eml
+
 # --- MIME bombs: the limits on parts and depth apply before GMime parses ---
 # At most ~10 times the message's size in memory and ~1 CPU second per MB.
 mime_bomb () {
