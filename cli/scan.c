@@ -38,6 +38,7 @@ typedef struct
 
   /* the mailbox being scanned */
   const char *mailbox;
+  char *root;            /* Maildir: the Maildir++ top its folders are made in */
   gboolean is_mbox;
   GArray *spans;         /* mbox messages to change */
   GPtrArray *texts;      /* mbox: the new texts of the spans */
@@ -68,8 +69,47 @@ action_verb (Scan *s, gboolean past)
     }
 }
 
-/* The folder @name of the Maildir being scanned (created on first use):
- * a subfolder's messages go to the top Maildir's folder. */
+/* The Maildir++ top of a Maildir: its parent when it is itself a
+ * subfolder (".NAME" holding a "maildirfolder" mark, inside a Maildir),
+ * else the Maildir. Returns: (transfer full) */
+static char *
+maildir_root (const char *path)
+{
+  g_autofree char *base = g_path_get_basename (path);
+  g_autofree char *mark = g_build_filename (path, "maildirfolder", NULL);
+  g_autofree char *parent = g_path_get_dirname (path);
+  g_autofree char *parent_cur = g_build_filename (parent, "cur", NULL);
+
+  if (base[0] == '.' && base[1] != '\0' && strcmp (base, "..") != 0
+      && g_file_test (mark, G_FILE_TEST_IS_REGULAR) && g_file_test (parent_cur, G_FILE_TEST_IS_DIR))
+    return g_steal_pointer (&parent);
+  return g_strdup (path);
+}
+
+/* A Maildir's move= and --defang folders are Maildir++ folders of its
+ * top. Scanning the folder a run would move to (a second run over
+ * .Backscatter) would put its messages in a folder inside a folder, where
+ * no mail reader looks: refused before anything is read. */
+static gboolean
+maildir_target_is_valid (const char *path, const char *folder)
+{
+  g_autofree char *root = maildir_root (path);
+  g_autofree char *dotted = g_strconcat (".", folder, NULL);
+  g_autofree char *target = g_build_filename (root, dotted, NULL);
+  struct stat st, tst;
+
+  if (stat (path, &st) == 0 && stat (target, &tst) == 0 && st.st_dev == tst.st_dev && st.st_ino == tst.st_ino)
+    {
+      g_autofree char *shown = cli_escape (path);
+
+      fprintf (stderr, "backscatter scan: the folder '%s' is the Maildir %s itself\n", folder, shown);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* The folder @name of the Maildir being scanned (created on first use),
+ * in its Maildir++ top: a subfolder's messages go to the top's folder. */
 static BounceMaildirFolder *
 target_folder (Scan *s, const char *name, GError **error)
 {
@@ -77,7 +117,7 @@ target_folder (Scan *s, const char *name, GError **error)
 
   if (folder)
     return folder;
-  folder = bounce_maildir_folder_open (s->mailbox, name, error);
+  folder = bounce_maildir_folder_open (s->root, name, error);
   if (folder)
     g_hash_table_insert (s->folders, g_strdup (name), folder);
   return folder;
@@ -553,6 +593,8 @@ scan_mailbox (Scan *s, const char *path)
 
   s->mailbox = path;
   s->is_mbox = !g_file_test (path, G_FILE_TEST_IS_DIR);
+  g_free (s->root);
+  s->root = s->is_mbox ? NULL : maildir_root (path);
   g_array_set_size (s->spans, 0);
   g_ptr_array_set_size (s->texts, 0);
   g_hash_table_remove_all (s->folders);
@@ -638,17 +680,19 @@ cli_scan (int argc, char **argv)
       cli_settings_clear (&settings);
       return EX_USAGE;
     }
-  /* Every mbox's targets are checked before the first is read. */
+  /* Every mailbox's targets are checked before the first is read. */
   for (int i = 1; i < argc; i++)
-    if (!g_file_test (argv[i], G_FILE_TEST_IS_DIR)
-        && ((s.action == ACTION_MOVE && !mbox_target_is_valid (argv[i], s.folder))
-            || (s.defang && !mbox_target_is_valid (argv[i], s.defang))))
-      {
-        cli_settings_clear (&settings);
-        g_free (s.folder);
-        g_free (s.defang);
-        return EX_USAGE;
-      }
+    {
+      gboolean (*valid) (const char *, const char *)
+        = g_file_test (argv[i], G_FILE_TEST_IS_DIR) ? maildir_target_is_valid : mbox_target_is_valid;
+
+      if ((s.action != ACTION_MOVE || valid (argv[i], s.folder)) && (!s.defang || valid (argv[i], s.defang)))
+        continue;
+      cli_settings_clear (&settings);
+      g_free (s.folder);
+      g_free (s.defang);
+      return EX_USAGE;
+    }
   if (!cli_context_load (&s.ctx, &settings, &error))
     {
       fprintf (stderr, "backscatter: %s\n", error->message);
@@ -734,6 +778,7 @@ cli_scan (int argc, char **argv)
   g_hash_table_unref (s.folders);
   g_free (s.folder);
   g_free (s.defang);
+  g_free (s.root);
   cli_context_clear (&s.ctx);
   return status;
 }

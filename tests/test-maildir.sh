@@ -6,7 +6,8 @@
 #   defang finds the attachments Windows would run and keeps CRLF mail
 #   CRLF; text output shows no control character of a message raw; -r
 #   never reads the folders the run writes, defang never touches its own
-#   quarantine; nothing is written through a symbolic link; tag and
+#   quarantine; a subfolder's move= goes to the top's folder, and a scan
+#   of the move target with move= to it is refused; nothing is written through a symbolic link; tag and
 #   filter replace forged X-Backscatter headers and look at the header
 #   block only; a rewritten file's name says its new size and a real
 #   Dovecot (doveadm) reads it whole; as root, owner, group and mode are
@@ -153,6 +154,23 @@ sums "$R/.Quarantine" > "$T/q-before"
 "$BIN" scan "${base[@]}" "$R/.Quarantine" --defang Quarantine --quiet > /dev/null 2>&1
 sums "$R/.Quarantine" > "$T/q-after"
 check "defang never touches a message in its own quarantine" 'cmp -s "$T/q-before" "$T/q-after" && [ ! -e "$R/.Quarantine/.Quarantine" ]'
+
+# --- a Maildir++ subfolder's move goes to the top's folder ---------------
+# A second run over the folder the first moved to must not nest it inside
+# itself (.Junk/.Junk, which no mail reader shows): refused, exit 64.
+maildir "$R/.Work"
+: > "$R/.Work/maildirfolder"
+bounce work invoice.exe > "$R/.Work/cur/1700000021.M21P1.test.example:2,S"
+"$BIN" scan "${base[@]}" "$R/.Work" --only unknown --action move=Junk --quiet > /dev/null 2> "$T/err"; st=$?
+check "move= from a subfolder puts the message in the top Maildir's folder" \
+  '[ $st = 0 ] && [ -f "$R/.Junk/cur/1700000021.M21P1.test.example:2,S" ] && [ ! -e "$R/.Work/.Junk" ]' \
+  "exit $st" "$(cat "$T/err")" "$(find "$R" -name "1700000021*")"
+sums "$R/.Junk" > "$T/j-before"
+"$BIN" scan "${base[@]}" "$R/.Junk" --only unknown --action move=Junk > /dev/null 2> "$T/err"; st=$?
+sums "$R/.Junk" > "$T/j-after"
+check "scan of the move target with move= to it is refused (exit 64), nothing changed" \
+  '[ $st = 64 ] && grep -q "is the Maildir" "$T/err" && cmp -s "$T/j-before" "$T/j-after" && [ ! -e "$R/.Junk/.Junk" ]' \
+  "exit $st" "$(cat "$T/err")"
 
 # --- symbolic links in the Maildir are never written through ------------
 L=$T/links
