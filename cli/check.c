@@ -74,7 +74,7 @@ check_stdin (Check *c)
 {
   g_autoptr (GError) error = NULL;
   gboolean more;
-  g_autoptr (GByteArray) buf = cli_read_stdin (&more, &error);
+  g_autoptr (GByteArray) buf = cli_read_message (STDIN_FILENO, &more, &error);
 
   if (buf == NULL)
     {
@@ -116,13 +116,12 @@ is_mbox (const char *data, gsize len)
 static void
 check_file (Check *c, const char *path)
 {
-  g_autoptr (GMappedFile) map = NULL;
+  g_autoptr (GByteArray) buf = NULL;
   g_autoptr (GError) err = NULL;
   struct stat st;
+  gboolean more;
   /* O_NONBLOCK: a FIFO is refused below, not waited on. */
   int fd = open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  const char *data;
-  gsize len;
 
   /* Errors name the path once (cli_print_error puts it first). */
   if (fd < 0)
@@ -132,8 +131,15 @@ check_file (Check *c, const char *path)
                        "is a directory: check reads message files; 'backscatter scan' reads a Maildir");
   else if (!S_ISREG (st.st_mode))
     err = g_error_new (BOUNCE_ERROR, BOUNCE_ERROR_IO, "is not a regular file");
-  else if ((map = g_mapped_file_new_from_fd (fd, FALSE, NULL)) == NULL)
-    err = g_error_new (BOUNCE_ERROR, BOUNCE_ERROR_IO, "cannot be read");
+  else if ((buf = cli_read_message (fd, &more, &err)) != NULL)
+    g_clear_error (&err);
+  else
+    {
+      g_autofree char *why = g_strdup (err->message);
+
+      g_clear_error (&err);
+      err = g_error_new (BOUNCE_ERROR, BOUNCE_ERROR_IO, "cannot be read: %s", why);
+    }
   if (fd >= 0)
     close (fd);
   if (err)
@@ -141,9 +147,7 @@ check_file (Check *c, const char *path)
       check_one (c, path, NULL, 0, err);
       return;
     }
-  data = g_mapped_file_get_contents (map);
-  len = g_mapped_file_get_length (map);
-  if (is_mbox (data, len))
+  if (is_mbox ((const char *) buf->data, buf->len))
     {
       err = g_error_new (BOUNCE_ERROR, BOUNCE_ERROR_PARSE,
                          "is an mbox of several messages: check reads one message a file; "
@@ -151,7 +155,7 @@ check_file (Check *c, const char *path)
       check_one (c, path, NULL, 0, err);
       return;
     }
-  check_one (c, path, data, len, NULL);
+  check_one (c, path, (const char *) buf->data, buf->len, NULL);
 }
 
 int

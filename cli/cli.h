@@ -75,7 +75,7 @@ int cli_exit_for_error (const GError *error);
 char *cli_count (guint n, const char *one, const char *plural);
 
 #define CLI_STDIN_CHUNK 65536
-GByteArray *cli_read_stdin (gboolean *more, GError **error);
+GByteArray *cli_read_message (int fd, gboolean *more, GError **error);
 gboolean cli_copy_stdin (int fd, GError **error);
 gboolean cli_write_all (int fd, const void *data, gsize len);
 void cli_escape_append (GString *out, const char *s);

@@ -69,23 +69,27 @@ cli_count (guint n, const char *one, const char *plural)
 }
 
 static void
-set_stdin_error (GError **error, int e)
+set_read_error (GError **error, int fd, int e)
 {
-  g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (e),
-               "standard input: %s", g_strerror (e));
+  if (fd == STDIN_FILENO)
+    g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (e), "standard input: %s", g_strerror (e));
+  else
+    g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (e), "%s", g_strerror (e));
 }
 
-/* cli_read_stdin: the message on standard input, the one reader of check,
- * filter and record-sent. It reads with read(2), so that an unreadable
- * stdin (a folder, a closed descriptor) is an error and never an empty or
- * cut message. At most BOUNCE_MAX_MESSAGE_BYTES + 1 bytes are read, one
- * more than the library reads, so that it knows a message is larger and
- * says so; *@more is then TRUE and the rest is left for cli_copy_stdin().
+/* cli_read_message: the message on @fd (standard input, or a file check
+ * was given), the one reader of check, filter and record-sent. It reads
+ * with read(2), never a mapping: an unreadable stdin (a folder, a closed
+ * descriptor) is an error and never an empty or cut message, and a file
+ * another program cuts while it is read gives fewer bytes, not SIGBUS.
+ * At most BOUNCE_MAX_MESSAGE_BYTES + 1 bytes are read, one more than the
+ * library reads, so that it knows a message is larger and says so; *@more
+ * is then TRUE and the rest is left for cli_copy_stdin().
  *
  * Returns: (transfer full) the bytes read, or NULL with @error set
  * (G_FILE_ERROR, from errno). */
 GByteArray *
-cli_read_stdin (gboolean *more, GError **error)
+cli_read_message (int fd, gboolean *more, GError **error)
 {
   g_autoptr (GByteArray) buf = g_byte_array_sized_new (CLI_STDIN_CHUNK);
   const gsize want = (gsize) BOUNCE_MAX_MESSAGE_BYTES + 1;
@@ -98,13 +102,13 @@ cli_read_stdin (gboolean *more, GError **error)
       ssize_t n;
 
       g_byte_array_set_size (buf, old + room);
-      n = read (STDIN_FILENO, buf->data + old, room);
+      n = read (fd, buf->data + old, room);
       g_byte_array_set_size (buf, old + MAX (n, 0));
       if (n < 0 && errno == EINTR)
         continue;
       if (n < 0)
         {
-          set_stdin_error (error, errno);
+          set_read_error (error, fd, errno);
           return NULL;
         }
       if (n == 0)
@@ -135,7 +139,7 @@ cli_write_all (int fd, const void *data, gsize len)
   return TRUE;
 }
 
-/* cli_copy_stdin: copies what cli_read_stdin() left of standard input to
+/* cli_copy_stdin: copies what cli_read_message() left of standard input to
  * @fd, or reads and drops it when @fd is -1 (so that a writer such as
  * `tee` is never cut off), in constant memory. */
 gboolean
@@ -151,7 +155,7 @@ cli_copy_stdin (int fd, GError **error)
         continue;
       if (n < 0)
         {
-          set_stdin_error (error, errno);
+          set_read_error (error, STDIN_FILENO, errno);
           return FALSE;
         }
       if (n == 0)

@@ -87,7 +87,7 @@ cli_filter (int argc, char **argv)
 
   if (!cli_parse_options ("filter", "- add X-Backscatter headers to the message on stdin", NULL, &settings, &argc, &argv))
     return EX_USAGE;
-  buf = cli_read_stdin (&more, &error);
+  buf = cli_read_message (STDIN_FILENO, &more, &error);
   if (buf == NULL)
     {
       fprintf (stderr, "backscatter filter: %s\n", error->message);

@@ -183,7 +183,7 @@ cli_record_sent (int argc, char **argv)
     return EX_USAGE;
   /* Standard input first: opening the index must not take descriptor 0
    * when it is closed. */
-  buf = cli_read_stdin (&more, &error);
+  buf = cli_read_message (STDIN_FILENO, &more, &error);
   if (buf == NULL)
     {
       fprintf (stderr, "backscatter record-sent: %s\n", error->message);

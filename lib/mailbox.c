@@ -13,6 +13,10 @@
  * Limits: a message larger than BOUNCE_MAX_MESSAGE_BYTES is handed out
  * cut to that size with `truncated` set; the caller must not act on it.
  *
+ * A Maildir's large files are mapped: Maildir files are never rewritten
+ * in place (every writer, this program too, makes a new file and renames
+ * it), so a mapping cannot lose its pages under the reader.
+ *
  * An mbox is read with read(2) in order, a message at a time, never
  * mapped: another program may cut the file while it is read (a mapping
  * would then kill the process with SIGBUS), and memory stays bounded

@@ -252,12 +252,28 @@ for try in 1 2 3 4 5; do
   [ "$st" -gt 128 ] && sig="$sig $st"
 done
 check "an mbox cut while a report reads it ($cut times): no crash (SIGBUS)" '[ -z "$sig" ] && [ "$cut" -gt 0 ]' "exits:$sig"
+# one message of 25 MB, read whole by check
+{ printf 'From: MAILER-DAEMON@mx.example.net\nTo: me@example.org\nSubject: Undelivered Mail\n\n'
+  head -c 25000000 /dev/zero | tr '\0' 'x' | fold -w 76; } > "$W/one"
+cut=0; sig=""
+for try in 1 2 3 4 5; do
+  cp "$W/one" "$W/cut"
+  "$BIN" check "${conf[@]}" "$W/cut" > /dev/null 2>&1 &
+  pid=$!
+  sleep "0.0$((RANDOM % 9 + 1))"
+  if kill -0 "$pid" 2>/dev/null; then
+    truncate -s 4096 "$W/cut"; cut=$((cut + 1))
+  fi
+  wait "$pid"; st=$?
+  [ "$st" -gt 128 ] && sig="$sig $st"
+done
+check "a file cut while check reads it ($cut times): no crash (SIGBUS)" '[ -z "$sig" ] && [ "$cut" -gt 0 ]' "exits:$sig"
 mkfifo "$W/fifo"
 timeout 20 "$BIN" scan "${conf[@]}" "$W/fifo" > /dev/null 2>&1; st1=$?
 timeout 20 "$BIN" check "${conf[@]}" "$W/fifo" > /dev/null 2>&1; st2=$?
 check "scan FIFO and check FIFO are refused at once, not waited on" \
   '[ "$st1" != 124 ] && [ "$st1" -ge 64 ] && [ "$st2" != 124 ] && [ "$st2" -ge 64 ]' "exits $st1 $st2"
-rm -f "$W/fifo" "$W/huge" "$W/cut"
+rm -f "$W/fifo" "$W/huge" "$W/one" "$W/cut"
 
 # --- killed at random moments while another program appends ----------------------
 # Each round: a fresh mbox, a writer appending 40 messages (fcntl, then
