@@ -24,7 +24,7 @@
 
 /* An X-Backscatter-Error header saying @message on one line. */
 static char *
-error_header (const char *message, const char *newline)
+error_header (const char *message)
 {
   g_autoptr (GString) h = g_string_new ("X-Backscatter-Error: ");
 
@@ -41,7 +41,7 @@ error_header (const char *message, const char *newline)
         c = '"';
       g_string_append_c (h, c < 0x20 || c == 0x7f ? ' ' : c < 0x80 ? (char) c : '?');
     }
-  g_string_append (h, newline);
+  g_string_append_c (h, '\n');
   return g_string_free (g_steal_pointer (&h), FALSE);
 }
 
@@ -53,21 +53,19 @@ judge_headers (CliSettings *settings, const char *data, gsize len)
   g_autoptr (GError) error = NULL;
   g_autoptr (BounceReport) report = NULL;
   g_autoptr (BounceJudgement) judgement = NULL;
-  const char *nl = memchr (data, '\n', len);
-  const char *newline = nl && nl > data && nl[-1] == '\r' ? "\r\n" : "\n";
   char *headers = NULL;
 
   if (!cli_context_load (&ctx, settings, &error))
     {
       fprintf (stderr, "backscatter filter: %s\n", error->message);
       cli_context_clear (&ctx);
-      return error_header (error->message, newline);
+      return error_header (error->message);
     }
   report = bounce_report_new_from_data (data, len, ctx.rules, BOUNCE_PARSE_DEFAULT, &error);
   if (report)
     {
       judgement = bounce_judge_report (ctx.judge, report);
-      headers = bounce_judgement_to_headers (judgement, report, newline);
+      headers = bounce_judgement_to_headers (judgement, report, "\n");
     }
   else
     fprintf (stderr, "backscatter filter: %s\n", error->message);

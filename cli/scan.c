@@ -153,9 +153,7 @@ act (Scan *s, const BounceMessageRef *ref, BounceReport *report, BounceJudgement
 
       if (s->action == ACTION_TAG)
         {
-          const char *nl = memchr (ref->data, '\n', ref->length);
-          g_autofree char *headers = bounce_judgement_to_headers (jm, report,
-                                                                  nl && nl > ref->data && nl[-1] == '\r' ? "\r\n" : "\n");
+          g_autofree char *headers = bounce_judgement_to_headers (jm, report, "\n");
           gsize len;
           char *data = bounce_message_add_headers (ref->data, ref->length, headers, &len);
 
@@ -192,9 +190,7 @@ act (Scan *s, const BounceMessageRef *ref, BounceReport *report, BounceJudgement
       break;
     case ACTION_TAG:
       {
-        const char *nl = memchr (ref->data, '\n', ref->length);
-        g_autofree char *headers = bounce_judgement_to_headers (jm, report,
-                                                                nl && nl > ref->data && nl[-1] == '\r' ? "\r\n" : "\n");
+        g_autofree char *headers = bounce_judgement_to_headers (jm, report, "\n");
         gsize len;
         g_autofree char *data = bounce_message_add_headers (ref->data, ref->length, headers, &len);
 

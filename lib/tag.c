@@ -30,17 +30,51 @@ is_ours (const char *line, const char *end)
          && memchr (line, ' ', name_end - line) == NULL;
 }
 
+/* The line ending of @data's first line: "\r\n", "\r" (a bare CR, as old
+ * Macintosh programs wrote) or "\n". */
+static const char *
+newline_of (const char *data, gsize length)
+{
+  for (gsize i = 0; i < length; i++)
+    if (data[i] == '\n')
+      return "\n";
+    else if (data[i] == '\r')
+      return i + 1 < length && data[i + 1] == '\n' ? "\r\n" : "\r";
+  return "\n";
+}
+
+/* Where the header block starting at @p ends (after its blank line), in
+ * a message whose lines end with @eol; @end when it does not end. */
+static const char *
+block_end_of (const char *p, const char *end, char eol)
+{
+  if (eol == '\n')
+    return p + bounce_header_block_end (p, end - p);
+  while (p < end)
+    {
+      const char *cr = memchr (p, eol, end - p);
+
+      if (cr == NULL)
+        return end;
+      if (cr == p)
+        return cr + 1;
+      p = cr + 1;
+    }
+  return end;
+}
+
 /**
  * bounce_message_add_headers:
  * @data: a whole message (an mbox "From " line first is allowed)
  * @length: its length
- * @headers: the header lines to add, each with its line ending (from
+ * @headers: the header lines to add, each ending in a newline (from
  *   bounce_judgement_to_headers())
  * @out_length: (out): the length of the result
  *
  * The message with every X-Backscatter* field of its header block taken
- * out and @headers put at the top of it (an mbox "From " line alone comes
- * back as it is). A message that already carries
+ * out and @headers put at the top of it, written in the message's own
+ * line ending (LF, CRLF or a bare CR, as its first line ends); an mbox
+ * "From " line alone comes back as it is. A message that already carries
  * exactly these headers, and no others of the kind, comes back the same.
  *
  * Returns: (transfer full): the new message
@@ -49,11 +83,13 @@ char *
 bounce_message_add_headers (const char *data, gsize length, const char *headers, gsize *out_length)
 {
   const char *p = data, *end = data + length, *block_end;
-  GString *out = g_string_sized_new (length + strlen (headers));
+  const char *newline = newline_of (data, length);
+  char eol = newline[0] == '\r' && newline[1] == '\0' ? '\r' : '\n';
+  GString *out = g_string_sized_new (length + 2 * strlen (headers));
 
   if (length >= 5 && memcmp (data, "From ", 5) == 0)
     {
-      const char *nl = memchr (data, '\n', length);
+      const char *nl = memchr (data, eol, length);
 
       if (nl == NULL)
         {
@@ -64,8 +100,20 @@ bounce_message_add_headers (const char *data, gsize length, const char *headers,
       p = nl + 1;
     }
   g_string_append_len (out, data, p - data);
-  g_string_append (out, headers);
-  block_end = data + bounce_header_block_end (p, end - p) + (p - data);
+  /* the headers, each line ended as the message's are */
+  for (const char *h = headers; *h;)
+    {
+      gsize n = strcspn (h, "\r\n");
+
+      g_string_append_len (out, h, n);
+      g_string_append (out, newline);
+      h += n;
+      if (*h == '\r')
+        h++;
+      if (*h == '\n')
+        h++;
+    }
+  block_end = block_end_of (p, end, eol);
   while (p < block_end)
     {
       const char *field_end = p;
@@ -73,7 +121,7 @@ bounce_message_add_headers (const char *data, gsize length, const char *headers,
       /* One field: its line and the continuation lines that follow. */
       do
         {
-          const char *nl = memchr (field_end, '\n', block_end - field_end);
+          const char *nl = memchr (field_end, eol, block_end - field_end);
 
           field_end = nl ? nl + 1 : block_end;
         }

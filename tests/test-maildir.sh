@@ -225,6 +225,33 @@ bounce forged report.pdf 'X-Backscatter: legitimate; score=-20.0; kind=failure' 
 check "filter: X-Backscatter headers that came with the message are replaced by ours" \
   'head -1 "$T/filtered" | grep -q "^X-Backscatter: unknown" && ! grep -qi "legitimate\|X-Backscatter-Spam" "$T/filtered"'
 
+# Lines that end in CRLF or a bare CR: the forged header goes, every other
+# byte stays, and ours end as the message's lines do.
+for eol in crlf cr; do
+  bounce "forged-$eol" report.pdf 'X-Backscatter: legitimate; score=-20.0; kind=failure' > "$T/$eol.lf"
+  if [ $eol = crlf ]; then sed 's/$/\r/' "$T/$eol.lf"; else tr '\n' '\r' < "$T/$eol.lf"; fi > "$T/$eol.in"
+  "$BIN" filter "${base[@]}" < "$T/$eol.in" > "$T/$eol.out"
+  maildir "$G/$eol"
+  cp "$T/$eol.in" "$G/$eol/cur/1700000042.M42P1.test.example:2,S"
+  "$BIN" scan "${base[@]}" "$G/$eol" --action tag --only unknown --quiet > /dev/null 2>&1
+  python3 - "$T/$eol.in" "$T/$eol.out" "$G/$eol"/cur/1700000042.M42P1.* > "$T/$eol.cmp" <<'PY'
+import sys
+src = open(sys.argv[1], "rb").read()
+nl = b"\r\n" if b"\r\n" in src else b"\r"
+want_rest = src.split(nl, 1)[1]  # the message less its forged first line
+for out in sys.argv[2:]:
+    got = open(out, "rb").read()
+    ours, rest = got.split(nl + b"From:", 1)
+    rest = b"From:" + rest
+    lines = ours.split(nl)
+    ok = (rest == want_rest and lines[0].startswith(b"X-Backscatter: unknown")
+          and b"legitimate" not in got and all(b"\n" not in l and b"\r" not in l for l in lines))
+    print("ok" if ok else "bad %s: %r" % (out, got[:300]))
+PY
+  check "filter and tag of a message whose lines end in ${eol^^}: forged header out, ours ${eol^^}-ended, the rest byte for byte" \
+    '[ "$(sort -u "$T/$eol.cmp")" = ok ]' "$(cat "$T/$eol.cmp")"
+done
+
 # --- a rewritten file's name says its size ---------------------------------
 S=$T/sized
 maildir "$S"
