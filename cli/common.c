@@ -336,6 +336,21 @@ cli_print_text (const char *source, BounceReport *report, BounceJudgement *judge
   g_string_append_c (t, '\n');
   if (kind == BOUNCE_KIND_NOT_BOUNCE)
     goto out;
+  if (explain)
+    {
+      const char *const *s = bounce_report_get_signals (report);
+
+      if (s[0])
+        g_string_append (t, "  recognised by: ");
+      for (guint i = 0; s[i]; i++)
+        {
+          if (i > 0)
+            g_string_append (t, "; ");
+          cli_escape_append (t, s[i]);
+        }
+      if (s[0])
+        g_string_append_c (t, '\n');
+    }
   for (guint i = 0; i < n; i++)
     {
       BounceRecipient *r = bounce_report_get_recipient (report, i);

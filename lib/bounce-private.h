@@ -226,6 +226,7 @@ typedef struct
   gsize inline_at;        /* where an inline original starts; G_MAXSIZE: none */
   GMimeObject *orig_part; /* the part carrying the original, or NULL */
   BounceOriginal *original; /* out: (transfer full) (nullable) read from @orig_part */
+  GPtrArray *signals;     /* out: char *, what made the reader take it for a report */
 } BounceGeneric;
 
 BounceDsn *bounce_generic_dsn (const char *text, gsize len);

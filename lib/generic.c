@@ -417,6 +417,30 @@ says (GRegex *re, const char *s, gssize len)
   return g_regex_match_full (re, s, len, 0, 0, NULL, NULL);
 }
 
+/* What of @s (@len bytes, or -1) @re matched, or NULL.
+ * Returns: (transfer full) (nullable) */
+static char *
+said (GRegex *re, const char *s, gssize len)
+{
+  g_autoptr (GMatchInfo) mi = NULL;
+  char *m;
+
+  if (s == NULL || !g_utf8_validate (s, len, NULL) || !g_regex_match_full (re, s, len, 0, 0, &mi, NULL))
+    return NULL;
+  m = bounce_collapse_space (g_match_info_fetch (mi, 0) ?: "");
+  if (m)
+    bounce_truncate_utf8 (m, 80);
+  return m;
+}
+
+/* Note a signal the reader counted: "what (the text it saw)". */
+static void
+signal_add (BounceGeneric *g, const char *what, const char *seen)
+{
+  if (g->signals)
+    g_ptr_array_add (g->signals, seen ? g_strdup_printf ("%s (\"%s\")", what, seen) : g_strdup (what));
+}
+
 /* Every address in a header value (an address list), lower case. */
 static void
 add_addresses (GPtrArray *out, const char *value)
@@ -461,11 +485,20 @@ weigh (BounceGeneric *g, gsize stop, gboolean original)
   gboolean sender = FALSE, weak = FALSE, failure = FALSE, delay = FALSE, subject_delay = FALSE;
   gboolean subject_failure = FALSE, text_failure = FALSE, content = FALSE;
   gboolean carried = original; /* what only a report carries */
+  guint first_signal = g->signals ? g->signals->len : 0;
+  char *seen;
 
-  if (says (p->sender, from, -1))
-    sender = TRUE;
-  else if (says (p->weak_sender, from, -1))
-    weak = TRUE;
+  if ((seen = said (p->sender, from, -1)) != NULL)
+    {
+      sender = TRUE;
+      signal_add (g, "From a mail system", seen);
+    }
+  else if ((seen = said (p->weak_sender, from, -1)) != NULL)
+    {
+      weak = TRUE;
+      signal_add (g, "From a role address", seen);
+    }
+  g_free (seen);
   if (rp)
     {
       g_autofree char *v = g_strstrip (g_strdup (rp));
@@ -473,63 +506,88 @@ weigh (BounceGeneric *g, gsize stop, gboolean original)
       if (*v == '\0' || strcmp (v, "<>") == 0 || strcmp (v, "< >") == 0
           || g_ascii_strncasecmp (v, "<mailer-daemon", 14) == 0
           || g_ascii_strncasecmp (v, "mailer-daemon", 13) == 0)
-        sender = carried = TRUE;
+        {
+          sender = carried = TRUE;
+          signal_add (g, *v == '<' && v[1] == '>' ? "a null Return-Path" : "Return-Path", *v == '<' && v[1] == '>' ? NULL : v);
+        }
     }
   score += sender ? EVIDENCE_SENDER : weak ? EVIDENCE_WEAK_SENDER : 0;
   if (ct && g_mime_content_type_is_type (ct, "multipart", "report"))
     {
       sender = carried = TRUE;
       score += EVIDENCE_REPORT_TYPE;
+      signal_add (g, "Content-Type multipart/report", NULL);
     }
   /* "Warning: message still undelivered": a delay says so first. */
-  if (says (p->delay, subject, -1))
+  if ((seen = said (p->delay, subject, -1)) != NULL)
     {
       delay = subject_delay = TRUE;
       score += EVIDENCE_SUBJECT;
+      signal_add (g, "a delay in the Subject", seen);
     }
-  else if (says (p->failure, subject, -1))
+  else if ((seen = said (p->failure, subject, -1)) != NULL)
     {
       failure = subject_failure = TRUE;
       score += EVIDENCE_SUBJECT;
+      signal_add (g, "a failure in the Subject", seen);
     }
+  g_free (seen);
   n = MIN (n, (gsize) 64 * 1024);
   while (n > 0 && (g->text[n] & 0xc0) == 0x80)
     n--;
-  if (says (p->failure, g->text, n))
+  if ((seen = said (p->failure, g->text, n)) != NULL)
     {
       score += EVIDENCE_TEXT;
       failure = text_failure = TRUE;
+      signal_add (g, "a failure in the text", seen);
+      g_free (seen);
     }
-  if (says (p->delay, g->text, n))
+  if ((seen = said (p->delay, g->text, n)) != NULL)
     {
       if (!failure || !subject_delay)
         score += EVIDENCE_TEXT;
       delay = TRUE;
+      signal_add (g, "a delay in the text", seen);
+      g_free (seen);
     }
-  if (says (p->code, g->text, n))
+  if ((seen = said (p->code, g->text, n)) != NULL)
     {
       score += EVIDENCE_CODE;
       carried = TRUE;
+      signal_add (g, "a reply or status code in the text", seen);
+      g_free (seen);
     }
   /* A scanner or filter that stopped the message says why; a report
    * titled a failure ("Mail delivery failed") stays one whatever the
    * reason it gives. */
-  if (says (p->content, subject, -1)
-      || (!subject_failure && failure && says (p->content, g->text, n)))
+  if ((seen = said (p->content, subject, -1)) != NULL
+      || (!subject_failure && failure && (seen = said (p->content, g->text, n)) != NULL))
     {
       content = TRUE;
       if (!failure && !delay)
         score += EVIDENCE_SUBJECT;
+      signal_add (g, "a filter's or scanner's words", seen);
+      g_free (seen);
     }
   if (original)
-    score += EVIDENCE_ORIGINAL;
+    {
+      score += EVIDENCE_ORIGINAL;
+      signal_add (g, "a returned copy of the original", NULL);
+    }
   if (as && g_ascii_strncasecmp (g_strchug ((char *) as), "no", 2) != 0)
-    score += EVIDENCE_AUTO;
+    {
+      score += EVIDENCE_AUTO;
+      signal_add (g, "Auto-Submitted", as);
+    }
   /* Who sent it, what it says, and something only a report carries (a
    * From is easily written: spam that pretends to be a bounce has one). */
   if (!(sender || (weak && original)) || !(failure || delay || content) || !carried
       || score < EVIDENCE_FAILURE)
-    return BOUNCE_KIND_NOT_BOUNCE;
+    {
+      if (g->signals)
+        g_ptr_array_set_size (g->signals, first_signal);
+      return BOUNCE_KIND_NOT_BOUNCE;
+    }
   if (content)
     return BOUNCE_KIND_VIRUS_NOTICE;
   if (subject_delay || (delay && !subject_failure && !text_failure))
@@ -859,11 +917,13 @@ bounce_generic_read (BounceGeneric *g)
         {
           g->kind = BOUNCE_KIND_CHALLENGE;
           g->format = "generic";
+          signal_add (g, "a request to confirm in the Subject, and a challenge's words in the text", NULL);
         }
       else if (is_auto_reply (g->message))
         {
           g->kind = BOUNCE_KIND_AUTOREPLY;
           g->format = "rfc3834";
+          signal_add (g, "an automatic reply's header (RFC 3834)", NULL);
         }
     }
   if (g->kind == BOUNCE_KIND_FAILURE && g_strcmp0 (g->format, "rfc3464") == 0 && r->len == 0)

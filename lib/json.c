@@ -205,14 +205,16 @@ original_json (GString *o, BounceOriginal *orig)
  *   member, or the opening brace, written)
  *
  * Appends the report's members: kind, format, reporting_mta,
- * received_from_mta, arrival_date, envelope_id, recipients, original and,
- * when a limit was exceeded, warnings.
+ * received_from_mta, arrival_date, envelope_id, recipients, original,
+ * for a report what made it one (recognised_by) and, when a limit was
+ * exceeded, warnings.
  */
 void
 bounce_report_append_json (BounceReport *report, GString *o)
 {
   BounceOriginal *orig = bounce_report_get_original (report);
   const char *const *warnings = bounce_report_get_warnings (report);
+  const char *const *signals = bounce_report_get_signals (report);
 
   member_str (o, "kind", bounce_kind_to_string (bounce_report_get_kind (report)));
   member_str (o, "format", bounce_report_get_format (report));
@@ -230,14 +232,18 @@ bounce_report_append_json (BounceReport *report, GString *o)
     original_json (o, orig);
   else
     g_string_append (o, "null");
-  if (warnings[0])
+  for (guint k = 0; k < 2; k++)
     {
-      member (o, "warnings");
+      const char *const *list = k == 0 ? signals : warnings;
+
+      if (list[0] == NULL)
+        continue;
+      member (o, k == 0 ? "recognised_by" : "warnings");
       g_string_append_c (o, '[');
-      for (guint i = 0; warnings[i]; i++)
+      for (guint i = 0; list[i]; i++)
         {
           sep (o);
-          bounce_json_append_string (o, warnings[i]);
+          bounce_json_append_string (o, list[i]);
         }
       g_string_append_c (o, ']');
     }

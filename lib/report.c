@@ -31,6 +31,7 @@ struct _BounceReport
   char *envelope_id;
   char *bounce_to;
   char *rule_name;       /* the format rule that recognised it */
+  GPtrArray *signals;    /* char *: what made it a report, NULL-terminated */
   GPtrArray *headers;    /* alternating name, value of the report itself */
   GPtrArray *recipients; /* BounceRecipient */
   BounceOriginal *original;
@@ -107,6 +108,7 @@ bounce_report_unref (BounceReport *report)
   g_ptr_array_unref (report->recipients);
   g_clear_pointer (&report->original, bounce_original_free);
   g_ptr_array_unref (report->warnings);
+  g_clear_pointer (&report->signals, g_ptr_array_unref);
   g_free (report);
 }
 
@@ -147,6 +149,7 @@ parse_message (BounceReport *r, GMimeMessage *msg, BounceRules *rules)
 
   g.kind = BOUNCE_KIND_NOT_BOUNCE;
   g.inline_at = G_MAXSIZE;
+  g.signals = g_ptr_array_new_with_free_func (g_free);
   w.report_message = msg;
   bounce_walk (&w, g_mime_message_get_mime_part (msg));
   if (w.limited)
@@ -176,16 +179,20 @@ parse_message (BounceReport *r, GMimeMessage *msg, BounceRules *rules)
         g_ptr_array_add (r->recipients, g_ptr_array_steal_index (dsn->recipients, 0));
       g.format = w.global ? "rfc6533" : "rfc3464";
       g.kind = BOUNCE_KIND_FAILURE;
+      g_ptr_array_add (g.signals, g_strdup (w.global ? "a message/global-delivery-status part (RFC 6533)"
+                                                     : "a message/delivery-status part (RFC 3464)"));
     }
   else if (w.mdn_part)
     {
       g.kind = BOUNCE_KIND_MDN;
       g.format = "rfc8098";
+      g_ptr_array_add (g.signals, g_strdup ("a message/disposition-notification part (RFC 8098)"));
     }
   else if (w.feedback_part)
     {
       g.kind = BOUNCE_KIND_FEEDBACK;
       g.format = "arf";
+      g_ptr_array_add (g.signals, g_strdup ("a message/feedback-report part (RFC 5965)"));
     }
 
   if (g.format == NULL)
@@ -200,6 +207,7 @@ parse_message (BounceReport *r, GMimeMessage *msg, BounceRules *rules)
             g_ptr_array_add (r->recipients, g_ptr_array_steal_index (dsn->recipients, 0));
           g.format = "rfc3464";
           g.kind = BOUNCE_KIND_FAILURE;
+          g_ptr_array_add (g.signals, g_strdup ("delivery-status fields in the text (RFC 3464)"));
         }
     }
 
@@ -219,6 +227,7 @@ parse_message (BounceReport *r, GMimeMessage *msg, BounceRules *rules)
           g.kind = rk;
           g.format = bounce_format_rule_name (rule);
         }
+      g_ptr_array_add (g.signals, g_strdup_printf ("the format rule %s", bounce_format_rule_name (rule)));
       if (g.kind != BOUNCE_KIND_NOT_BOUNCE)
         bounce_recipients_merge (r->recipients, found);
     }
@@ -235,6 +244,12 @@ parse_message (BounceReport *r, GMimeMessage *msg, BounceRules *rules)
   r->kind = g.kind;
   r->format = g_strdup (g.format);
   r->original = g_steal_pointer (&g.original);
+  if (g.kind != BOUNCE_KIND_NOT_BOUNCE)
+    {
+      g_ptr_array_add (g.signals, NULL);
+      r->signals = g_steal_pointer (&g.signals);
+    }
+  g_clear_pointer (&g.signals, g_ptr_array_unref);
   if (g.kind == BOUNCE_KIND_NOT_BOUNCE)
     {
       g_ptr_array_set_size (r->recipients, 0);
@@ -514,6 +529,17 @@ BounceOriginal *
 bounce_report_get_original (BounceReport *report)
 {
   return report->original;
+}
+
+/** Returns: (transfer none) what made the message a report, as phrases
+ * ("a null Return-Path", "a failure in the Subject (\"Undeliverable\")",
+ * "the format rule exim"); an empty list for one that is not. */
+const char *const *
+bounce_report_get_signals (BounceReport *report)
+{
+  static const char *const none[] = { NULL };
+
+  return report->signals ? (const char *const *) report->signals->pdata : none;
 }
 
 /** Returns: (transfer none) the limits this message exceeded, as

@@ -59,6 +59,10 @@ check "an unreadable file gets an error object and the run goes on" \
   '[ "$(wc -l < "$T/out")" = 2 ] && head -1 "$T/out" | grep -q "\"error\"" && tail -1 "$T/out" | grep -q "\"verdict\":\"legitimate\""'
 "$BIN" check --explain "${conf[@]}" < judge/forged-untagged.eml > "$T/out"
 check "check reads stdin and explains" 'grep -q "^-: backscatter" "$T/out" && grep -q "sent-id-missing" "$T/out"'
+"$BIN" check --explain "${conf[@]}" generic/addressed-to.eml not-bounce/{quoted-bounce-question,list-smtp-codes,fake-bounce-phishing}.eml > "$T/out"
+check "check --explain says what made a message a report, and nothing for one that is not" \
+  'grep -q "^  recognised by: From a mail system (\"Mail Administrator\"); a null Return-Path; a failure in the Subject" "$T/out" && [ "$(grep -c "recognised by" "$T/out")" = 1 ]' \
+  "$(grep -A1 "addressed-to" "$T/out")"
 "$BIN" frobnicate > /dev/null 2>&1; st=$?
 check "an unknown command is a usage error" '[ $st = 64 ]'
 
