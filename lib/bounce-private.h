@@ -184,6 +184,7 @@ char *bounce_user_agent_family (const char *ua);
 typedef struct
 {
   GMimeObject *status_part;   /* delivery-status or global-delivery-status */
+  GMimeObject *more_status[3]; /* later ones: the first may hold prose, not fields */
   gboolean global;
   GMimeObject *mdn_part;
   GMimeObject *feedback_part;

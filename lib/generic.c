@@ -175,7 +175,7 @@ bounce_generic_original (const char *text, gsize len)
 
   if (g_once_init_enter (&once))
     {
-      re = g_regex_new ("^[ \\t]*(Message-ID|From|Subject|Received|Return-Path|Date|To):[ \\t]*\\S",
+      re = g_regex_new ("^(?:>[ \\t]?)*[ \\t]*(Message-ID|From|Subject|Received|Return-Path|Date|To):[ \\t]*\\S",
                         G_REGEX_MULTILINE | G_REGEX_CASELESS | G_REGEX_OPTIMIZE, 0, NULL);
       g_once_init_leave (&once, 1);
     }
@@ -194,13 +194,17 @@ bounce_generic_original (const char *text, gsize len)
         {
           const char *nl = memchr (p, '\n', text + len - p);
           gsize n = nl ? (gsize) (nl - p) : (gsize) (text + len - p);
-          gsize i = 0;
+          gsize i = 0, base;
 
+          /* "> " quoting, then the indentation inside it */
+          while (i < n && p[i] == '>')
+            i += i + 1 < n && p[i + 1] == ' ' ? 2 : 1;
+          base = i;
           while (i < n && (p[i] == ' ' || p[i] == '\t'))
             i++;
           if (i == n)
             break;
-          if (i == 0 || count == 0)
+          if (i == base || count == 0)
             {
               gsize j = i;
 
@@ -208,7 +212,7 @@ bounce_generic_original (const char *text, gsize len)
                 j++;
               if (j == i || j >= n || p[j] != ':')
                 {
-                  if (i == 0)
+                  if (i == base)
                     break;
                 }
               else
@@ -423,11 +427,13 @@ static char *
 said (GRegex *re, const char *s, gssize len)
 {
   g_autoptr (GMatchInfo) mi = NULL;
+  g_autofree char *whole = NULL;
   char *m;
 
   if (s == NULL || !g_utf8_validate (s, len, NULL) || !g_regex_match_full (re, s, len, 0, 0, &mi, NULL))
     return NULL;
-  m = bounce_collapse_space (g_match_info_fetch (mi, 0) ?: "");
+  whole = g_match_info_fetch (mi, 0);
+  m = bounce_collapse_space (whole ? whole : "");
   if (m)
     bounce_truncate_utf8 (m, 80);
   return m;
@@ -709,6 +715,22 @@ paragraph_at (const char *text, gsize len, gsize s, gsize e)
   return c;
 }
 
+/* The diagnostic of a recipient found without one beside it: the first
+ * lines of the text (up to @n) that hold a code - the address itself may
+ * be broken across lines there, or stand apart from the server's answer.
+ * Returns: (transfer full) (nullable) */
+static char *
+first_code_paragraph (BounceGeneric *g, gsize n)
+{
+  g_autoptr (GMatchInfo) code = NULL;
+  int cs, ce;
+
+  if (!g_regex_match_full (phrases ()->code, g->text, n, 0, 0, &code, NULL))
+    return NULL;
+  g_match_info_fetch_pos (code, 0, &cs, &ce);
+  return paragraph_at (g->text, n, cs, ce);
+}
+
 /* The failed recipients of a report no rule describes (see above). */
 static void
 text_recipients (BounceGeneric *g, gsize stop, BounceOriginal *o)
@@ -767,6 +789,7 @@ text_recipients (BounceGeneric *g, gsize stop, BounceOriginal *o)
 
       x->address = g_strdup (g_ptr_array_index (seen, 0));
       x->action = g_strdup ("failed");
+      x->diagnostic = first_code_paragraph (g, n);
       g_ptr_array_add (r, x);
     }
   if (r->len == 0 && o)
@@ -781,19 +804,10 @@ text_recipients (BounceGeneric *g, gsize stop, BounceOriginal *o)
       if (to->len == 1)
         {
           BounceRecipient *x = bounce_recipient_new ();
-          g_autoptr (GMatchInfo) code = NULL;
 
           x->address = g_strdup (g_ptr_array_index (to, 0));
           x->action = g_strdup ("failed");
-          /* Its diagnostic: the first lines of the text that hold a code
-           * (the address itself may be broken across lines there). */
-          if (g_regex_match_full (p->code, g->text, n, 0, 0, &code, NULL))
-            {
-              int cs, ce;
-
-              g_match_info_fetch_pos (code, 0, &cs, &ce);
-              x->diagnostic = paragraph_at (g->text, n, cs, ce);
-            }
+          x->diagnostic = first_code_paragraph (g, n);
           g_ptr_array_add (r, x);
         }
     }

@@ -35,6 +35,17 @@ carries_original (GMimeObject *obj)
          || type_is (obj, "message", "partial");
 }
 
+/* A message sent as a file: an attachment named *.eml, whatever type its
+ * sender gave it (application/octet-stream, mostly). */
+static gboolean
+is_message_file (GMimeObject *obj)
+{
+  const char *name = GMIME_IS_PART (obj) ? g_mime_part_get_filename (GMIME_PART (obj)) : NULL;
+  gsize n = name ? strlen (name) : 0;
+
+  return n > 4 && g_ascii_strcasecmp (name + n - 4, ".eml") == 0 && !type_is (obj, "text", "*");
+}
+
 static gboolean
 is_attachment (GMimeObject *obj)
 {
@@ -109,6 +120,13 @@ walk (BounceWalk *w, GMimeObject *obj, int depth)
           w->status_part = obj;
           w->global = type_is (obj, "message", "global-delivery-status");
         }
+      else
+        for (guint i = 0; i < G_N_ELEMENTS (w->more_status); i++)
+          if (w->more_status[i] == NULL)
+            {
+              w->more_status[i] = obj;
+              break;
+            }
     }
   else if (type_is (obj, "message", "disposition-notification")
            || type_is (obj, "message", "global-disposition-notification"))
@@ -121,7 +139,7 @@ walk (BounceWalk *w, GMimeObject *obj, int depth)
       if (w->feedback_part == NULL)
         w->feedback_part = obj;
     }
-  else if (carries_original (obj))
+  else if (carries_original (obj) || is_message_file (obj))
     {
       if (w->orig_part == NULL)
         w->orig_part = obj;

@@ -405,9 +405,6 @@ header_block (const char *text, gsize len)
         strip++;
       l += strip;
       ln -= strip;
-      /* "> Header: value" quoting */
-      if (ln >= 2 && l[0] == '>' && l[1] == ' ' && indent == 0 && out->len == 0)
-        indent = 0;
       if (ln == 0 || (ln > 0 && strspn (l, " \t") == ln))
         {
           if (started)
@@ -421,6 +418,27 @@ header_block (const char *text, gsize len)
         break;
     }
   g_string_append_c (out, '\n');
+  return g_string_free (out, FALSE);
+}
+
+/* The lines of @text quoted with ">" (up to the first that is not), one
+ * level of quoting taken off. Returns: (transfer full) */
+static char *
+unquote (const char *text, gsize len)
+{
+  GString *out = g_string_sized_new (MIN (len, 65536));
+  const char *p = text, *end = text + len;
+
+  while (p < end && *p == '>' && out->len <= BOUNCE_MAX_HEADER_BYTES)
+    {
+      const char *nl = memchr (p, '\n', end - p);
+      const char *e = nl ? nl : end;
+
+      p += p + 1 < e && p[1] == ' ' ? 2 : 1;
+      g_string_append_len (out, p, e - p);
+      g_string_append_c (out, '\n');
+      p = nl ? nl + 1 : end;
+    }
   return g_string_free (out, FALSE);
 }
 
@@ -446,8 +464,14 @@ bounce_original_from_headers_text (const char *text, gsize len,
   if (len == 0)
     return NULL;
   /* Most inline originals are not indented: parse them whole so that the
-   * attachments of the body are seen. Indented ones are dedented. */
-  if (text[0] != ' ' && text[0] != '\t')
+   * attachments of the body are seen. Indented ones are dedented, quoted
+   * ones ("> From: ...") unquoted. */
+  if (text[0] == '>')
+    {
+      block = unquote (text, len);
+      msg = bounce_parse_message_bytes (block, strlen (block));
+    }
+  else if (text[0] != ' ' && text[0] != '\t')
     msg = bounce_parse_message_bytes (text, len);
   else
     {

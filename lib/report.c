@@ -167,6 +167,25 @@ parse_message (BounceReport *r, GMimeMessage *msg, BounceRules *rules)
                                                          BOUNCE_MAX_DSN_BYTES + 1);
       g_autoptr (BounceDsn) dsn = bounce_dsn_parse ((const char *) body->data, body->len);
 
+      /* A delivery-status part of prose, not fields: a later one may
+       * hold them. */
+      for (guint i = 0; dsn->recipients->len == 0 && i < G_N_ELEMENTS (w.more_status); i++)
+        if (w.more_status[i] && GMIME_IS_PART (w.more_status[i]))
+          {
+            g_autoptr (GByteArray) next = bounce_part_content (GMIME_PART (w.more_status[i]),
+                                                               BOUNCE_MAX_DSN_BYTES + 1);
+            BounceDsn *d = bounce_dsn_parse ((const char *) next->data, next->len);
+
+            if (d->recipients->len > 0)
+              {
+                g_byte_array_unref (body);
+                body = g_steal_pointer (&next);
+                bounce_dsn_free (dsn);
+                dsn = d;
+              }
+            else
+              bounce_dsn_free (d);
+          }
       if (body->len > BOUNCE_MAX_DSN_BYTES)
         warn (r, "the delivery-status part is larger than %d KiB; only its start was read",
               BOUNCE_MAX_DSN_BYTES / 1024);

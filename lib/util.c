@@ -239,6 +239,24 @@ bounce_addr_spec (const char *s)
 
   if (s == NULL)
     return NULL;
+  /* A quoted local part first, whatever it holds: "sales@eu"@example.net
+   * is one address, not sales@eu. */
+  for (p = strstr (s, "\"@"); p; p = strstr (p + 1, "\"@"))
+    {
+      const char *open = p;
+
+      while (open > s && open[-1] != '"')
+        open--;
+      if (open == s || open == p)
+        continue;
+      end = p + 2;
+      while (*end && (is_addr_char (*end) || (*end & 0x80)))
+        end++;
+      while (end > p + 2 && (end[-1] == '.' || end[-1] == '\''))
+        end--;
+      if (end > p + 2)
+        return bounce_utf8 (open - 1, end - (open - 1));
+    }
   for (at = strchr (s, '@'); at; at = strchr (at + 1, '@'))
     {
       start = at;

@@ -44,7 +44,16 @@ man_example () {
 # bin_dir DIR: a folder holding a `backscatter` that runs the program.
 bin_dir () {
   mkdir -p "$1"
-  printf '#!/bin/sh\nexec "%s" "$@"\n' "$2" > "$1/backscatter"
+  {
+    echo '#!/bin/sh'
+    # Under `meson test --setup valgrind` the program is tests/valgrind.sh,
+    # which needs its settings even where a recipe empties the environment.
+    for v in BACKSCATTER_VALGRIND_SHIM BACKSCATTER_VALGRIND_REAL BACKSCATTER_VALGRIND_LOGS \
+             BACKSCATTER_VALGRIND_SUPP; do
+      [ -n "${!v:-}" ] && printf 'export %s="%s"\n' "$v" "${!v}"
+    done
+    printf 'exec "%s" "$@"\n' "$2"
+  } > "$1/backscatter"
   chmod 755 "$1" "$1/backscatter"
 }
 
@@ -268,9 +277,10 @@ else
   cp -a "$SRC/testdata/maildir/." "$S/Maildir/"
   cp -a "$C/.config/backscatter/." "$S/.config/backscatter/"
   : > "$T/unit.out"; st=0
+  bin_dir "$T/unit-bin" "$BIN"
   while IFS= read -r line; do
     cmd=${line#ExecStart=}; cmd=${cmd#-}; cmd=${cmd//%h/$S}
-    cmd=${cmd//$prefix\/bin\/backscatter/$BIN}
+    cmd=${cmd//$prefix\/bin\/backscatter/$T/unit-bin/backscatter}
     env -i HOME="$S" PATH=/usr/bin:/bin sh -c "$cmd" >> "$T/unit.out" 2>&1 || st=$?
   done < <(grep '^ExecStart=' "$units/backscatter-scan.service")
   check "the service's commands learn and move the backscatter of ~/Maildir" \
