@@ -107,7 +107,6 @@ generic_recipients (GPtrArray *r, const char *text, gsize len, gsize stop)
             x->address = g_ascii_strdown (addr, -1);
             x->action = g_strdup ("failed");
             x->diagnostic = g_steal_pointer (&c);
-            bounce_truncate_utf8 (x->diagnostic, BOUNCE_MAX_DIAGNOSTIC_BYTES);
             g_ptr_array_add (r, x);
           }
       }

@@ -1389,7 +1389,6 @@ bounce_format_rule_extract (const BounceFormatRule *rule, const char *text, gsiz
                             : paragraph_after (text, h->end, limit);
 
           r->diagnostic = d ? d : g_strdup (shared_diag);
-          bounce_truncate_utf8 (r->diagnostic, BOUNCE_MAX_DIAGNOSTIC_BYTES);
         }
       if (r->reply_code == NULL && h->code)
         r->reply_code = g_strndup (h->code, 3);

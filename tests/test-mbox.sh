@@ -239,34 +239,30 @@ with open(sys.argv[1], "wb") as f:
                 b"To: me@example.org\nSubject: ordinary note %d\nMessage-ID: <note-%d@example.net>\n\n%s\n\n"
                 % (i, i, i, i, b"Some words of an ordinary message. " * 30))
 PY
-cut=0; sig=""
-for try in 1 2 3 4 5; do
-  cp "$W/huge" "$W/cut"
-  "$BIN" scan "${conf[@]}" "$W/cut" --jobs 1 > /dev/null 2>&1 &
-  pid=$!
-  sleep "0.0$((RANDOM % 9 + 1))"
-  if kill -0 "$pid" 2>/dev/null; then
-    truncate -s 4096 "$W/cut"; cut=$((cut + 1))
-  fi
-  wait "$pid"; st=$?
-  [ "$st" -gt 128 ] && sig="$sig $st"
-done
+# cut_while SOURCE COMMAND...: five times, copy SOURCE to $W/cut, run
+# COMMAND on it and cut the file to 4 KiB while it runs; sets $cut (how
+# many times the file was cut under it) and $sig (the exits by a signal).
+cut_while () {
+  local src=$1 pid; shift
+  cut=0; sig=""
+  for try in 1 2 3 4 5; do
+    cp "$src" "$W/cut"
+    "$@" "$W/cut" > /dev/null 2>&1 &
+    pid=$!
+    sleep "0.0$((RANDOM % 9 + 1))"
+    if kill -0 "$pid" 2>/dev/null; then
+      truncate -s 4096 "$W/cut"; cut=$((cut + 1))
+    fi
+    wait "$pid"; st=$?
+    [ "$st" -gt 128 ] && sig="$sig $st"
+  done
+}
+cut_while "$W/huge" "$BIN" scan "${conf[@]}" --jobs 1
 check "an mbox cut while a report reads it ($cut times): no crash (SIGBUS)" '[ -z "$sig" ] && [ "$cut" -gt 0 ]' "exits:$sig"
 # one message of 25 MB, read whole by check
 { printf 'From: MAILER-DAEMON@mx.example.net\nTo: me@example.org\nSubject: Undelivered Mail\n\n'
   head -c 25000000 /dev/zero | tr '\0' 'x' | fold -w 76; } > "$W/one"
-cut=0; sig=""
-for try in 1 2 3 4 5; do
-  cp "$W/one" "$W/cut"
-  "$BIN" check "${conf[@]}" "$W/cut" > /dev/null 2>&1 &
-  pid=$!
-  sleep "0.0$((RANDOM % 9 + 1))"
-  if kill -0 "$pid" 2>/dev/null; then
-    truncate -s 4096 "$W/cut"; cut=$((cut + 1))
-  fi
-  wait "$pid"; st=$?
-  [ "$st" -gt 128 ] && sig="$sig $st"
-done
+cut_while "$W/one" "$BIN" check "${conf[@]}"
 check "a file cut while check reads it ($cut times): no crash (SIGBUS)" '[ -z "$sig" ] && [ "$cut" -gt 0 ]' "exits:$sig"
 mkfifo "$W/fifo"
 timeout 20 "$BIN" scan "${conf[@]}" "$W/fifo" > /dev/null 2>&1; st1=$?
