@@ -49,6 +49,18 @@ def ok(cond, what, detail=""):
     return cond
 
 
+def skip(what):
+    global n_tests
+    n_tests += 1
+    print("ok %d # SKIP %s" % (n_tests, what), flush=True)
+
+
+def sanitized():
+    """True when the program under test is built with AddressSanitizer."""
+    r = subprocess.run(["ldd", BIN], capture_output=True, text=True)
+    return "libasan" in r.stdout
+
+
 def skip_all(why):
     print("1..0 # SKIP " + why)
     sys.exit(0)
@@ -526,8 +538,13 @@ def concurrent(st, n):
     want = [r[1] for r in allr if r and r[0] != "forged"]
     missing = [m for m in want if st.wait_delivered("alice", m.encode(), 120 if m == want[0] else 5) is None]
     ok(not missing, "every accepted message is delivered (%d)" % len(want), missing[:20])
-    ok(rss2 <= rss1 * 1.25 + 4096, "the milter's memory stays flat (%d KiB after one round, %d after two)"
-       % (rss1, rss2))
+    what = "the milter's memory stays flat (%d KiB after one round, %d after two)" % (rss1, rss2)
+    if sanitized():
+        # AddressSanitizer holds freed memory back in quarantine, so the
+        # resident size grows by design; the plain build measures this.
+        skip(what + ": not measured under AddressSanitizer")
+    else:
+        ok(rss2 <= rss1 * 1.25 + 4096, what)
 
 
 def main():
