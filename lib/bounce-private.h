@@ -72,6 +72,9 @@ typedef struct
 void bounce_gmime_init (void);
 GMimeParserOptions *bounce_parser_options (void);
 char *bounce_utf8 (const char *s, gssize len);
+const char *bounce_charset_iconv_name (const char *charset);
+char *bounce_header_decode (const char *raw);
+char *bounce_header_text (GMimeObject *object, const char *name);
 char *bounce_convert_to_utf8 (const char *data, gsize len, const char *charset, gsize *written);
 char *bounce_strip (char *s);
 char *bounce_addr_spec (const char *s);
@@ -170,6 +173,8 @@ void bounce_hop_clear (BounceHop *hop);
 char *bounce_hop_key (const BounceHop *hop);
 gboolean bounce_ip_is_private (const char *ip);
 char *bounce_org_domain (const char *host);
+const char *bounce_identity_sends_under (BounceIdentity *id, const char *domain);
+guint bounce_original_get_n_fields (BounceOriginal *orig);
 char *bounce_message_id_shape (const char *message_id);
 char *bounce_date_zone (const char *date);
 char *bounce_sending_style (const char *hop_key, const char *shape, const char *agent);

@@ -124,13 +124,13 @@ daemon_recipients (GPtrArray *r, GMimeMessage *msg, const char *text, gsize len,
 {
   static GRegex *from_re, *line_re;
   static gsize once;
-  const char *from = g_mime_object_get_header (GMIME_OBJECT (msg), "From");
+  g_autofree char *from = bounce_header_text (GMIME_OBJECT (msg), "From");
   g_autoptr (GMatchInfo) mi = NULL;
 
   if (g_once_init_enter (&once))
     {
       from_re = g_regex_new ("mailer-?daemon|postmaster|mail delivery (?:sub)?system", G_REGEX_CASELESS | G_REGEX_OPTIMIZE, 0, NULL);
-      line_re = g_regex_new ("^(?=[^\\n]*\\b(?:unknown|no such|not found|unable to|does ?n[o']t exist|invalid|"
+      line_re = g_regex_new ("^(?=[^\\n]*(?<![.@])\\b(?:unknown|no such|not found|unable to|does ?n[o']t exist|invalid|"
                              "rejected|refused|unavailable|disabled|over ?quota|is full|undeliverable|"
                              "could not be delivered|failed)\\b)[^\\n]*?<?([^\\s<>\"()@,;:]+@[A-Za-z0-9.-]+\\.[A-Za-z]{2,})>?",
                              G_REGEX_CASELESS | G_REGEX_MULTILINE | G_REGEX_OPTIMIZE, 0, NULL);
@@ -318,7 +318,8 @@ enum
   "undeliver|could ?n[o']t be delivered|can ?n[o']t be delivered|could not deliver|unable to deliver|" \
   "delivery (?:has |to [^\\n]{0,80} )?failed|delivery failure|failed to deliver|delivery to the following|" \
   "failure notice|returned mail|was not delivered|not been delivered|(?:message|mail) not delivered|" \
-  "did not reach|permanent(?:ly)? (?:fatal )?error|fatal error|non-?delivery|mail delivery (?:failed|problem)|" \
+  "did not reach|error (?:has )?occurred while (?:attempting|trying) to deliver|(?:mail|message) failed|return(?:ed|ing) to sender|host unknown|unknown host|" \
+  "permanent(?:ly)? (?:fatal )?error|fatal error|non-?delivery|mail delivery (?:failed|problem)|" \
   "rejected|refused|user unknown|unknown user|no such (?:user|mailbox|address)|does ?n[o']t exist|" \
   "mailbox (?:is )?(?:full|unavailable|not found)|delivery status notification \\(failure\\)|" \
   "message (?:was )?(?:bounced|blocked|returned)|could not be sent|" \
@@ -326,8 +327,8 @@ enum
   "unbekannte?r? empf|fehlgeschlagen|" \
   "non remis|non distribu|pas pu (?:être|etre) (?:remis|distribu|d[ée]livr)|[ée]chec (?:de|lors de) (?:la )?(?:remise|livraison|distribution)|" \
   "impossible de (?:remettre|d[ée]livrer|distribuer)|destinataire inconnu|" \
-  "no (?:se )?(?:ha )?(?:podido|pudo) (?:ser )?entregar|no (?:fue |ha sido )?entregado|error (?:de|en la) entrega|" \
-  "imposible entregar|fallo (?:en la|de) entrega|" \
+  "no (?:se )?(?:ha )?(?:podido|pudo) (?:ser )?entreg(?:ar|ado|ada)|no (?:fue |ha sido )?entregad[oa]|" \
+  "error (?:permanente )?(?:de|en la) entrega|entrega fallida|imposible entregar|fallo (?:en la|de) entrega|" \
   "n[ãa]o (?:foi )?(?:poss[ií]vel )?entreg|n[ãa]o p[ôo]de ser entregue|falha (?:na|de) entrega|" \
   "non (?:[èe] stato|pu[òo] essere|[èe] stato possibile) (?:recapitat|consegnat)|mancata consegna|" \
   "impossibile (?:recapitare|consegnare)|non recapitabile|" \
@@ -336,7 +337,7 @@ enum
   "не (?:может быть |удалось |был |была |было )?доставлен|недоставлен|ошибка доставки|невозможно доставить|не удалось доставить|" \
   "配信できません|配送できません|届きませんでした|送信できませんでした|配信に失敗|配送に失敗|配信失敗|配送失敗|不達|宛先不明|" \
   "エラー通知|メールエラー|" \
-  "无法投递|無法投遞|投递失败|投遞失敗|发送失败|發送失敗|未能送达|無法送達|无法送达|退信|传递失败|傳遞失敗|" \
+  "无法投递|無法投遞|投递失败|投遞失敗|发送失败|發送失敗|无法发送|無法發送|无法传送|無法傳送|传送失败|傳送失敗|退件|未能送达|無法送達|无法送达|退信|传递失败|傳遞失敗|" \
   "전달되지 않았|전달 실패|전송 실패|배달 실패|배달되지 않았|반송"
 
 /* Phrases of delay, in the same languages. */
@@ -377,16 +378,61 @@ typedef struct
   GRegex *failure, *delay, *content, *challenge, *sender, *weak_sender, *code, *near, *address;
 } Phrases;
 
+/* A phrase pattern whose blanks match any run of white space, a line
+ * break too: reports wrap their sentences anywhere. " ?" becomes "\s*". */
+static GRegex *
+phrase_regex (const char *pattern, GRegexCompileFlags flags)
+{
+  g_autoptr (GString) re = g_string_new (NULL);
+  gboolean in_class = FALSE;
+  GRegex *compiled;
+
+  for (const char *c = pattern; *c; c++)
+    {
+      if (*c == '\\' && c[1])
+        {
+          g_string_append_len (re, c, 2);
+          c++;
+        }
+      else if (in_class)
+        {
+          in_class = *c != ']';
+          g_string_append_c (re, *c);
+        }
+      else if (*c == '[')
+        {
+          in_class = TRUE;
+          g_string_append_c (re, *c);
+          if (c[1] == '^')
+            g_string_append_c (re, *++c);
+          if (c[1] == ']')
+            g_string_append_c (re, *++c);
+        }
+      else if (*c == ' ' && c[1] == '?')
+        {
+          g_string_append (re, "\\s*");
+          c++;
+        }
+      else if (*c == ' ')
+        g_string_append (re, "\\s+");
+      else
+        g_string_append_c (re, *c);
+    }
+  compiled = g_regex_new (re->str, flags, 0, NULL);
+  g_assert (compiled != NULL);
+  return compiled;
+}
+
 static gpointer
 phrases_init (gpointer data)
 {
   Phrases *p = g_new0 (Phrases, 1);
   GRegexCompileFlags f = G_REGEX_CASELESS | G_REGEX_OPTIMIZE;
 
-  p->failure = g_regex_new (FAILURE_PHRASES, f, 0, NULL);
-  p->delay = g_regex_new (DELAY_PHRASES, f, 0, NULL);
-  p->content = g_regex_new (CONTENT_PHRASES, f, 0, NULL);
-  p->challenge = g_regex_new (CHALLENGE_PHRASES, f, 0, NULL);
+  p->failure = phrase_regex (FAILURE_PHRASES, f);
+  p->delay = phrase_regex (DELAY_PHRASES, f);
+  p->content = phrase_regex (CONTENT_PHRASES, f);
+  p->challenge = phrase_regex (CHALLENGE_PHRASES, f);
   p->sender = g_regex_new (SENDER_NAMES, f, 0, NULL);
   p->weak_sender = g_regex_new (WEAK_SENDER_NAMES, f, 0, NULL);
   /* An SMTP reply code or an RFC 3463 status standing as a word. */
@@ -473,16 +519,27 @@ holds_address (GPtrArray *list, const char *a)
   return FALSE;
 }
 
+/* How the recipients the reader holds were found before it weighed the
+ * evidence. */
+typedef enum
+{
+  FOUND_NONE,
+  FOUND_CODED,  /* each beside a reply or status code */
+  FOUND_DAEMON, /* on a line of failure words, in mail from a mail system */
+} Found;
+
 /* What the evidence says: BOUNCE_KIND_FAILURE, BOUNCE_KIND_DELAY or
- * BOUNCE_KIND_NOT_BOUNCE. @stop: where the returned original starts. */
+ * BOUNCE_KIND_NOT_BOUNCE. @stop: where the returned original starts;
+ * @original: whether one came back; @found: how the recipients held were
+ * found. */
 static BounceKind
-weigh (BounceGeneric *g, gsize stop, gboolean original)
+weigh (BounceGeneric *g, gsize stop, gboolean original, Found found)
 {
   const Phrases *p = phrases ();
   GMimeObject *m = GMIME_OBJECT (g->message);
-  const char *from = g_mime_object_get_header (m, "From");
+  g_autofree char *from = bounce_header_text (m, "From");
   const char *rp = g_mime_object_get_header (m, "Return-Path");
-  const char *subject = g_mime_object_get_header (m, "Subject");
+  g_autofree char *subject = bounce_header_text (m, "Subject");
   const char *as = g_mime_object_get_header (m, "Auto-Submitted");
   GMimeContentType *ct = g_mime_object_get_content_type (m);
   gsize n = MIN (stop, g->text_len);
@@ -517,6 +574,12 @@ weigh (BounceGeneric *g, gsize stop, gboolean original)
         }
     }
   score += sender ? EVIDENCE_SENDER : weak ? EVIDENCE_WEAK_SENDER : 0;
+  if (g_mime_object_get_header (m, "X-Failed-Recipients"))
+    {
+      carried = TRUE;
+      score += EVIDENCE_CODE;
+      signal_add (g, "X-Failed-Recipients", NULL);
+    }
   if (ct && g_mime_content_type_is_type (ct, "multipart", "report"))
     {
       sender = carried = TRUE;
@@ -573,6 +636,24 @@ weigh (BounceGeneric *g, gsize stop, gboolean original)
         score += EVIDENCE_SUBJECT;
       signal_add (g, "a filter's or scanner's words", seen);
       g_free (seen);
+    }
+  /* "user@example.com: 550 5.1.1 ...": a line a report writes, not a
+   * sentence; failure words beside an address count as a report's only
+   * when the Subject says so too (a postmaster's notice to all staff
+   * can mention undeliverable mail and an address). */
+  if (found == FOUND_CODED)
+    {
+      score += EVIDENCE_TEXT;
+      failure = carried = TRUE;
+      signal_add (g, "an address beside a reply or status code", NULL);
+    }
+  else if (found == FOUND_DAEMON && (subject_failure || subject_delay))
+    {
+      carried = TRUE;
+      if (!text_failure)
+        score += EVIDENCE_TEXT;
+      text_failure = failure = TRUE;
+      signal_add (g, "an address on a line of failure words", NULL);
     }
   if (original)
     {
@@ -813,11 +894,12 @@ text_recipients (BounceGeneric *g, gsize stop, BounceOriginal *o)
 }
 
 /* Whether the message asks its sender to confirm that a person sent it:
- * the words of a challenge in its Subject and in its text. */
-static gboolean
+ * a request to confirm in its Subject and a challenge's words in its
+ * text, which it returns, or NULL. Returns: (transfer full) (nullable) */
+static char *
 is_challenge (BounceGeneric *g)
 {
-  const char *subject = g_mime_object_get_header (GMIME_OBJECT (g->message), "Subject");
+  g_autofree char *subject = bounce_header_text (GMIME_OBJECT (g->message), "Subject");
   gsize n = MIN (g->text_len, (gsize) 16 * 1024);
   static GRegex *confirm;
   static gsize once;
@@ -830,13 +912,15 @@ is_challenge (BounceGeneric *g)
     }
   while (n > 0 && n < g->text_len && (g->text[n] & 0xc0) == 0x80)
     n--;
-  return says (confirm, subject, -1) && says (phrases ()->challenge, g->text, n);
+  if (!says (confirm, subject, -1))
+    return NULL;
+  return said (phrases ()->challenge, g->text, n);
 }
 
 /* Read a report no rule describes: weigh the evidence, then find its
  * recipients. Returns the kind. */
 static BounceKind
-read_unknown (BounceGeneric *g, gsize stop)
+read_unknown (BounceGeneric *g, gsize stop, Found found)
 {
   BounceOriginal *inline_original = NULL, *o = NULL;
   BounceKind kind;
@@ -849,8 +933,10 @@ read_unknown (BounceGeneric *g, gsize stop)
     }
   else if (stop < g->text_len)
     o = inline_original = bounce_original_from_headers_text (g->text + stop, g->text_len - stop, "inline");
-  kind = weigh (g, stop, o != NULL);
-  if (g->recipients->len > 0)
+  kind = weigh (g, stop, o != NULL, found);
+  if (kind == BOUNCE_KIND_NOT_BOUNCE)
+    g_ptr_array_set_size (g->recipients, 0);
+  else if (g->recipients->len > 0)
     {
       /* Found beside their codes: a failure unless it says it is a delay
        * or a scanner's notice. */
@@ -903,7 +989,7 @@ bounce_generic_read (BounceGeneric *g)
       if (g->kind == BOUNCE_KIND_AUTOREPLY && g->format && r->len == 0)
         {
           gsize at = bounce_generic_original (g->text, g->text_len);
-          BounceKind k = read_unknown (g, at);
+          BounceKind k = read_unknown (g, at, FOUND_NONE);
 
           if (k == BOUNCE_KIND_FAILURE)
             {
@@ -919,18 +1005,28 @@ bounce_generic_read (BounceGeneric *g)
     {
       /* No rule knows it: addresses next to error codes make a failure;
        * failing that, RFC 3834 headers make an auto-reply. */
+      Found found = FOUND_NONE;
+      g_autofree char *challenge = NULL;
+      guint listed;
+
       failed_recipients_header (r, g->message);
+      listed = r->len;
       g->inline_at = bounce_generic_original (g->text, g->text_len);
       generic_recipients (r, g->text, g->text_len, g->inline_at);
-      if (r->len == 0)
-        daemon_recipients (r, g->message, g->text, g->text_len, g->inline_at);
-      if ((g->kind = read_unknown (g, g->inline_at)) != BOUNCE_KIND_NOT_BOUNCE)
+      if (r->len > listed)
+        found = FOUND_CODED;
+      else if (r->len == 0)
+        {
+          daemon_recipients (r, g->message, g->text, g->text_len, g->inline_at);
+          found = r->len > 0 ? FOUND_DAEMON : FOUND_NONE;
+        }
+      if ((g->kind = read_unknown (g, g->inline_at, found)) != BOUNCE_KIND_NOT_BOUNCE)
         g->format = "generic";
-      else if (is_challenge (g))
+      else if ((challenge = is_challenge (g)) != NULL)
         {
           g->kind = BOUNCE_KIND_CHALLENGE;
           g->format = "generic";
-          signal_add (g, "a request to confirm in the Subject, and a challenge's words in the text", NULL);
+          signal_add (g, "a request to confirm in the Subject, and a challenge's words in the text", challenge);
         }
       else if (is_auto_reply (g->message))
         {

@@ -265,7 +265,7 @@ bounce_text_to_utf8 (char *bytes, gsize n, const char *charset, gsize *len)
   if (charset && g_ascii_strcasecmp (charset, "utf-8") != 0
       && g_ascii_strcasecmp (charset, "us-ascii") != 0)
     {
-      const char *name = g_mime_charset_iconv_name (charset);
+      const char *name = bounce_charset_iconv_name (charset);
       gsize written = 0;
 
       out = bounce_convert_to_utf8 (bytes, n, charset, &written);

@@ -845,8 +845,8 @@ match_in (GPtrArray *formats, const BounceRuleInput *in, const char *from, const
 const BounceFormatRule *
 bounce_rules_match (BounceRules *rules, const BounceRuleInput *in)
 {
-  const char *f = g_mime_object_get_header (GMIME_OBJECT (in->message), "From");
-  const char *s = g_mime_object_get_header (GMIME_OBJECT (in->message), "Subject");
+  g_autofree char *f = bounce_header_text (GMIME_OBJECT (in->message), "From");
+  g_autofree char *s = bounce_header_text (GMIME_OBJECT (in->message), "Subject");
   g_autofree char *from = f ? bounce_utf8 (f, -1) : NULL;
   g_autofree char *subject = s ? bounce_utf8 (s, -1) : NULL;
   gsize n = bounce_prefilter_n_words (rules->prefilter) / 64 + 1;

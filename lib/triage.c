@@ -135,7 +135,8 @@ static const Word auto_senders[] = {
 static const Word foreign_subjects[] = {
   W ("配信"), W ("不達"), W ("エラー"), W ("送信"), W ("未送信"), W ("返送"), W ("宛先"),
   W ("不在"), W ("自動"), W ("通知"), W ("退信"), W ("投递"), W ("失败"), W ("系统"),
-  W ("退回"), W ("無法"), W ("傳遞"), W ("자동"), W ("반송"), W ("실패"), W ("Недостав"),
+  W ("退回"), W ("無法"), W ("傳遞"), W ("自动"), W ("回复"), W ("回覆"), W ("失敗"),
+  W ("傳送"), W ("无法"), W ("退件"), W ("자동"), W ("반송"), W ("실패"), W ("Недостав"),
   W ("недостав"), W ("Не доставлено"), W ("не доставлено"), W ("Ошибка"),
   W ("ошибка"), W ("Автоответ"), W ("автоответ"), W ("Уведомление"),
   W ("уведомление"), W ("Возврат"), W ("Отпуск"), W ("abwesenheit"),
@@ -226,8 +227,7 @@ static gboolean
 subject_words (const Sets *sets, const char *value, gsize n)
 {
   g_autofree char *raw = g_strndup (value, n);
-  g_autoptr (GMimeParserOptions) opts = (bounce_gmime_init (), bounce_parser_options ());
-  g_autofree char *text = g_mime_utils_header_decode_text (opts, raw);
+  g_autofree char *text = bounce_header_decode (raw);
   gsize tl = text ? strlen (text) : 0;
   g_autofree char *low = g_malloc (tl + 1);
 

@@ -80,6 +80,107 @@ bounce_parse_message_bytes (const char *data, gsize len)
   return g_mime_parser_construct_message (parser, opts);
 }
 
+/* Charset names mailers write that iconv does not know, or that name a
+ * smaller set than the text uses (GB2312 labels GBK text; Shift_JIS and
+ * EUC-KR label Microsoft's extensions), and what to read them as. */
+static const struct
+{
+  const char *label, *iconv;
+} charset_aliases[] = {
+  { "big5_tw", "BIG5" }, { "big5-tw", "BIG5" }, { "x-x-big5", "BIG5" },
+  { "gb2312", "GB18030" }, { "gb_2312-80", "GB18030" }, { "gbk", "GB18030" },
+  { "x-gbk", "GB18030" }, { "cp936", "GB18030" }, { "euc-cn", "GB18030" },
+  { "x-euc-cn", "GB18030" }, { "eucgb2312_cn", "GB18030" }, { "gb2312_cn", "GB18030" },
+  { "csgb2312", "GB18030" }, { "chinese", "GB18030" },
+  { "shift_jis", "CP932" }, { "shift-jis", "CP932" }, { "x-sjis", "CP932" },
+  { "sjis", "CP932" }, { "ms_kanji", "CP932" }, { "windows-31j", "CP932" },
+  { "euc-kr", "CP949" }, { "ks_c_5601-1987", "CP949" }, { "ks_c_5601", "CP949" },
+  { "ksc5601", "CP949" }, { "x-windows-949", "CP949" }, { "korean", "CP949" },
+  { "iso-8859-8-i", "ISO-8859-8" }, { "windows-874", "CP874" },
+  { "unicode-1-1-utf-7", "UTF-7" }, { "utf8", "UTF-8" },
+};
+
+/* bounce_charset_iconv_name: the iconv name to read text labelled
+ * @charset with. Returns: (transfer none) */
+const char *
+bounce_charset_iconv_name (const char *charset)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (charset_aliases); i++)
+    if (g_ascii_strcasecmp (charset, charset_aliases[i].label) == 0)
+      return charset_aliases[i].iconv;
+  bounce_gmime_init ();
+  return g_mime_charset_iconv_name (charset);
+}
+
+/* bounce_header_decode: the text of header value @raw, its encoded words
+ * (RFC 2047) decoded, with their charsets read as
+ * bounce_charset_iconv_name () says. Returns: (transfer full) */
+char *
+bounce_header_decode (const char *raw)
+{
+  g_autoptr (GMimeParserOptions) opts = (bounce_gmime_init (), bounce_parser_options ());
+  g_autoptr (GString) fixed = NULL;
+  const char *p = raw, *q;
+
+  /* "=?charset?" or "=?charset*lang?": the name GMime is given. */
+  while ((q = strstr (p, "=?")) != NULL)
+    {
+      const char *name = q + 2;
+      gsize n = strcspn (name, "?* \t\r\n");
+
+      if (name[n] == '?' || name[n] == '*')
+        {
+          g_autofree char *label = g_strndup (name, n);
+          const char *iconv = NULL;
+
+          for (gsize i = 0; i < G_N_ELEMENTS (charset_aliases) && iconv == NULL; i++)
+            if (g_ascii_strcasecmp (label, charset_aliases[i].label) == 0)
+              iconv = charset_aliases[i].iconv;
+          if (iconv)
+            {
+              if (fixed == NULL)
+                fixed = g_string_new (NULL);
+              g_string_append_len (fixed, p, name - p);
+              g_string_append (fixed, iconv);
+              p = name + n;
+              continue;
+            }
+        }
+      if (fixed)
+        g_string_append_len (fixed, p, name - p);
+      p = name;
+    }
+  if (fixed)
+    {
+      g_string_append (fixed, p);
+      raw = fixed->str;
+    }
+  return g_mime_utils_header_decode_text (opts, raw);
+}
+
+/* bounce_header_text: @object's header @name decoded as
+ * bounce_header_decode () does, or NULL when it has none.
+ * Returns: (transfer full) (nullable) */
+char *
+bounce_header_text (GMimeObject *object, const char *name)
+{
+  GMimeHeader *h = g_mime_header_list_get_header (g_mime_object_get_header_list (object), name);
+  const char *raw = h ? g_mime_header_get_raw_value (h) : NULL;
+
+  char *text, *o;
+
+  if (raw == NULL)
+    return NULL;
+  /* Unfolded, without the blanks around it, as GMime gives a value. */
+  text = bounce_header_decode (raw);
+  o = text;
+  for (const char *c = text; *c; c++)
+    if (*c != '\r' && *c != '\n')
+      *o++ = *c;
+  *o = '\0';
+  return g_strstrip (text);
+}
+
 /* Converters to UTF-8 are kept open, a few per thread: opening one
  * (iconv_open) costs more than converting a whole report. */
 #define KEEP_CONVERTERS 8
@@ -129,7 +230,7 @@ bounce_convert_to_utf8 (const char *data, gsize len, const char *charset, gsize 
       c = &g_array_index (kept, Converter, i);
   if (c == NULL)
     {
-      const char *name = (bounce_gmime_init (), g_mime_charset_iconv_name (charset));
+      const char *name = bounce_charset_iconv_name (charset);
       Converter fresh = { g_steal_pointer (&key), iconv_open ("UTF-8", name ? name : charset) };
 
       if (kept->len == KEEP_CONVERTERS)
