@@ -270,6 +270,47 @@ bounce_identity_is_relay (BounceIdentity *id, const char *host, const char *ip)
   return NULL;
 }
 
+/* The organisation domain of a host pattern or an address pattern's
+ * domain with its leading wildcard labels dropped ("*.out.example.org",
+ * "*@example.org"), or NULL when a wildcard stays in it. */
+static char *
+pattern_org_domain (const char *pattern)
+{
+  const char *at = strrchr (pattern, '@');
+  const char *d = at ? at + 1 : pattern;
+
+  while (g_str_has_prefix (d, "*."))
+    d += 2;
+  if (strpbrk (d, "*?"))
+    return NULL;
+  return bounce_org_domain (d);
+}
+
+/* bounce_identity_sends_under: whether @domain (a Message-ID's, say) is
+ * in the organisation domain of one of the owner's relays or addresses.
+ * Returns: (nullable) the relay or address pattern it is under. */
+const char *
+bounce_identity_sends_under (BounceIdentity *id, const char *domain)
+{
+  g_autofree char *org = domain ? bounce_org_domain (domain) : NULL;
+
+  if (org == NULL)
+    return NULL;
+  for (guint k = 0; k < 2; k++)
+    {
+      GPtrArray *list = k == 0 ? id->relay_hosts : id->addresses;
+
+      for (guint i = 0; i < list->len; i++)
+        {
+          g_autofree char *o = pattern_org_domain (g_ptr_array_index (list, i));
+
+          if (o && strcmp (o, org) == 0)
+            return g_ptr_array_index (list, i);
+        }
+    }
+  return NULL;
+}
+
 /** bounce_identity_signs: whether @domain is (or is below) a domain the
  * owner signs all mail of. Returns: the configured domain, or NULL. */
 const char *

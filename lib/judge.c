@@ -64,6 +64,9 @@ static const struct
   { "sent-id-missing-known-path", FALSE },
   { "relay-found", TRUE },
   { "relay-missing", TRUE },
+  { "relay-missing-whole", TRUE },
+  { "relay-id-domain", TRUE },
+  { "relay-id-foreign", TRUE },
   { "dkim-found", TRUE },
   { "dkim-missing", TRUE },
   { "dkim-learned", FALSE },
@@ -415,8 +418,68 @@ judge_index (BounceJudge *j, BounceJudgement *jm, const char *mid, gint64 orig_d
          mid);
 }
 
+/* Sent messages in the index before what they show of the owner's ways
+ * (Message-ID domains, programs, recipients) speaks. */
+#define MIN_HISTORY 20
+
+/* Header fields a sending program writes that a report quoting a few
+ * headers of the original (From, To, Subject, Date) leaves out. */
+static gboolean
+whole_header (BounceOriginal *o)
+{
+  static const char *const more[] = { "MIME-Version", "Content-Type", "User-Agent", "X-Mailer", NULL };
+  guint n = 0;
+
+  for (guint i = 0; more[i]; i++)
+    if (bounce_original_get_header (o, more[i]))
+      n++;
+  return n >= 2 && bounce_original_get_n_fields (o) >= 7;
+}
+
+/* The original came back without a Received header: what the relays
+ * still say. Many reports return a few of its headers only, so the
+ * Message-ID's domain (made by the program that sent it, or by the
+ * relay) is read against the relays' and addresses' domains; and a
+ * whole header without a Received line never passed a relay. */
 static void
-judge_relays (BounceJudge *j, BounceJudgement *jm, BounceOriginal *o, const PathFacts *pf)
+judge_relays_unreceived (BounceJudge *j, BounceJudgement *jm, BounceOriginal *o, const PathFacts *pf,
+                         const char *from_addr)
+{
+  const char *mid = bounce_original_get_message_id (o);
+  g_autofree char *domain = bounce_message_id_domain (mid);
+
+  if (pf->known)
+    return;
+  /* Another person's mail (from-not-owner says so) made its Message-ID
+   * by its own ways. */
+  if (from_addr && bounce_identity_has_addresses (j->identity)
+      && !bounce_identity_is_owner_address (j->identity, from_addr))
+    g_clear_pointer (&domain, g_free);
+  if (whole_header (o))
+    add (j, jm, "relay-missing-whole",
+         "The original came back with its whole header (%u fields) and no Received header: mail through your relays has one.",
+         bounce_original_get_n_fields (o));
+  if (domain && *domain)
+    {
+      const char *under = bounce_identity_sends_under (j->identity, domain);
+
+      if (under)
+        add (j, jm, "relay-id-domain",
+             "The original came back without a Received header; its Message-ID %s was made under the domain of %s.",
+             mid, under);
+      /* With sent mail to learn from, the list of relays may be a part of
+       * the ways the owner sends; what that mail shows of Message-IDs
+       * speaks instead (id-domain-known, id-domain-unknown). */
+      else if (j->index_n < MIN_HISTORY)
+        add (j, jm, "relay-id-foreign",
+             "The original came back without a Received header, and its Message-ID %s was made under a domain none of your relays or addresses is in.",
+             mid);
+    }
+}
+
+static void
+judge_relays (BounceJudge *j, BounceJudgement *jm, BounceOriginal *o, const PathFacts *pf,
+              const char *from_addr)
 {
   const char *const *texts = bounce_original_get_received_text (o);
   guint n = g_strv_length ((char **) texts);
@@ -448,6 +511,8 @@ judge_relays (BounceJudge *j, BounceJudgement *jm, BounceOriginal *o, const Path
    * never make one of those missing. */
   if (n > 0 && !pf->known)
     add (j, jm, "relay-missing", "None of the original's %u Received headers names one of your relays.", n);
+  if (n == 0)
+    judge_relays_unreceived (j, jm, o, pf, from_addr);
 }
 
 static void
@@ -727,14 +792,13 @@ static void
 judge_profile (BounceJudge *j, BounceJudgement *jm, BounceReport *r, BounceOriginal *o,
                const char *mid, gint64 orig_date)
 {
-  const guint min_history = 20; /* messages before the profile speaks */
   g_autofree char *domain = bounce_message_id_domain (mid);
   const char *ua = bounce_original_get_header (o, "User-Agent");
   g_autofree char *agent = NULL;
   guint known = 0, strangers = 0;
   const char *stranger = NULL, *friend = NULL;
 
-  if (j->index_n < min_history)
+  if (j->index_n < MIN_HISTORY)
     return;
   if (domain)
     {
@@ -838,7 +902,7 @@ bounce_judge_report (BounceJudge *j, BounceReport *r)
   else if (j->index && o)
     add (j, jm, "no-message-id", "The original has no Message-ID to look up in your sent mail.");
   if (o && j->identity && bounce_identity_has_relays (j->identity))
-    judge_relays (j, jm, o, &pf);
+    judge_relays (j, jm, o, &pf, from_addr);
   if (o && j->identity && bounce_identity_has_dkim_domains (j->identity))
     judge_dkim (j, jm, o, from_addr);
   if (j->identity && bounce_identity_get_batv_key (j->identity))

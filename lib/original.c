@@ -548,6 +548,14 @@ bounce_original_get_header (BounceOriginal *orig, const char *name)
   return NULL;
 }
 
+/* bounce_original_get_n_fields: how many header fields came back,
+ * Received and DKIM-Signature fields too. */
+guint
+bounce_original_get_n_fields (BounceOriginal *orig)
+{
+  return orig->headers->len / 2 + orig->received_text->len + orig->dkim->len;
+}
+
 /** bounce_original_get_message_id: Returns: (nullable) the Message-ID with its angle brackets. */
 const char *
 bounce_original_get_message_id (BounceOriginal *orig)

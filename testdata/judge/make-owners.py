@@ -14,8 +14,13 @@ For each owner, OUTDIR/NAME/ holds:
                          original as message/rfc822 or text/rfc822-headers
   bounces/forged-*.eml   bounces of mail that worms and bots sent in the
                          owner's name, with and without attachments
+  bounces/few-*.eml      a third of each, as a report that returns only
+                         the From, To, Subject, Date and Message-ID of the
+                         original (as Exchange and many gateways do)
   plain.conf       the owner's address and Sent folder, complete = false
   relay.conf       the same, and the relay of one of the ways they send
+  relays.conf      the owner's address and the relays of all the ways they
+                   send, no Sent folder (what a relay list alone says)
 
 Ways of sending: a desktop client through the owner's own submission
 server, a phone through the mail provider's, a webmail. Owners have one,
@@ -135,7 +140,11 @@ def bounce(owner, rcpt, original_headers, body, t, carry, to=None):
             % (to or owner.address, mx, mx, owner.domain, hexid(10), owner.address, rfc2822(t + 60, "+0000"),
                rfc2822(t + 60, "+0000"), mx, to or owner.address, b, t, hexid(8), mx, b, mx, rcpt, diag, b, mx,
                rfc2822(t + 3, "+0000"), rcpt, diag))
-    if carry == "message/rfc822":
+    if carry == "few":
+        few = "".join(line + "\n" for line in original_headers.split("\n")
+                      if line.split(":")[0] in ("From", "To", "Subject", "Date", "Message-ID"))
+        text += "--%s\nContent-Description: Undelivered Message Headers\nContent-Type: text/rfc822-headers\n\n%s\n" % (b, few)
+    elif carry == "message/rfc822":
         text += "--%s\nContent-Description: Undelivered Message\nContent-Type: message/rfc822\n\n%s\n%s\n" % (b, original_headers, body)
     else:
         text += "--%s\nContent-Description: Undelivered Message Headers\nContent-Type: text/rfc822-headers\n\n%s\n" % (b, original_headers)
@@ -178,6 +187,9 @@ def make_owner(i, ways, outdir):
             carry = "message/rfc822" if n_real % 2 == 0 else "text/rfc822-headers"
             with open(os.path.join(home, "bounces", "real-%s-%03d.eml" % (w.kind, n_real)), "w") as f:
                 f.write(bounce(o, rcpt, orig, "Hello.\n", t, carry))
+            if n_real % 3 == 0:
+                with open(os.path.join(home, "bounces", "few-real-%s-%03d.eml" % (w.kind, n_real)), "w") as f:
+                    f.write(bounce(o, rcpt, orig, "Hello.\n", t, "few"))
             n_real += 1
     for k in range(rng.randint(30, 45)):
         make_forgery(o, home, k)
@@ -187,6 +199,9 @@ def make_owner(i, ways, outdir):
     with open(os.path.join(home, "relay.conf"), "w") as f:
         f.write("[identity]\naddresses = %s\nrelays = %s\n[sent]\nfolders = %s\ncomplete = false\n"
                 % (o.address, o.ways[0].relay, os.path.join(home, "Sent")))
+    with open(os.path.join(home, "relays.conf"), "w") as f:
+        f.write("[identity]\naddresses = %s\nrelays = %s\n"
+                % (o.address, "; ".join(w.relay for w in o.ways)))
 
 
 WORM_AGENTS = [None, "Microsoft Outlook Express 6.00.2600.0000", "Microsoft Outlook, Build 10.0.2627", "The Bat! (v3.51)"]
@@ -240,6 +255,9 @@ def make_forgery(o, home, k):
     carry = "message/rfc822" if k % 3 else "text/rfc822-headers"
     with open(os.path.join(home, "bounces", "forged-%s-%03d.eml" % (style, k)), "w") as f:
         f.write(bounce(o, victim, head, body, t, carry))
+    if k % 3 == 1:
+        with open(os.path.join(home, "bounces", "few-forged-%s-%03d.eml" % (style, k)), "w") as f:
+            f.write(bounce(o, victim, head, body, t, "few"))
 
 
 WAYS = [["desktop"], ["phone"], ["desktop", "phone"], ["phone", "webmail"], ["desktop", "phone", "webmail"],
