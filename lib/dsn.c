@@ -212,6 +212,14 @@ typedef struct
   gboolean field_after_blank; /* the field being read follows one */
 } State;
 
+static gboolean
+has_dotted_domain (const char *address)
+{
+  const char *at = strrchr (address, '@');
+
+  return at && strchr (at + 1, '.') != NULL;
+}
+
 static void
 finish_recipient (State *st)
 {
@@ -222,6 +230,15 @@ finish_recipient (State *st)
     return;
   if (r->address == NULL && r->original_recipient != NULL)
     r->address = g_strdup (r->original_recipient);
+  /* A final recipient at a bare host name ("user@server", a gateway's
+   * internal rewrite) is not the address the sender wrote; the original
+   * recipient is, when it has a domain. */
+  else if (r->address && r->original_recipient && !has_dotted_domain (r->address)
+           && has_dotted_domain (r->original_recipient))
+    {
+      g_free (r->address);
+      r->address = g_strdup (r->original_recipient);
+    }
   if (r->address != NULL && st->dsn->recipients->len >= BOUNCE_MAX_RECIPIENTS)
     st->dsn->cut = TRUE;
   if (r->address == NULL || st->dsn->recipients->len >= BOUNCE_MAX_RECIPIENTS)

@@ -71,6 +71,12 @@ static const DsnCase cases[] = {
     "Original-Recipient: rfc822; gina@example.com\nAction: failed\nStatus: 5.1.1\n",
     "mx.example.org", 1, { "gina@example.com" }, { "failed" }, { "5.1.1" }, { NULL },
     { "gina@example.com" } },
+  { "final-at-bare-host",
+    "Reporting-MTA: dns; mx.example.org\n\n"
+    "Original-Recipient: rfc822; hugo@example.com\n"
+    "Final-Recipient: rfc822; @gw.example.com:hugo@mailstore\nAction: failed\nStatus: 5.2.0\n",
+    "mx.example.org", 1, { "hugo@example.com" }, { "failed" }, { "5.2.0" }, { NULL },
+    { "hugo@example.com" } },
   { "no-recipients",
     "Reporting-MTA: dns; mx.example.org\n\n",
     "mx.example.org", 0 },
