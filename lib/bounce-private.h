@@ -111,7 +111,7 @@ void bounce_prefilter_free (BouncePrefilter *pf);
 guint *bounce_prefilter_add_pattern (BouncePrefilter *pf, const char *pattern);
 void bounce_prefilter_set_enabled (BouncePrefilter *pf, gboolean on);
 gboolean bounce_prefilter_get_enabled (BouncePrefilter *pf);
-guint bounce_prefilter_n_words (BouncePrefilter *pf);
+gsize bounce_prefilter_seen_len (BouncePrefilter *pf);
 void bounce_prefilter_scan (BouncePrefilter *pf, const char *text, gsize len, guint64 *seen);
 gboolean bounce_prefilter_may_match (BouncePrefilter *pf, const guint *ids, const guint64 *seen);
 

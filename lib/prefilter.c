@@ -634,17 +634,17 @@ build_index (BouncePrefilter *pf)
     }
 }
 
-/* bounce_prefilter_n_words: how many words; the set of words seen in a
- * text takes n / 64 + 1 64-bit words. */
-guint
-bounce_prefilter_n_words (BouncePrefilter *pf)
+/* bounce_prefilter_seen_len: how many 64-bit words the set of words seen
+ * in a text takes (one bit a word), for bounce_prefilter_scan(). */
+gsize
+bounce_prefilter_seen_len (BouncePrefilter *pf)
 {
-  return pf->words->len;
+  return pf->words->len / 64 + 1;
 }
 
 /* bounce_prefilter_scan: set in @seen the bit of each word @text holds
  * (ASCII letters compared without regard to case). @seen must be cleared
- * and sized for bounce_prefilter_n_words(). Safe from several threads
+ * and sized by bounce_prefilter_seen_len(). Safe from several threads
  * once no more patterns are added. */
 void
 bounce_prefilter_scan (BouncePrefilter *pf, const char *text, gsize len, guint64 *seen)
