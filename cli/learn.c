@@ -20,9 +20,10 @@ int
 cli_learn (int argc, char **argv)
 {
   CliSettings settings = { 0 };
-  gboolean rebuild = FALSE, quiet = FALSE;
+  gboolean rebuild = FALSE, quiet = FALSE, recursive = FALSE;
   GOptionEntry entries[] = {
     { "rebuild", 0, 0, G_OPTION_ARG_NONE, &rebuild, "Forget the index and read every folder again", NULL },
+    { "recursive", 'r', 0, G_OPTION_ARG_NONE, &recursive, "Read the Maildir++ subfolders of each folder too", NULL },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Say nothing unless something fails", NULL },
     { NULL },
   };
@@ -67,10 +68,11 @@ cli_learn (int argc, char **argv)
     }
   for (guint i = 0; folders[i]; i++)
     {
-      guint r = 0, a = 0;
+      BounceLearnCounts c = { 0 };
       g_autoptr (GError) err = NULL;
 
-      if (!bounce_index_learn_folder (idx, folders[i], &r, &a, &err))
+      if (!bounce_index_learn (idx, folders[i], recursive ? BOUNCE_MAILBOX_RECURSIVE : BOUNCE_MAILBOX_DEFAULT,
+                               id, &c, &err))
         {
           fprintf (stderr, "backscatter: %s\n", err->message);
           if (status == 0)
@@ -79,9 +81,20 @@ cli_learn (int argc, char **argv)
         }
       if (!quiet)
         {
-          g_autofree char *read = cli_count (r, "message", NULL);
+          g_autofree char *read = cli_count (c.read, "message", NULL);
 
-          printf ("%s: %s read, %u new\n", folders[i], read, a);
+          printf ("%s: %s read, %u new\n", folders[i], read, c.added);
+        }
+      /* Incoming mail taken for sent mail would make forged bounces of
+       * it look genuine. */
+      if (c.not_owner > 0 && c.not_owner * 2 > c.read)
+        {
+          g_autofree char *of = cli_count (c.read, "message", NULL);
+
+          fprintf (stderr,
+                   "backscatter learn: warning: %s: %u of %s read %s not From your addresses; "
+                   "is it a folder of mail you sent?\n",
+                   folders[i], c.not_owner, of, c.not_owner == 1 ? "is" : "are");
         }
     }
   if (rebuild && status != 0)

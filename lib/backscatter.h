@@ -422,6 +422,19 @@ BOUNCE_PUBLIC gboolean bounce_index_learn_folder (BounceIndex *idx,
                                                   guint *n_read,
                                                   guint *n_added,
                                                   GError **error);
+typedef struct
+{
+  guint read;      /* messages read this time */
+  guint added;     /* of those, new to the index */
+  guint not_owner; /* of those, not From one of the owner's addresses */
+} BounceLearnCounts;
+
+BOUNCE_PUBLIC gboolean bounce_index_learn (BounceIndex *idx,
+                                           const char *path,
+                                           BounceMailboxFlags flags,
+                                           BounceIdentity *owner,
+                                           BounceLearnCounts *counts,
+                                           GError **error);
 BOUNCE_PUBLIC gboolean bounce_index_lookup (BounceIndex *idx,
                                             const char *message_id,
                                             gint64 *date);

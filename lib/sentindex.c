@@ -459,7 +459,7 @@ add_sending_profile (BounceIndex *idx, GMimeMessage *msg, const char *id, const 
 
 static gboolean
 add_message (BounceIndex *idx, const char *data, gsize len, const char *source, gboolean *added,
-             GError **error)
+             char **from_out, GError **error)
 {
   gsize hlen = bounce_header_block_end (data, len);
   g_autoptr (GMimeMessage) msg = NULL;
@@ -467,6 +467,7 @@ add_message (BounceIndex *idx, const char *data, gsize len, const char *source, 
   g_autofree char *id = NULL, *domain = NULL, *agent = NULL, *sender = NULL;
   GDateTime *date;
   InternetAddressList *from;
+  gboolean known;
   int rc;
 
   if (added)
@@ -484,6 +485,13 @@ add_message (BounceIndex *idx, const char *data, gsize len, const char *source, 
         }
     }
   msg = bounce_parse_message_bytes (data, MIN (hlen, BOUNCE_MAX_HEADER_BYTES));
+  from = msg ? g_mime_message_get_from (msg) : NULL;
+  if (from && internet_address_list_length (from) > 0
+      && INTERNET_ADDRESS_IS_MAILBOX (internet_address_list_get_address (from, 0)))
+    sender = g_ascii_strdown (internet_address_mailbox_get_idn_addr (
+               INTERNET_ADDRESS_MAILBOX (internet_address_list_get_address (from, 0))), -1);
+  if (from_out)
+    *from_out = g_strdup (sender);
   mid = msg ? g_mime_message_get_message_id (msg) : NULL;
   if (mid == NULL || *mid == '\0')
     {
@@ -496,11 +504,6 @@ add_message (BounceIndex *idx, const char *data, gsize len, const char *source, 
   if (ua == NULL)
     ua = g_mime_object_get_header (GMIME_OBJECT (msg), "X-Mailer");
   agent = bounce_user_agent_family (ua);
-  from = g_mime_message_get_from (msg);
-  if (from && internet_address_list_length (from) > 0
-      && INTERNET_ADDRESS_IS_MAILBOX (internet_address_list_get_address (from, 0)))
-    sender = g_ascii_strdown (internet_address_mailbox_get_idn_addr (
-               INTERNET_ADDRESS_MAILBOX (internet_address_list_get_address (from, 0))), -1);
   date = g_mime_message_get_date (msg);
 
   sqlite3_reset (idx->insert);
@@ -516,9 +519,11 @@ add_message (BounceIndex *idx, const char *data, gsize len, const char *source, 
   rc = sqlite3_step (idx->insert);
   if (rc != SQLITE_DONE)
     return db_error (idx, error, "adding a message");
+  /* Read before mark_updated(), whose own write would count. */
+  known = sqlite3_changes (idx->db) == 0;
   mark_updated (idx);
-  if (sqlite3_changes (idx->db) == 0)
-    return TRUE; /* known already */
+  if (known)
+    return TRUE;
   if (added)
     *added = TRUE;
   bump (idx, "from", sender, source);
@@ -548,7 +553,7 @@ bounce_index_add_message (BounceIndex *idx, const char *data, gsize len, gboolea
   /* One transaction: readers see the message with all it adds, or not yet. */
   if (!bounce_index_begin (idx, error))
     return FALSE;
-  if (!add_message (idx, data, len, SOURCE_RECORDED, added, error))
+  if (!add_message (idx, data, len, SOURCE_RECORDED, added, NULL, error))
     {
       bounce_index_rollback (idx, NULL);
       return FALSE;
@@ -559,8 +564,10 @@ bounce_index_add_message (BounceIndex *idx, const char *data, gsize len, gboolea
 typedef struct
 {
   BounceIndex *idx;
+  BounceIdentity *owner; /* nullable */
   guint added;
   guint read;
+  guint not_owner;
   guint skipped;
   sqlite3_stmt *seen_q;
   sqlite3_stmt *seen_add;
@@ -588,6 +595,8 @@ learn_one (const BounceMessageRef *ref, gpointer prepared, gpointer user_data, G
   gboolean maildir = !ref->in_mbox;
   g_autofree char *uniq = maildir ? unique_name (ref->path) : NULL;
   g_autofree char *key = maildir ? g_strconcat ("maildir:", ref->folder, "/", uniq, NULL) : NULL;
+  g_autofree char *from = NULL;
+  gboolean ok;
 
   if (ref->data == NULL)
     return TRUE;
@@ -602,7 +611,10 @@ learn_one (const BounceMessageRef *ref, gpointer prepared, gpointer user_data, G
         }
     }
   l->read++;
-  if (!add_message (l->idx, ref->data, ref->length, SOURCE_FOLDER, &added, &err))
+  ok = add_message (l->idx, ref->data, ref->length, SOURCE_FOLDER, &added, &from, &err);
+  if (l->owner && (from == NULL || !bounce_identity_is_owner_address (l->owner, from)))
+    l->not_owner++;
+  if (!ok)
     {
       if (err->code == BOUNCE_ERROR_INDEX)
         {
@@ -637,13 +649,42 @@ learn_one (const BounceMessageRef *ref, gpointer prepared, gpointer user_data, G
  * @n_added: (out) (optional): messages new to the index
  * @error: BOUNCE_ERROR_IO, BOUNCE_ERROR_PARSE or BOUNCE_ERROR_INDEX
  *
- * Reads what is new in @path since the last call.
+ * Reads what is new in @path since the last call: bounce_index_learn()
+ * with BOUNCE_MAILBOX_RECURSIVE and no owner.
  */
 gboolean
 bounce_index_learn_folder (BounceIndex *idx, const char *path, guint *n_read, guint *n_added,
                            GError **error)
 {
-  Learn l = { idx };
+  BounceLearnCounts c = { 0 };
+  gboolean ok = bounce_index_learn (idx, path, BOUNCE_MAILBOX_RECURSIVE, NULL, &c, error);
+
+  if (n_read)
+    *n_read = c.read;
+  if (n_added)
+    *n_added = c.added;
+  return ok;
+}
+
+/**
+ * bounce_index_learn:
+ * @path: a Maildir or an mbox of sent mail
+ * @flags: BOUNCE_MAILBOX_RECURSIVE to read a Maildir's Maildir++
+ *   subfolders too; without it, only its own cur/ and new/
+ * @owner: (nullable): whose sent mail it is, to count what is not From
+ *   one of the owner's addresses
+ * @counts: (out) (optional): what was read this time
+ * @error: BOUNCE_ERROR_IO, BOUNCE_ERROR_PARSE or BOUNCE_ERROR_INDEX
+ *
+ * Reads what is new in @path since the last call. An mbox that grew is
+ * read again from its start: @counts->added counts only the messages
+ * the index did not hold.
+ */
+gboolean
+bounce_index_learn (BounceIndex *idx, const char *path, BounceMailboxFlags flags,
+                    BounceIdentity *owner, BounceLearnCounts *counts, GError **error)
+{
+  Learn l = { idx, owner && bounce_identity_has_addresses (owner) ? owner : NULL };
   gboolean ok;
   guint depth;
   struct stat st;
@@ -671,16 +712,14 @@ bounce_index_learn_folder (BounceIndex *idx, const char *path, guint *n_read, gu
         {
           sqlite3_finalize (l.seen_q);
           sqlite3_finalize (l.seen_add);
-          if (n_read)
-            *n_read = 0;
-          if (n_added)
-            *n_added = 0;
+          if (counts)
+            *counts = (BounceLearnCounts) { 0 };
           return TRUE;
         }
     }
   depth = idx->depth;
   ok = bounce_index_begin (idx, error)
-       && bounce_mailbox_foreach (path, BOUNCE_MAILBOX_RECURSIVE, NULL, 1, NULL, NULL, learn_one, &l, error);
+       && bounce_mailbox_foreach (path, flags, NULL, 1, NULL, NULL, learn_one, &l, error);
   if (ok)
     mark_updated (idx);
   if (ok && is_mbox)
@@ -697,10 +736,12 @@ bounce_index_learn_folder (BounceIndex *idx, const char *path, guint *n_read, gu
     bounce_index_rollback (idx, NULL);
   sqlite3_finalize (l.seen_q);
   sqlite3_finalize (l.seen_add);
-  if (n_read)
-    *n_read = l.read;
-  if (n_added)
-    *n_added = l.added;
+  if (counts)
+    {
+      counts->read = l.read;
+      counts->added = l.added;
+      counts->not_owner = l.not_owner;
+    }
   return ok;
 }
 

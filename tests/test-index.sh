@@ -99,5 +99,38 @@ chmod 644 "$T/old.db"
 check "an index of the first schema is upgraded, keeping its entries" '[ $st = 0 ] && grep -q "index: 4002 messages" "$T/out"' "exit $st" "$(cat "$T/out")"
 check "and made private" '[ "$(mode "$T/old.db")" = 600 ]' "$(mode "$T/old.db")"
 
+# --- learn reads the folders named, and says when one is not sent mail ----------------
+# A Maildir as `learn` might be pointed at: the inbox (mail from others),
+# with the sent mail in a Maildir++ subfolder and a spam folder beside it.
+L=$T/Learn; mkdir -p "$L/cur" "$L/new" "$L/tmp"
+cp "$SRC/testdata/maildir/cur/"* "$L/cur/"
+cp -a "$SRC/testdata/maildir-sent" "$L/.Sent"
+mkdir -p "$L/.Spam/cur" "$L/.Spam/new" "$L/.Spam/tmp"
+cp "$SRC/testdata/judge/forged-untagged.eml" "$L/.Spam/new/1712400000.M1P1.host.example"
+lconf=(--config /dev/null --me me@example.org --index "$T/learn.db")
+n_inbox=$(ls "$L/cur" | wc -l); n_sent=$(find "$L/.Sent/cur" "$L/.Sent/new" -type f | wc -l)
+"$BIN" learn "${lconf[@]}" --sent "$L" > "$T/out" 2> "$T/err"; st=$?
+check "learn reads only the folder named, not its subfolders" \
+  '[ $st = 0 ] && grep -q "^$L: $n_inbox messages read, $n_inbox new$" "$T/out"' "exit $st" "$(cat "$T/out")"
+check "and warns that it holds mostly mail not From the owner, once" \
+  '[ "$(wc -l < "$T/err")" = 1 ] && grep -q "warning: $L: $n_inbox of $n_inbox messages read are not From your addresses" "$T/err"' "$(cat "$T/err")"
+"$BIN" learn "${lconf[@]}" --sent "$L/.Sent" > "$T/out" 2> "$T/err"; st=$?
+check "a folder of the owner's own mail learns without a warning" \
+  '[ $st = 0 ] && [ ! -s "$T/err" ] && grep -q "$n_sent messages read, $n_sent new" "$T/out"' "exit $st" "$(cat "$T/out" "$T/err")"
+rm -f "$T/learn.db"
+"$BIN" learn "${lconf[@]}" -r --sent "$L" > "$T/out" 2> "$T/err"; st=$?
+n_all=$((n_inbox + n_sent + 1))
+check "learn -r reads the Maildir++ subfolders too" \
+  '[ $st = 0 ] && grep -q "^$L: $n_all messages read, $n_all new$" "$T/out"' "exit $st" "$(cat "$T/out")"
+
+# An mbox that grew: read again from its start, only the appended are new.
+head -n "$(grep -n '^From ' "$T/Sent/mbox" | sed -n 11p | cut -d: -f1)" "$T/Sent/mbox" | head -n -1 > "$T/grow"
+"$BIN" learn "${lconf[@]}" --index "$T/grow.db" --sent "$T/grow" > "$T/out" 2>&1
+tail -n +"$(grep -n '^From ' "$T/Sent/mbox" | sed -n 11p | cut -d: -f1)" "$T/Sent/mbox" | head -n 27 >> "$T/grow"
+"$BIN" learn "${lconf[@]}" --index "$T/grow.db" --sent "$T/grow" > "$T/out2" 2>&1; st=$?
+check "learn of a grown mbox counts only the messages appended as new" \
+  '[ $st = 0 ] && grep -q "10 messages read, 10 new" "$T/out" && grep -q "13 messages read, 3 new" "$T/out2" && grep -q "index: 13 messages" "$T/out2"' \
+  "exit $st" "$(cat "$T/out" "$T/out2")"
+
 echo "1..$n"
 [ $failed = 0 ]
