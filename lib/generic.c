@@ -811,6 +811,100 @@ first_code_paragraph (BounceGeneric *g, gsize n)
   return paragraph_at (g->text, n, cs, ce);
 }
 
+/* Where the text names @a (lower case) as a whole address, or NULL. */
+static const char *
+address_in_text (const char *text, gsize n, const char *a)
+{
+  gsize alen = strlen (a);
+
+  for (const char *p = text; alen > 0 && p + alen <= text + n; p++)
+    {
+      p = memchr (p, '@', text + n - p);
+      if (p == NULL)
+        return NULL;
+      {
+        const char *at = strchr (a, '@');
+        const char *s = p - (at - a);
+
+        if (s >= text && s + alen <= text + n && g_ascii_strncasecmp (s, a, alen) == 0
+            && (s == text || strchr (" \t\n<\"'(:;,[", s[-1]))
+            && (s + alen == text + n || !(g_ascii_isalnum (s[alen]) || s[alen] == '.' || s[alen] == '-')
+                || (s[alen] == '.' && (s + alen + 1 == text + n || g_ascii_isspace (s[alen + 1])))))
+          return s;
+      }
+    }
+  return NULL;
+}
+
+/* Whether the line at @line (up to @end) names one of @r's addresses
+ * other than @self. */
+static gboolean
+names_other (const char *line, const char *end, GPtrArray *r, const BounceRecipient *self)
+{
+  for (guint i = 0; i < r->len; i++)
+    {
+      const BounceRecipient *x = g_ptr_array_index (r, i);
+
+      if (x != self && address_in_text (line, end - line, x->address))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* A recipient named with no diagnostic beside it (an X-Failed-Recipients
+ * header, a list of addresses above the servers' answers) gets one from
+ * the text: the paragraph where the text names it, up to a blank line or
+ * a line that names another of the recipients (at most twelve lines),
+ * when that holds a code; failing that, when it is the only recipient,
+ * the first lines of the text that hold one. */
+static void
+recipient_diagnostics (BounceGeneric *g, gsize stop)
+{
+  GPtrArray *r = g->recipients;
+  gsize n = MIN (stop, g->text_len);
+
+  if (g->text == NULL || !g_utf8_validate (g->text, n, NULL))
+    return;
+  for (guint i = 0; i < r->len; i++)
+    {
+      BounceRecipient *x = g_ptr_array_index (r, i);
+      const char *s, *end;
+      char code[4], status[16];
+
+      if (x->diagnostic || x->status || x->address == NULL)
+        continue;
+      if ((s = address_in_text (g->text, n, x->address)) != NULL)
+        {
+          while (s > g->text && s[-1] != '\n')
+            s--;
+          end = memchr (s, '\n', g->text + n - s);
+          end = end ? end : g->text + n;
+          for (int k = 0; k < 11 && end < g->text + n; k++)
+            {
+              const char *line = end + 1, *next = memchr (line, '\n', g->text + n - line);
+
+              next = next ? next : g->text + n;
+              if (line == next || names_other (line, next, r, x))
+                break;
+              end = next;
+            }
+          {
+            g_autofree char *raw = g_strndup (s, end - s);
+            g_autofree char *c = bounce_collapse_space (raw);
+
+            if (c && (bounce_find_reply_code (c, code) || bounce_find_status (c, status)))
+              {
+                bounce_truncate_utf8 (c, BOUNCE_MAX_DIAGNOSTIC_BYTES);
+                x->diagnostic = g_steal_pointer (&c);
+                continue;
+              }
+          }
+        }
+      if (r->len == 1)
+        x->diagnostic = first_code_paragraph (g, n);
+    }
+}
+
 /* The failed recipients of a report no rule describes (see above). */
 static void
 text_recipients (BounceGeneric *g, gsize stop, BounceOriginal *o)
@@ -1042,4 +1136,6 @@ bounce_generic_read (BounceGeneric *g)
       if (r->len == 0)
         generic_recipients (r, g->text, g->text_len, G_MAXSIZE);
     }
+  if (g->kind == BOUNCE_KIND_FAILURE || g->kind == BOUNCE_KIND_DELAY)
+    recipient_diagnostics (g, g->inline_at);
 }

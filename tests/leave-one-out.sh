@@ -46,9 +46,11 @@ export BACKSCATTER_BIN
 FLOORS="
 families recall 97
 families recipients 94
+families statuses 93
 families message_id 97
 none recall 95
 none recipients 90
+none statuses 93
 every recall 100
 every recipients 99
 every statuses 97
