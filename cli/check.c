@@ -2,6 +2,9 @@
  * file is named, or for "-"), say what it is and whether it is backscatter. A file that
  * cannot be read or parsed gets an error line and the run goes on.
  *
+ * The rules and the sent-mail index are loaded when the first message
+ * that may be a report comes; when they cannot be, the run stops there.
+ *
  * Exit: 0 backscatter found, 1 none found, 2 only undecided bounces; or
  * the sysexits code of the first error when nothing was found. */
 #include "config.h"
@@ -22,6 +25,7 @@ typedef struct
   int found;      /* backscatter */
   int undecided;  /* bounces judged unknown */
   int error_code; /* the first error's exit code, or 0 */
+  int fatal;      /* the rules could not be loaded: the exit code; stop */
 } Check;
 
 static void
@@ -31,6 +35,12 @@ check_one (Check *c, const char *source, const char *data, gsize len, const GErr
   g_autoptr (BounceReport) report = NULL;
   g_autoptr (BounceJudgement) judgement = NULL;
 
+  if (read_error == NULL && !cli_context_ready_for (&c->ctx, data, len, &error))
+    {
+      fprintf (stderr, "backscatter: %s\n", error->message);
+      c->fatal = cli_exit_for_error (error);
+      return;
+    }
   if (read_error == NULL)
     report = bounce_report_new_from_data (data, len, c->ctx.rules, BOUNCE_PARSE_DEFAULT, &error);
   else
@@ -173,7 +183,9 @@ cli_check (int argc, char **argv)
 
   if (!cli_parse_options ("check", "[FILE...] - say what each message is", entries, &settings, &argc, &argv))
     return EX_USAGE;
-  if (!cli_context_load (&c.ctx, &settings, &error))
+  /* The rules and the index are loaded when a message first needs them:
+   * most mail is ruled out by its header block alone. */
+  if (!cli_context_prepare (&c.ctx, &settings, &error))
     {
       fprintf (stderr, "backscatter: %s\n", error->message);
       cli_settings_clear (&settings);
@@ -186,7 +198,7 @@ cli_check (int argc, char **argv)
       cli_context_clear (&c.ctx);
       return EX_IOERR;
     }
-  for (int i = 1; i < argc; i++)
+  for (int i = 1; i < argc && !c.fatal; i++)
     if (strcmp (argv[i], "-") != 0)
       check_file (&c, argv[i]);
     else if (!check_stdin (&c) && c.error_code == 0)
@@ -194,7 +206,9 @@ cli_check (int argc, char **argv)
   fflush (stdout);
   cli_context_clear (&c.ctx);
   /* Errors win over verdicts (backscatter(1), EXIT STATUS). */
-  if (c.error_code)
+  if (c.fatal)
+    status = c.fatal;
+  else if (c.error_code)
     status = c.error_code;
   else if (c.found)
     status = EXIT_FOUND;

@@ -34,6 +34,11 @@ typedef struct
   BounceIdentity *identity;
   BounceIndex *index; /* NULL when there is none yet */
   BounceJudge *judge;
+  /* After cli_context_prepare(): rules and judge are empty ones, and
+   * what cli_context_ready_for() loads is named here; NULL once loaded. */
+  char **rules_dirs;
+  char *index_path;
+  gboolean pending;
 } CliContext;
 
 typedef int (*CliCommand) (int argc, char **argv);
@@ -60,6 +65,8 @@ GStrv cli_config_list (GKeyFile *kf, const char *group, const char *key);
 gboolean cli_config_error (GError **error, const char *path, const char *text, const char *group_key,
                            const char *fmt, ...) G_GNUC_PRINTF (5, 6);
 gboolean cli_context_load (CliContext *ctx, CliSettings *s, GError **error);
+gboolean cli_context_prepare (CliContext *ctx, CliSettings *s, GError **error);
+gboolean cli_context_ready_for (CliContext *ctx, const char *data, gsize len, GError **error);
 void cli_context_clear (CliContext *ctx);
 gboolean cli_parse_options (const char *command, const char *usage, GOptionEntry *own,
                             CliSettings *settings, int *argc, char ***argv);

@@ -404,27 +404,71 @@ cli_setting_values (CliSettings *s, const char *group, const char *key)
   return cli_config_list (kf, group, key);
 }
 
+/* Loads the rules, the index (when there is one) and the judge that
+ * cli_context_prepare() left for later. */
+static gboolean
+context_load_rest (CliContext *ctx, GError **error)
+{
+  g_autoptr (BounceRules) rules = cli_load_rules (ctx->rules_dirs, error);
+
+  if (rules == NULL)
+    return FALSE;
+  if (g_file_test (ctx->index_path, G_FILE_TEST_EXISTS))
+    {
+      ctx->index = bounce_index_open (ctx->index_path, TRUE, error);
+      if (ctx->index == NULL)
+        return FALSE;
+    }
+  g_clear_pointer (&ctx->judge, bounce_judge_unref);
+  g_clear_pointer (&ctx->rules, bounce_rules_unref);
+  ctx->rules = g_steal_pointer (&rules);
+  ctx->judge = bounce_judge_new (ctx->identity, ctx->index, ctx->rules);
+  ctx->pending = FALSE;
+  g_clear_pointer (&ctx->rules_dirs, g_strfreev);
+  g_clear_pointer (&ctx->index_path, g_free);
+  return TRUE;
+}
+
+/* cli_context_prepare: the identity (the configuration is read and
+ * checked now); the rules, the index and the judge that weighs reports are
+ * loaded by cli_context_ready_for() when a message first needs them.
+ * Until then ctx->rules is an empty set and ctx->judge a judge without
+ * rules or index: enough for a message that is no report, as
+ * bounce_report_needs_rules() says. For the commands that read one
+ * message per run, where loading the rules would cost more than the rest
+ * of the run for ordinary mail. */
+gboolean
+cli_context_prepare (CliContext *ctx, CliSettings *s, GError **error)
+{
+  ctx->identity = cli_load_identity (s, error);
+  if (ctx->identity == NULL)
+    return FALSE;
+  ctx->rules_dirs = g_strdupv (s->rules_dirs);
+  ctx->index_path = cli_index_path (s);
+  ctx->rules = bounce_rules_new ();
+  ctx->judge = bounce_judge_new (ctx->identity, NULL, ctx->rules);
+  ctx->pending = TRUE;
+  return TRUE;
+}
+
+/* cli_context_ready_for: makes @ctx ready to read and judge the message
+ * @data (@len bytes): loads what cli_context_prepare() left when the
+ * message needs the rules. FALSE, with @error set, when they cannot be
+ * loaded (a rule file with a mistake, an index that cannot be opened). */
+gboolean
+cli_context_ready_for (CliContext *ctx, const char *data, gsize len, GError **error)
+{
+  if (!ctx->pending || !bounce_report_needs_rules (data, len, BOUNCE_PARSE_DEFAULT))
+    return TRUE;
+  return context_load_rest (ctx, error);
+}
+
 /* cli_context_load: rules, identity, index (when there is one) and judge,
  * for the commands that judge reports. */
 gboolean
 cli_context_load (CliContext *ctx, CliSettings *s, GError **error)
 {
-  g_autofree char *index_path = cli_index_path (s);
-
-  ctx->rules = cli_load_rules (s->rules_dirs, error);
-  if (ctx->rules == NULL)
-    return FALSE;
-  ctx->identity = cli_load_identity (s, error);
-  if (ctx->identity == NULL)
-    return FALSE;
-  if (g_file_test (index_path, G_FILE_TEST_EXISTS))
-    {
-      ctx->index = bounce_index_open (index_path, TRUE, error);
-      if (ctx->index == NULL)
-        return FALSE;
-    }
-  ctx->judge = bounce_judge_new (ctx->identity, ctx->index, ctx->rules);
-  return TRUE;
+  return cli_context_prepare (ctx, s, error) && context_load_rest (ctx, error);
 }
 
 void
@@ -434,4 +478,6 @@ cli_context_clear (CliContext *ctx)
   g_clear_pointer (&ctx->index, bounce_index_close);
   g_clear_pointer (&ctx->identity, bounce_identity_unref);
   g_clear_pointer (&ctx->rules, bounce_rules_unref);
+  g_clear_pointer (&ctx->rules_dirs, g_strfreev);
+  g_clear_pointer (&ctx->index_path, g_free);
 }

@@ -7,7 +7,9 @@
  * descriptor, a read error midway) writes nothing and exits EX_IOERR, so
  * that procmail keeps the message it has rather than a cut copy. A broken
  * configuration or rule file adds one `X-Backscatter-Error:` header saying
- * what is wrong (visible in every message until it is fixed) and exits 0;
+ * what is wrong (a broken configuration in every message, a broken rule
+ * file in every message that may be a report, until it is fixed) and
+ * exits 0;
  * a message that cannot be parsed is written unchanged, exit 0. A message
  * larger than BOUNCE_MAX_MESSAGE_BYTES is judged from its start and the
  * rest is copied through unchanged. Any X-Backscatter* header the message
@@ -55,7 +57,9 @@ judge_headers (CliSettings *settings, const char *data, gsize len)
   g_autoptr (BounceJudgement) judgement = NULL;
   char *headers = NULL;
 
-  if (!cli_context_load (&ctx, settings, &error))
+  /* The rules and the index only for a message that may be a report. */
+  if (!cli_context_prepare (&ctx, settings, &error)
+      || !cli_context_ready_for (&ctx, data, len, &error))
     {
       fprintf (stderr, "backscatter filter: %s\n", error->message);
       cli_context_clear (&ctx);

@@ -147,6 +147,9 @@ BOUNCE_PUBLIC BounceReport *bounce_report_new_from_data (const char *data,
                                                          BounceRules *rules,
                                                          BounceParseFlags flags,
                                                          GError **error);
+BOUNCE_PUBLIC gboolean bounce_report_needs_rules (const char *data,
+                                                  gsize length,
+                                                  BounceParseFlags flags);
 BOUNCE_PUBLIC BounceReport *bounce_report_new_from_file (const char *path,
                                                          BounceRules *rules,
                                                          BounceParseFlags flags,

@@ -389,6 +389,42 @@ bounce_report_new_from_data (const char *data, gsize length, BounceRules *rules,
 }
 
 /**
+ * bounce_report_needs_rules:
+ * @data: a whole message, as for bounce_report_new_from_data()
+ * @length: its length in bytes
+ * @flags: BounceParseFlags, as they will be given to the reading
+ *
+ * Whether the rules can make a difference to reading @data: FALSE when
+ * the triage of its header block alone says it is no report of any kind
+ * (most mail), or when it has no header block to read, so that
+ * bounce_report_new_from_data() gives the same result whatever rules it
+ * is given, even an empty set. A program that reads one message can then
+ * leave loading its rules (and anything else only reports need) until a
+ * message needs them.
+ *
+ * Returns: TRUE when the message may be a report and is to be read with
+ *   the rules.
+ */
+gboolean
+bounce_report_needs_rules (const char *data, gsize length, BounceParseFlags flags)
+{
+  g_autofree char *lf = bounce_bare_cr_to_lf (data, &length);
+  gsize start, hend = 0;
+
+  if (flags & BOUNCE_PARSE_NO_TRIAGE)
+    return TRUE;
+  data = lf ? lf : data;
+  start = bounce_message_start (data, length);
+  data += start;
+  length -= start;
+  if (length == 0)
+    return FALSE;
+  /* As bounce_report_new_from_data() reads it. */
+  return bounce_triage (data, MIN (length, (gsize) BOUNCE_MAX_HEADER_BYTES + 2), &hend)
+         != BOUNCE_TRIAGE_NO;
+}
+
+/**
  * bounce_report_new_from_file:
  * @path: a file holding one message
  * @rules: the rules
