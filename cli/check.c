@@ -70,7 +70,7 @@ check_one (Check *c, const char *source, const char *data, gsize len, const GErr
   if (c->json)
     cli_print_json (source, report, judgement, NULL);
   else
-    cli_print_text (source, report, judgement, c->explain);
+    cli_print_text (source, report, judgement, c->ctx.rules, c->explain);
   if (c->explain && !c->json && !bounce_identity_has_addresses (c->ctx.identity)
       && bounce_judgement_get_verdict (judgement) == BOUNCE_VERDICT_UNKNOWN)
     printf ("  hint: no addresses are configured, so nothing says whose mail this was; "

@@ -77,7 +77,7 @@ void cli_json_print (GString *o);
 void cli_print_json (const char *source, BounceReport *report, BounceJudgement *judgement,
                      const char *error_message);
 void cli_print_text (const char *source, BounceReport *report, BounceJudgement *judgement,
-                     gboolean explain);
+                     BounceRules *rules, gboolean explain);
 int cli_exit_for_error (const GError *error);
 char *cli_count (guint n, const char *one, const char *plural);
 

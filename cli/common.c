@@ -309,7 +309,7 @@ cli_print_json (const char *source, BounceReport *report, BounceJudgement *judge
  * message is escaped (cli_escape_append). */
 void
 cli_print_text (const char *source, BounceReport *report, BounceJudgement *judgement,
-                gboolean explain)
+                BounceRules *rules, gboolean explain)
 {
   BounceKind kind = bounce_report_get_kind (report);
   BounceOriginal *o = bounce_report_get_original (report);
@@ -319,8 +319,23 @@ cli_print_text (const char *source, BounceReport *report, BounceJudgement *judge
   cli_escape_append (t, source);
   g_string_append (t, ": ");
   if (judgement && kind != BOUNCE_KIND_NOT_BOUNCE)
-    g_string_append_printf (t, "%s (score %g), ", bounce_verdict_to_string (bounce_judgement_get_verdict (judgement)),
-                            bounce_judgement_get_score (judgement));
+    {
+      BounceVerdict v = bounce_judgement_get_verdict (judgement);
+
+      g_string_append_printf (t, "%s (score %g", bounce_verdict_to_string (v), bounce_judgement_get_score (judgement));
+      /* The bar it had to pass, beside the score. */
+      if (rules && v == BOUNCE_VERDICT_BACKSCATTER)
+        g_string_append_printf (t, "; backscatter at %g or more",
+                                bounce_rules_get_weight (rules, "threshold-backscatter", 0));
+      else if (rules && v == BOUNCE_VERDICT_LEGITIMATE)
+        g_string_append_printf (t, "; legitimate at %g or less",
+                                bounce_rules_get_weight (rules, "threshold-legitimate", 0));
+      else if (rules)
+        g_string_append_printf (t, "; legitimate at %g or less, backscatter at %g or more",
+                                bounce_rules_get_weight (rules, "threshold-legitimate", 0),
+                                bounce_rules_get_weight (rules, "threshold-backscatter", 0));
+      g_string_append (t, "), ");
+    }
   g_string_append (t, bounce_kind_to_string (kind));
   if (bounce_report_get_format (report))
     {
@@ -335,7 +350,11 @@ cli_print_text (const char *source, BounceReport *report, BounceJudgement *judge
     }
   g_string_append_c (t, '\n');
   if (kind == BOUNCE_KIND_NOT_BOUNCE)
-    goto out;
+    {
+      if (explain && bounce_report_get_not_report_reason (report))
+        g_string_append_printf (t, "  not a report: %s\n", bounce_report_get_not_report_reason (report));
+      goto out;
+    }
   if (explain)
     {
       const char *const *s = bounce_report_get_signals (report);

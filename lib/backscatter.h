@@ -173,6 +173,7 @@ BOUNCE_PUBLIC BounceRecipient *bounce_report_get_recipient (BounceReport *report
 BOUNCE_PUBLIC BounceOriginal *bounce_report_get_original (BounceReport *report);
 BOUNCE_PUBLIC const char *const *bounce_report_get_warnings (BounceReport *report);
 BOUNCE_PUBLIC const char *const *bounce_report_get_signals (BounceReport *report);
+BOUNCE_PUBLIC const char *bounce_report_get_not_report_reason (BounceReport *report);
 BOUNCE_PUBLIC JsonNode *bounce_report_to_json (BounceReport *report);
 BOUNCE_PUBLIC void bounce_report_append_json (BounceReport *report, GString *object);
 BOUNCE_PUBLIC void bounce_json_append_string (GString *out, const char *s);

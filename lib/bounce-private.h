@@ -261,7 +261,7 @@ typedef enum
 BounceTriage bounce_triage (const char *data, gsize len, gsize *header_end);
 gboolean bounce_second_look (const char *data, gsize length, gsize hend, BounceRules *rules);
 gboolean bounce_worth_parsing (const char *data, gsize length, gsize probe, BounceRules *rules,
-                               BounceParseFlags flags, gsize *hend);
+                               BounceParseFlags flags, gsize *hend, BounceTriage *triage);
 /* What the second look at a plain message knows of it, for the rules. */
 typedef struct
 {

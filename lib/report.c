@@ -32,6 +32,7 @@ struct _BounceReport
   char *bounce_to;
   char *rule_name;       /* the format rule that recognised it */
   GPtrArray *signals;    /* char *: what made it a report, NULL-terminated */
+  char *not_report;      /* why it is not one */
   GPtrArray *headers;    /* alternating name, value of the report itself */
   GPtrArray *recipients; /* BounceRecipient */
   BounceOriginal *original;
@@ -104,6 +105,7 @@ bounce_report_unref (BounceReport *report)
   g_free (report->envelope_id);
   g_free (report->bounce_to);
   g_free (report->rule_name);
+  g_free (report->not_report);
   g_ptr_array_unref (report->headers);
   g_ptr_array_unref (report->recipients);
   g_clear_pointer (&report->original, bounce_original_free);
@@ -271,6 +273,10 @@ parse_message (BounceReport *r, GMimeMessage *msg, BounceRules *rules)
   g_clear_pointer (&g.signals, g_ptr_array_unref);
   if (g.kind == BOUNCE_KIND_NOT_BOUNCE)
     {
+      r->not_report = rule && bounce_format_rule_kind (rule) == BOUNCE_KIND_NOT_BOUNCE
+        ? g_strdup_printf ("the format rule %s says it is no report", bounce_format_rule_name (rule))
+        : g_strdup ("read whole, it has no delivery-status part and no report format a rule knows, and "
+                    "the format-free reader did not find a report's sender, wording and codes together");
       g_ptr_array_set_size (r->recipients, 0);
       g_clear_pointer (&r->original, bounce_original_free);
       return;
@@ -325,6 +331,7 @@ bounce_report_new_from_data (const char *data, gsize length, BounceRules *rules,
   g_autoptr (GMimeMessage) msg = NULL;
   gsize probe, hend = 0, start;
   gboolean worth;
+  BounceTriage triage;
   g_autofree char *lf = bounce_bare_cr_to_lf (data, &length);
 
   data = lf ? lf : data;
@@ -338,7 +345,7 @@ bounce_report_new_from_data (const char *data, gsize length, BounceRules *rules,
    * on its own. */
   probe = MIN (length, (gsize) BOUNCE_MAX_HEADER_BYTES + 2);
   worth = bounce_worth_parsing (data, MIN (length, (gsize) BOUNCE_MAX_MESSAGE_BYTES), probe,
-                                rules, flags, &hend);
+                                rules, flags, &hend, &triage);
   if (length == 0 || hend == 0)
     {
       g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_PARSE, "empty message or no header");
@@ -361,6 +368,12 @@ bounce_report_new_from_data (const char *data, gsize length, BounceRules *rules,
   if (!worth)
     {
       r->kind = BOUNCE_KIND_NOT_BOUNCE;
+      r->not_report = g_strdup (
+        triage == BOUNCE_TRIAGE_NO
+          ? "its header has nothing of a report: no report content type, no mail system's From or "
+            "empty Return-Path, no automatic-reply header, no report's word in the Subject"
+          : "only its Subject has a report's word, and its plain text holds no delivery-status field, "
+            "no code beside an address and no phrase a rule looks for");
       return g_steal_pointer (&r);
     }
   {
@@ -595,6 +608,15 @@ bounce_report_get_signals (BounceReport *report)
   static const char *const none[] = { NULL };
 
   return report->signals ? (const char *const *) report->signals->pdata : none;
+}
+
+/** Returns: (transfer none) (nullable) why the message is not a report,
+ * as a sentence (what was looked at and found missing); NULL for a
+ * report. */
+const char *
+bounce_report_get_not_report_reason (BounceReport *report)
+{
+  return report->kind == BOUNCE_KIND_NOT_BOUNCE ? report->not_report : NULL;
 }
 
 /** Returns: (transfer none) the limits this message exceeded, as

@@ -575,15 +575,17 @@ bounce_second_look (const char *data, gsize length, gsize hend, BounceRules *rul
  * the triage of its header block (read up to @probe bytes) and, when only
  * a word of its Subject made it a candidate, the second look. With
  * BOUNCE_PARSE_NO_TRIAGE in @flags every message is worth it. *@hend:
- * where its header block ends, as bounce_header_block_end() says. */
+ * where its header block ends, as bounce_header_block_end() says;
+ * *@seen: what the triage made of it. */
 gboolean
 bounce_worth_parsing (const char *data, gsize length, gsize probe, BounceRules *rules,
-                      BounceParseFlags flags, gsize *hend)
+                      BounceParseFlags flags, gsize *hend, BounceTriage *seen)
 {
   BounceTriage triage;
 
   *hend = 0;
   triage = (flags & BOUNCE_PARSE_NO_TRIAGE) ? BOUNCE_TRIAGE_YES : bounce_triage (data, probe, hend);
+  *seen = triage;
   if (triage == BOUNCE_TRIAGE_YES)
     *hend = bounce_header_block_end (data, probe);
   if (triage == BOUNCE_TRIAGE_NO)

@@ -153,6 +153,23 @@ print("ok" if ok else "bad: %r, %d would-move" % (s, len(moves)))
 PY
 check "scan --json ends with one summary object, and would-move names its target" '[ "$(cat "$T/json-check")" = ok ]' "$(cat "$T/json-check")"
 
+# --- explanations: the threshold beside the score, why a message is no report ----------
+# The thresholds are the rule files' (here made other than the shipped ones).
+mkdir -p "$T/rules-t"; cp -a "$SRC/rules/." "$T/rules-t/"
+sed -i 's/^weight threshold-backscatter .*/weight threshold-backscatter 7.5/; s/^weight threshold-legitimate .*/weight threshold-legitimate -3.5/' \
+  "$T/rules-t/weights.rules"
+"$BIN" check --explain "${conf[@]}" --rules "$T/rules-t" maildir/new/* maildir/cur/* judge/no-original.eml > "$T/expl" 2>&1
+check "check shows each verdict's threshold beside its score" \
+  'grep -q ": backscatter (score [0-9.]*; backscatter at 7.5 or more), " "$T/expl" && grep -q ": legitimate (score -[0-9.]*; legitimate at -3.5 or less), " "$T/expl" && grep -q "no-original.eml: unknown (score [-0-9.]*; legitimate at -3.5 or less, backscatter at 7.5 or more), " "$T/expl" && [ "$(grep -c "(score" "$T/expl")" = "$(grep -c "at -3.5 or less\|at 7.5 or more" "$T/expl")" ]' \
+  "$(grep "(score" "$T/expl")"
+"$BIN" check --explain --config /dev/null not-bounce/calendar-declined.eml not-bounce/subject-only.eml \
+  not-bounce/forwarded-bounce.eml not-bounce/chinese-newsletter-gb2312.eml > "$T/why" 2>&1
+check "check --explain says why a message is not a report" \
+  '[ "$(grep -c "^  not a report: " "$T/why")" = 4 ] && grep -A1 "calendar-declined.eml: not-bounce" "$T/why" | grep -q "its header has nothing of a report" && grep -A1 "subject-only.eml: not-bounce" "$T/why" | grep -q "only its Subject has a report.s word" && grep -A1 "forwarded-bounce.eml: not-bounce" "$T/why" | grep -q "the format rule not-bounce-forwarded says it is no report" && grep -A1 "gb2312.eml: not-bounce" "$T/why" | grep -q "read whole, it has no delivery-status part"' \
+  "$(cat "$T/why")"
+"$BIN" check --config /dev/null not-bounce/calendar-declined.eml > "$T/why" 2>&1
+check "and only with --explain" '[ "$(wc -l < "$T/why")" = 1 ]' "$(cat "$T/why")"
+
 # --- the manual names every option of every command ------------------------------
 missing=
 for c in $("$BIN" help | awk '/^Commands:/ { f = 1; next } f && /^  [a-z]/ { print $1 }'); do
