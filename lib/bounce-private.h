@@ -239,8 +239,9 @@ BounceDsn *bounce_generic_dsn (const char *text, gsize len);
 void bounce_generic_read (BounceGeneric *g);
 gsize bounce_generic_original (const char *text, gsize len);
 
-/* judge.c */
+/* batv.c */
 char *bounce_batv_tag (GBytes *key, const char *mailbox, int k, int day);
+BounceBatv bounce_batv_check (GBytes *key, const char *address, gint64 today, char **mailbox_out);
 
 /* maildir.c */
 char *bounce_maildir_sized_name (const char *name, gsize size);
