@@ -1,0 +1,407 @@
+/* generic-evidence.c — whether a report no rule describes is one, and of
+ * what kind.
+ *
+ * A message is read as a failure report without a rule when the evidence
+ * adds up and includes both who sent it and what it says: a mail system's
+ * From (mailer-daemon, postmaster, "Mail Delivery System", in any
+ * spelling), a null or MAILER-DAEMON Return-Path, or a multipart/report
+ * type; and a phrase of failure or delay in its Subject or text, in one of
+ * the languages below. SMTP reply codes and RFC 3463 codes in the text, a
+ * returned original and Auto-Submitted add to it. No single signal is
+ * enough: a person's mail that says "delivery failed" or quotes a "550"
+ * has no mail system's From and no null Return-Path.
+ *
+ * Besides failures and delays, a scanner's or filter's words make a virus
+ * notice, a request to confirm a challenge, and RFC 3834 headers an
+ * automatic reply. What made the reader take a message for a report is
+ * noted in the report's signals.
+ */
+#include "generic-private.h"
+
+#include <string.h>
+
+static gboolean
+header_says (GMimeMessage *msg, const char *name, const char *word)
+{
+  const char *v = g_mime_object_get_header (GMIME_OBJECT (msg), name);
+
+  return v && strstr (v, word) != NULL;
+}
+
+gboolean
+bounce_generic_is_auto_reply (GMimeMessage *msg)
+{
+  const char *as = g_mime_object_get_header (GMIME_OBJECT (msg), "Auto-Submitted");
+
+  return (as && g_ascii_strncasecmp (g_strchug ((char *) as), "auto-replied", 12) == 0)
+         || g_mime_object_get_header (GMIME_OBJECT (msg), "X-Autoreply")
+         || g_mime_object_get_header (GMIME_OBJECT (msg), "X-Autorespond")
+         || header_says (msg, "Precedence", "auto_reply");
+}
+
+/* Points each signal is worth, and what a failure needs. */
+enum
+{
+  EVIDENCE_SENDER = 3,        /* a mail system's From, a null Return-Path */
+  EVIDENCE_WEAK_SENDER = 1,   /* no-reply, bounce or notification addresses */
+  EVIDENCE_REPORT_TYPE = 3,   /* multipart/report */
+  EVIDENCE_SUBJECT = 2,       /* a phrase of failure or delay in the Subject */
+  EVIDENCE_TEXT = 2,          /* the same in the text */
+  EVIDENCE_CODE = 1,          /* an SMTP or RFC 3463 code in the text */
+  EVIDENCE_ORIGINAL = 1,      /* a returned original */
+  EVIDENCE_AUTO = 1,          /* Auto-Submitted other than "no" */
+  EVIDENCE_FAILURE = 6,       /* what a failure needs in all */
+};
+
+/* BounceGenericPhrases of failure, by language: English, German, French, Spanish,
+ * Portuguese, Italian, Dutch, Polish, Russian, Japanese, Chinese
+ * (simplified and traditional), Korean. */
+#define FAILURE_PHRASES \
+  "undeliver|could ?n[o']t be delivered|can ?n[o']t be delivered|could not deliver|unable to deliver|" \
+  "delivery (?:has |to [^\\n]{0,80} )?failed|delivery failure|failed to deliver|delivery to the following|" \
+  "failure notice|returned mail|was not delivered|not been delivered|(?:message|mail) not delivered|" \
+  "did not reach|error (?:has )?occurred while (?:attempting|trying) to deliver|(?:mail|message) failed|return(?:ed|ing) to sender|host unknown|unknown host|" \
+  "permanent(?:ly)? (?:fatal )?error|fatal error|non-?delivery|mail delivery (?:failed|problem)|" \
+  "rejected|refused|user unknown|unknown user|no such (?:user|mailbox|address)|does ?n[o']t exist|" \
+  "mailbox (?:is )?(?:full|unavailable|not found)|delivery status notification \\(failure\\)|" \
+  "message (?:was )?(?:bounced|blocked|returned)|could not be sent|" \
+  "unzustellbar|nicht zugestellt|nicht zustellbar|konnte nicht zugestellt|zustellung (?:ist )?fehlgeschlagen|" \
+  "unbekannte?r? empf|fehlgeschlagen|" \
+  "non remis|non distribu|pas pu (?:être|etre) (?:remis|distribu|d[ée]livr)|[ée]chec (?:de|lors de) (?:la )?(?:remise|livraison|distribution)|" \
+  "impossible de (?:remettre|d[ée]livrer|distribuer)|destinataire inconnu|" \
+  "no (?:se )?(?:ha )?(?:podido|pudo) (?:ser )?entreg(?:ar|ado|ada)|no (?:fue |ha sido )?entregad[oa]|" \
+  "error (?:permanente )?(?:de|en la) entrega|entrega fallida|imposible entregar|fallo (?:en la|de) entrega|" \
+  "n[ãa]o (?:foi )?(?:poss[ií]vel )?entreg|n[ãa]o p[ôo]de ser entregue|falha (?:na|de) entrega|" \
+  "non (?:[èe] stato|pu[òo] essere|[èe] stato possibile) (?:recapitat|consegnat)|mancata consegna|" \
+  "impossibile (?:recapitare|consegnare)|non recapitabile|" \
+  "onbestelbaar|niet (?:worden )?(?:afgeleverd|bezorgd)|kon niet (?:worden )?(?:afgeleverd|bezorgd)|" \
+  "nie (?:może|można|mógł|mogła|zostać|został|została) (?:być |zostać )?dostarcz|niedostarcz|błąd dostarcz|" \
+  "не (?:может быть |удалось |был |была |было )?доставлен|недоставлен|ошибка доставки|невозможно доставить|не удалось доставить|" \
+  "配信できません|配送できません|届きませんでした|送信できませんでした|配信に失敗|配送に失敗|配信失敗|配送失敗|不達|宛先不明|" \
+  "エラー通知|メールエラー|" \
+  "无法投递|無法投遞|投递失败|投遞失敗|发送失败|發送失敗|无法发送|無法發送|无法传送|無法傳送|传送失败|傳送失敗|退件|未能送达|無法送達|无法送达|退信|传递失败|傳遞失敗|" \
+  "전달되지 않았|전달 실패|전송 실패|배달 실패|배달되지 않았|반송"
+
+/* BounceGenericPhrases of delay, in the same languages. */
+#define DELAY_PHRASES \
+  "delayed|delivery delay|not yet been delivered|will (?:continue to |keep )?(?:retry|try)|still (?:trying|being retried)|" \
+  "could not send message for the past|message still undelivered|" \
+  "verz[öo]gert|noch nicht zugestellt|retard[ée]|en attente de (?:remise|distribution)|retrasad|" \
+  "atrasad|ritardat|vertraagd|opóźnion|задерж|遅延|延迟|延遲|지연"
+
+/* BounceGenericPhrases of a virus scanner or content filter that stopped a message,
+ * in the same languages. */
+#define CONTENT_PHRASES \
+  "virus|malware|malicious|infected|trojan|stopped delivery|dangerous (?:attachment|content)|" \
+  "(?:attachment|file) (?:type )?(?:is )?not (?:allowed|permitted)|attachment type|banned (?:file|attachment)|" \
+  "schadsoftware|anhangstyp|dateityp|logiciel malveillant|pi[èe]ce jointe (?:interdite|non autoris)|" \
+  "adjunto no permitido|anexo n[ãa]o permitido|allegato non (?:consentito|ammesso)|bijlage niet toegestaan|" \
+  "niedozwolon[a-z]* załącznik|вредоносн|вирус|ウイルス|ウィルス|病毒|恶意|惡意|바이러스|악성"
+
+/* BounceGenericPhrases of a challenge: confirm that you are a person, in the same
+ * languages. */
+#define CHALLENGE_PHRASES \
+  "confirm (?:that )?you are (?:a )?(?:real )?(?:person|human)|held until you confirm|" \
+  "(?:click|open) (?:on )?(?:the|this) link[^\\n]{0,40}(?:confirm|verif)|please confirm your (?:message|e-?mail)|" \
+  "confirmer (?:l'envoi|votre (?:message|adresse))|qui ont confirm|bestätigen sie (?:ihre|bitte)|" \
+  "confirme (?:su|seu) (?:mensaje|mensagem|correo|e-?mail)|conferm[ai] (?:il tuo|di essere)|bevestig (?:uw|je) |" \
+  "potwierd[źz] |подтвердите|確認してください|请确认|請確認|확인해 주십시오|확인해주세요"
+
+/* Mail systems' From: the names and local parts they use. */
+#define SENDER_NAMES \
+  "mailer-?daemon|post_?master|mail ?delivery|delivery ?(?:sub)?system|" \
+  "mail ?(?:system|administrator|admin|master|server|gateway)|system ?administrator|" \
+  "\\bmta\\b|smtp|mailer\\b|maildelivery|administrateur|systemverwalter"
+
+#define WEAK_SENDER_NAMES "no-?reply|do-?not-?reply|bounce|notif|daemon|auto"
+
+/* A phrase pattern whose blanks match any run of white space, a line
+ * break too: reports wrap their sentences anywhere. " ?" becomes "\s*". */
+static GRegex *
+phrase_regex (const char *pattern, GRegexCompileFlags flags)
+{
+  g_autoptr (GString) re = g_string_new (NULL);
+  gboolean in_class = FALSE;
+  GRegex *compiled;
+
+  for (const char *c = pattern; *c; c++)
+    {
+      if (*c == '\\' && c[1])
+        {
+          g_string_append_len (re, c, 2);
+          c++;
+        }
+      else if (in_class)
+        {
+          in_class = *c != ']';
+          g_string_append_c (re, *c);
+        }
+      else if (*c == '[')
+        {
+          in_class = TRUE;
+          g_string_append_c (re, *c);
+          if (c[1] == '^')
+            g_string_append_c (re, *++c);
+          if (c[1] == ']')
+            g_string_append_c (re, *++c);
+        }
+      else if (*c == ' ' && c[1] == '?')
+        {
+          g_string_append (re, "\\s*");
+          c++;
+        }
+      else if (*c == ' ')
+        g_string_append (re, "\\s+");
+      else
+        g_string_append_c (re, *c);
+    }
+  compiled = g_regex_new (re->str, flags, 0, NULL);
+  g_assert (compiled != NULL);
+  return compiled;
+}
+
+static gpointer
+phrases_init (gpointer data)
+{
+  BounceGenericPhrases *p = g_new0 (BounceGenericPhrases, 1);
+  GRegexCompileFlags f = G_REGEX_CASELESS | G_REGEX_OPTIMIZE;
+
+  p->failure = phrase_regex (FAILURE_PHRASES, f);
+  p->delay = phrase_regex (DELAY_PHRASES, f);
+  p->content = phrase_regex (CONTENT_PHRASES, f);
+  p->challenge = phrase_regex (CHALLENGE_PHRASES, f);
+  p->sender = g_regex_new (SENDER_NAMES, f, 0, NULL);
+  p->weak_sender = g_regex_new (WEAK_SENDER_NAMES, f, 0, NULL);
+  /* An SMTP reply code or an RFC 3463 status standing as a word. */
+  p->code = g_regex_new ("(?<![\\w.:/-])(?:[45][0-9][0-9](?:[ -]|$)|[245]\\.[0-9]{1,3}\\.[0-9]{1,3}(?![\\w.]))",
+                         G_REGEX_MULTILINE | G_REGEX_OPTIMIZE, 0, NULL);
+  /* Words that say a line's address is the recipient. */
+  p->near = g_regex_new ("RCPT TO|recipient|addressed to|address(?:ee)?|\\bfor <|\\bto <|"
+                         "destinataire|empf[äa]nger|destinatario|destinatário|ontvanger|odbiorc|получател|"
+                         "宛先|收件人|收件者|수신자|받는 사람|user|mailbox|account|"
+                         FAILURE_PHRASES,
+                         f, 0, NULL);
+  p->address = g_regex_new ("(?:\"[^\"\\n]{1,64}\"|[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+)"
+                            "@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+",
+                            G_REGEX_OPTIMIZE, 0, NULL);
+  return p;
+}
+
+const BounceGenericPhrases *
+bounce_generic_phrases (void)
+{
+  static GOnce once = G_ONCE_INIT;
+
+  return g_once (&once, phrases_init, NULL);
+}
+
+gboolean
+bounce_generic_says (GRegex *re, const char *s, gssize len)
+{
+  if (s == NULL || !g_utf8_validate (s, len, NULL))
+    return FALSE;
+  return g_regex_match_full (re, s, len, 0, 0, NULL, NULL);
+}
+
+/* What of @s (@len bytes, or -1) @re matched, or NULL.
+ * Returns: (transfer full) (nullable) */
+static char *
+said (GRegex *re, const char *s, gssize len)
+{
+  g_autoptr (GMatchInfo) mi = NULL;
+  g_autofree char *whole = NULL;
+  char *m;
+
+  if (s == NULL || !g_utf8_validate (s, len, NULL) || !g_regex_match_full (re, s, len, 0, 0, &mi, NULL))
+    return NULL;
+  whole = g_match_info_fetch (mi, 0);
+  m = bounce_collapse_space (whole ? whole : "");
+  if (m)
+    bounce_truncate_utf8 (m, 80);
+  return m;
+}
+
+/* Note a signal the reader counted: "what (the text it saw)". */
+void
+bounce_generic_signal_add (BounceGeneric *g, const char *what, const char *seen)
+{
+  if (g->signals)
+    g_ptr_array_add (g->signals, seen ? g_strdup_printf ("%s (\"%s\")", what, seen) : g_strdup (what));
+}
+
+/* What the evidence says: BOUNCE_KIND_FAILURE, BOUNCE_KIND_DELAY or
+ * BOUNCE_KIND_NOT_BOUNCE. @stop: where the returned original starts;
+ * @original: whether one came back; @found: how the recipients held were
+ * found. */
+BounceKind
+bounce_generic_weigh (BounceGeneric *g, gsize stop, gboolean original, Found found)
+{
+  const BounceGenericPhrases *p = bounce_generic_phrases ();
+  GMimeObject *m = GMIME_OBJECT (g->message);
+  g_autofree char *from = bounce_header_text (m, "From");
+  const char *rp = g_mime_object_get_header (m, "Return-Path");
+  g_autofree char *subject = bounce_header_text (m, "Subject");
+  const char *as = g_mime_object_get_header (m, "Auto-Submitted");
+  GMimeContentType *ct = g_mime_object_get_content_type (m);
+  gsize n = MIN (stop, g->text_len);
+  int score = 0;
+  gboolean sender = FALSE, weak = FALSE, failure = FALSE, delay = FALSE, subject_delay = FALSE;
+  gboolean subject_failure = FALSE, text_failure = FALSE, content = FALSE;
+  gboolean carried = original; /* what only a report carries */
+  guint first_signal = g->signals ? g->signals->len : 0;
+  char *seen;
+
+  if ((seen = said (p->sender, from, -1)) != NULL)
+    {
+      sender = TRUE;
+      bounce_generic_signal_add (g, "From a mail system", seen);
+    }
+  else if ((seen = said (p->weak_sender, from, -1)) != NULL)
+    {
+      weak = TRUE;
+      bounce_generic_signal_add (g, "From a role address", seen);
+    }
+  g_free (seen);
+  if (rp)
+    {
+      g_autofree char *v = g_strstrip (g_strdup (rp));
+
+      if (*v == '\0' || strcmp (v, "<>") == 0 || strcmp (v, "< >") == 0
+          || g_ascii_strncasecmp (v, "<mailer-daemon", 14) == 0
+          || g_ascii_strncasecmp (v, "mailer-daemon", 13) == 0)
+        {
+          sender = carried = TRUE;
+          bounce_generic_signal_add (g, *v == '<' && v[1] == '>' ? "a null Return-Path" : "Return-Path", *v == '<' && v[1] == '>' ? NULL : v);
+        }
+    }
+  score += sender ? EVIDENCE_SENDER : weak ? EVIDENCE_WEAK_SENDER : 0;
+  if (g_mime_object_get_header (m, "X-Failed-Recipients"))
+    {
+      carried = TRUE;
+      score += EVIDENCE_CODE;
+      bounce_generic_signal_add (g, "X-Failed-Recipients", NULL);
+    }
+  if (ct && g_mime_content_type_is_type (ct, "multipart", "report"))
+    {
+      sender = carried = TRUE;
+      score += EVIDENCE_REPORT_TYPE;
+      bounce_generic_signal_add (g, "Content-Type multipart/report", NULL);
+    }
+  /* "Warning: message still undelivered": a delay says so first. */
+  if ((seen = said (p->delay, subject, -1)) != NULL)
+    {
+      delay = subject_delay = TRUE;
+      score += EVIDENCE_SUBJECT;
+      bounce_generic_signal_add (g, "a delay in the Subject", seen);
+    }
+  else if ((seen = said (p->failure, subject, -1)) != NULL)
+    {
+      failure = subject_failure = TRUE;
+      score += EVIDENCE_SUBJECT;
+      bounce_generic_signal_add (g, "a failure in the Subject", seen);
+    }
+  g_free (seen);
+  n = MIN (n, (gsize) 64 * 1024);
+  while (n > 0 && (g->text[n] & 0xc0) == 0x80)
+    n--;
+  if ((seen = said (p->failure, g->text, n)) != NULL)
+    {
+      score += EVIDENCE_TEXT;
+      failure = text_failure = TRUE;
+      bounce_generic_signal_add (g, "a failure in the text", seen);
+      g_free (seen);
+    }
+  if ((seen = said (p->delay, g->text, n)) != NULL)
+    {
+      if (!failure || !subject_delay)
+        score += EVIDENCE_TEXT;
+      delay = TRUE;
+      bounce_generic_signal_add (g, "a delay in the text", seen);
+      g_free (seen);
+    }
+  if ((seen = said (p->code, g->text, n)) != NULL)
+    {
+      score += EVIDENCE_CODE;
+      carried = TRUE;
+      bounce_generic_signal_add (g, "a reply or status code in the text", seen);
+      g_free (seen);
+    }
+  /* A scanner or filter that stopped the message says why; a report
+   * titled a failure ("Mail delivery failed") stays one whatever the
+   * reason it gives. */
+  if ((seen = said (p->content, subject, -1)) != NULL
+      || (!subject_failure && failure && (seen = said (p->content, g->text, n)) != NULL))
+    {
+      content = TRUE;
+      if (!failure && !delay)
+        score += EVIDENCE_SUBJECT;
+      bounce_generic_signal_add (g, "a filter's or scanner's words", seen);
+      g_free (seen);
+    }
+  /* "user@example.com: 550 5.1.1 ...": a line a report writes, not a
+   * sentence; failure words beside an address count as a report's only
+   * when the Subject says so too (a postmaster's notice to all staff
+   * can mention undeliverable mail and an address). */
+  if (found == FOUND_CODED)
+    {
+      score += EVIDENCE_TEXT;
+      failure = carried = TRUE;
+      bounce_generic_signal_add (g, "an address beside a reply or status code", NULL);
+    }
+  else if (found == FOUND_DAEMON && (subject_failure || subject_delay))
+    {
+      carried = TRUE;
+      if (!text_failure)
+        score += EVIDENCE_TEXT;
+      text_failure = failure = TRUE;
+      bounce_generic_signal_add (g, "an address on a line of failure words", NULL);
+    }
+  if (original)
+    {
+      score += EVIDENCE_ORIGINAL;
+      bounce_generic_signal_add (g, "a returned copy of the original", NULL);
+    }
+  if (as && g_ascii_strncasecmp (g_strchug ((char *) as), "no", 2) != 0)
+    {
+      score += EVIDENCE_AUTO;
+      bounce_generic_signal_add (g, "Auto-Submitted", as);
+    }
+  /* Who sent it, what it says, and something only a report carries (a
+   * From is easily written: spam that pretends to be a bounce has one). */
+  if (!(sender || (weak && original)) || !(failure || delay || content) || !carried
+      || score < EVIDENCE_FAILURE)
+    {
+      if (g->signals)
+        g_ptr_array_set_size (g->signals, first_signal);
+      return BOUNCE_KIND_NOT_BOUNCE;
+    }
+  if (content)
+    return BOUNCE_KIND_VIRUS_NOTICE;
+  if (subject_delay || (delay && !subject_failure && !text_failure))
+    return BOUNCE_KIND_DELAY;
+  return BOUNCE_KIND_FAILURE;
+}
+
+/* Whether the message asks its sender to confirm that a person sent it:
+ * a request to confirm in its Subject and a challenge's words in its
+ * text, which it returns, or NULL. Returns: (transfer full) (nullable) */
+char *
+bounce_generic_challenge (BounceGeneric *g)
+{
+  g_autofree char *subject = bounce_header_text (GMIME_OBJECT (g->message), "Subject");
+  gsize n = MIN (g->text_len, (gsize) 16 * 1024);
+  static GRegex *confirm;
+  static gsize once;
+
+  if (g_once_init_enter (&once))
+    {
+      confirm = g_regex_new ("confirm|verif|bestätig|conferm|bevestig|potwierd|подтвер|確認|确认|확인",
+                             G_REGEX_CASELESS | G_REGEX_OPTIMIZE, 0, NULL);
+      g_once_init_leave (&once, 1);
+    }
+  while (n > 0 && n < g->text_len && (g->text[n] & 0xc0) == 0x80)
+    n--;
+  if (!bounce_generic_says (confirm, subject, -1))
+    return NULL;
+  return said (bounce_generic_phrases ()->challenge, g->text, n);
+}

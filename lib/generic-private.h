@@ -1,0 +1,32 @@
+/* generic-private.h — shared by the reader of reports no rule describes
+ * (generic.c) and the weighing of whether a message is one
+ * (generic-evidence.c).
+ */
+#ifndef BOUNCE_GENERIC_PRIVATE_H
+#define BOUNCE_GENERIC_PRIVATE_H
+
+#include "bounce-private.h"
+
+/* The phrases and patterns the generic reader looks for, compiled once. */
+typedef struct
+{
+  GRegex *failure, *delay, *content, *challenge, *sender, *weak_sender, *code, *near, *address;
+} BounceGenericPhrases;
+
+/* How the recipients the reader holds were found before it weighed the
+ * evidence. */
+typedef enum
+{
+  FOUND_NONE,
+  FOUND_CODED,  /* each beside a reply or status code */
+  FOUND_DAEMON, /* on a line of failure words, in mail from a mail system */
+} Found;
+
+const BounceGenericPhrases *bounce_generic_phrases (void);
+gboolean bounce_generic_says (GRegex *re, const char *s, gssize len);
+void bounce_generic_signal_add (BounceGeneric *g, const char *what, const char *seen);
+BounceKind bounce_generic_weigh (BounceGeneric *g, gsize stop, gboolean original, Found found);
+char *bounce_generic_challenge (BounceGeneric *g);
+gboolean bounce_generic_is_auto_reply (GMimeMessage *msg);
+
+#endif /* BOUNCE_GENERIC_PRIVATE_H */
