@@ -23,6 +23,7 @@
  */
 #include "bounce-private.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -113,6 +114,110 @@ bounce_folder_name_is_valid (const char *name)
   return name[strlen (name) - 1] != '.';
 }
 
+/* Whether the text of a subscriptions file lists @entry on a line of its own. */
+static gboolean
+lists (const char *text, gsize len, const char *entry)
+{
+  gsize n = strlen (entry);
+
+  for (const char *l = text; l < text + len;)
+    {
+      const char *nl = memchr (l, '\n', text + len - l);
+      gsize ll = (nl ? nl : text + len) - l;
+
+      if (ll == n && memcmp (l, entry, n) == 0)
+        return TRUE;
+      if (nl == NULL)
+        break;
+      l = nl + 1;
+    }
+  return FALSE;
+}
+
+/* Adds the folder @name to the subscriptions file @file of the Maildir
+ * open as @topfd, so that IMAP clients that show only subscribed folders
+ * show it: Dovecot's "subscriptions" (its second format, "V\t2" and a
+ * blank line, then names whose hierarchy separator is a tab; or its
+ * first, one name a line), made when missing (@create, as @top's owner);
+ * Courier's "courierimapsubscribed" ("INBOX.NAME"), only when there is
+ * one. The file is rewritten as Dovecot does it: the new text goes into
+ * "FILE.lock", created with O_EXCL (the lock Dovecot takes), which is
+ * then renamed over FILE. Best effort: a folder that stays unsubscribed
+ * still holds its mail, so nothing here is an error. */
+static void
+subscribe (int topfd, const char *file, const char *name, gboolean courier, gboolean create,
+           const struct stat *top)
+{
+  g_autofree char *lock = g_strconcat (file, ".lock", NULL);
+  g_autofree char *entry = NULL;
+  g_autoptr (GString) text = g_string_new (NULL);
+  struct stat st;
+  gboolean ok = TRUE;
+  int fd = openat (topfd, file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+  if (fd < 0 && (errno != ENOENT || !create))
+    return;
+  if (fd >= 0)
+    {
+      char buf[4096];
+      ssize_t n;
+
+      if (fstat (fd, &st) < 0 || !S_ISREG (st.st_mode) || st.st_size > 1024 * 1024)
+        ok = FALSE;
+      while (ok && (n = read (fd, buf, sizeof buf)) != 0)
+        {
+          if (n < 0 && errno == EINTR)
+            continue;
+          if (n < 0)
+            ok = FALSE;
+          else
+            g_string_append_len (text, buf, n);
+        }
+      close (fd);
+      if (!ok)
+        return;
+    }
+  else
+    {
+      st = *top;
+      st.st_mode = top->st_mode & 0666;
+    }
+  if (courier)
+    entry = g_strconcat ("INBOX.", name, NULL);
+  else if (g_str_has_prefix (text->str, "V\t2\n"))
+    entry = g_strdelimit (g_strdup (name), ".", '\t');
+  else
+    entry = g_strdup (name);
+  if (lists (text->str, text->len, entry))
+    return;
+  if (text->len > 0 && text->str[text->len - 1] != '\n')
+    g_string_append_c (text, '\n');
+  g_string_append_printf (text, "%s\n", entry);
+
+  fd = openat (topfd, lock, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return; /* Dovecot (or another scan) is writing it */
+  for (gsize done = 0; ok && done < text->len;)
+    {
+      ssize_t n = write (fd, text->str + done, text->len - done);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        ok = FALSE;
+      else
+        done += n;
+    }
+  if (ok && (st.st_uid != geteuid () || st.st_gid != getegid ()))
+    ok = fchown (fd, st.st_uid, st.st_gid) == 0 || errno == EPERM;
+  ok = ok && fchmod (fd, st.st_mode & 0666) == 0 && fsync (fd) == 0;
+  close (fd);
+  if (!ok || renameat (topfd, lock, topfd, file) < 0)
+    unlinkat (topfd, lock, 0);
+  else
+    fsync (topfd);
+}
+
 /**
  * BounceMaildirFolder: a Maildir++ folder open for writing: the folder
  * and its cur/, new/ and tmp/, each checked not to be a link.
@@ -147,7 +252,10 @@ bounce_maildir_folder_free (BounceMaildirFolder *folder)
  *   the folder or its cur/, new/ or tmp/ is a symbolic link)
  *
  * Opens the Maildir++ folder "MAILDIR/.NAME", creating what is missing of
- * it with the owner, group and mode of @maildir.
+ * it with the owner, group and mode of @maildir. A folder it creates is
+ * added to the Maildir's subscriptions (Dovecot's "subscriptions", made
+ * when missing, and Courier's "courierimapsubscribed" when there is one),
+ * so that IMAP clients showing subscribed folders show it.
  *
  * Returns: (transfer full) (nullable): the folder
  */
@@ -157,7 +265,8 @@ bounce_maildir_folder_open (const char *maildir, const char *name, GError **erro
   g_autoptr (BounceMaildirFolder) f = g_new0 (BounceMaildirFolder, 1);
   g_autofree char *dotted = NULL;
   static const char *const subs[] = { "cur", "new", "tmp" };
-  struct stat top;
+  struct stat top, st;
+  gboolean created;
   int topfd;
 
   f->fd = f->cur = f->new = f->tmp = -1;
@@ -182,11 +291,17 @@ bounce_maildir_folder_open (const char *maildir, const char *name, GError **erro
       close (topfd);
       return NULL;
     }
+  created = fstatat (topfd, dotted, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT;
   f->fd = open_dir (topfd, dotted, &top, f->path, error);
   if (f->fd < 0 || !fsync_fd (topfd, maildir, error))
     {
       close (topfd);
       return NULL;
+    }
+  if (created)
+    {
+      subscribe (topfd, "subscriptions", name, FALSE, TRUE, &top);
+      subscribe (topfd, "courierimapsubscribed", name, TRUE, FALSE, &top);
     }
   close (topfd);
   for (guint i = 0; i < G_N_ELEMENTS (subs); i++)
@@ -279,6 +394,62 @@ still_there (int dirfd, const char *name)
   return fstatat (dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
+/* The name of the file in the folder open as @dir that is the file @st,
+ * or NULL. */
+static char *
+name_of (int dir, const struct stat *st)
+{
+  int fd = dup (dir);
+  DIR *d = fd >= 0 ? fdopendir (fd) : NULL;
+  struct dirent *e;
+  char *found = NULL;
+
+  if (d == NULL)
+    {
+      if (fd >= 0)
+        close (fd);
+      return NULL;
+    }
+  rewinddir (d);
+  while (found == NULL && (e = readdir (d)) != NULL)
+    {
+      struct stat o;
+
+      if (e->d_ino == st->st_ino && fstatat (dir, e->d_name, &o, AT_SYMLINK_NOFOLLOW) == 0
+          && o.st_dev == st->st_dev && o.st_ino == st->st_ino)
+        found = g_strdup (e->d_name);
+    }
+  closedir (d);
+  return found;
+}
+
+/* Links the message @msg (the file @st) into the folder open as @to under
+ * a new unique name, its ",S=" fields and ":2," flags kept, as its own
+ * name is another message's there; a name an interrupted run linked it
+ * under already is taken again. The name in *@name. */
+static gboolean
+link_elsewhere (const BounceMessageRef *msg, int to, const struct stat *st, char **name)
+{
+  g_autofree char *host = g_strdup (g_get_host_name ());
+  gsize unique = strcspn (msg->name, ",:");
+
+  *name = name_of (to, st);
+  if (*name)
+    return TRUE;
+  g_strdelimit (host, "/:,", '_');
+  for (int tries = 0; tries < 100; tries++)
+    {
+      *name = g_strdup_printf ("%" G_GINT64_FORMAT ".P%dR%08x.%s%s", g_get_real_time () / G_USEC_PER_SEC,
+                               (int) getpid (), g_random_int (), host, msg->name + unique);
+      if (linkat (msg->dirfd, msg->name, to, *name, 0) == 0)
+        return TRUE;
+      g_clear_pointer (name, g_free);
+      if (errno != EEXIST)
+        break;
+    }
+  return FALSE;
+}
+
 /**
  * bounce_maildir_move:
  * @msg: a message of a Maildir (from bounce_mailbox_foreach())
@@ -290,8 +461,9 @@ still_there (int dirfd, const char *name)
  *
  * Moves (or links) the message into the same subfolder (cur/ or new/) of
  * @folder under the same name, flags included; fsyncs the target folder.
- * A name already taken there is an error: nothing is overwritten. So is a
- * message that is already in @folder.
+ * Nothing is overwritten: when another message has the name there, the
+ * message takes a new unique name (its ",S=" size and flags kept). A
+ * message that is already in @folder is an error.
  */
 gboolean
 bounce_maildir_move (const BounceMessageRef *msg, BounceMaildirFolder *folder, gboolean link_only,
@@ -327,12 +499,22 @@ bounce_maildir_move (const BounceMessageRef *msg, BounceMaildirFolder *folder, g
 
       if (linkat (msg->dirfd, msg->name, to, msg->name, 0) < 0)
         {
+          g_autofree char *other = NULL;
+
           if (errno == ENOENT && !still_there (msg->dirfd, msg->name))
             return vanished (error, msg->path);
-          if (!(errno == EEXIST && fstatat (msg->dirfd, msg->name, &a, AT_SYMLINK_NOFOLLOW) == 0
-                && fstatat (to, msg->name, &b, AT_SYMLINK_NOFOLLOW) == 0
-                && a.st_dev == b.st_dev && a.st_ino == b.st_ino))
+          if (errno != EEXIST || fstatat (msg->dirfd, msg->name, &a, AT_SYMLINK_NOFOLLOW) < 0)
             return io_error (error, "cannot move the message to", dest);
+          if (!(fstatat (to, msg->name, &b, AT_SYMLINK_NOFOLLOW) == 0 && a.st_dev == b.st_dev
+                && a.st_ino == b.st_ino))
+            {
+              /* Another message has the name there: this one takes a new
+               * one (or the one an interrupted run gave it). */
+              if (!link_elsewhere (msg, to, &a, &other))
+                return io_error (error, "cannot move the message to", dest);
+              g_free (dest);
+              dest = g_build_filename (folder->path, sub, other, NULL);
+            }
         }
       if (!fsync_fd (to, dest, error))
         return FALSE;

@@ -10,8 +10,10 @@
 #   of the move target with move= to it is refused; nothing is written through a symbolic link; tag and
 #   filter replace forged X-Backscatter headers and look at the header
 #   block only; a rewritten file's name says its new size and a real
-#   Dovecot (doveadm) reads it whole; as root, owner, group and mode are
-#   kept; errors win over verdicts in the exit status.
+#   Dovecot (doveadm) reads it whole; a folder a move creates is
+#   subscribed (Dovecot lists it); a name taken in the target is not
+#   overwritten; as root, owner, group and mode are kept; errors win over
+#   verdicts in the exit status.
 . "$(dirname "$0")/tap.sh"
 
 B=("$BIN")
@@ -285,7 +287,7 @@ if [ "$(id -u)" = 0 ]; then
   chown -R 4242:4243 "$O"; chmod 0700 "$O" "$O"/*; chmod 0660 "$O"/cur/* "$O"/new/*
   "$BIN" scan "${base[@]}" "$O" --defang Quarantine --quiet > /dev/null 2>&1
   "$BIN" scan "${base[@]}" "$O" --action tag --only unknown --quiet > /dev/null 2>&1
-  wrong () { find "$O" -path "$O/.Junk" -prune -o \( -type f -not -name maildirfolder -not -name .backscatter.lock \( -not -uid 4242 -o -not -gid 4243 -o -not -perm 0660 \) -print \); }
+  wrong () { find "$O" -path "$O/.Junk" -prune -o \( -type f -not -name maildirfolder -not -name subscriptions -not -name .backscatter.lock \( -not -uid 4242 -o -not -gid 4243 -o -not -perm 0660 \) -print \); }
   check "defanged and tagged files keep owner, group and mode 0660" \
     '[ -z "$(wrong)" ] && grep -q "^X-Backscatter" "$O"/new/* && grep -q "removed the attachment" "$O"/cur/*' \
     "$(find "$O" -type f -printf '%u:%g %m %p\n' | head -5)"
@@ -297,6 +299,60 @@ else
   skip "defanged and tagged files keep owner, group and mode 0660" "not root"
   skip "moved files keep owner, group and mode; created folders are the Maildir owner's" "not root"
 fi
+
+# --- folders a move creates are subscribed; a taken name is not overwritten ----
+U=$T/subs
+maildir "$U"; maildir "$U/.Archive"
+bounce sub1 report.pdf > "$U/new/1700000060.M60P1.test.example,S=1000"
+printf 'V\t2\n\nArchive\n' > "$U/subscriptions"
+printf 'INBOX.Archive\n' > "$U/courierimapsubscribed"
+"$BIN" scan "${base[@]}" "$U" --only unknown --action move=Junk.Bounces --quiet > /dev/null 2>&1
+check "a folder a move creates is added to Dovecot's and Courier's subscriptions, in their formats" \
+  '[ "$(cat "$U/subscriptions")" = "$(printf "V\t2\n\nArchive\nJunk\tBounces")" ] && [ "$(cat "$U/courierimapsubscribed")" = "$(printf "INBOX.Archive\nINBOX.Junk.Bounces")" ] && [ ! -e "$U/subscriptions.lock" ]' \
+  "$(cat -A "$U/subscriptions" "$U/courierimapsubscribed")"
+U2=$T/subs2
+maildir "$U2"
+bounce sub2 report.pdf > "$U2/new/1700000061.M61P1.test.example"
+"$BIN" scan "${base[@]}" "$U2" --only unknown --action move=Backscatter --quiet > /dev/null 2>&1
+printf 'Junk\n' > "$U2/subscriptions"
+maildir "$U2/.Junk"; rm -rf "$U2/.Backscatter/cur"/* "$U2/.Backscatter/new"/*
+bounce sub3 report.pdf > "$U2/new/1700000062.M62P1.test.example"
+"$BIN" scan "${base[@]}" "$U2" --only unknown --action move=Backscatter --quiet > /dev/null 2>&1
+check "without a subscriptions file one is made; a folder that was there is left as the user subscribed it" \
+  '[ "$(cat "$U2/subscriptions")" = Junk ] && [ ! -e "$U2/courierimapsubscribed" ] && [ -f "$U2/.Backscatter/new/1700000062.M62P1.test.example" ]' \
+  "$(cat -A "$U2/subscriptions" 2>&1)"
+if command -v doveadm > /dev/null; then
+  U3=$T/subs3; mkdir -p "$U3"
+  maildir "$U3/Maildir"
+  bounce sub4 report.pdf > "$U3/Maildir/new/1700000063.M63P1.test.example"
+  if [ "$(id -u)" = 0 ]; then
+    duser=nobody; duid=$(id -u nobody); dgid=$(id -g nobody); chmod 755 "$T"; chown -R "$duid:$dgid" "$U3"
+  else
+    duser=$(id -un); duid=$(id -u); dgid=$(id -g)
+  fi
+  printf 'log_path = /dev/stderr\nmail_location = maildir:%s/Maildir\nmail_uid = %s\nmail_gid = %s\nfirst_valid_uid = 0\nfirst_valid_gid = 0\n' \
+    "$U3" "$duid" "$dgid" > "$U3/dovecot.conf"
+  sdove () { USER=$duser HOME=$U3 doveadm -c "$U3/dovecot.conf" "$@"; }
+  sdove mailbox subscribe INBOX > "$T/sdove" 2>&1
+  "$BIN" scan "${base[@]}" "$U3/Maildir" --only unknown --action move=Backscatter --quiet > /dev/null 2>&1
+  sdove mailbox list -s >> "$T/sdove" 2>&1; st=$?
+  check "Dovecot lists the folder a move created among the subscribed ones (doveadm mailbox list -s)" \
+    '[ $st = 0 ] && grep -qx "Backscatter" "$T/sdove" && grep -qx "INBOX" "$T/sdove"' "exit $st" "$(cat "$T/sdove")"
+else
+  skip "Dovecot lists the folder a move created among the subscribed ones (doveadm mailbox list -s)" "no doveadm (Debian dovecot-core)"
+fi
+# -r: a subfolder's message whose name the target folder holds already.
+C2=$T/collide
+maildir "$C2"; maildir "$C2/.Lists"; maildir "$C2/.Backscatter"
+name=1700000070.M70P1.test.example:2,S
+bounce col1 report.pdf > "$C2/.Backscatter/cur/$name"
+bounce col2 report.pdf > "$C2/.Lists/cur/$name"
+sum_there=$(sha256sum < "$C2/.Backscatter/cur/$name"); sum_moved=$(sha256sum < "$C2/.Lists/cur/$name")
+"$BIN" scan "${base[@]}" -r "$C2" --only unknown --action move=Backscatter > "$T/col.out" 2>&1; st=$?
+new=$(ls "$C2/.Backscatter/cur" | grep -vx "$name")
+check "scan -r: a message whose name the target holds takes a new name, flags kept, and overwrites nothing" \
+  '[ $st = 0 ] && [ "$(ls "$C2/.Backscatter/cur" | wc -l)" = 2 ] && [ "$(sha256sum < "$C2/.Backscatter/cur/$name")" = "$sum_there" ] && [ "$(sha256sum < "$C2/.Backscatter/cur/$new")" = "$sum_moved" ] && [[ "$new" = *.*:2,S ]] && [ -z "$(ls "$C2/.Lists/cur")" ] && grep -q "(moved)" "$T/col.out"' \
+  "exit $st" "$(cat "$T/col.out")" "$(find "$C2" -type f)"
 
 # --- a real Dovecot reads tagged and defanged messages whole -------------
 if command -v doveadm > /dev/null; then
