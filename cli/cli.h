@@ -81,6 +81,27 @@ void cli_print_text (const char *source, BounceReport *report, BounceJudgement *
 int cli_exit_for_error (const GError *error);
 char *cli_count (guint n, const char *one, const char *plural);
 
+/* A progress line on a terminal (scan, learn): one line on standard
+ * error that keeps being rewritten. */
+typedef struct
+{
+  gboolean on;      /* standard error is a terminal and the output is for people */
+  const char *verb; /* "scanning", "learning" */
+  char *path;       /* escaped */
+  guint total;      /* messages there (a Maildir); 0: not known */
+  goffset size;     /* bytes there (an mbox); 0: not known */
+  guint done;       /* messages read */
+  goffset offset;   /* mbox: where the last one started */
+  char *more;       /* ", 12 bounces" */
+  gint64 started, last;
+} CliProgress;
+
+void cli_progress_start (CliProgress *p, const char *verb, const char *path, gboolean recursive,
+                         const char *const *skip);
+void cli_progress_update (CliProgress *p, gboolean now);
+void cli_progress_clear (CliProgress *p);
+void cli_progress_end (CliProgress *p);
+
 #define CLI_STDIN_CHUNK 65536
 GByteArray *cli_read_message (int fd, gboolean *more, GError **error);
 gboolean cli_copy_stdin (int fd, GError **error);

@@ -3,6 +3,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -552,4 +553,137 @@ cli_parse_options (const char *command, const char *usage, GOptionEntry *own,
       return FALSE;
     }
   return TRUE;
+}
+
+/* ---- the progress line ------------------------------------------------------ */
+
+/* The messages of the Maildir @path: the files of its cur/ and new/ (and
+ * of its Maildir++ subfolders when @recursive, but those named in @skip). */
+static guint
+count_maildir (const char *path, gboolean recursive, const char *const *skip)
+{
+  static const char *const subs[] = { "cur", "new" };
+  guint n = 0;
+
+  for (guint i = 0; i < G_N_ELEMENTS (subs); i++)
+    {
+      g_autofree char *sub = g_build_filename (path, subs[i], NULL);
+      g_autoptr (GDir) d = g_dir_open (sub, 0, NULL);
+      const char *name;
+
+      while (d && (name = g_dir_read_name (d)))
+        if (name[0] != '.')
+          n++;
+    }
+  if (recursive)
+    {
+      g_autoptr (GDir) d = g_dir_open (path, 0, NULL);
+      const char *name;
+
+      while (d && (name = g_dir_read_name (d)))
+        {
+          g_autofree char *sub = g_build_filename (path, name, NULL);
+          g_autofree char *cur = g_build_filename (sub, "cur", NULL);
+
+          if (name[0] != '.' || strcmp (name, "..") == 0 || strcmp (name, ".") == 0
+              || (skip && g_strv_contains (skip, name + 1)) || !g_file_test (cur, G_FILE_TEST_IS_DIR))
+            continue;
+          n += count_maildir (sub, FALSE, NULL);
+        }
+    }
+  return n;
+}
+
+/* cli_progress_start: a progress line for the mailbox @path, shown only
+ * when @p->on (set by the caller: standard error is a terminal). A
+ * Maildir's messages are counted first, an mbox's size read, so that the
+ * line can say how far along the run is. */
+void
+cli_progress_start (CliProgress *p, const char *verb, const char *path, gboolean recursive,
+                    const char *const *skip)
+{
+  struct stat st;
+
+  g_clear_pointer (&p->path, g_free);
+  g_clear_pointer (&p->more, g_free);
+  p->verb = verb;
+  p->total = 0;
+  p->size = 0;
+  p->done = 0;
+  p->offset = 0;
+  p->last = 0;
+  if (!p->on)
+    return;
+  p->path = cli_escape (path);
+  p->started = g_get_monotonic_time ();
+  if (stat (path, &st) == 0 && S_ISDIR (st.st_mode))
+    p->total = count_maildir (path, recursive, skip);
+  else if (stat (path, &st) == 0 && S_ISREG (st.st_mode))
+    p->size = st.st_size;
+}
+
+/* cli_progress_update: draws the line: messages done (of how many, or how
+ * far into the mbox), what the caller adds (@p->more), the rate and the
+ * time left. At most five times a second, unless @now. */
+void
+cli_progress_update (CliProgress *p, gboolean now)
+{
+  gint64 t;
+  double secs, frac = 0;
+  GString *line;
+
+  if (!p->on || p->path == NULL)
+    return;
+  t = g_get_monotonic_time ();
+  if (!now && p->last && t - p->last < G_USEC_PER_SEC / 5)
+    return;
+  p->last = t;
+  secs = (t - p->started) / (double) G_USEC_PER_SEC;
+  line = g_string_new (NULL);
+  g_string_append_printf (line, "\r\033[K%s %s: %u", p->verb, p->path, p->done);
+  if (p->total)
+    {
+      g_string_append_printf (line, " of %u", MAX (p->total, p->done));
+      frac = MIN (1.0, p->done / (double) p->total);
+    }
+  g_string_append (line, p->done == 1 && !p->total ? " message" : " messages");
+  if (p->size)
+    {
+      frac = MIN (1.0, p->offset / (double) p->size);
+      g_string_append_printf (line, " (%d%%)", (int) (frac * 100));
+    }
+  if (p->more)
+    g_string_append (line, p->more);
+  /* A rate and the time left once there is something to measure. */
+  if (secs >= 1 && p->done > 0)
+    {
+      g_string_append_printf (line, ", %.0f a second", p->done / secs);
+      if (frac > 0 && frac < 1)
+        g_string_append_printf (line, ", %.0f s left", secs * (1 - frac) / frac);
+    }
+  fputs (line->str, stderr);
+  fflush (stderr);
+  g_string_free (line, TRUE);
+}
+
+/* cli_progress_clear: takes the line away (before another line is
+ * printed to the terminal: draw it again after with
+ * cli_progress_update (p, TRUE)). */
+void
+cli_progress_clear (CliProgress *p)
+{
+  if (!p->on || p->path == NULL || p->last == 0)
+    return;
+  fputs ("\r\033[K", stderr);
+  fflush (stderr);
+}
+
+/* cli_progress_end: clears the line for good. */
+void
+cli_progress_end (CliProgress *p)
+{
+  cli_progress_clear (p);
+  p->last = 0;
+  g_clear_pointer (&p->path, g_free);
+  g_clear_pointer (&p->more, g_free);
 }

@@ -7,6 +7,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static BounceIndex *
 open_index (CliSettings *s, GError **error)
@@ -14,6 +15,18 @@ open_index (CliSettings *s, GError **error)
   g_autofree char *path = cli_index_path (s);
 
   return bounce_index_open (path, FALSE, error);
+}
+
+static void
+learn_progress (const BounceLearnCounts *c, guint looked_at, goffset offset, gpointer user_data)
+{
+  CliProgress *p = user_data;
+
+  p->done = looked_at;
+  p->offset = offset;
+  g_free (p->more);
+  p->more = g_strdup_printf (", %u new", c->added);
+  cli_progress_update (p, FALSE);
 }
 
 int
@@ -34,6 +47,7 @@ cli_learn (int argc, char **argv)
   guint n = 0;
   gint64 first, last;
   int status = 0;
+  CliProgress progress = { 0 };
 
   if (!cli_parse_options ("learn", "- build the sent-mail index from your sent folders", entries, &settings, &argc, &argv))
     return EX_USAGE;
@@ -71,8 +85,14 @@ cli_learn (int argc, char **argv)
       BounceLearnCounts c = { 0 };
       g_autoptr (GError) err = NULL;
 
-      if (!bounce_index_learn (idx, folders[i], recursive ? BOUNCE_MAILBOX_RECURSIVE : BOUNCE_MAILBOX_DEFAULT,
-                               id, &c, &err))
+      gboolean ok;
+
+      progress.on = !quiet && isatty (STDERR_FILENO);
+      cli_progress_start (&progress, "learning", folders[i], recursive, NULL);
+      ok = bounce_index_learn (idx, folders[i], recursive ? BOUNCE_MAILBOX_RECURSIVE : BOUNCE_MAILBOX_DEFAULT,
+                               id, learn_progress, &progress, &c, &err);
+      cli_progress_end (&progress);
+      if (!ok)
         {
           fprintf (stderr, "backscatter: %s\n", err->message);
           if (status == 0)

@@ -33,7 +33,7 @@ typedef struct
   char *defang;          /* --defang FOLDER */
   char *writes[3];       /* the folders written to: folder, defang */
   BounceVerdict only;
-  gboolean dry_run, json, quiet, recursive, progress;
+  gboolean dry_run, json, quiet, recursive;
   int jobs;              /* threads reading and parsing; 0: one per processor */
 
   /* the mailbox being scanned */
@@ -50,7 +50,8 @@ typedef struct
   guint messages, bounces, errors, acted, defanged;
   guint verdicts[4];
   int first_error;
-  gint64 last_progress;
+  CliProgress progress;        /* on a terminal */
+  guint mb_messages, mb_bounces; /* the counts when this mailbox began */
 } Scan;
 
 static const char *
@@ -123,16 +124,33 @@ target_folder (Scan *s, const char *name, GError **error)
   return folder;
 }
 
+/* The progress line, drawn again (@now) or when it is time. */
+static void
+progress (Scan *s, gboolean now)
+{
+  guint b = s->bounces - s->mb_bounces;
+
+  if (!s->progress.on)
+    return;
+  s->progress.done = s->messages - s->mb_messages;
+  g_free (s->progress.more);
+  s->progress.more = g_strdup_printf (", %u %s", b, b == 1 ? "bounce" : "bounces");
+  cli_progress_update (&s->progress, now);
+}
+
 static void
 print_error (Scan *s, const char *source, const char *message, int code)
 {
   s->errors++;
   if (s->first_error == 0)
     s->first_error = code;
+  cli_progress_clear (&s->progress);
   if (s->json)
     cli_print_json (source, NULL, NULL, message);
   else
     cli_print_error (source, message);
+  fflush (stdout);
+  progress (s, TRUE);
 }
 
 /* Act on one judged message; returns what was done, for the output. */
@@ -278,28 +296,6 @@ defang (Scan *s, const BounceMessageRef *ref, BounceReport *report, BounceJudgem
   return bounce_maildir_replace (ref, data, len, NULL, error);
 }
 
-static void
-progress (Scan *s, gboolean done)
-{
-  gint64 now;
-
-  if (!s->progress)
-    return;
-  now = g_get_monotonic_time ();
-  if (!done && now - s->last_progress < G_USEC_PER_SEC / 5)
-    return;
-  s->last_progress = now;
-  if (done)
-    fprintf (stderr, "\r\033[K");
-  else
-    {
-      g_autofree char *mailbox = cli_escape (s->mailbox);
-
-      fprintf (stderr, "\r\033[Kscanning %s: %u messages, %u bounces", mailbox, s->messages, s->bounces);
-    }
-  fflush (stderr);
-}
-
 /* What the threads of the walk make of a message: its report or why not. */
 typedef struct
 {
@@ -342,6 +338,7 @@ scan_one (const BounceMessageRef *ref, gpointer prepared, gpointer user_data, GE
   BounceVerdict v;
 
   s->messages++;
+  s->progress.offset = ref->offset;
   progress (s, FALSE);
   bounce_mbox_lock_refresh (s->mlock);
   report = parsed ? parsed->report : NULL; /* nothing was prepared when it could not be read */
@@ -425,8 +422,6 @@ scan_one (const BounceMessageRef *ref, gpointer prepared, gpointer user_data, GE
         cli_json_member (o, "target", target ? target : kept);
       else if (done && strcmp (done, "would-be") == 0 && s->action == ACTION_MOVE)
         cli_json_member (o, "target", s->folder);
-      if (s->progress)
-        progress (s, TRUE);
       cli_json_print (o);
     }
   else if (!s->quiet)
@@ -434,8 +429,6 @@ scan_one (const BounceMessageRef *ref, gpointer prepared, gpointer user_data, GE
       BounceRecipient *r = bounce_report_get_n_recipients (report) ? bounce_report_get_recipient (report, 0) : NULL;
       GString *t = g_string_sized_new (256);
 
-      if (s->progress)
-        progress (s, TRUE);
       g_string_append_printf (t, "%-11s %-12s ", bounce_verdict_to_string (v),
                               bounce_kind_to_string (bounce_report_get_kind (report)));
       cli_escape_append (t, source);
@@ -449,7 +442,11 @@ scan_one (const BounceMessageRef *ref, gpointer prepared, gpointer user_data, GE
           cli_escape_append (t, bounce_recipient_get_reason (r));
         }
       g_string_append_c (t, '\n');
+      /* The report line goes above the progress line, which stays. */
+      cli_progress_clear (&s->progress);
       fwrite (t->str, 1, t->len, stdout);
+      fflush (stdout);
+      progress (s, TRUE);
       g_string_free (t, TRUE);
     }
   return TRUE;
@@ -594,6 +591,9 @@ scan_mailbox (Scan *s, const char *path)
   g_array_set_size (s->spans, 0);
   g_ptr_array_set_size (s->texts, 0);
   g_hash_table_remove_all (s->folders);
+  s->mb_messages = s->messages;
+  s->mb_bounces = s->bounces;
+  cli_progress_start (&s->progress, "scanning", path, s->recursive, (const char *const *) s->writes);
   /* Only a run that changes the mailbox takes a lock: a report or a dry
    * run writes nothing, not even a lock file. */
   if (writes)
@@ -614,7 +614,7 @@ scan_mailbox (Scan *s, const char *path)
     print_error (s, path, error->message, cli_exit_for_error (error));
   if (lock >= 0)
     close (lock);
-  progress (s, TRUE);
+  cli_progress_end (&s->progress);
 }
 
 int
@@ -697,7 +697,7 @@ cli_scan (int argc, char **argv)
       return cli_exit_for_error (error);
     }
   cli_settings_clear (&settings);
-  s.progress = !s.json && !s.quiet && isatty (STDERR_FILENO);
+  s.progress.on = !s.json && !s.quiet && isatty (STDERR_FILENO);
   s.spans = g_array_new (FALSE, FALSE, sizeof (BounceSpan));
   s.texts = g_ptr_array_new_with_free_func (g_free);
   s.lock_dir = g_build_filename (g_get_user_runtime_dir (), "backscatter", NULL);

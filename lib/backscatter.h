@@ -433,10 +433,17 @@ typedef struct
   guint not_owner; /* of those, not From one of the owner's addresses */
 } BounceLearnCounts;
 
+typedef void (*BounceLearnProgressFunc) (const BounceLearnCounts *counts,
+                                         guint looked_at,
+                                         goffset offset,
+                                         gpointer user_data);
+
 BOUNCE_PUBLIC gboolean bounce_index_learn (BounceIndex *idx,
                                            const char *path,
                                            BounceMailboxFlags flags,
                                            BounceIdentity *owner,
+                                           BounceLearnProgressFunc progress,
+                                           gpointer user_data,
                                            BounceLearnCounts *counts,
                                            GError **error);
 BOUNCE_PUBLIC gboolean bounce_index_lookup (BounceIndex *idx,

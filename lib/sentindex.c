@@ -565,9 +565,9 @@ typedef struct
 {
   BounceIndex *idx;
   BounceIdentity *owner; /* nullable */
-  guint added;
-  guint read;
-  guint not_owner;
+  BounceLearnProgressFunc progress;
+  gpointer progress_data;
+  BounceLearnCounts counts;
   guint skipped;
   sqlite3_stmt *seen_q;
   sqlite3_stmt *seen_add;
@@ -587,9 +587,8 @@ unique_name (const char *path)
 }
 
 static gboolean
-learn_one (const BounceMessageRef *ref, gpointer prepared, gpointer user_data, GError **error)
+learn_message (const BounceMessageRef *ref, Learn *l, GError **error)
 {
-  Learn *l = user_data;
   gboolean added = FALSE;
   g_autoptr (GError) err = NULL;
   gboolean maildir = !ref->in_mbox;
@@ -610,10 +609,10 @@ learn_one (const BounceMessageRef *ref, gpointer prepared, gpointer user_data, G
           return TRUE;
         }
     }
-  l->read++;
+  l->counts.read++;
   ok = add_message (l->idx, ref->data, ref->length, SOURCE_FOLDER, &added, &from, &err);
   if (l->owner && (from == NULL || !bounce_identity_is_owner_address (l->owner, from)))
-    l->not_owner++;
+    l->counts.not_owner++;
   if (!ok)
     {
       if (err->code == BOUNCE_ERROR_INDEX)
@@ -623,7 +622,7 @@ learn_one (const BounceMessageRef *ref, gpointer prepared, gpointer user_data, G
         }
     }
   if (added)
-    l->added++;
+    l->counts.added++;
   if (key)
     {
       sqlite3_reset (l->seen_add);
@@ -634,12 +633,23 @@ learn_one (const BounceMessageRef *ref, gpointer prepared, gpointer user_data, G
     }
   /* A long first read shows its progress; inside a caller's transaction
    * (a rebuild) nothing is shown before the whole is done. */
-  if ((l->read % 2000) == 0 && l->idx->depth == 1)
+  if ((l->counts.read % 2000) == 0 && l->idx->depth == 1)
     {
       if (!bounce_index_commit (l->idx, error) || !bounce_index_begin (l->idx, error))
         return FALSE;
     }
   return TRUE;
+}
+
+static gboolean
+learn_one (const BounceMessageRef *ref, gpointer prepared, gpointer user_data, GError **error)
+{
+  Learn *l = user_data;
+  gboolean ok = learn_message (ref, l, error);
+
+  if (ok && l->progress)
+    l->progress (&l->counts, l->counts.read + l->skipped, ref->offset, l->progress_data);
+  return ok;
 }
 
 /**
@@ -657,7 +667,7 @@ bounce_index_learn_folder (BounceIndex *idx, const char *path, guint *n_read, gu
                            GError **error)
 {
   BounceLearnCounts c = { 0 };
-  gboolean ok = bounce_index_learn (idx, path, BOUNCE_MAILBOX_RECURSIVE, NULL, &c, error);
+  gboolean ok = bounce_index_learn (idx, path, BOUNCE_MAILBOX_RECURSIVE, NULL, NULL, NULL, &c, error);
 
   if (n_read)
     *n_read = c.read;
@@ -673,6 +683,10 @@ bounce_index_learn_folder (BounceIndex *idx, const char *path, guint *n_read, gu
  *   subfolders too; without it, only its own cur/ and new/
  * @owner: (nullable): whose sent mail it is, to count what is not From
  *   one of the owner's addresses
+ * @progress: (nullable) (scope call): called after each message looked
+ *   at, with the counts so far, the messages looked at (read, or skipped
+ *   as read before) and, in an mbox, where the message starts
+ * @user_data: for @progress
  * @counts: (out) (optional): what was read this time
  * @error: BOUNCE_ERROR_IO, BOUNCE_ERROR_PARSE or BOUNCE_ERROR_INDEX
  *
@@ -682,9 +696,10 @@ bounce_index_learn_folder (BounceIndex *idx, const char *path, guint *n_read, gu
  */
 gboolean
 bounce_index_learn (BounceIndex *idx, const char *path, BounceMailboxFlags flags,
-                    BounceIdentity *owner, BounceLearnCounts *counts, GError **error)
+                    BounceIdentity *owner, BounceLearnProgressFunc progress, gpointer user_data,
+                    BounceLearnCounts *counts, GError **error)
 {
-  Learn l = { idx, owner && bounce_identity_has_addresses (owner) ? owner : NULL };
+  Learn l = { idx, owner && bounce_identity_has_addresses (owner) ? owner : NULL, progress, user_data };
   gboolean ok;
   guint depth;
   struct stat st;
@@ -737,11 +752,7 @@ bounce_index_learn (BounceIndex *idx, const char *path, BounceMailboxFlags flags
   sqlite3_finalize (l.seen_q);
   sqlite3_finalize (l.seen_add);
   if (counts)
-    {
-      counts->read = l.read;
-      counts->added = l.added;
-      counts->not_owner = l.not_owner;
-    }
+    *counts = l.counts;
   return ok;
 }
 

@@ -170,6 +170,52 @@ check "check --explain says why a message is not a report" \
 "$BIN" check --config /dev/null not-bounce/calendar-declined.eml > "$T/why" 2>&1
 check "and only with --explain" '[ "$(wc -l < "$T/why")" = 1 ]' "$(cat "$T/why")"
 
+# --- the progress line: on a terminal only, one line kept below the report -----------
+if ! command -v script > /dev/null; then
+  ok "# SKIP no script(1) to run the program on a terminal (util-linux)"
+else
+  P=$T/Prog; cp -a maildir "$P"
+  total=$(find "$P/cur" "$P/new" -type f | wc -l)
+  script -qfec "$(printf '%q ' "$BIN" scan "${conf[@]}" "$P")" /dev/null > "$T/tty.out" 2>&1
+  python3 - "$T/tty.out" "$total" > "$T/tty.check" <<'PY'
+import re, sys
+out = open(sys.argv[1], encoding="utf-8", errors="replace", newline="").read().replace("\r\n", "\n")
+total = sys.argv[2]
+clear = "\r\x1b[K"
+draws = re.findall(r"\r\x1b\[Kscanning [^\r\n]*?: (\d+) of (\d+) messages, (\d+) bounces?", out)
+lines = [l for l in out.split("\n") if l.strip()]
+reports = [l for l in lines if re.search(r"(backscatter|legitimate|unknown) +(failure|autoreply|virus-notice)", l)]
+bad = []
+if not draws or any(t != total for _, t, _ in draws):
+    bad.append("no line 'N of %s messages': %r" % (total, draws[:2]))
+if draws and draws[-1][0] != total:
+    bad.append("the last line does not reach %s: %r" % (total, draws[-1]))
+# each report line stands alone (the progress cleared before it) and the
+# progress is drawn again after it
+for r in reports:
+    text = r.split(clear)[-1]
+    if not re.match(r"(backscatter|legitimate|unknown) ", text):
+        bad.append("a report line mixed with the progress: %r" % r)
+if len(draws) < len(reports) + 1:
+    bad.append("%d progress lines for %d report lines" % (len(draws), len(reports)))
+if not lines[-1].split(clear)[-1].startswith("%s messages, " % total):
+    bad.append("the summary is not left alone at the end: %r" % lines[-1])
+print("ok" if not bad else "; ".join(bad))
+PY
+  check "on a terminal, scan keeps one progress line (done of total, bounces) below its report lines" \
+    '[ "$(cat "$T/tty.check")" = ok ] && [ "$(grep -c "^\(backscatter\|legitimate\)" <(tr "\r" "\n" < "$T/tty.out" | sed "s/\x1b\[K//"))" -ge 2 ]' \
+    "$(cat "$T/tty.check")"
+  "$BIN" scan "${conf[@]}" "$P" > "$T/pipe.out" 2> "$T/pipe.err"
+  script -qfec "$(printf '%q ' "$BIN" scan --quiet "${conf[@]}" "$P")" /dev/null > "$T/quiet.out" 2>&1
+  check "no progress on a pipe, nor with --quiet on a terminal" \
+    '! grep -q "$(printf "\r")" "$T/pipe.out" "$T/pipe.err" && ! grep -q "scanning" "$T/quiet.out" "$T/pipe.err"' \
+    "$(cat -A "$T/pipe.err" "$T/quiet.out" | head -3)"
+  script -qfec "$(printf '%q ' "$BIN" learn "${conf[@]}" --index "$T/prog.db")" /dev/null > "$T/learn-tty.out" 2>&1
+  check "on a terminal, learn shows its progress too, and clears it" \
+    'grep -q "learning [^:]*maildir-sent: [0-9]* of 5 messages, [0-9]* new" "$T/learn-tty.out" && tr "\r" "\n" < "$T/learn-tty.out" | grep -q "^.\[K[^ ]*maildir-sent: 5 messages read, 5 new"' \
+    "$(cat -A "$T/learn-tty.out" | head -3)"
+fi
+
 # --- the manual names every option of every command ------------------------------
 missing=
 for c in $("$BIN" help | awk '/^Commands:/ { f = 1; next } f && /^  [a-z]/ { print $1 }'); do
