@@ -657,6 +657,44 @@ bounce_generic_dsn (const char *text, gsize len)
   return dsn->recipients->len > 0 ? g_steal_pointer (&dsn) : NULL;
 }
 
+/* The recipients of a report a format rule took for a failure or a delay
+ * but named none of (another server's report that reads like the rule's,
+ * a version of it the rule does not know): the reader looks for them as in
+ * a report no rule describes. */
+static void
+unnamed_recipients (BounceGeneric *g)
+{
+  GPtrArray *r = g->recipients;
+  gsize at = g->inline_at != G_MAXSIZE ? g->inline_at : bounce_generic_original (g->text, g->text_len);
+  BounceOriginal *inline_original = NULL, *o = NULL;
+
+  failed_recipients_header (r, g->message);
+  if (r->len == 0)
+    generic_recipients (r, g->text, g->text_len, at);
+  if (r->len == 0)
+    daemon_recipients (r, g->message, g->text, g->text_len, at);
+  if (r->len == 0)
+    {
+      if (g->orig_part)
+        {
+          if (g->original == NULL)
+            g->original = bounce_original_from_part (g->orig_part);
+          o = g->original;
+        }
+      else if (at < g->text_len)
+        o = inline_original = bounce_original_from_headers_text (g->text + at, g->text_len - at, "inline");
+      text_recipients (g, at, o);
+      g_clear_pointer (&inline_original, bounce_original_free);
+    }
+  for (guint i = 0; g->kind == BOUNCE_KIND_DELAY && i < r->len; i++)
+    {
+      BounceRecipient *x = g_ptr_array_index (r, i);
+
+      g_free (x->action);
+      x->action = g_strdup ("delayed");
+    }
+}
+
 /* bounce_generic_read: what the reader makes of @g's report after the
  * MIME structure and the format rules were read: the recipients they did
  * not name, and, when neither knew the report, its kind, format and where
@@ -669,7 +707,7 @@ bounce_generic_read (BounceGeneric *g)
   if (g->rule)
     {
       if (r->len == 0 && (g->kind == BOUNCE_KIND_FAILURE || g->kind == BOUNCE_KIND_DELAY))
-        failed_recipients_header (r, g->message);
+        unnamed_recipients (g);
       /* A canned "could not be delivered" from a mail system is a
        * failure, whatever auto-reply convention it follows. */
       if (g->kind == BOUNCE_KIND_AUTOREPLY && g->format && r->len == 0)
