@@ -53,7 +53,7 @@ enum
   EVIDENCE_FAILURE = 6,       /* what a failure needs in all */
 };
 
-/* BounceGenericPhrases of failure, by language: English, German, French, Spanish,
+/* Phrases of failure, by language: English, German, French, Spanish,
  * Portuguese, Italian, Dutch, Polish, Russian, Japanese, Chinese
  * (simplified and traditional), Korean. */
 #define FAILURE_PHRASES \
@@ -82,14 +82,19 @@ enum
   "无法投递|無法投遞|投递失败|投遞失敗|发送失败|發送失敗|无法发送|無法發送|无法传送|無法傳送|传送失败|傳送失敗|退件|未能送达|無法送達|无法送达|退信|传递失败|傳遞失敗|" \
   "전달되지 않았|전달 실패|전송 실패|배달 실패|배달되지 않았|반송"
 
-/* BounceGenericPhrases of delay, in the same languages. */
+/* Phrases of delay, in the same languages. */
 #define DELAY_PHRASES \
   "delayed|delivery delay|not yet been delivered|will (?:continue to |keep )?(?:retry|try)|still (?:trying|being retried)|" \
   "could not send message for the past|message still undelivered|" \
   "verz[öo]gert|noch nicht zugestellt|retard[ée]|en attente de (?:remise|distribution)|retrasad|" \
-  "atrasad|ritardat|vertraagd|opóźnion|задерж|遅延|延迟|延遲|지연"
+  "atrasad|ritardat|vertraagd|opóźnion|задерж|遅延|延迟|延遲|지연|" \
+  "wird (?:weiterhin|erneut) versucht|pas encore (?:été )?(?:remis|distribu|livr)|continuera (?:d'|à )essayer|" \
+  "todav[íi]a no (?:ha sido |se ha )?entregad|seguir[áa] intentando|ainda n[ãa]o (?:foi )?entreg|continuar[áa] (?:a tentar|tentando)|" \
+  "non (?:[èe] )?ancora (?:stato )?(?:recapitat|consegnat)|continuer[àa] a (?:tentare|provare)|nog niet (?:afgeleverd|bezorgd)|" \
+  "jeszcze nie (?:została |zostało |został )?dostarcz|ещ[её] не (?:был[оа]? )?доставлен|まだ配信されていません|" \
+  "尚未投递|尚未投遞|尚未送达|尚未送達|将继续尝试|將繼續嘗試|아직 전달되지 않았"
 
-/* BounceGenericPhrases of a virus scanner or content filter that stopped a message,
+/* Phrases of a virus scanner or content filter that stopped a message,
  * in the same languages. */
 #define CONTENT_PHRASES \
   "virus|malware|malicious|infected|trojan|stopped delivery|dangerous (?:attachment|content)|" \
@@ -98,7 +103,7 @@ enum
   "adjunto no permitido|anexo n[ãa]o permitido|allegato non (?:consentito|ammesso)|bijlage niet toegestaan|" \
   "niedozwolon[a-z]* załącznik|вредоносн|вирус|ウイルス|ウィルス|病毒|恶意|惡意|바이러스|악성"
 
-/* BounceGenericPhrases of a challenge: confirm that you are a person, in the same
+/* Phrases of a challenge: confirm that you are a person, in the same
  * languages. */
 #define CHALLENGE_PHRASES \
   "confirm (?:that )?you are (?:a )?(?:real )?(?:person|human)|held until you confirm|" \
