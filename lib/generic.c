@@ -603,6 +603,23 @@ text_recipients (BounceGeneric *g, gsize stop, BounceOriginal *o)
     }
 }
 
+/* The original the report returns: the part that carries it, read once
+ * into @g->original, or the header lines of an inline copy at @stop,
+ * which the caller frees (@inline_original). Returns: (transfer none) (nullable) */
+static BounceOriginal *
+report_original (BounceGeneric *g, gsize stop, BounceOriginal **inline_original)
+{
+  if (g->orig_part)
+    {
+      if (g->original == NULL)
+        g->original = bounce_original_from_part (g->orig_part);
+      return g->original;
+    }
+  if (stop < g->text_len)
+    return *inline_original = bounce_original_from_headers_text (g->text + stop, g->text_len - stop, "inline");
+  return NULL;
+}
+
 /* Read a report no rule describes: weigh the evidence, then find its
  * recipients. Returns the kind. */
 static BounceKind
@@ -611,14 +628,7 @@ read_unknown (BounceGeneric *g, gsize stop, Found found)
   BounceOriginal *inline_original = NULL, *o = NULL;
   BounceKind kind;
 
-  if (g->orig_part)
-    {
-      if (g->original == NULL)
-        g->original = bounce_original_from_part (g->orig_part);
-      o = g->original;
-    }
-  else if (stop < g->text_len)
-    o = inline_original = bounce_original_from_headers_text (g->text + stop, g->text_len - stop, "inline");
+  o = report_original (g, stop, &inline_original);
   kind = bounce_generic_weigh (g, stop, o != NULL, found);
   if (kind == BOUNCE_KIND_NOT_BOUNCE)
     g_ptr_array_set_size (g->recipients, 0);
@@ -675,14 +685,7 @@ unnamed_recipients (BounceGeneric *g)
     daemon_recipients (r, g->message, g->text, g->text_len, at);
   if (r->len == 0)
     {
-      if (g->orig_part)
-        {
-          if (g->original == NULL)
-            g->original = bounce_original_from_part (g->orig_part);
-          o = g->original;
-        }
-      else if (at < g->text_len)
-        o = inline_original = bounce_original_from_headers_text (g->text + at, g->text_len - at, "inline");
+      o = report_original (g, at, &inline_original);
       text_recipients (g, at, o);
       g_clear_pointer (&inline_original, bounce_original_free);
     }
