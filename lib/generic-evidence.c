@@ -55,7 +55,10 @@ enum
 
 /* Phrases of failure, by language: English, German, French, Spanish,
  * Portuguese, Italian, Dutch, Polish, Russian, Japanese, Chinese
- * (simplified and traditional), Korean. */
+ * (simplified and traditional), Korean; then Swedish, Danish and
+ * Norwegian, Finnish, Czech and Slovak, Hungarian, Romanian, Turkish,
+ * Greek, Ukrainian, Bulgarian, Croatian and Serbian, Indonesian and Malay,
+ * Vietnamese, Catalan. */
 #define FAILURE_PHRASES \
   "undeliver|could ?n[o']t be delivered|can ?n[o']t be delivered|could not deliver|unable to deliver|" \
   "delivery (?:has |to [^\\n]{0,80} )?failed|delivery failure|failed to deliver|delivery to the following|" \
@@ -80,7 +83,19 @@ enum
   "配信できません|配送できません|届きませんでした|送信できませんでした|配信に失敗|配送に失敗|配信失敗|配送失敗|不達|宛先不明|" \
   "エラー通知|メールエラー|" \
   "无法投递|無法投遞|投递失败|投遞失敗|发送失败|發送失敗|无法发送|無法發送|无法传送|無法傳送|传送失败|傳送失敗|退件|未能送达|無法送達|无法送达|退信|传递失败|傳遞失敗|" \
-  "전달되지 않았|전달 실패|전송 실패|배달 실패|배달되지 않았|반송"
+  "전달되지 않았|전달 실패|전송 실패|배달 실패|배달되지 않았|반송|" \
+  "kunde inte levereras|kunde inte leverera|leveransen misslyckades|kunne ikke (?:leveres|levere|afleveres)|levering(?:en)? mislykkedes|ikke levert|" \
+  "ei voitu toimittaa|toimitus epäonnistui|" \
+  "nelze doručit|nebylo možné doručit|nepodařilo doručit|nedoručiteln|nedoručen|nebolo možné doručiť|nepodarilo doručiť|" \
+  "nem sikerült kézbesíteni|kézbesíthetetlen|nem kézbesíthető|" \
+  "nu a putut fi (?:livrat|trimis)|livrare eșuată|" \
+  "teslim edilemedi|iletilemedi|gönderilemedi|" \
+  "δεν (?:ήταν δυνατό να παραδοθεί|παραδόθηκε|ήταν δυνατή η παράδοση)|αποτυχία παράδοσης|" \
+  "не вдалося доставити|не доставлено|не може да бъде доставено|не беше доставено|" \
+  "nije (?:moguće )?isporučen|nije moguće isporučiti|" \
+  "tidak dapat (?:dikirim|disampaikan|dihantar)|gagal (?:dikirim|terkirim|dihantar)|" \
+  "không thể gửi|không gửi được|gửi thất bại|không thể chuyển|" \
+  "no s'ha pogut lliurar"
 
 /* Phrases of delay, in the same languages. */
 #define DELAY_PHRASES \
@@ -184,6 +199,8 @@ phrases_init (gpointer data)
   p->near = g_regex_new ("RCPT TO|recipient|addressed to|address(?:ee)?|\\bfor <|\\bto <|"
                          "destinataire|empf[äa]nger|destinatario|destinatário|ontvanger|odbiorc|получател|"
                          "宛先|收件人|收件者|수신자|받는 사람|user|mailbox|account|"
+                         "mottagare|modtager|mottaker|vastaanottaja|příjemc|príjemc|címzett|destinatar|alıcı|παραλήπτ|"
+                         "одержувач|получател|primatelj|penerima|người nhận|"
                          FAILURE_PHRASES,
                          f, 0, NULL);
   p->address = g_regex_new ("(?:\"[^\"\\n]{1,64}\"|[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+)"
