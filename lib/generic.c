@@ -467,12 +467,39 @@ names_other (const char *line, const char *end, GPtrArray *r, const BounceRecipi
   return FALSE;
 }
 
-/* A recipient named with no diagnostic beside it (an X-Failed-Recipients
- * header, a list of addresses above the servers' answers) gets one from
- * the text: the paragraph where the text names it, up to a blank line or
- * a line that names another of the recipients (at most twelve lines),
- * when that holds a code; failing that, when it is the only recipient,
- * the first lines of the text that hold one. */
+/* Whether @text holds an SMTP reply code or an RFC 3463 status. */
+static gboolean
+holds_code (const char *text)
+{
+  char code[4], status[16];
+
+  return text && (bounce_find_reply_code (text, code) || bounce_find_status (text, status));
+}
+
+/* Give @x the diagnostic @c (transfer full): in place of one that holds
+ * no code, or after it when it says something @c does not. */
+static void
+diagnostic_take (BounceRecipient *x, char *c)
+{
+  if (x->diagnostic && strstr (c, x->diagnostic) == NULL)
+    {
+      char *both = g_strconcat (x->diagnostic, " ", c, NULL);
+
+      g_free (c);
+      c = both;
+    }
+  bounce_truncate_utf8 (c, BOUNCE_MAX_DIAGNOSTIC_BYTES);
+  g_free (x->diagnostic);
+  x->diagnostic = c;
+}
+
+/* A recipient named with no server's answer beside it (an
+ * X-Failed-Recipients header, a list of addresses above the answers, a
+ * sentence of failure that names it) gets the answer from the text: the
+ * paragraph where the text names it, up to a blank line or a line that
+ * names another of the recipients (at most twelve lines), when that holds
+ * a code; failing that, when it is the only recipient, the first lines of
+ * the text that hold one. */
 static void
 recipient_diagnostics (BounceGeneric *g, gsize stop)
 {
@@ -485,9 +512,9 @@ recipient_diagnostics (BounceGeneric *g, gsize stop)
     {
       BounceRecipient *x = g_ptr_array_index (r, i);
       const char *s, *end;
-      char code[4], status[16];
+      char *c;
 
-      if (x->diagnostic || x->status || x->address == NULL)
+      if (x->status || x->address == NULL || holds_code (x->diagnostic))
         continue;
       if ((s = address_in_text (g->text, n, x->address)) != NULL)
         {
@@ -506,18 +533,18 @@ recipient_diagnostics (BounceGeneric *g, gsize stop)
             }
           {
             g_autofree char *raw = g_strndup (s, end - s);
-            g_autofree char *c = bounce_collapse_space (raw);
 
-            if (c && (bounce_find_reply_code (c, code) || bounce_find_status (c, status)))
+            c = bounce_collapse_space (raw);
+            if (holds_code (c))
               {
-                bounce_truncate_utf8 (c, BOUNCE_MAX_DIAGNOSTIC_BYTES);
-                x->diagnostic = g_steal_pointer (&c);
+                diagnostic_take (x, c);
                 continue;
               }
+            g_free (c);
           }
         }
-      if (r->len == 1)
-        x->diagnostic = first_code_paragraph (g, n);
+      if (r->len == 1 && (c = first_code_paragraph (g, n)) != NULL)
+        diagnostic_take (x, c);
     }
 }
 
