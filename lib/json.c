@@ -81,6 +81,19 @@ member_str (GString *o, const char *name, const char *value)
   bounce_json_append_string (o, value);
 }
 
+/* A date as the message wrote it (@name) and, beside it (@name_iso), in
+ * ISO 8601 with its own offset, or null when it is no RFC 5322 date. */
+static void
+member_date (GString *o, const char *name, const char *value)
+{
+  g_autoptr (GDateTime) d = value ? g_mime_utils_header_decode_date (value) : NULL;
+  g_autofree char *iso = d ? g_date_time_format (d, "%Y-%m-%dT%H:%M:%S%:z") : NULL;
+  g_autofree char *iso_name = g_strconcat (name, "_iso", NULL);
+
+  member_str (o, name, value);
+  member_str (o, iso_name, iso);
+}
+
 static void
 member_bool (GString *o, const char *name, gboolean value)
 {
@@ -135,8 +148,8 @@ recipient_json (GString *o, BounceRecipient *x)
     }
   else
     member_bool (o, "permanent", x->permanent == 1);
-  member_str (o, "last_attempt", x->last_attempt);
-  member_str (o, "will_retry_until", x->will_retry_until);
+  member_date (o, "last_attempt", x->last_attempt);
+  member_date (o, "will_retry_until", x->will_retry_until);
   g_string_append_c (o, '}');
 }
 
@@ -153,7 +166,7 @@ original_json (GString *o, BounceOriginal *orig)
   member_str (o, "to", bounce_original_get_header (orig, "To"));
   member_str (o, "cc", bounce_original_get_header (orig, "Cc"));
   member_str (o, "subject", bounce_original_get_header (orig, "Subject"));
-  member_str (o, "date", bounce_original_get_header (orig, "Date"));
+  member_date (o, "date", bounce_original_get_header (orig, "Date"));
   member (o, "received");
   g_string_append_c (o, '[');
   for (guint i = 0; i < orig->received->len; i++)
@@ -164,7 +177,7 @@ original_json (GString *o, BounceOriginal *orig)
       member_str (o, "from_host", r->from_host);
       member_str (o, "from_ip", r->from_ip);
       member_str (o, "by_host", r->by_host);
-      member_str (o, "date", r->date);
+      member_date (o, "date", r->date);
       g_string_append_c (o, '}');
     }
   g_string_append_c (o, ']');
@@ -220,7 +233,7 @@ bounce_report_append_json (BounceReport *report, GString *o)
   member_str (o, "format", bounce_report_get_format (report));
   member_str (o, "reporting_mta", bounce_report_get_reporting_mta (report));
   member_str (o, "received_from_mta", bounce_report_get_received_from_mta (report));
-  member_str (o, "arrival_date", bounce_report_get_arrival_date (report));
+  member_date (o, "arrival_date", bounce_report_get_arrival_date (report));
   member_str (o, "envelope_id", bounce_report_get_envelope_id (report));
   member (o, "recipients");
   g_string_append_c (o, '[');

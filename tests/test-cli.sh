@@ -216,6 +216,48 @@ PY
     "$(cat -A "$T/learn-tty.out" | head -3)"
 fi
 
+# --- every JSON member is in the manual; the _iso dates are the raw ones --------------
+{ "$BIN" check --json "${conf[@]}" maildir/new/* maildir/cur/* rfc3464/*.eml exim/*.eml /nonexistent 2>/dev/null
+  "$BIN" scan --json "${conf[@]}" --dry-run --action move=Backscatter maildir
+  cat $(find "$SRC/testdata" -name '*.expected') | python3 -c 'import json, sys; [print(json.dumps(o)) for o in json.loads("[" + sys.stdin.read().replace("}\n{", "},\n{") + "]")]'
+} > "$T/all.jsonl"
+python3 - "$T/all.jsonl" "$SRC/doc/backscatter.1" > "$T/json-doc" <<'PY'
+import json, re, sys
+from email.utils import parsedate_to_datetime
+from datetime import datetime, timezone
+man = open(sys.argv[2]).read()
+sect = man[man.index(".SH JSON OUTPUT"):]
+sect = sect[:sect.index("\n.SH ", 1)].replace("\\-", "-")
+named = set(re.findall(r"[a-z_]+", sect))
+keys, bad, checked = set(), [], []
+def walk(o):
+    if isinstance(o, dict):
+        for k, v in o.items():
+            keys.add(k)
+            if k.endswith("_iso") and v is not None:
+                try:
+                    raw = parsedate_to_datetime(o[k[:-4]])
+                except ValueError:
+                    continue  # read more leniently than Python reads it
+                if raw.tzinfo is None:  # "-0000": the zone is not known, the time is UTC's
+                    raw = raw.replace(tzinfo=timezone.utc)
+                checked.append(k)
+                if datetime.fromisoformat(v) != raw or datetime.fromisoformat(v).utcoffset() != raw.utcoffset():
+                    bad.append("%s %r is not %r" % (k, v, o[k[:-4]]))
+            walk(v)
+    elif isinstance(o, list):
+        for x in o: walk(x)
+n = 0
+for line in open(sys.argv[1]):
+    walk(json.loads(line)); n += 1
+missing = sorted(k for k in keys if k not in named)
+isos = [k for k in keys if k.endswith("_iso")]
+print("ok" if not missing and not bad and len(isos) >= 4 and len(checked) > 100 and n > 100
+      else "missing: %s; %s; %d isos, %d checked, %d objects" % (missing, bad[:3], len(isos), len(checked), n))
+PY
+check "backscatter(1) describes every member of the JSON, and each _iso date is its raw date in ISO 8601" \
+  '[ "$(cat "$T/json-doc")" = ok ]' "$(cat "$T/json-doc")"
+
 # --- the manual names every option of every command ------------------------------
 missing=
 for c in $("$BIN" help | awk '/^Commands:/ { f = 1; next } f && /^  [a-z]/ { print $1 }'); do
