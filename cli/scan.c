@@ -452,13 +452,6 @@ scan_one (const BounceMessageRef *ref, gpointer prepared, gpointer user_data, GE
   return TRUE;
 }
 
-static gpointer
-compile_rules (gpointer rules)
-{
-  bounce_rules_compile (rules);
-  return NULL;
-}
-
 static gboolean
 parse_action (Scan *s, const char *action)
 {
@@ -637,7 +630,6 @@ cli_scan (int argc, char **argv)
     { NULL },
   };
   g_autoptr (GError) error = NULL;
-  GThread *compiler;
   int status;
 
   if (!cli_parse_options ("scan", "PATH... - judge every message of Maildirs and mbox files", entries, &settings, &argc, &argv))
@@ -712,12 +704,8 @@ cli_scan (int argc, char **argv)
     if (s.defang)
       s.writes[w++] = s.defang;
   }
-  /* The rules are compiled for speed on another thread while the first
-   * folder is listed, rather than each on first use. */
-  compiler = g_thread_new ("rules", compile_rules, s.ctx.rules);
   for (int i = 1; i < argc; i++)
     scan_mailbox (&s, argv[i]);
-  g_thread_join (compiler);
   if (!s.json && (s.bounces > 0 || s.errors > 0) && (!s.quiet || s.acted || s.defanged || s.errors
                                                        || s.verdicts[BOUNCE_VERDICT_BACKSCATTER]))
     {

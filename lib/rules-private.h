@@ -16,18 +16,28 @@ typedef enum
   COND_BODY,
 } CondWhere;
 
-/* A rule's regular expression: checked when the rules are read, and
- * compiled again for speed (PCRE2's JIT) the first time it is run, since
- * most are never run in a given scan. An alternative cut from a checked
- * pattern (see Test) is compiled only then. */
+/* A rule's regular expression: checked when the rules are read, and run
+ * as checked (PCRE2's interpreter) its first PATTERN_PLAIN_RUNS times;
+ * compiled again for speed (PCRE2's JIT) only when it runs more often
+ * than that: the JIT compile costs more than it saves a pattern that runs
+ * a few times, and most patterns run a few times or never in a run of the
+ * program (one message in check or filter: none is worth it). An alternative
+ * cut from a checked pattern (see Test) is compiled the first time it
+ * runs. */
 typedef struct _Pattern Pattern;
 struct _Pattern
 {
   char *source;
-  GRegex *re; /* the checked one, then the fast one; NULL until then for an alternative */
-  gsize fast;
+  GRegex *re;     /* the checked one; NULL until it first runs for an alternative */
+  GRegex *fast;   /* the JIT-compiled one, once it has run often enough */
+  gsize re_once;  /* re is set (an alternative's is made on first use) */
+  gsize fast_once;
+  gint runs;
   Pattern *whole; /* an alternative: the pattern it was cut from */
 };
+
+/* The runs of a pattern before it is compiled for speed. */
+#define PATTERN_PLAIN_RUNS 16
 
 /* A pattern that only says whether a text matches. It is run as its
  * top-level alternatives, when they can stand alone (prefilter.c), each

@@ -9,8 +9,8 @@
  * rules-parse.c reads them into a set, rules-match.c finds the format and
  * the reason that apply, rules-extract.c reads a report with its format.
  *
- * Patterns are checked when the rules are read and compiled again for
- * speed (PCRE2's JIT) the first time they run, or all at once with
+ * Patterns are checked when the rules are read, and compiled again for
+ * speed (PCRE2's JIT) once they have run a few times, or all at once with
  * bounce_rules_compile().
  */
 #include "rules-private.h"
@@ -25,32 +25,53 @@ bounce_rule_pattern_free (gpointer data)
   g_free (p->source);
   if (p->re)
     g_regex_unref (p->re);
+  if (p->fast)
+    g_regex_unref (p->fast);
   g_free (p);
 }
 
-/* The expression to run; safe from several threads. */
+/* The checked expression (compiled now for an alternative); safe from
+ * several threads. */
+static GRegex *
+pattern_plain (Pattern *p)
+{
+  if (g_once_init_enter (&p->re_once))
+    {
+      if (p->re == NULL)
+        p->re = g_regex_new (p->source, PATTERN_FLAGS, 0, NULL);
+      /* An alternative that does not compile alone (none should): the
+       * whole pattern matches whenever it would. */
+      if (p->re == NULL)
+        p->re = g_regex_ref (pattern_plain (p->whole));
+      g_once_init_leave (&p->re_once, 1);
+    }
+  return p->re;
+}
+
+/* The expression compiled for speed; safe from several threads. */
+static GRegex *
+pattern_fast (Pattern *p)
+{
+  if (g_once_init_enter (&p->fast_once))
+    {
+      p->fast = g_regex_new (p->source, PATTERN_FLAGS | G_REGEX_OPTIMIZE, 0, NULL);
+      if (p->fast == NULL)
+        p->fast = g_regex_ref (pattern_plain (p));
+      g_once_init_leave (&p->fast_once, 1);
+    }
+  return p->fast;
+}
+
+/* The expression to run this time: the checked one for the first
+ * PATTERN_PLAIN_RUNS runs, then the fast one. Both match the same texts
+ * the same way. Safe from several threads. */
 GRegex *
 bounce_rule_pattern_re (Pattern *p)
 {
-  if (g_once_init_enter (&p->fast))
-    {
-      GRegex *fast = g_regex_new (p->source, PATTERN_FLAGS | G_REGEX_OPTIMIZE, 0, NULL);
-
-      if (fast)
-        {
-          if (p->re)
-            g_regex_unref (p->re);
-          p->re = fast;
-        }
-      else if (p->re == NULL)
-        {
-          /* An alternative that does not compile alone (none should):
-           * the whole pattern matches whenever it would. */
-          p->re = g_regex_ref (bounce_rule_pattern_re (p->whole));
-        }
-      g_once_init_leave (&p->fast, 1);
-    }
-  return p->re;
+  if (g_atomic_int_get (&p->runs) < PATTERN_PLAIN_RUNS
+      && g_atomic_int_add (&p->runs, 1) < PATTERN_PLAIN_RUNS)
+    return pattern_plain (p);
+  return pattern_fast (p);
 }
 
 static void
@@ -89,7 +110,7 @@ static void
 test_compile (Test *t)
 {
   for (guint i = 0; i < t->n; i++)
-    bounce_rule_pattern_re (t->alts[i]);
+    pattern_fast (t->alts[i]);
 }
 
 void
@@ -214,19 +235,19 @@ compile_formats (GPtrArray *formats)
         test_compile (((Cond *) g_ptr_array_index (r->conds, j))->test);
       for (guint k = 0; k < G_N_ELEMENTS (lists); k++)
         for (guint j = 0; j < lists[k]->len; j++)
-          bounce_rule_pattern_re (g_ptr_array_index (lists[k], j));
+          pattern_fast (g_ptr_array_index (lists[k], j));
       if (r->errors_start)
-        bounce_rule_pattern_re (r->errors_start);
+        pattern_fast (r->errors_start);
       if (r->errors_end)
-        bounce_rule_pattern_re (r->errors_end);
+        pattern_fast (r->errors_end);
     }
 }
 
 /**
  * bounce_rules_compile:
  *
- * Compiles every pattern for speed now (PCRE2's JIT) instead of the first
- * time each is run: for a long job, on a spare thread, while the rules are
+ * Compiles every pattern for speed now (PCRE2's JIT) instead of once
+ * each has run a few times: for a long job, on a spare thread, while the rules are
  * already in use. No rules may be loaded meanwhile.
  */
 void
