@@ -71,7 +71,7 @@ enum
   "unzustellbar|nicht zugestellt|nicht zustellbar|konnte nicht zugestellt|zustellung (?:ist )?fehlgeschlagen|" \
   "unbekannte?r? empf|fehlgeschlagen|" \
   "non remis|non distribu|pas pu (?:être|etre) (?:remis|distribu|d[ée]livr)|[ée]chec (?:de|lors de) (?:la )?(?:remise|livraison|distribution)|" \
-  "impossible de (?:remettre|d[ée]livrer|distribuer)|destinataire inconnu|" \
+  "impossible de (?:remettre|d[ée]livrer|distribuer)|destinataire inconnu|n'a pas (?:été|pu être) (?:remis|distribu|livr|d[ée]livr)|" \
   "no (?:se )?(?:ha )?(?:podido|pudo) (?:ser )?entreg(?:ar|ado|ada)|no (?:fue |ha sido )?entregad[oa]|" \
   "error (?:permanente )?(?:de|en la) entrega|entrega fallida|imposible entregar|fallo (?:en la|de) entrega|" \
   "n[ãa]o (?:foi )?(?:poss[ií]vel )?entreg|n[ãa]o p[ôo]de ser entregue|falha (?:na|de) entrega|" \
@@ -125,7 +125,9 @@ enum
   "(?:click|open) (?:on )?(?:the|this) link[^\\n]{0,40}(?:confirm|verif)|please confirm your (?:message|e-?mail)|" \
   "confirmer (?:l'envoi|votre (?:message|adresse))|qui ont confirm|bestätigen sie (?:ihre|bitte)|" \
   "confirme (?:su|seu) (?:mensaje|mensagem|correo|e-?mail)|conferm[ai] (?:il tuo|di essere)|bevestig (?:uw|je) |" \
-  "potwierd[źz] |подтвердите|確認してください|请确认|請確認|확인해 주십시오|확인해주세요"
+  "potwierd[źz] |подтвердите|確認してください|请确认|請確認|확인해 주십시오|확인해주세요|" \
+  "confirm[ea] que (?:usted |você |voce )?(?:es|é|e) (?:una persona|uma pessoa|humano)|confirmer que vous (?:êtes|etes) (?:une personne|humain)|" \
+  "bestätigen sie, dass sie ein mensch sind|bevestig dat u een mens bent"
 
 /* Mail systems' From: the names and local parts they use. */
 #define SENDER_NAMES \
@@ -351,12 +353,18 @@ bounce_generic_weigh (BounceGeneric *g, gsize stop, gboolean original, Found fou
   /* A scanner or filter that stopped the message says why; a report
    * titled a failure ("Mail delivery failed") stays one whatever the
    * reason it gives. */
-  if ((seen = said (p->content, subject, -1)) != NULL
-      || (!subject_failure && failure && (seen = said (p->content, g->text, n)) != NULL))
+  if ((seen = said (p->content, subject, -1)) != NULL)
+    {
+      /* "Virus found in message": the Subject's word, counted once. */
+      content = TRUE;
+      if (!subject_failure && !subject_delay)
+        score += EVIDENCE_SUBJECT;
+      bounce_generic_signal_add (g, "a filter's or scanner's words in the Subject", seen);
+      g_free (seen);
+    }
+  else if (!subject_failure && failure && (seen = said (p->content, g->text, n)) != NULL)
     {
       content = TRUE;
-      if (!failure && !delay)
-        score += EVIDENCE_SUBJECT;
       bounce_generic_signal_add (g, "a filter's or scanner's words", seen);
       g_free (seen);
     }
