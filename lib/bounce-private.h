@@ -243,6 +243,13 @@ gsize bounce_generic_original (const char *text, gsize len);
 char *bounce_batv_tag (GBytes *key, const char *mailbox, int k, int day);
 BounceBatv bounce_batv_check (GBytes *key, const char *address, gint64 today, char **mailbox_out);
 
+/* fileio.c */
+gboolean bounce_io_error (GError **error, const char *what, const char *path);
+gboolean bounce_pwrite_all (int fd, const char *data, gsize len, goffset at, const char *path, GError **error);
+gboolean bounce_pread_all (int fd, char *data, gsize len, goffset at, const char *path, GError **error);
+gboolean bounce_fsync_fd (int fd, const char *path, GError **error);
+void bounce_sync_dir (const char *dir);
+
 /* maildir.c */
 char *bounce_maildir_sized_name (const char *name, gsize size);
 

@@ -33,29 +33,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static gboolean
-io_error (GError **error, const char *what, const char *path)
-{
-  int e = errno;
-
-  g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_IO, "%s %s: %s", what, path, g_strerror (e));
-  return FALSE;
-}
-
 /* The message itself is gone: a mail client moved or deleted it. */
 static gboolean
 vanished (GError **error, const char *path)
 {
   g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_VANISHED, "%s was moved away meanwhile", path);
   return FALSE;
-}
-
-static gboolean
-fsync_fd (int fd, const char *path, GError **error)
-{
-  if (fsync (fd) < 0 && errno != EINVAL)
-    return io_error (error, "cannot sync", path);
-  return TRUE;
 }
 
 /* Open the folder @name in the folder open as @parent, never through a
@@ -70,14 +53,14 @@ open_dir (int parent, const char *name, const struct stat *like, const char *pat
     {
       if (mkdirat (parent, name, 0700) < 0 && errno != EEXIST)
         {
-          io_error (error, "cannot create", path);
+          bounce_io_error (error, "cannot create", path);
           return -1;
         }
       fd = openat (parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       if (fd >= 0 && ((fchown (fd, like->st_uid, like->st_gid) < 0 && errno != EPERM)
                       || fchmod (fd, like->st_mode & 07777) < 0))
         {
-          io_error (error, "cannot set the owner and mode of", path);
+          bounce_io_error (error, "cannot set the owner and mode of", path);
           close (fd);
           return -1;
         }
@@ -88,7 +71,7 @@ open_dir (int parent, const char *name, const struct stat *like, const char *pat
         g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_IO,
                      "%s is a symbolic link or not a folder: refused", path);
       else
-        io_error (error, "cannot open", path);
+        bounce_io_error (error, "cannot open", path);
     }
   return fd;
 }
@@ -282,18 +265,18 @@ bounce_maildir_folder_open (const char *maildir, const char *name, GError **erro
   topfd = open (maildir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (topfd < 0)
     {
-      io_error (error, "cannot open", maildir);
+      bounce_io_error (error, "cannot open", maildir);
       return NULL;
     }
   if (fstat (topfd, &top) < 0)
     {
-      io_error (error, "cannot read", maildir);
+      bounce_io_error (error, "cannot read", maildir);
       close (topfd);
       return NULL;
     }
   created = fstatat (topfd, dotted, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT;
   f->fd = open_dir (topfd, dotted, &top, f->path, error);
-  if (f->fd < 0 || !fsync_fd (topfd, maildir, error))
+  if (f->fd < 0 || !bounce_fsync_fd (topfd, maildir, error))
     {
       close (topfd);
       return NULL;
@@ -319,14 +302,14 @@ bounce_maildir_folder_open (const char *maildir, const char *name, GError **erro
 
     if (fd >= 0 && fchown (fd, top.st_uid, top.st_gid) < 0 && errno != EPERM)
       {
-        io_error (error, "cannot set the owner of the folder mark in", f->path);
+        bounce_io_error (error, "cannot set the owner of the folder mark in", f->path);
         close (fd);
         return NULL;
       }
     if (fd >= 0)
       close (fd);
   }
-  if (!fsync_fd (f->fd, f->path, error))
+  if (!bounce_fsync_fd (f->fd, f->path, error))
     return NULL;
   return g_steal_pointer (&f);
 }
@@ -484,13 +467,13 @@ bounce_maildir_move (const BounceMessageRef *msg, BounceMaildirFolder *folder, g
   if (!link_only && renameat2 (msg->dirfd, msg->name, to, msg->name, RENAME_NOREPLACE) == 0)
     {
       /* The message is in exactly one place at every moment. */
-      if (!fsync_fd (to, dest, error) || !fsync_fd (msg->dirfd, msg->path, error))
+      if (!bounce_fsync_fd (to, dest, error) || !bounce_fsync_fd (msg->dirfd, msg->path, error))
         return FALSE;
     }
   else if (!link_only && errno == ENOENT && !still_there (msg->dirfd, msg->name))
     return vanished (error, msg->path);
   else if (!link_only && errno != EINVAL && errno != ENOSYS && errno != EEXIST)
-    return io_error (error, "cannot move the message to", dest);
+    return bounce_io_error (error, "cannot move the message to", dest);
   else
     {
       /* link(2) never replaces a file. A link left by an interrupted move
@@ -504,25 +487,25 @@ bounce_maildir_move (const BounceMessageRef *msg, BounceMaildirFolder *folder, g
           if (errno == ENOENT && !still_there (msg->dirfd, msg->name))
             return vanished (error, msg->path);
           if (errno != EEXIST || fstatat (msg->dirfd, msg->name, &a, AT_SYMLINK_NOFOLLOW) < 0)
-            return io_error (error, "cannot move the message to", dest);
+            return bounce_io_error (error, "cannot move the message to", dest);
           if (!(fstatat (to, msg->name, &b, AT_SYMLINK_NOFOLLOW) == 0 && a.st_dev == b.st_dev
                 && a.st_ino == b.st_ino))
             {
               /* Another message has the name there: this one takes a new
                * one (or the one an interrupted run gave it). */
               if (!link_elsewhere (msg, to, &a, &other))
-                return io_error (error, "cannot move the message to", dest);
+                return bounce_io_error (error, "cannot move the message to", dest);
               g_free (dest);
               dest = g_build_filename (folder->path, sub, other, NULL);
             }
         }
-      if (!fsync_fd (to, dest, error))
+      if (!bounce_fsync_fd (to, dest, error))
         return FALSE;
       if (!link_only)
         {
           if (unlinkat (msg->dirfd, msg->name, 0) < 0)
-            return io_error (error, "cannot remove", msg->path);
-          if (!fsync_fd (msg->dirfd, msg->path, error))
+            return bounce_io_error (error, "cannot remove", msg->path);
+          if (!bounce_fsync_fd (msg->dirfd, msg->path, error))
             return FALSE;
         }
     }
@@ -544,8 +527,8 @@ bounce_maildir_delete (const BounceMessageRef *msg, GError **error)
   if (!message_sub (msg, &sub, error))
     return FALSE;
   if (unlinkat (msg->dirfd, msg->name, 0) < 0)
-    return errno == ENOENT ? vanished (error, msg->path) : io_error (error, "cannot delete", msg->path);
-  return fsync_fd (msg->dirfd, msg->path, error);
+    return errno == ENOENT ? vanished (error, msg->path) : bounce_io_error (error, "cannot delete", msg->path);
+  return bounce_fsync_fd (msg->dirfd, msg->path, error);
 }
 
 /*
@@ -603,8 +586,8 @@ bounce_maildir_fix_name (const BounceMessageRef *msg, char **new_name, GError **
     return TRUE;
   name = bounce_maildir_sized_name (msg->name, msg->length);
   if (renameat2 (msg->dirfd, msg->name, msg->dirfd, name, RENAME_NOREPLACE) < 0)
-    return errno == ENOENT ? vanished (error, msg->path) : io_error (error, "cannot rename", msg->path);
-  if (!fsync_fd (msg->dirfd, msg->path, error))
+    return errno == ENOENT ? vanished (error, msg->path) : bounce_io_error (error, "cannot rename", msg->path);
+  if (!bounce_fsync_fd (msg->dirfd, msg->path, error))
     return FALSE;
   *new_name = g_steal_pointer (&name);
   return TRUE;
@@ -633,7 +616,7 @@ write_new (int tmp, const char *tmp_path, const struct stat *like, const char *d
     }
   path = g_build_filename (tmp_path, *name, NULL);
   if (fd < 0)
-    return io_error (error, "cannot create", path);
+    return bounce_io_error (error, "cannot create", path);
   while (done < length)
     {
       ssize_t n = write (fd, data + done, length - done);
@@ -651,7 +634,7 @@ write_new (int tmp, const char *tmp_path, const struct stat *like, const char *d
       && fchown (fd, like->st_uid, like->st_gid) < 0
       && (errno != EPERM || geteuid () == 0))
     {
-      io_error (error, "cannot give the rewritten message its owner:", path);
+      bounce_io_error (error, "cannot give the rewritten message its owner:", path);
       close (fd);
       unlinkat (tmp, *name, 0);
       return FALSE;
@@ -666,7 +649,7 @@ write_new (int tmp, const char *tmp_path, const struct stat *like, const char *d
   return TRUE;
 
 fail:
-  io_error (error, "cannot write", path);
+  bounce_io_error (error, "cannot write", path);
   if (fd >= 0)
     close (fd);
   unlinkat (tmp, *name, 0);
@@ -725,7 +708,7 @@ bounce_maildir_replace (const BounceMessageRef *msg, const char *data, gsize len
   tmp_path = g_build_filename (maildir, "tmp", NULL);
   /* cur/ was opened without following a link: its ".." is the Maildir. */
   if (fstatat (msg->dirfd, msg->name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-    return errno == ENOENT ? vanished (error, msg->path) : io_error (error, "cannot read", msg->path);
+    return errno == ENOENT ? vanished (error, msg->path) : bounce_io_error (error, "cannot read", msg->path);
   if (!S_ISREG (st.st_mode))
     return vanished (error, msg->path);
   tmp = open_dir (msg->dirfd, "../tmp", NULL, tmp_path, error);
@@ -752,7 +735,7 @@ bounce_maildir_replace (const BounceMessageRef *msg, const char *data, gsize len
       if (errno == ENOENT)
         vanished (error, msg->path);
       else
-        io_error (error, "cannot replace", msg->path);
+        bounce_io_error (error, "cannot replace", msg->path);
       unlinkat (tmp, tmp_name, 0);
       goto out;
     }
@@ -771,13 +754,13 @@ bounce_maildir_replace (const BounceMessageRef *msg, const char *data, gsize len
           renameat2 (tmp, tmp_name, msg->dirfd, msg->name, RENAME_EXCHANGE);
           unlinkat (tmp, tmp_name, 0);
           errno = e;
-          io_error (error, "cannot rename the rewritten message to", name);
+          bounce_io_error (error, "cannot rename the rewritten message to", name);
           goto out;
         }
     }
   unlinkat (tmp, tmp_name, 0);
 renamed:
-  ok = fsync_fd (msg->dirfd, dir, error) && fsync_fd (tmp, tmp_path, error);
+  ok = bounce_fsync_fd (msg->dirfd, dir, error) && bounce_fsync_fd (tmp, tmp_path, error);
   if (ok && new_path)
     *new_path = g_build_filename (dir, name, NULL);
 out:
@@ -809,12 +792,12 @@ bounce_mailbox_lock (const char *path, const char *lock_dir, GError **error)
 
   if (stat (path, &st) < 0)
     {
-      io_error (error, "cannot open", path);
+      bounce_io_error (error, "cannot open", path);
       return -1;
     }
   if (g_mkdir_with_parents (lock_dir, 0700) < 0)
     {
-      io_error (error, "cannot create", lock_dir);
+      bounce_io_error (error, "cannot create", lock_dir);
       return -1;
     }
   name = g_strdup_printf ("%ju-%ju.lock", (uintmax_t) st.st_dev, (uintmax_t) st.st_ino);
@@ -822,7 +805,7 @@ bounce_mailbox_lock (const char *path, const char *lock_dir, GError **error)
   fd = open (lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0)
     {
-      io_error (error, "cannot open the lock file", lock);
+      bounce_io_error (error, "cannot open the lock file", lock);
       return -1;
     }
   if (flock (fd, LOCK_EX | LOCK_NB) < 0)
@@ -831,7 +814,7 @@ bounce_mailbox_lock (const char *path, const char *lock_dir, GError **error)
         g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_LOCKED,
                      "%s: another backscatter scan is running on this mailbox", path);
       else
-        io_error (error, "cannot lock", lock);
+        bounce_io_error (error, "cannot lock", lock);
       close (fd);
       return -1;
     }
