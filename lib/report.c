@@ -220,6 +220,15 @@ parse_message (BounceReport *r, GMimeMessage *msg, BounceRules *rules)
     {
       g_autoptr (BounceDsn) dsn = bounce_generic_dsn (text, text_len);
 
+      /* A report whose delivery-status part is labelled text/plain. */
+      if (dsn == NULL && w.text_attachment && GMIME_IS_PART (w.text_attachment))
+        {
+          g_autoptr (GByteArray) body = bounce_part_content (GMIME_PART (w.text_attachment),
+                                                             BOUNCE_MAX_DSN_BYTES);
+
+          if (g_utf8_validate ((const char *) body->data, body->len, NULL))
+            dsn = bounce_generic_dsn ((const char *) body->data, body->len);
+        }
       if (dsn)
         {
           r->reporting_mta = g_steal_pointer (&dsn->reporting_mta);
