@@ -239,17 +239,19 @@ with open(sys.argv[1], "wb") as f:
                 b"To: me@example.org\nSubject: ordinary note %d\nMessage-ID: <note-%d@example.net>\n\n%s\n\n"
                 % (i, i, i, i, b"Some words of an ordinary message. " * 30))
 PY
-# cut_while SOURCE COMMAND...: five times, copy SOURCE to $W/cut, run
-# COMMAND on it and cut the file to 4 KiB while it runs; sets $cut (how
-# many times the file was cut under it) and $sig (the exits by a signal).
+# cut_while SOURCE COMMAND...: copy SOURCE to $W/cut, run COMMAND on it
+# and cut the file to 4 KiB while it runs, until it was cut five times (at
+# most thirty runs: a quick reader may be done before the cut); sets $cut
+# (how many times the file was cut under it) and $sig (the exits by a
+# signal).
 cut_while () {
-  local src=$1 pid; shift
+  local src=$1 pid try; shift
   cut=0; sig=""
-  for try in 1 2 3 4 5; do
+  for ((try = 0; try < 30 && cut < 5; try++)); do
     cp "$src" "$W/cut"
     "$@" "$W/cut" > /dev/null 2>&1 &
     pid=$!
-    sleep "0.0$((RANDOM % 9 + 1))"
+    sleep "0.0$((RANDOM % 5))$((RANDOM % 9 + 1))"
     if kill -0 "$pid" 2>/dev/null; then
       truncate -s 4096 "$W/cut"; cut=$((cut + 1))
     fi
