@@ -45,6 +45,52 @@ failed_recipients_header (GPtrArray *r, GMimeMessage *msg)
     }
 }
 
+/* Whether @w is an address and nothing else: local@domain.tld. */
+static gboolean
+plain_address (const char *w)
+{
+  const char *at = strchr (w, '@'), *dot;
+
+  if (at == NULL || at == w || strchr (at + 1, '@') || (dot = strrchr (at, '.')) == NULL
+      || dot == at + 1 || strlen (dot + 1) < 2)
+    return FALSE;
+  for (const char *p = w; p < at; p++)
+    if (strchr ("<>\"()[]\\:", *p) || (guchar) *p <= ' ')
+      return FALSE;
+  for (const char *p = at + 1; *p; p++)
+    if (!g_ascii_isalnum (*p) && *p != '.' && *p != '-')
+      return FALSE;
+  return TRUE;
+}
+
+/* "a@example.com, b@example.net": when the rest of a recipient's line
+ * (@rest, after the separator the line's pattern took) lists further
+ * addresses and nothing else, they failed with the
+ * same answer (@diagnostic). */
+static void
+listed_after (GPtrArray *r, const char *rest, const char *diagnostic)
+{
+  g_auto (GStrv) words = NULL;
+  const char *p = rest;
+
+  if (strchr (p, '@') == NULL)
+    return;
+  words = g_strsplit_set (p, ",; \t\r", -1);
+  for (guint i = 0; words[i]; i++)
+    if (words[i][0] && !plain_address (words[i]))
+      return;
+  for (guint i = 0; words[i] && r->len < BOUNCE_MAX_RECIPIENTS; i++)
+    if (words[i][0] && bounce_recipients_find (r, words[i]) == NULL)
+      {
+        BounceRecipient *x = bounce_recipient_new ();
+
+        x->address = g_ascii_strdown (words[i], -1);
+        x->action = g_strdup ("failed");
+        x->diagnostic = g_strdup (diagnostic);
+        g_ptr_array_add (r, x);
+      }
+}
+
 /* The generic fallback for a report no rule names: each line holding an
  * address and, on it or the lines after, an SMTP reply or status code. */
 static void
@@ -109,6 +155,7 @@ generic_recipients (GPtrArray *r, const char *text, gsize len, gsize stop)
             x->action = g_strdup ("failed");
             x->diagnostic = g_steal_pointer (&c);
             g_ptr_array_add (r, x);
+            listed_after (r, rest, x->diagnostic);
           }
       }
       if (!g_match_info_next (mi, NULL))
