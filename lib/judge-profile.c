@@ -267,7 +267,7 @@ bounce_judge_profile (BounceJudge *j, BounceJudgement *jm, BounceReport *r, Boun
       g_autofree char *f = bounce_judge_day (j->index_first);
       g_autofree char *l = bounce_judge_day (j->index_last);
 
-      bounce_judge_add (j, jm, "date-outside-history", "The original is dated %s, far outside your sending history (%s to %s).",
+      bounce_judge_add (j, jm, "date-outside-history", "The original is dated %s, far outside your sending history (your sent messages are dated %s to %s).",
                         d, f, l);
     }
 }

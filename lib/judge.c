@@ -96,6 +96,16 @@ bounce_judge_day (gint64 t)
   return d ? g_date_time_format (d, "%Y-%m-%d") : g_strdup ("?");
 }
 
+/* @t as YYYY-MM-DD HH:MM UTC: where the index's span and a message's
+ * date meet, the day alone could make one seem inside the other. */
+static char *
+minute (gint64 t)
+{
+  g_autoptr (GDateTime) d = g_date_time_new_from_unix_utc (t);
+
+  return d ? g_date_time_format (d, "%Y-%m-%d %H:%M UTC") : g_strdup ("?");
+}
+
 static gint64
 header_date (const char *value)
 {
@@ -129,21 +139,25 @@ judge_index (BounceJudge *j, BounceJudgement *jm, const char *mid, gint64 orig_d
     }
   if (j->identity && bounce_identity_get_complete (j->identity))
     {
-      g_autofree char *w = bounce_judge_day (when);
-      g_autofree char *f = bounce_judge_day (j->index_first);
-      g_autofree char *l = bounce_judge_day (j->index_updated);
+      g_autofree char *w = minute (when);
+      g_autofree char *f = minute (j->index_first);
+      g_autofree char *l = minute (j->index_updated);
 
       /* The index holds all that was sent from its first message until
        * it was last brought up to date. */
       if (j->index_dated && when && when >= j->index_first - day && when <= j->index_updated)
         bounce_judge_add (j, jm, "sent-id-missing",
-                          "The original's Message-ID %s is not in your sent mail, which is complete and covers %s.",
-                          mid, w);
+                          "The original's Message-ID %s is not in your sent mail, which is complete from %s to %s "
+                          "(its first message, and when it was last brought up to date) and so holds the original's date, %s.",
+                          mid, f, l, w);
+      else if (j->index_dated)
+        bounce_judge_add (j, jm, "sent-id-missing-uncovered",
+                          "The original's Message-ID %s is not in your sent mail, which holds what you sent from %s to %s "
+                          "(its first message, and when it was last brought up to date); the original is of %s, outside that span.",
+                          mid, f, l, when ? w : "an unknown date");
       else
         bounce_judge_add (j, jm, "sent-id-missing-uncovered",
-                          "The original's Message-ID %s is not in your sent mail, but that covers %s to %s and the original is of %s.",
-                          mid, j->index_dated ? f : "nothing", j->index_dated ? l : "nothing",
-                          when ? w : "an unknown date");
+                          "The original's Message-ID %s is not in your sent mail, which holds no dated message yet.", mid);
       return;
     }
   if (pf->known || pf->style)

@@ -258,6 +258,11 @@ bounce_recipients_finish (GPtrArray *recipients, BounceRules *rules, const Bounc
             reason = x->diagnostic ? "onhold" : "undefined";
         }
       x->reason = g_strdup (reason);
+      /* A failure because the queue's time ran out ("I'm not going to try
+       * again; this message has been in the queue too long") is final,
+       * whatever the class of the last error it met. */
+      if (x->permanent == 0 && strcmp (reason, "expired") == 0 && g_strcmp0 (x->action, "failed") == 0)
+        x->permanent = 1;
     }
 }
 

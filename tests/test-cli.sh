@@ -258,6 +258,42 @@ PY
 check "backscatter(1) describes every member of the JSON, and each _iso date is its raw date in ISO 8601" \
   '[ "$(cat "$T/json-doc")" = ok ]' "$(cat "$T/json-doc")"
 
+# --- the sent mail's span and the original's date, precise and explained ------------
+later=$(date -u -d '+400 days' '+%a, %d %b %Y 09:30:00 +0000')
+printf 'From: MAILER-DAEMON@mx.example.net\nTo: me@example.org\nSubject: Undelivered Mail Returned to Sender\nDate: %s\nMIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status; boundary="b"\n\n--b\nContent-Type: text/plain\n\nThe message could not be delivered.\n\n--b\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.net\n\nFinal-Recipient: rfc822; zoe@example.net\nAction: failed\nStatus: 5.1.1\n\n--b\nContent-Type: text/rfc822-headers\n\nFrom: Me <me@example.org>\nTo: zoe@example.net\nDate: %s\nMessage-ID: <later-1@mail.example.org>\n\n--b--\n' "$later" "$later" > "$T/later.eml"
+# A history long enough for its dates to speak (30 messages, March 2024).
+for i in $(seq 1 30); do
+  printf 'From me@example.org Mon Mar  4 10:00:00 2024
+From: Me <me@example.org>
+To: friend%d@example.net
+Subject: note %d
+Date: %02d Mar 2024 10:00:00 +0000
+Message-ID: <hist-%d@mail.example.org>
+
+hello
+
+' $((i % 7)) "$i" "$i" "$i"
+done > "$T/hist.mbox"
+printf '[identity]
+addresses = me@example.org
+[sent]
+folders = %s
+complete = true
+index = %s
+' "$T/hist.mbox" "$T/hist.db" > "$T/hist.conf"
+"$BIN" learn --quiet --config "$T/hist.conf"
+"$BIN" check --explain --config "$T/hist.conf" "$T/later.eml" > "$T/later.out" 2>&1
+check "an original after the sent mail's span reads as uncovered, both spans said to the minute and told apart" \
+  'grep -q "sent-id-missing-uncovered .*which holds what you sent from 2024-03-01 10:00 UTC to [0-9-]* [0-9:]* UTC (its first message, and when it was last brought up to date); the original is of [0-9-]* 09:30 UTC, outside that span" "$T/later.out" && grep -q "date-outside-history .*far outside your sending history (your sent messages are dated 2024-03-01 to 2024-03-30)" "$T/later.out"' \
+  "$(cat "$T/later.out")"
+"$BIN" check --explain "${conf[@]}" maildir/cur/1712391022.M207P3301.host.example:2,S > "$T/covered.out" 2>&1
+check "an original inside the span reads as covered" \
+  'grep -q "sent-id-missing .*which is complete from 2024-04-02 16:04 UTC to [0-9-]* [0-9:]* UTC (its first message, and when it was last brought up to date) and so holds the original.s date, 2024-04-0[0-9] [0-9:]* UTC" "$T/covered.out"' \
+  "$(cat "$T/covered.out")"
+"$BIN" check --json --config /dev/null qmail/queue-too-long.eml > "$T/qmail.json"
+check "a qmail failure that ran out of queue time is permanent, whatever its last error's class" \
+  'grep -q "\"status\":\"4.4.2\"" "$T/qmail.json" && grep -q "\"permanent\":true" "$T/qmail.json" && grep -q "\"reason\":\"expired\"" "$T/qmail.json"' "$(cat "$T/qmail.json")"
+
 # --- the manual names every option of every command ------------------------------
 missing=
 for c in $("$BIN" help | awk '/^Commands:/ { f = 1; next } f && /^  [a-z]/ { print $1 }'); do

@@ -84,6 +84,15 @@ check "the Quick start's index is in build/, not the user's" \
 (cd "$Q" && bash -c "$explain_cmd") > "$T/explain.out" 2>&1
 check "the Quick start's check --explain shows the evidence" \
   'grep -q "sent-id-missing" "$T/explain.out" && grep -q "sent-id-found" "$T/explain.out"' "$explain_cmd" "$(head -20 "$T/explain.out")"
+# The transcript of "One message by hand": its command, run there with the
+# program on PATH, prints its lines (but the moment of the learn run).
+transcript=$(readme_block "### One message by hand" 1)
+by_hand=$(printf '%s\n' "$transcript" | sed -n '1s/^\$ //p')
+(cd "$Q" && PATH=$Q/build/cli:$PATH bash -c "$by_hand") > "$T/by-hand.out" 2>&1
+learnt='[0-9]\{4\}-[0-9][0-9]-[0-9][0-9] [0-9][0-9]:[0-9][0-9] UTC (its first message'
+check "the README's transcript of check --explain is what the program prints" \
+  '[ -n "$by_hand" ] && diff <(printf "%s\n" "$transcript" | sed 1d | sed "s/$learnt/WHEN (its first message/") <(sed "s/$learnt/WHEN (its first message/" "$T/by-hand.out") > "$T/by-hand.diff"' \
+  "$by_hand" "$(cat "$T/by-hand.diff")"
 mkdir -p "$T/elsewhere"
 (cd "$T/elsewhere" && "$BIN" check --config "$Q/testdata/owner.conf" "$Q/testdata/maildir/new/"*) > "$T/else.out" 2>&1
 (cd "$Q" && "$BIN" check --config testdata/owner.conf testdata/maildir/new/*) | sed "s|testdata/|$Q/testdata/|" > "$T/here.out" 2>&1
