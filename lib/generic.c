@@ -656,6 +656,32 @@ text_recipients (BounceGeneric *g, gsize stop, BounceOriginal *o)
       x->diagnostic = first_code_paragraph (g, n);
       g_ptr_array_add (r, x);
     }
+  if (r->len == 0)
+    {
+      /* "Undeliverable: a@example.com": the one address of the Subject. */
+      g_autofree char *subject = bounce_header_text (GMIME_OBJECT (g->message), "Subject");
+      g_autoptr (GMatchInfo) sm = NULL;
+      g_autofree char *a = NULL;
+
+      if (subject && g_utf8_validate (subject, -1, NULL)
+          && g_regex_match (p->address, subject, 0, &sm))
+        {
+          g_autofree char *raw = g_match_info_fetch (sm, 0);
+
+          a = g_ascii_strdown (raw, -1);
+          if (g_match_info_next (sm, NULL) || holds_address (skip, a) || system_address (a))
+            g_clear_pointer (&a, g_free);
+        }
+      if (a)
+        {
+          BounceRecipient *x = bounce_recipient_new ();
+
+          x->address = g_steal_pointer (&a);
+          x->action = g_strdup ("failed");
+          x->diagnostic = first_code_paragraph (g, n);
+          g_ptr_array_add (r, x);
+        }
+    }
   if (r->len == 0 && o)
     {
       /* The original's one recipient. */
