@@ -423,8 +423,19 @@ st_samples (Ctx *ctx, const Statement *st, char *arg)
 {
   if (*arg == '\0')
     return fail (ctx, "samples takes one or more file names");
-  g_strfreev (ctx->cur->samples);
-  ctx->cur->samples = g_regex_split_simple ("\\s+", arg, 0, 0);
+  /* The names, between runs of blanks (the line is stripped). Not with a
+   * regular expression: compiling one for each format would cost more
+   * than the rest of its block. */
+  {
+    g_auto (GStrv) parts = g_strsplit_set (arg, " \t\v\f\r", -1);
+    g_autoptr (GStrvBuilder) names = g_strv_builder_new ();
+
+    for (guint i = 0; parts[i]; i++)
+      if (*parts[i])
+        g_strv_builder_add (names, parts[i]);
+    g_strfreev (ctx->cur->samples);
+    ctx->cur->samples = g_strv_builder_end (names);
+  }
   return TRUE;
 }
 
