@@ -85,6 +85,7 @@ void bounce_truncate_utf8 (char *s, gsize max);
 void bounce_recipient_free (BounceRecipient *r);
 BounceRecipient *bounce_recipient_new (void);
 void bounce_original_free (BounceOriginal *o);
+GMimeMessage *bounce_parse_bounded_message (const char *data, gsize len);
 GMimeMessage *bounce_parse_message_bytes (const char *data, gsize len);
 GByteArray *bounce_part_content (GMimePart *part, gsize max);
 

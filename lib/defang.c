@@ -100,7 +100,7 @@ bounce_defang (const char *data, gsize length, const char *note, gsize *out_leng
                    "the message has more MIME parts or levels than are read");
       return NULL;
     }
-  msg = bounce_parse_message_bytes (data + skip, length - skip);
+  msg = bounce_parse_bounded_message (data + skip, length - skip);
   if (msg == NULL)
     {
       g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_PARSE, "not a mail message");

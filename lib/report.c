@@ -392,7 +392,7 @@ bounce_report_new_from_data (const char *data, gsize length, BounceRules *rules,
     if (why)
       warn (r, "%s", why);
   }
-  msg = bounce_parse_message_bytes (data, length);
+  msg = bounce_parse_bounded_message (data, length);
   if (msg == NULL)
     {
       g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_PARSE, "not a mail message");

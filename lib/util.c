@@ -62,22 +62,32 @@ bounce_bare_cr_to_lf (const char *data, gsize *length)
   return lf;
 }
 
-/* bounce_parse_message_bytes: parse @data as one message, as much of it
- * as is within the MIME part and depth limits (mimescan.c).
+/* bounce_parse_bounded_message: parse @data as one message, all of it:
+ * its @len is within the MIME part and depth limits, as
+ * bounce_mime_bounded_length() says (the caller has asked it).
  * Returns: (transfer full) (nullable) */
 GMimeMessage *
-bounce_parse_message_bytes (const char *data, gsize len)
+bounce_parse_bounded_message (const char *data, gsize len)
 {
   g_autoptr (GMimeStream) stream = NULL;
   g_autoptr (GMimeParser) parser = NULL;
   g_autoptr (GMimeParserOptions) opts = bounce_parser_options ();
 
   bounce_gmime_init ();
-  len = bounce_mime_bounded_length (data, len, NULL); /* no MIME bombs */
   stream = g_mime_stream_mem_new_with_buffer (data, len);
   parser = g_mime_parser_new_with_stream (stream);
   g_mime_parser_set_format (parser, GMIME_FORMAT_MESSAGE);
   return g_mime_parser_construct_message (parser, opts);
+}
+
+/* bounce_parse_message_bytes: parse @data as one message, as much of it
+ * as is within the MIME part and depth limits (mimescan.c).
+ * Returns: (transfer full) (nullable) */
+GMimeMessage *
+bounce_parse_message_bytes (const char *data, gsize len)
+{
+  /* no MIME bombs */
+  return bounce_parse_bounded_message (data, bounce_mime_bounded_length (data, len, NULL));
 }
 
 /* Charset names mailers write that iconv does not know, or that name a
