@@ -88,6 +88,8 @@ void bounce_original_free (BounceOriginal *o);
 GMimeMessage *bounce_parse_bounded_message (const char *data, gsize len);
 GMimeMessage *bounce_parse_message_bytes (const char *data, gsize len);
 GByteArray *bounce_part_content (GMimePart *part, gsize max);
+int bounce_name_index (const char *const *names, guint n, const char *name);
+int bounce_compare_strings (gconstpointer a, gconstpointer b);
 
 /* dsn.c */
 BounceDsn *bounce_dsn_parse (const char *data, gsize len);

@@ -178,13 +178,12 @@ bounce_verdict_to_string (BounceVerdict verdict)
 gboolean
 bounce_verdict_from_string (const char *name, BounceVerdict *verdict)
 {
-  for (guint i = 0; i < G_N_ELEMENTS (verdict_names); i++)
-    if (g_strcmp0 (name, verdict_names[i]) == 0)
-      {
-        *verdict = i;
-        return TRUE;
-      }
-  return FALSE;
+  int i = bounce_name_index (verdict_names, G_N_ELEMENTS (verdict_names), name);
+
+  if (i < 0)
+    return FALSE;
+  *verdict = i;
+  return TRUE;
 }
 
 /**

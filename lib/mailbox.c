@@ -44,12 +44,6 @@ bounce_mailbox_is_maildir (const char *path)
   return g_file_test (cur, G_FILE_TEST_IS_DIR) || g_file_test (new, G_FILE_TEST_IS_DIR);
 }
 
-static int
-compare_names (gconstpointer a, gconstpointer b)
-{
-  return strcmp (*(char **) a, *(char **) b);
-}
-
 #define MAP_OVER (128 * 1024) /* files larger are mapped, not read */
 #define KEEP_BUFFER (16 * 1024) /* a read buffer's first size; larger ones are not kept */
 
@@ -543,7 +537,7 @@ list_folder (void *data)
     if (e->d_name[0] != '.')
       g_ptr_array_add (l->names, g_string_chunk_insert (l->chunk, e->d_name));
   closedir (d);
-  g_ptr_array_sort (l->names, compare_names);
+  g_ptr_array_sort (l->names, bounce_compare_strings);
   return NULL;
 }
 
@@ -658,7 +652,7 @@ foreach_maildir (Walk *w, const char *maildir, BounceMailboxFlags flags, const c
           g_ptr_array_add (names, g_strdup (e->d_name));
       if (d)
         closedir (d);
-      g_ptr_array_sort (names, compare_names);
+      g_ptr_array_sort (names, bounce_compare_strings);
       for (guint i = 0; i < names->len && ok && !w->stop; i++)
         {
           g_autofree char *sub = g_build_filename (maildir, g_ptr_array_index (names, i), NULL);

@@ -64,13 +64,12 @@ bounce_kind_to_string (BounceKind kind)
 gboolean
 bounce_kind_from_string (const char *name, BounceKind *kind)
 {
-  for (guint i = 0; i < G_N_ELEMENTS (kind_names); i++)
-    if (g_strcmp0 (name, kind_names[i]) == 0)
-      {
-        *kind = i;
-        return TRUE;
-      }
-  return FALSE;
+  int i = bounce_name_index (kind_names, G_N_ELEMENTS (kind_names), name);
+
+  if (i < 0)
+    return FALSE;
+  *kind = i;
+  return TRUE;
 }
 
 static BounceReport *

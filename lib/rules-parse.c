@@ -530,12 +530,6 @@ bounce_rules_load_data (BounceRules *rules, const char *name, const char *data,
   return parse_rules (&ctx, copy);
 }
 
-static int
-compare_names (gconstpointer a, gconstpointer b)
-{
-  return strcmp (*(char **) a, *(char **) b);
-}
-
 /**
  * bounce_rules_load_dir:
  * @rules: the rule set
@@ -562,7 +556,7 @@ bounce_rules_load_dir (BounceRules *rules, const char *dir, gboolean user, GErro
     }
   while ((name = g_dir_read_name (d)) != NULL)
     g_ptr_array_add (names, g_strdup (name));
-  g_ptr_array_sort (names, compare_names);
+  g_ptr_array_sort (names, bounce_compare_strings);
   for (guint i = 0; i < names->len; i++)
     {
       g_autofree char *path = g_build_filename (dir, g_ptr_array_index (names, i), NULL);

@@ -503,3 +503,22 @@ bounce_recipient_free (BounceRecipient *r)
   g_free (r->command);
   g_free (r);
 }
+
+/* bounce_name_index: the index of @name among the @n @names (an enum's
+ * names, in its order), or -1. */
+int
+bounce_name_index (const char *const *names, guint n, const char *name)
+{
+  for (guint i = 0; i < n; i++)
+    if (g_strcmp0 (name, names[i]) == 0)
+      return i;
+  return -1;
+}
+
+/* bounce_compare_strings: for g_ptr_array_sort() of strings, in byte
+ * order. */
+int
+bounce_compare_strings (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
