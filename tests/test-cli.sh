@@ -294,6 +294,43 @@ check "an original inside the span reads as covered" \
 check "a qmail failure that ran out of queue time is permanent, whatever its last error's class" \
   'grep -q "\"status\":\"4.4.2\"" "$T/qmail.json" && grep -q "\"permanent\":true" "$T/qmail.json" && grep -q "\"reason\":\"expired\"" "$T/qmail.json"' "$(cat "$T/qmail.json")"
 
+# --- backscatter.conf(5): every key the program reads, each with the flag that sets it ---
+# The keys the parser knows, from its table; the manual's, with their flags.
+known=$(sed -n 's/^ *{ "\(identity\|sent\|milter\)", "\([a-z-]*\)" },$/\1 \2/p' "$SRC/cli/config.c")
+python3 - "$SRC/doc/backscatter.conf.5" > "$T/conf-keys" <<'PY'
+import re, sys
+man = open(sys.argv[1]).read().replace("\\-", "-")
+for sect in re.split(r"^\.SH ", man, flags=re.M):
+    m = re.match(r"\[(\w+)\]", sect)
+    if not m:
+        continue
+    for entry in re.split(r"^\.TP\n", sect, flags=re.M)[1:]:
+        head = entry.split("\n", 1)[0]
+        keys = re.findall(r"([a-z][a-z-]+)", re.sub(r'"[^"]*"|\([^)]*\)', " ", re.sub(r"^\.BR? ", "", head)))
+        flag = re.search(r"^Flag:\n\.BR (--[a-z-]+)", entry, flags=re.M)
+        for k in keys:
+            print(m.group(1), k, flag.group(1) if flag else "-")
+PY
+missing=$(printf '%s\n' "$known" | while read -r g k; do grep -q "^$g $k " "$T/conf-keys" || echo "[$g] $k"; done)
+check "backscatter.conf(5) lists every key the program reads" \
+  '[ "$(printf "%s\n" "$known" | wc -l)" -ge 20 ] && [ -z "$missing" ]' "missing: $missing" "$(cat "$T/conf-keys")"
+# Each flag the manual names gives what its key gives (as doctor reports it).
+declare -A val=([addresses]=me@example.org [relays]=smtp.example.org [dkim-domains]=example.org
+  [batv-key-file]=$SRC/testdata/batv.key [folders]=$SRC/testdata/maildir-sent [complete]=true [index]=$T/flag.db)
+wrong=
+while read -r g k f; do
+  [ "$g" = milter ] && continue
+  [ "$f" = - ] && { wrong="$wrong [$g] $k:no-flag"; continue; }
+  printf '[%s]\n%s = %s\n' "$g" "$k" "${val[$k]}" > "$T/one.conf"
+  # the settings doctor shows (not its config file line nor its advice)
+  "$BIN" doctor --config "$T/one.conf" 2>&1 | sed '/^config file/d; /^stronger with/,$d' > "$T/by-key"
+  if [ "$k" = complete ]; then flag=("$f"); else flag=("$f" "${val[$k]}"); fi
+  "$BIN" doctor --config /dev/null "${flag[@]}" 2>&1 | sed '/^config file/d; /^stronger with/,$d' > "$T/by-flag"
+  cmp -s "$T/by-key" "$T/by-flag" && [ -n "$(diff <("$BIN" doctor --config /dev/null 2>&1 | sed '/^config file/d; /^stronger with/,$d') "$T/by-flag")" ] \
+    || wrong="$wrong [$g] $k:$f"
+done < "$T/conf-keys"
+check "each flag backscatter.conf(5) names for a key sets what the key sets" '[ -z "$wrong" ]' "wrong:$wrong"
+
 # --- the manual names every option of every command ------------------------------
 missing=
 for c in $("$BIN" help | awk '/^Commands:/ { f = 1; next } f && /^  [a-z]/ { print $1 }'); do
