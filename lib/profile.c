@@ -107,11 +107,13 @@ bounce_ip_is_private (const char *ip)
 }
 
 /* The client's name as the server found it. Postfix and sendmail write
- * "from HELO (NAME [IP])", NAME "unknown" when reverse DNS failed; Exim
- * writes "from NAME ([IP] helo=HELO)", or "from NAME ([IP])" when the
- * two agree. The name after "from" alone is only what the client said. */
+ * "from HELO (NAME [IP])", NAME "unknown" when reverse DNS failed, and
+ * sendmail "from HELO ([IP])" when it found none; Exim (@exim: the header
+ * is one, "(Exim 4.96)") writes "from NAME ([IP] helo=HELO)", or "from
+ * NAME ([IP])" when the two agree. The name after "from" alone is only
+ * what the client said. */
 static char *
-found_name (const char *from_part, const char *from_word)
+found_name (const char *from_part, const char *from_word, gboolean exim)
 {
   const char *open = strchr (from_part, '(');
   const char *p, *end;
@@ -124,7 +126,7 @@ found_name (const char *from_part, const char *from_word)
   if (*p == '[')
     {
       /* Exim: the name before the parentheses is the one it found. */
-      return from_word && !g_hostname_is_ip_address (from_word) && from_word[0] != '[' ? g_strdup (from_word) : NULL;
+      return exim && from_word && !g_hostname_is_ip_address (from_word) && from_word[0] != '[' ? g_strdup (from_word) : NULL;
     }
   for (end = p; *end && *end != ' ' && *end != '[' && *end != ')'; end++)
     ;
@@ -193,7 +195,7 @@ bounce_hop_parse (const char *received, BounceHop *hop)
     g_autofree char *from_part = hop->from_host && by ? g_strndup (lower, by - lower) : NULL;
 
     hop->from_ip = from_part ? hop_ip (from_part) : NULL;
-    hop->from_name = from_part ? found_name (from_part, hop->from_host) : NULL;
+    hop->from_name = from_part ? found_name (from_part, hop->from_host, strstr (lower, "(exim ") != NULL) : NULL;
   }
   if (is_auth_protocol (hop->with) || strstr (lower, "(authenticated") || strstr (lower, "authenticated sender:")
       || strstr (lower, "authenticated bits=") || strstr (lower, "(auth=") || strstr (lower, " auth="))

@@ -11,7 +11,8 @@
 # the relays of all their ways (no Sent folder, as a relay list is all
 # some owners keep): no real bounce called backscatter, even when the
 # report returns only a few headers of the original, and forgeries are
-# caught, also some of those returned with a few headers. TAP.
+# caught, also some of those returned with a few headers. In no
+# configuration is a forged bounce called legitimate. TAP.
 . "$(dirname "$0")/tap.sh"
 
 python3 "$SRC/testdata/judge/make-owners.py" "$T/owners" 17 || { echo "Bail out! make-owners.py failed"; exit 1; }
@@ -51,6 +52,10 @@ check "there are reports that return a few headers only ($few_real real, $few_fo
 for c in plain relay relays; do
   check "$c: no real bounce that returns a few headers only is called backscatter" \
     '[ $(count $c few-real backscatter) = 0 ]' "$(grep -h ': backscatter' "$T"/owners/*/$c.out | grep /few-real- | head -5)"
+done
+for c in plain relay relays; do
+  check "$c: no forged bounce called legitimate" '[ $(count $c forged legitimate) = 0 ]' \
+    "$(grep -h ': legitimate' "$T"/owners/*/$c.out | grep /forged- | head -5)"
 done
 check "relays alone: no real bounce called backscatter" '[ $(count relays real backscatter) = 0 ]' \
   "$(grep -h ': backscatter' "$T"/owners/*/relays.out | grep /real- | head -5)"

@@ -18,6 +18,7 @@ typedef struct
   const char *by_host;
   BounceSubmission submission;
   const char *key;
+  const char *found; /* the client's name as the server found it, "-" none; NULL: not checked */
 } HopCase;
 
 static const HopCase hop_cases[] = {
@@ -70,6 +71,16 @@ static const HopCase hop_cases[] = {
   { "sendmail-submit",
     "(from me@localhost)\n\tby host.example.org (8.17.1/8.17.1/Submit) id 438901aC012346;\n\tMon, 8 Apr 2024 11:00:00 +0200",
     "host.example.org", BOUNCE_SUBMISSION_LOCAL, "s:example.org" },
+  /* a name in HELO and no reverse DNS: what a bot says, not what the server found */
+  { "sendmail-helo-only",
+    "from mail.example.org ([203.0.113.155])\n\tby relay.example.net (8.17.1/8.17.1) with ESMTP id 43890AA01234;\n\tMon, 8 Apr 2024 11:00:00 +0200",
+    "relay.example.net", BOUNCE_SUBMISSION_NONE, "n:203.0.113.0/24", "-" },
+  { "exim-name-found",
+    "from mail.example.org ([198.51.100.9])\n\tby mx.example.com with esmtp (Exim 4.96)\n\t(envelope-from <me@example.org>)\n\tid 1rABCG-000126-8a\n\tfor ann@example.com; Mon, 08 Apr 2024 09:00:00 +0000",
+    "mx.example.com", BOUNCE_SUBMISSION_NONE, "n:198.51.100.0/24", "mail.example.org" },
+  { "postfix-name-found",
+    "from helo.example.net (mail.example.org [198.51.100.9])\n\tby mx.example.com (Postfix) with ESMTPS id 4VDX1Q2c3Dz9y\n\tfor <ann@example.com>; Mon,  8 Apr 2024 11:02:17 +0200",
+    "mx.example.com", BOUNCE_SUBMISSION_NONE, "n:198.51.100.0/24", "mail.example.org" },
 };
 
 static void
@@ -91,6 +102,8 @@ test_hop (gconstpointer data)
   g_assert_cmpint (hop.submission, ==, c->submission);
   key = bounce_hop_key (&hop);
   g_assert_cmpstr (key, ==, c->key);
+  if (c->found)
+    g_assert_cmpstr (hop.from_name, ==, g_strcmp0 (c->found, "-") == 0 ? NULL : c->found);
   bounce_hop_clear (&hop);
 }
 
