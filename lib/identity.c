@@ -96,6 +96,23 @@ bounce_identity_add_address (BounceIdentity *id, const char *pattern, GError **e
   return TRUE;
 }
 
+/* Whether the prefix length after the '/' of @pattern, if any, is a
+ * number a network of its family can have (GLib warns of longer ones
+ * instead of failing). */
+static gboolean
+prefix_fits (const char *pattern)
+{
+  const char *slash = strchr (pattern, '/');
+  guint64 bits;
+
+  if (slash == NULL)
+    return TRUE;
+  if (!g_ascii_isdigit (slash[1]) || strlen (slash + 1) > 3
+      || !g_ascii_string_to_unsigned (slash + 1, 10, 0, strchr (pattern, ':') ? 128 : 32, &bits, NULL))
+    return FALSE;
+  return TRUE;
+}
+
 /**
  * bounce_identity_add_relay:
  * @pattern: a host name glob (`*.out.example.org`), an IP address, or a
@@ -116,7 +133,7 @@ bounce_identity_add_relay (BounceIdentity *id, const char *pattern, GError **err
   if (ip_like && *pattern && (strchr (pattern, ':') || strchr (pattern, '/')
                               || g_hostname_is_ip_address (pattern)))
     {
-      mask = g_inet_address_mask_new_from_string (pattern, NULL);
+      mask = prefix_fits (pattern) ? g_inet_address_mask_new_from_string (pattern, NULL) : NULL;
       if (mask == NULL)
         {
           g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_CONFIG,
