@@ -1,0 +1,190 @@
+/* test-original.c — recovering the original from what a report returns:
+ * a header block in text (plain, or quoted with "> "), a
+ * message/rfc822 part, and what is read from it (Message-ID, From,
+ * Received hops, DKIM signatures, risky attachments), within its limits.
+ * No corpus needed. */
+#include "bounce-private.h"
+
+#define RECEIVED "Received: from client.example.org (client.example.org [192.0.2.10])\n" \
+                 "\tby smtp.example.org (Postfix) with ESMTPSA id 4VdQ2;\n" \
+                 "\tMon, 08 Apr 2024 09:59:58 +0000\n"
+#define HEADERS  RECEIVED \
+                 "DKIM-Signature: v=1; a=rsa-sha256; d=example.org; s=mail2024;\n" \
+                 "\th=from:to:subject; bh=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=; b=dGVzdA==\n" \
+                 "From: Bob <bob@example.org>\n" \
+                 "To: carol@example.net\n" \
+                 "Subject: the minutes\n" \
+                 "Message-ID: minutes-7@example.org\n"
+
+static void
+check_headers (BounceOriginal *o, const char *carried_as)
+{
+  const BounceReceived *r;
+  const BounceDkim *d;
+
+  g_assert_nonnull (o);
+  g_assert_cmpstr (bounce_original_get_carried_as (o), ==, carried_as);
+  /* Message-IDs are kept in angle brackets, as the sent-mail index has them. */
+  g_assert_cmpstr (bounce_original_get_message_id (o), ==, "<minutes-7@example.org>");
+  g_assert_cmpstr (bounce_original_get_from (o), ==, "Bob <bob@example.org>");
+  g_assert_cmpstr (bounce_original_get_header (o, "subject"), ==, "the minutes");
+  g_assert_null (bounce_original_get_header (o, "Received"));
+  g_assert_cmpuint (bounce_original_get_n_received (o), ==, 1);
+  r = bounce_original_get_received (o, 0);
+  g_assert_cmpstr (r->from_host, ==, "client.example.org");
+  g_assert_cmpstr (r->from_ip, ==, "192.0.2.10");
+  g_assert_cmpstr (r->by_host, ==, "smtp.example.org");
+  g_assert_cmpstr (r->date, ==, "Mon, 08 Apr 2024 09:59:58 +0000");
+  g_assert_cmpuint (bounce_original_get_n_dkim (o), ==, 1);
+  d = bounce_original_get_dkim (o, 0);
+  g_assert_cmpstr (d->domain, ==, "example.org");
+  g_assert_cmpstr (d->selector, ==, "mail2024");
+}
+
+static void
+test_plain_block (void)
+{
+  static const char text[] = "\n\n" HEADERS "\nThe minutes of Tuesday.\n";
+  BounceOriginal *o = bounce_original_from_headers_text (text, strlen (text), "inline");
+
+  check_headers (o, "inline");
+  bounce_original_free (o);
+}
+
+/* Quoted with "> " as a reply quotes it. */
+static void
+test_quoted_block (void)
+{
+  g_auto (GStrv) lines = g_strsplit (HEADERS, "\n", -1);
+  g_autofree char *joined = g_strjoinv ("\n> ", lines);
+  g_autofree char *text = g_strconcat ("> ", joined, "\n> The minutes of Tuesday.\nBest regards\n", NULL);
+  BounceOriginal *o = bounce_original_from_headers_text (text, strlen (text), "inline");
+
+  check_headers (o, "inline");
+  bounce_original_free (o);
+}
+
+static void
+test_no_headers (void)
+{
+  static const char *const texts[] = { "", "\n\n  \n", "Just some words of a report.\n" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (texts); i++)
+    g_assert_null (bounce_original_from_headers_text (texts[i], strlen (texts[i]), "inline"));
+}
+
+/* A message/rfc822 part, with attachments: the risky one is marked. */
+static void
+test_message_part (void)
+{
+  static const char report[] =
+    "From: MAILER-DAEMON@mx.example.net\n"
+    "To: bob@example.org\n"
+    "Subject: Undelivered Mail Returned to Sender\n"
+    "MIME-Version: 1.0\n"
+    "Content-Type: multipart/report; report-type=delivery-status; boundary=\"outer\"\n"
+    "\n"
+    "--outer\n"
+    "Content-Type: text/plain\n"
+    "\n"
+    "Delivery failed.\n"
+    "--outer\n"
+    "Content-Type: message/rfc822\n"
+    "\n" HEADERS
+    "MIME-Version: 1.0\n"
+    "Content-Type: multipart/mixed; boundary=\"inner\"\n"
+    "\n"
+    "--inner\n"
+    "Content-Type: text/plain\n"
+    "\n"
+    "See the files.\n"
+    "--inner\n"
+    "Content-Type: application/octet-stream; name=\"invoice.pdf.exe\"\n"
+    "Content-Disposition: attachment; filename=\"invoice.pdf.exe\"\n"
+    "\n"
+    "TVqQAAMAAAAEAAAA\n"
+    "--inner\n"
+    "Content-Type: text/plain; name=\"notes.txt\"\n"
+    "Content-Disposition: attachment; filename=\"notes.txt\"\n"
+    "\n"
+    "notes\n"
+    "--inner--\n"
+    "--outer--\n";
+  g_autoptr (GMimeMessage) msg = bounce_parse_message_bytes (report, strlen (report));
+  GMimeObject *part = NULL;
+  BounceOriginal *o;
+  gboolean risky = FALSE, plain = FALSE;
+
+  g_assert_nonnull (msg);
+  part = g_mime_multipart_get_part (GMIME_MULTIPART (g_mime_message_get_mime_part (msg)), 1);
+  o = bounce_original_from_part (part);
+  check_headers (o, "message/rfc822");
+  for (guint i = 0; i < bounce_original_get_n_attachments (o); i++)
+    {
+      const BounceAttachment *a = bounce_original_get_attachment (o, i);
+
+      if (g_strcmp0 (a->name, "invoice.pdf.exe") == 0)
+        risky = a->risky;
+      else if (g_strcmp0 (a->name, "notes.txt") == 0)
+        plain = !a->risky;
+    }
+  g_assert_true (risky);
+  g_assert_true (plain);
+  bounce_original_free (o);
+}
+
+/* Only BOUNCE_MAX_RECEIVED Received headers are kept. */
+static void
+test_received_limit (void)
+{
+  g_autoptr (GString) text = g_string_new (NULL);
+  BounceOriginal *o;
+
+  for (guint i = 0; i < BOUNCE_MAX_RECEIVED + 10; i++)
+    g_string_append_printf (text, "Received: from h%u.example.net by h%u.example.net; Mon, 08 Apr 2024 09:00:00 +0000\n",
+                            i, i + 1);
+  g_string_append (text, "From: bob@example.org\nMessage-ID: <many-hops@example.org>\n\nbody\n");
+  o = bounce_original_from_headers_text (text->str, text->len, "inline");
+  g_assert_nonnull (o);
+  g_assert_cmpuint (bounce_original_get_n_received (o), ==, BOUNCE_MAX_RECEIVED);
+  g_assert_cmpstr (bounce_original_get_received (o, 0)->from_host, ==, "h0.example.net");
+  g_assert_cmpstr (bounce_original_get_message_id (o), ==, "<many-hops@example.org>");
+  bounce_original_free (o);
+}
+
+static void
+test_risky_names (void)
+{
+  static const struct
+  {
+    const char *name, *type;
+    gboolean risky;
+  } cases[] = {
+    { "setup.exe", NULL, TRUE },
+    { "document.txt.scr", NULL, TRUE },
+    { "x.exe.", NULL, TRUE },
+    { "x.exe ", NULL, TRUE },
+    { "Archive.ZIP", NULL, TRUE },
+    { "photo.jpg", "image/jpeg", FALSE },
+    { "report.pdf", "application/pdf", FALSE },
+    { "exe", NULL, FALSE },
+    { NULL, NULL, FALSE },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    g_assert_cmpint (bounce_filename_is_risky (cases[i].name, cases[i].type), ==, cases[i].risky);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  bounce_gmime_init ();
+  g_test_add_func ("/original/plain-block", test_plain_block);
+  g_test_add_func ("/original/quoted-block", test_quoted_block);
+  g_test_add_func ("/original/no-headers", test_no_headers);
+  g_test_add_func ("/original/message-part", test_message_part);
+  g_test_add_func ("/original/received-limit", test_received_limit);
+  g_test_add_func ("/original/risky-names", test_risky_names);
+  return g_test_run ();
+}
