@@ -1,6 +1,7 @@
 /* generic-private.h — shared by the reader of reports no rule describes
- * (generic.c) and the weighing of whether a message is one
- * (generic-evidence.c).
+ * (generic.c), the weighing of whether a message is one
+ * (generic-evidence.c) and the diagnostics of its recipients
+ * (generic-diagnostic.c).
  */
 #ifndef BOUNCE_GENERIC_PRIVATE_H
 #define BOUNCE_GENERIC_PRIVATE_H
@@ -28,5 +29,10 @@ void bounce_generic_signal_add (BounceGeneric *g, const char *what, const char *
 BounceKind bounce_generic_weigh (BounceGeneric *g, gsize stop, gboolean original, Found found);
 char *bounce_generic_challenge (BounceGeneric *g);
 gboolean bounce_generic_is_auto_reply (GMimeMessage *msg);
+
+/* generic-diagnostic.c */
+char *bounce_generic_paragraph_at (const char *text, gsize len, gsize s, gsize e);
+char *bounce_generic_first_code_paragraph (BounceGeneric *g, gsize n);
+void bounce_generic_recipient_diagnostics (BounceGeneric *g, gsize stop);
 
 #endif /* BOUNCE_GENERIC_PRIVATE_H */

@@ -1,0 +1,210 @@
+/* generic-diagnostic.c — the diagnostic of a failed recipient in a
+ * report no rule describes.
+ *
+ * A recipient found beside its answer takes the line it is on and the
+ * lines after it up to a blank line; when those hold no reply or status
+ * code, the next paragraph too, if it holds one and names no other
+ * address. A recipient named apart from its answer (an
+ * X-Failed-Recipients header, a list above the servers' answers) takes
+ * the paragraph where the text names it, or, when it failed alone, the
+ * first lines of the text that hold a code.
+ *
+ * Limits: a diagnostic is cut at BOUNCE_MAX_DIAGNOSTIC_BYTES.
+ */
+#include "generic-private.h"
+
+#include <string.h>
+
+/* The line around @s and the lines after it up to a blank line (at most
+ * three), collapsed. */
+static char *
+lines_at (const char *text, gsize len, gsize s, gsize *end)
+{
+  gsize a = s, b = s;
+
+  while (a > 0 && text[a - 1] != '\n')
+    a--;
+  for (int k = 0; k < 4 && b < len; k++)
+    {
+      const char *nl = memchr (text + b, '\n', len - b);
+
+      b = nl ? (gsize) (nl - text) : len;
+      if (k < 3 && b + 1 < len && text[b + 1] != '\n')
+        b++;
+      else
+        break;
+    }
+  *end = b;
+  {
+    g_autofree char *raw = g_strndup (text + a, b - a);
+
+    return bounce_collapse_space (raw);
+  }
+}
+
+/* The diagnostic of the address at @s: its line and the lines after it up
+ * to a blank line; when they hold no code, the paragraph after them too
+ * if it holds one and names no other address ("Delivery failed for
+ * a@example.net.\n\nLast error: 550 ..."). */
+char *
+bounce_generic_paragraph_at (const char *text, gsize len, gsize s, gsize e)
+{
+  gsize b, b2;
+  char *c = lines_at (text, len, s, &b);
+  char code[4], status[16];
+
+  if (c && !bounce_find_reply_code (c, code) && !bounce_find_status (c, status)
+      && b + 2 < len && text[b] == '\n' && text[b + 1] == '\n')
+    {
+      g_autofree char *next = lines_at (text, len, b + 2, &b2);
+
+      if (next && (bounce_find_reply_code (next, code) || bounce_find_status (next, status))
+          && memchr (text + b + 2, '@', b2 - (b + 2)) == NULL)
+        {
+          char *both = g_strconcat (c, " ", next, NULL);
+
+          g_free (c);
+          c = both;
+        }
+    }
+  if (c)
+    bounce_truncate_utf8 (c, BOUNCE_MAX_DIAGNOSTIC_BYTES);
+  return c;
+}
+
+/* The diagnostic of a recipient found without one beside it: the first
+ * lines of the text (up to @n) that hold a code - the address itself may
+ * be broken across lines there, or stand apart from the server's answer.
+ * Returns: (transfer full) (nullable) */
+char *
+bounce_generic_first_code_paragraph (BounceGeneric *g, gsize n)
+{
+  g_autoptr (GMatchInfo) code = NULL;
+  int cs, ce;
+
+  if (!g_regex_match_full (bounce_generic_phrases ()->code, g->text, n, 0, 0, &code, NULL))
+    return NULL;
+  g_match_info_fetch_pos (code, 0, &cs, &ce);
+  return bounce_generic_paragraph_at (g->text, n, cs, ce);
+}
+
+/* Where the text names @a (lower case) as a whole address, or NULL. */
+static const char *
+address_in_text (const char *text, gsize n, const char *a)
+{
+  gsize alen = strlen (a);
+
+  for (const char *p = text; alen > 0 && p + alen <= text + n; p++)
+    {
+      p = memchr (p, '@', text + n - p);
+      if (p == NULL)
+        return NULL;
+      {
+        const char *at = strchr (a, '@');
+        const char *s = p - (at - a);
+
+        if (s >= text && s + alen <= text + n && g_ascii_strncasecmp (s, a, alen) == 0
+            && (s == text || strchr (" \t\n<\"'(:;,[", s[-1]))
+            && (s + alen == text + n || !(g_ascii_isalnum (s[alen]) || s[alen] == '.' || s[alen] == '-')
+                || (s[alen] == '.' && (s + alen + 1 == text + n || g_ascii_isspace (s[alen + 1])))))
+          return s;
+      }
+    }
+  return NULL;
+}
+
+/* Whether the line at @line (up to @end) names one of @r's addresses
+ * other than @self. */
+static gboolean
+names_other (const char *line, const char *end, GPtrArray *r, const BounceRecipient *self)
+{
+  for (guint i = 0; i < r->len; i++)
+    {
+      const BounceRecipient *x = g_ptr_array_index (r, i);
+
+      if (x != self && address_in_text (line, end - line, x->address))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* Whether @text holds an SMTP reply code or an RFC 3463 status. */
+static gboolean
+holds_code (const char *text)
+{
+  char code[4], status[16];
+
+  return text && (bounce_find_reply_code (text, code) || bounce_find_status (text, status));
+}
+
+/* Give @x the diagnostic @c (transfer full): in place of one that holds
+ * no code, or after it when it says something @c does not. */
+static void
+diagnostic_take (BounceRecipient *x, char *c)
+{
+  if (x->diagnostic && strstr (c, x->diagnostic) == NULL)
+    {
+      char *both = g_strconcat (x->diagnostic, " ", c, NULL);
+
+      g_free (c);
+      c = both;
+    }
+  bounce_truncate_utf8 (c, BOUNCE_MAX_DIAGNOSTIC_BYTES);
+  g_free (x->diagnostic);
+  x->diagnostic = c;
+}
+
+/* A recipient named with no server's answer beside it (an
+ * X-Failed-Recipients header, a list of addresses above the answers, a
+ * sentence of failure that names it) gets the answer from the text: the
+ * paragraph where the text names it, up to a blank line or a line that
+ * names another of the recipients (at most twelve lines), when that holds
+ * a code; failing that, when it is the only recipient, the first lines of
+ * the text that hold one. */
+void
+bounce_generic_recipient_diagnostics (BounceGeneric *g, gsize stop)
+{
+  GPtrArray *r = g->recipients;
+  gsize n = MIN (stop, g->text_len);
+
+  if (g->text == NULL || !g_utf8_validate (g->text, n, NULL))
+    return;
+  for (guint i = 0; i < r->len; i++)
+    {
+      BounceRecipient *x = g_ptr_array_index (r, i);
+      const char *s, *end;
+      char *c;
+
+      if (x->status || x->address == NULL || holds_code (x->diagnostic))
+        continue;
+      if ((s = address_in_text (g->text, n, x->address)) != NULL)
+        {
+          while (s > g->text && s[-1] != '\n')
+            s--;
+          end = memchr (s, '\n', g->text + n - s);
+          end = end ? end : g->text + n;
+          for (int k = 0; k < 11 && end < g->text + n; k++)
+            {
+              const char *line = end + 1, *next = memchr (line, '\n', g->text + n - line);
+
+              next = next ? next : g->text + n;
+              if (line == next || names_other (line, next, r, x))
+                break;
+              end = next;
+            }
+          {
+            g_autofree char *raw = g_strndup (s, end - s);
+
+            c = bounce_collapse_space (raw);
+            if (holds_code (c))
+              {
+                diagnostic_take (x, c);
+                continue;
+              }
+            g_free (c);
+          }
+        }
+      if (r->len == 1 && (c = bounce_generic_first_code_paragraph (g, n)) != NULL)
+        diagnostic_take (x, c);
+    }
+}
