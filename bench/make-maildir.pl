@@ -7,6 +7,11 @@
 # folder's files in name order. Every copy gets a unique Maildir name; bounces
 # are spread evenly among the ordinary mail; one message in three goes to
 # new/, the others to cur/ (with a ":2,S" flag suffix), as in a real mailbox.
+#
+# When DEST ends in ".mbox", the same N messages are written to one mbox
+# file instead, each after a "From " line, with CRLF line ends made LF and
+# body lines that begin with "From " (after any ">") given one more ">",
+# as mboxrd does.
 use strict;
 use warnings;
 use File::Copy qw(copy);
@@ -28,8 +33,27 @@ my @others = files_under("$corpus/not-bounces");
 die "$corpus/bounces: no files\n" unless @bounces;
 die "$corpus/not-bounces: no files\n" unless @others;
 
-for my $sub ("", qw(/new /cur /tmp)) {
-    mkdir "$dest$sub" or die "$dest$sub: $!\n" unless -d "$dest$sub";
+my $mbox;
+if ($dest =~ /\.mbox\z/) {
+    open $mbox, '>:raw', $dest or die "$dest: $!\n";
+} else {
+    for my $sub ("", qw(/new /cur /tmp)) {
+        mkdir "$dest$sub" or die "$dest$sub: $!\n" unless -d "$dest$sub";
+    }
+}
+# The text of a source file as an mbox holds it, read once.
+my %mboxed;
+sub mboxed {
+    my ($path) = @_;
+    return $mboxed{$path} //= do {
+        open my $in, '<:raw', $path or die "$path: $!\n";
+        local $/;
+        my $text = <$in>;
+        $text =~ s/\r\n/\n/g;
+        $text =~ s/^(>*From )/>$1/mg;
+        $text .= "\n" unless $text =~ /\n\z/;
+        "From bench\@example.org Tue Nov 14 22:13:20 2023\n$text\n";
+    };
 }
 
 my $nb = int($n * $pct / 100 + 0.5);
@@ -46,8 +70,15 @@ for my $i (0 .. $n - 1) {
     } else {
         $src = $others[$io++ % @others];
     }
+    if ($mbox) {
+        print $mbox mboxed($src) or die "$dest: $!\n";
+        next;
+    }
     my $name = sprintf "%d.M%06dP%dQ%d.bench.example", $t + $i, $i, $$, $i;
     my $path = $i % 3 == 0 ? "$dest/new/$name" : "$dest/cur/$name:2,S";
     copy($src, $path) or die "$src -> $path: $!\n";
+}
+if ($mbox) {
+    close $mbox or die "$dest: $!\n";
 }
 printf "%d messages (%d bounces) in %s\n", $n, $placed, $dest;

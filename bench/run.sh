@@ -2,36 +2,43 @@
 # bench/run.sh — how fast `backscatter scan` reads a Maildir, against the
 # floor (reading every file once) and against Sisimai; see bench/README.md.
 #
-#   bench/run.sh [-n N] [-r RUNS] [-b BUILDDIR] [-k] [CORPUS]
+#   bench/run.sh [-n N] [-r RUNS] [-o ONE_RUNS] [-b BUILDDIR] [-k] [CORPUS]
 #
 # CORPUS (default: ../shared/corpus beside the source tree) must hold
 # bounces/ and not-bounces/. Exit status 0, or 1 when something failed.
+# shellcheck disable=SC2154 # NAME_wall and the like are set by measure's eval
 set -eu
 
 n=20000
 runs=3
+one_runs=20
+jobs_n=3000
 build=
 keep=
 pct=5
 
 usage () {
   cat >&2 <<EOF
-usage: $0 [-n N] [-r RUNS] [-b BUILDDIR] [-k] [CORPUS]
+usage: $0 [-n N] [-r RUNS] [-o ONE_RUNS] [-b BUILDDIR] [-k] [CORPUS]
   -n N         messages in the big Maildir (default 20000; a second one has N/10)
   -r RUNS      runs of each measured command; the fastest counts (default 3)
+  -o ONE_RUNS  runs of each one-message command (filter, check; default 20)
   -b BUILDDIR  a configured meson build of this tree to use (default: a release
                build in \${TMPDIR:-/tmp}/backscatter-bench-build, made when missing)
   -k           keep the temporary folder (its path is printed)
   CORPUS       folder with bounces/ and not-bounces/ (default ../shared/corpus)
 Set BENCH_SISIMAI=0 to leave Sisimai out even when it is installed.
+Set BENCH_BIG=1 to add a Maildir of 200,000 messages and a 2 GB mbox
+(BENCH_BIG_N and BENCH_MBOX_MB change those sizes).
 EOF
   exit 64
 }
 
-while getopts n:r:b:kh opt; do
+while getopts n:r:o:b:kh opt; do
   case $opt in
     n) n=$OPTARG ;;
     r) runs=$OPTARG ;;
+    o) one_runs=$OPTARG ;;
     b) build=$OPTARG ;;
     k) keep=1 ;;
     *) usage ;;
@@ -39,8 +46,8 @@ while getopts n:r:b:kh opt; do
 done
 shift $((OPTIND - 1))
 [ $# -le 1 ] || usage
-case $n$runs in *[!0-9]*) usage ;; esac
-if [ "$n" -lt 10 ] || [ "$runs" -lt 1 ]; then usage; fi
+case $n$runs$one_runs in *[!0-9]*) usage ;; esac
+if [ "$n" -lt 10 ] || [ "$runs" -lt 1 ] || [ "$one_runs" -lt 1 ]; then usage; fi
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
@@ -67,7 +74,9 @@ if [ -z "$build" ]; then
 fi
 meson compile -C "$build" >"$tmp/build.log" 2>&1 || { tail -20 "$tmp/build.log" >&2; exit 1; }
 bin=$build/cli/backscatter
+floor=$build/bench/startup-floor
 [ -x "$bin" ] || { echo "$0: $bin was not built" >&2; exit 1; }
+[ -x "$floor" ] || { echo "$0: $floor was not built" >&2; exit 1; }
 
 cc=${CC:-cc}
 "$cc" -O2 -o "$tmp/rusage" "$here/rusage.c"
@@ -86,36 +95,80 @@ XDG_CONFIG_HOME=$tmp/config
 XDG_DATA_HOME=$tmp/data
 export XDG_CONFIG_HOME XDG_DATA_HOME
 
+# Rule sets: all of them; none of the format families (only
+# formats/10-kinds.rules, the kinds, and the rule files outside formats/,
+# as tests/leave-one-out.sh builds it); half of the families (every other
+# file of formats/ but 10-kinds.rules removed): mail from servers the rules
+# do not describe.
+rules_src=$root/rules
+for set in none half; do
+  cp -r "$rules_src" "$tmp/rules-$set"
+done
+find "$tmp/rules-none/formats" -name '*.rules' ! -name 10-kinds.rules -exec rm {} +
+families=0 half_kept=0
+for f in "$tmp/rules-half/formats"/*.rules; do
+  [ "${f##*/}" != 10-kinds.rules ] || continue
+  families=$((families + 1))
+  if [ $((families % 2)) = 1 ]; then rm "$f"; else half_kept=$((half_kept + 1)); fi
+done
+
 # ---- the mailboxes ---------------------------------------------------------
 small=$((n / 10))
 perl "$here/make-maildir.pl" "$tmp/big" "$n" "$corpus" "$pct" >/dev/null
 perl "$here/make-maildir.pl" "$tmp/small" "$small" "$corpus" "$pct" >/dev/null
+# Bounces only: each of the corpus's once (CPU per bounce), and a list
+# server's bounce folder of $jobs_n (--jobs scaling); an empty Maildir for
+# what a scan costs before its first message.
+nbounces=$(find "$corpus/bounces" -type f ! -name '.*' | wc -l)
+perl "$here/make-maildir.pl" "$tmp/bounces" "$nbounces" "$corpus" 100 >/dev/null
+perl "$here/make-maildir.pl" "$tmp/jobs" "$jobs_n" "$corpus" 100 >/dev/null
+mkdir -p "$tmp/empty/new" "$tmp/empty/cur" "$tmp/empty/tmp"
+# One message for filter and check: the first ordinary one of 4 to 6 KB
+# that the program calls no report, and the first bounce of 2 to 6 KB.
+pick () {
+  find "$1" -type f -size +"$2"c -size -"$3"c | sort | while read -r f; do
+    "$bin" check --json "$f" 2>/dev/null | grep -q "$4" && { echo "$f"; break; }
+  done
+}
+ordinary=$(pick "$corpus/not-bounces" 4000 6000 '"kind":"not-bounce"')
+bounce=$(pick "$corpus/bounces" 2000 6000 '"kind":"failure"')
+if [ -z "$ordinary" ] || [ -z "$bounce" ]; then
+  echo "$0: no message of the sizes wanted in $corpus" >&2
+  exit 1
+fi
 # Write the new files out now: the kernel would do it some 30 s later,
 # in the middle of the timed runs, on the same processors.
 sync
 bytes=$(du -sk "$tmp/big" | cut -f1)
 
-# measure NAME COMMAND...: runs it $runs times (output to /dev/null); sets
-# NAME_wall/user/sys (of the fastest run) and NAME_rss (the largest, in kB).
+# measure NAME COMMAND...: runs it $runs times (output to /dev/null, input
+# from $stdin); sets NAME_wall/user/sys (of the fastest run), NAME_cpu (the
+# least user+sys of the runs, a figure that holds better on a busy
+# machine) and NAME_rss (the largest, in kB).
+stdin=/dev/null
 measure () {
   name=$1
   shift
-  best='' bu='' bs='' rss=0
+  best='' bu='' bs='' cpu='' rss=0
   i=0
   while [ $i -lt "$runs" ]; do
-    "$tmp/rusage" "$tmp/r" "$@" >/dev/null
+    "$tmp/rusage" "$tmp/r" "$@" <"$stdin" >/dev/null
     read -r w u s m st <"$tmp/r"
     case $name in
-      scan*) [ "$st" -le 2 ] ;;   # 0, 1, 2: backscatter, none, undecided
+      scan*|check*) [ "$st" -le 2 ] ;;   # 0, 1, 2: backscatter, none, undecided
       *) [ "$st" -eq 0 ] ;;
     esac || { echo "$0: $name: $* exited with status $st" >&2; exit 1; }
     if [ -z "$best" ] || awk "BEGIN { exit !($w < $best) }"; then
       best=$w bu=$u bs=$s
     fi
+    c=$(awk "BEGIN { print $u + $s }")
+    if [ -z "$cpu" ] || awk "BEGIN { exit !($c < $cpu) }"; then
+      cpu=$c
+    fi
     [ "$m" -gt "$rss" ] && rss=$m
     i=$((i + 1))
   done
-  eval "${name}_wall=$best ${name}_user=$bu ${name}_sys=$bs ${name}_rss=$rss"
+  eval "${name}_wall=$best ${name}_user=$bu ${name}_sys=$bs ${name}_cpu=$cpu ${name}_rss=$rss"
 }
 
 # Other work on the machine skews every figure: say how busy it was.
@@ -126,13 +179,62 @@ load=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)
 measure readall "$tmp/readall" "$tmp/big"
 measure scan "$bin" scan --json "$tmp/big"
 measure scansmall "$bin" scan --json "$tmp/small"
+measure scanhalf "$bin" scan --json --rules "$tmp/rules-half" "$tmp/big"
+measure scanhalfsmall "$bin" scan --json --rules "$tmp/rules-half" "$tmp/small"
 [ -z "$sisimai" ] || measure sisimai perl "$here/sisimai-count.pl" "$tmp/big"
+
+# CPU per bounce: a scan of the bounces less a scan of no message (start-up,
+# rules), with every rule and with no format rule; one thread.
+"$tmp/readall" "$tmp/bounces" "$tmp/jobs" >/dev/null
+measure emptyall "$bin" scan --json --jobs 1 "$tmp/empty"
+measure bncall "$bin" scan --json --jobs 1 "$tmp/bounces"
+measure emptynone "$bin" scan --json --jobs 1 --rules "$tmp/rules-none" "$tmp/empty"
+measure bncnone "$bin" scan --json --jobs 1 --rules "$tmp/rules-none" "$tmp/bounces"
+
+# --jobs on a folder of bounces only.
+cpus=$(getconf _NPROCESSORS_ONLN)
+jobs=$((cpus < 2 ? 2 : cpus))
+measure jobs1 "$bin" scan --json --jobs 1 "$tmp/jobs"
+measure jobsn "$bin" scan --json --jobs "$jobs" "$tmp/jobs"
+
+# One message, one process: best of $one_runs.
+saved_runs=$runs
+runs=$one_runs
+measure floor "$floor"
+stdin=$ordinary
+measure catord cat
+measure filterord "$bin" filter
+measure checkord "$bin" check
+stdin=$bounce
+measure filterbnc "$bin" filter
+measure checkbnc "$bin" check
+stdin=/dev/null
+runs=$saved_runs
+
+# Bigger mailboxes, on demand: one run each.
+if [ "${BENCH_BIG:-0}" != 0 ]; then
+  big_n=${BENCH_BIG_N:-200000}
+  mbox_mb=${BENCH_MBOX_MB:-2048}
+  perl "$here/make-maildir.pl" "$tmp/huge" "$big_n" "$corpus" "$pct" >/dev/null
+  # As many messages as make $mbox_mb MB at the big Maildir's mean size.
+  mbox_msgs=$(du -sb "$tmp/big" | awk -v n="$n" -v mb="$mbox_mb" '{ printf "%d", mb * 1048576 / ($1 / n) }')
+  perl "$here/make-maildir.pl" "$tmp/huge.mbox" "$mbox_msgs" "$corpus" "$pct" >/dev/null
+  sync
+  saved_runs=$runs
+  runs=1
+  "$tmp/readall" "$tmp/huge" >/dev/null
+  measure readallhuge "$tmp/readall" "$tmp/huge"
+  measure scanhuge "$bin" scan --json "$tmp/huge"
+  measure readallmbox cat "$tmp/huge.mbox"
+  measure scanmbox "$bin" scan --json "$tmp/huge.mbox"
+  runs=$saved_runs
+  rm -rf "$tmp/huge" "$tmp/huge.mbox"
+fi
 
 # How many bounces the scan reported (not timed).
 found=$("$bin" scan --json "$tmp/big" | grep -c '^{"source"') || true
 
 # ---- the report ------------------------------------------------------------
-# shellcheck disable=SC2154 # NAME_wall and the like are set by measure's eval
 awk -v load="$load" -v cpus="$(getconf _NPROCESSORS_ONLN)" -v n="$n" -v pct="$pct" -v small="$small" -v kb="$bytes" -v runs="$runs" -v found="$found" \
     -v rw="$readall_wall" -v ru="$readall_user" -v rs="$readall_sys" -v rr="$readall_rss" \
     -v sw="$scan_wall" -v su="$scan_user" -v ss="$scan_sys" -v sr="$scan_rss" \
@@ -162,3 +264,64 @@ BEGIN {
   printf "peak RSS at %d / at %d:   %.2f x\n", n, small, sr / tr
   printf "scan CPU (user+sys) / wall:     %.2f\n", (su + ss) / sw
 }'
+
+# The rest of the report: a shell function per figure keeps awk short.
+# ratio A B: A / B to two places.
+ratio () { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+ms () { awk -v a="$1" 'BEGIN { printf "%.2f", a * 1000 }'; }
+
+echo
+echo "Unfamiliar mail: the same Maildir read with $half_kept of the $families format files"
+echo "(every other one removed; formats/10-kinds.rules and the rest of rules/ kept)"
+printf '%-40s %9s %9s %10s\n' "command" "wall s" "CPU s" "peak MB"
+printf '%-40s %9.3f %9.3f %10.1f\n' "scan --json, half the rules, $n" "$scanhalf_wall" "$scanhalf_cpu" "$(ratio "$scanhalf_rss" 1024)"
+printf '%-40s %9.3f %9.3f %10.1f\n' "scan --json, half the rules, $small" "$scanhalfsmall_wall" "$scanhalfsmall_cpu" "$(ratio "$scanhalfsmall_rss" 1024)"
+echo "scan time / readall time, half the rules:   $(ratio "$scanhalf_wall" "$readall_wall") x"
+echo "peak RSS at $n / at $small, half the rules: $(ratio "$scanhalf_rss" "$scanhalfsmall_rss") x"
+if [ -n "$sisimai" ]; then
+  echo "scan msgs/s / Sisimai msgs/s, half the rules: $(ratio "$sisimai_wall" "$scanhalf_wall") x"
+fi
+
+echo
+echo "CPU per bounce: scan --json --jobs 1 of the $nbounces bounces of the corpus, least user+sys of $runs runs"
+for set in all none; do
+  eval "e=\$empty${set}_cpu b=\$bnc${set}_cpu"
+  # shellcheck disable=SC2154 # e and b are set by the eval
+  awk -v set="$set" -v e="$e" -v b="$b" -v nb="$nbounces" 'BEGIN {
+    printf "%-16s no message %6.1f ms, bounces %7.1f ms: %5.0f us a bounce (%5.0f us with the start)\n",
+           (set == "all" ? "every rule" : "no format rule"), e * 1000, b * 1000, (b - e) / nb * 1e6, b / nb * 1e6
+  }'
+done
+
+echo
+echo "--jobs: scan --json of $jobs_n bounces (a list server's bounce folder), best of $runs"
+printf '%-22s %9s %9s\n' "command" "wall s" "CPU s"
+printf '%-22s %9.3f %9.3f\n' "--jobs 1" "$jobs1_wall" "$(awk "BEGIN { print $jobs1_user + $jobs1_sys }")"
+printf '%-22s %9.3f %9.3f\n' "--jobs $jobs" "$jobsn_wall" "$(awk "BEGIN { print $jobsn_user + $jobsn_sys }")"
+echo "speed-up of --jobs $jobs:  $(ratio "$jobs1_wall" "$jobsn_wall") x (CPU time $(ratio "$(awk "BEGIN { print $jobsn_user + $jobsn_sys }")" "$(awk "BEGIN { print $jobs1_user + $jobs1_sys }")") x)"
+
+echo
+echo "One message, one process: best wall time of $one_runs runs"
+echo "  ordinary: ${ordinary#"$corpus"/} ($(wc -c <"$ordinary") bytes)"
+echo "  bounce:   ${bounce#"$corpus"/} ($(wc -c <"$bounce") bytes)"
+printf '%-40s %9s %10s\n' "command" "wall ms" "/ floor"
+for row in "floor:start-up floor (bench/startup-floor)" "catord:cat < ordinary" \
+           "filterord:backscatter filter < ordinary" "checkord:backscatter check < ordinary" \
+           "filterbnc:backscatter filter < bounce" "checkbnc:backscatter check < bounce"; do
+  name=${row%%:*}
+  eval "w=\$${name}_wall"
+  # shellcheck disable=SC2154 # w is set by the eval
+  printf '%-40s %9s %10s\n' "${row#*:}" "$(ms "$w")" "$(ratio "$w" "$floor_wall")"
+done
+echo "bounce over the floor: filter +$(ms "$(awk "BEGIN { print $filterbnc_wall - $floor_wall }")") ms, check +$(ms "$(awk "BEGIN { print $checkbnc_wall - $floor_wall }")") ms"
+
+if [ "${BENCH_BIG:-0}" != 0 ]; then
+  echo
+  echo "Bigger mailboxes, one run each"
+  printf '%-34s %8s %9s %10s %10s\n' "command" "msgs" "wall s" "us/msg" "peak MB"
+  printf '%-34s %8d %9.3f %10.1f %10.1f\n' "readall, Maildir" "$big_n" "$readallhuge_wall" "$(awk "BEGIN { print $readallhuge_wall / $big_n * 1e6 }")" "$(ratio "$readallhuge_rss" 1024)"
+  printf '%-34s %8d %9.3f %10.1f %10.1f\n' "scan --json, Maildir" "$big_n" "$scanhuge_wall" "$(awk "BEGIN { print $scanhuge_wall / $big_n * 1e6 }")" "$(ratio "$scanhuge_rss" 1024)"
+  printf '%-34s %8d %9.3f %10.1f %10.1f\n' "cat, mbox of $mbox_mb MB" "$mbox_msgs" "$readallmbox_wall" "$(awk "BEGIN { print $readallmbox_wall / $mbox_msgs * 1e6 }")" "$(ratio "$readallmbox_rss" 1024)"
+  printf '%-34s %8d %9.3f %10.1f %10.1f\n' "scan --json, mbox of $mbox_mb MB" "$mbox_msgs" "$scanmbox_wall" "$(awk "BEGIN { print $scanmbox_wall / $mbox_msgs * 1e6 }")" "$(ratio "$scanmbox_rss" 1024)"
+  echo "time a message at $big_n / at $n: $(ratio "$(awk "BEGIN { print $scanhuge_wall / $big_n }")" "$(awk "BEGIN { print $scan_wall / $n }")") x; peak RSS: $(ratio "$scanhuge_rss" "$scan_rss") x"
+fi
