@@ -63,7 +63,7 @@ enum
   "undeliver|could ?n[o']t be delivered|can ?n[o']t be delivered|could not deliver|unable to deliver|" \
   "delivery (?:has |to [^\\n]{0,80} )?failed|delivery failure|failed to deliver|delivery to the following|" \
   "failure notice|returned mail|was not delivered|not been delivered|(?:message|mail) not delivered|" \
-  "did not reach|error (?:has )?occurred while (?:attempting|trying) to deliver|(?:mail|message) failed|return(?:ed|ing) to sender|host unknown|unknown host|" \
+  "did not reach|did not receive (?:this|your|the) message|(?:was|were)(?: not|n't) able to deliver|error (?:has )?occurred while (?:attempting|trying) to deliver|(?:mail|message) failed|return(?:ed|ing) to sender|host unknown|unknown host|" \
   "permanent(?:ly)? (?:fatal )?error|fatal error|non-?delivery|mail delivery (?:failed|problem)|" \
   "rejected|refused|user unknown|unknown user|no such (?:user|mailbox|address)|does ?n[o']t exist|" \
   "mailbox (?:is )?(?:full|unavailable|not found)|delivery status notification \\(failure\\)|" \
