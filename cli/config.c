@@ -325,11 +325,13 @@ load_file (CliSettings *s, BounceIdentity *id, GError **error)
     }
   if (!s->complete && g_key_file_has_key (kf, "sent", "complete", NULL))
     {
-      gboolean c = g_key_file_get_boolean (kf, "sent", "complete", &err);
+      /* Read as the lists are, so that a " # comment" after the value is one. */
+      g_auto (GStrv) c = cli_config_list (kf, "sent", "complete");
 
-      if (err)
+      if (c == NULL || c[0] == NULL || c[1] != NULL
+          || (strcmp (c[0], "true") != 0 && strcmp (c[0], "false") != 0))
         return cli_config_error (error, path, text, "sent/complete", "complete takes true or false");
-      bounce_identity_set_complete (id, c);
+      bounce_identity_set_complete (id, strcmp (c[0], "true") == 0);
     }
   return TRUE;
 }

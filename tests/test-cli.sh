@@ -20,6 +20,8 @@ bad_conf '[idenity]\naddresses = me@example.org\n'
 check "an unknown group is an error naming its line" 'grep -q "bad.conf:1: unknown group .idenity." "$T/err"' "$(cat "$T/err")"
 bad_conf '[sent]\ncomplete = perhaps\n'
 check "complete takes true or false" 'grep -q "bad.conf:2: complete takes true or false" "$T/err"' "$(cat "$T/err")"
+bad_conf '[sent]\ncomplete = true   # every message is recorded there\n'
+check "a comment after complete's value is a comment" '[ "$(cat "$T/status")" != 78 ] && [ ! -s "$T/err" ]' "$(cat "$T/err")"
 "$BIN" check --config "$T/missing.conf" "$SRC/testdata/judge/no-original.eml" > /dev/null 2>&1; st=$?
 check "a config file named with --config must exist" '[ $st = 78 ]' "exit $st"
 mkdir -p "$T/rules"; printf 'format broken\nbody (\n' > "$T/rules/x.rules"

@@ -124,15 +124,44 @@ virtual_gid_maps = static:{gid}
 # BATV: the tagged form of an address is a known recipient too (the
 # milter checks the tag and takes it off).
 virtual_alias_maps = regexp:{t}/conf/batv-aliases
-smtpd_milters = inet:127.0.0.1:{milter}
-non_smtpd_milters = inet:127.0.0.1:{milter}
-milter_default_action = accept
+{readme_main_cf}
 milter_connect_timeout = 10s
 smtpd_client_connection_count_limit = 0
 smtpd_client_connection_rate_limit = 0
 default_process_limit = {procs}
 smtpd_error_sleep_time = 0
 """
+
+def readme_block(heading, want):
+    """The WANTth indented block of the README section HEADING, unindented."""
+    lines, inside, k, found = [], False, 0, False
+    with open(os.path.join(SRCDIR, "..", "README.md")) as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if line == heading:
+                found = True
+                continue
+            if not found:
+                continue
+            if line.startswith("#"):
+                break
+            if line.startswith("    "):
+                if not inside:
+                    k, inside = k + 1, True
+                if k == want:
+                    lines.append(line[4:])
+            elif line.strip():
+                inside = False
+    return lines
+
+
+# The README's milter command and Postfix lines, as printed: only the port
+# (8894 there) and the configuration file are this test's own.
+README_MILTER = "### At the door, for a whole mail host: the milter"
+README_COMMAND = readme_block(README_MILTER, 1)
+README_MAIN_CF = "\n".join(readme_block(README_MILTER, 2))
+assert README_COMMAND and "smtpd_milters" in README_MAIN_CF, "the README lost its milter recipe"
+
 
 BACKSCATTER_CONF = """\
 [identity]
@@ -161,7 +190,8 @@ class Setup:
         self.mx, self.sub, self.milter_port = free_port(), free_port(), free_port()
         with open(os.path.join(self.t, "conf", "main.cf"), "w") as f:
             f.write(MAIN_CF.format(t=self.t, uid=self.nobody.pw_uid, gid=self.nobody.pw_gid,
-                                   milter=self.milter_port, procs=procs))
+                                   procs=procs,
+                                   readme_main_cf=README_MAIN_CF.replace("8894", str(self.milter_port))))
         with open(os.path.join(self.t, "conf", "master.cf"), "w") as f:
             f.write(MASTER_CF.format(mx=self.mx, sub=self.sub))
         with open(os.path.join(self.t, "conf", "batv-aliases"), "w") as f:
@@ -175,9 +205,11 @@ class Setup:
         self.milter_log = open(os.path.join(self.t, "log", "milter.log"), "ab")
 
     def start_milter(self):
+        words = README_COMMAND[0].replace("8894", str(self.milter_port)) \
+            .replace("/etc/backscatter/config", self.conf).split()
+        assert words[0] == "backscatter", README_COMMAND
         self.milter = subprocess.Popen(
-            [BIN, "milter", "--socket", "inet:%d@127.0.0.1" % self.milter_port,
-             "--config", self.conf, "--rules", RULES, "--user", "nobody", "--log-stderr"],
+            [BIN] + words[1:] + ["--rules", RULES, "--user", "nobody", "--log-stderr"],
             stdout=self.milter_log, stderr=self.milter_log)
         for _ in range(2400):  # under valgrind it takes a while
             try:

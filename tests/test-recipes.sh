@@ -1,10 +1,14 @@
 #!/bin/bash
 # test-recipes.sh — the commands and recipes of README.md and
 # backscatter(1), read from those files when the test runs and run as
-# printed: the Quick start, procmail and maildrop delivering into a
-# Maildir as an ordinary user, the sendmail wrapper under dash, the cron
-# line with cron's PATH, the installed program and its systemd units.
-# The manual's copy of each recipe must be the README's. TAP output.
+# printed: the Quick start and its check --explain transcript, the config
+# file and learn commands, procmail (and the headers it shows) and
+# maildrop delivering into a Maildir as an ordinary user, the sendmail
+# wrapper under dash, the cron line with cron's PATH, release, the
+# installed program and its systemd units, and in the slow suite the
+# Install block built from scratch. The manual's copy of each recipe must
+# be the README's, and every block of commands in the README must be one
+# that is run (the milter's, by test-milter-postfix.py). TAP output.
 #
 # Delivery as another user needs root (useradd, setpriv); maildrop resets
 # PATH to /bin:/usr/bin:/usr/local/bin, so the program is put in a private
@@ -89,6 +93,7 @@ check "the Quick start's check --explain shows the evidence" \
 transcript=$(readme_block "### One message by hand" 1)
 by_hand=$(printf '%s\n' "$transcript" | sed -n '1s/^\$ //p')
 (cd "$Q" && PATH=$Q/build/cli:$PATH bash -c "$by_hand") > "$T/by-hand.out" 2>&1
+: > "$T/by-hand.diff"
 learnt='[0-9]\{4\}-[0-9][0-9]-[0-9][0-9] [0-9][0-9]:[0-9][0-9] UTC (its first message'
 check "the README's transcript of check --explain is what the program prints" \
   '[ -n "$by_hand" ] && diff <(printf "%s\n" "$transcript" | sed 1d | sed "s/$learnt/WHEN (its first message/") <(sed "s/$learnt/WHEN (its first message/" "$T/by-hand.out") > "$T/by-hand.diff"' \
@@ -150,6 +155,10 @@ else
   for m in "${msgs[@]}"; do as_user "$u" procmail < "$m" 2>> "$T/procmail.err" || pst=$?; done
   check "procmail runs the README's recipe as an ordinary user" \
     '[ $pst = 0 ] && [ ! -s "$T/procmail.err" ]' "exit $pst" "$(cat "$T/procmail.err")"
+  headers=$(readme_block "### From procmail, on every incoming message" 2)
+  check "the headers the README shows are those procmail's filter added" \
+    '[ -n "$headers" ] && [ "$(head -n "$(printf "%s\n" "$headers" | wc -l)" "$h/Maildir/.Backscatter/new/"*)" = "$headers" ]' \
+    "$(head -4 "$h/Maildir/.Backscatter/new/"* 2>&1)"
   check "procmail puts the backscatter into ~/Maildir/.Backscatter" \
     '[ "$(delivered "$h/Maildir/.Backscatter")" = 1 ] && grep -q "^X-Backscatter: backscatter;" "$h/Maildir/.Backscatter/new/"*' \
     "$(cd "$h" && find . -path ./.config -prune -o -type f -print)"
@@ -244,6 +253,93 @@ check "the cron line moves the backscatter and says so in one line" \
   '[ $st = 0 ] && [ "$n_bs" = 5 ] && [ "$(wc -l < "$T/cron.out")" = 1 ]' "exit $st, $n_bs moved" "$(cat "$T/cron.out")"
 env -i HOME="$C" PATH=/usr/bin:/bin SHELL=/bin/sh sh -c "$cron_run" > "$T/cron.out" 2>&1; st=$?
 check "run again, the cron line is silent (so cron mails nothing)" '[ $st = 0 ] && [ ! -s "$T/cron.out" ]' "exit $st" "$(cat "$T/cron.out")"
+
+# --- "Telling it who you are": the config file and the learn commands, as printed ---
+H=$T/home
+mkdir -p "$H/.config/backscatter" "$H/Maildir" "$H/mail"
+readme_block "## Telling it who you are" 1 > "$H/.config/backscatter/config"
+cp "$SRC/testdata/batv.key" "$H/.config/backscatter/batv.key"
+cp -a "$SRC/testdata/maildir-sent" "$H/Maildir/.Sent"
+printf 'From me@example.org Mon Apr  8 10:00:00 2024\nFrom: Me <me@example.org>\nTo: zoe@example.net\nSubject: by the other client\nDate: Mon, 08 Apr 2024 10:00:00 +0000\nMessage-ID: <other-client-1@example.net>\n\nhello\n\n' > "$H/mail/sent-mail"
+bin_dir "$H/bin" "$BIN"
+: > "$T/learn.out"; st=0
+while IFS= read -r line; do
+  env -i HOME="$H" PATH="$H/bin:/usr/bin:/bin" sh -c "$line" >> "$T/learn.out" 2>&1 || st=$?
+done < <(readme_block "## Telling it who you are" 2)
+env -i HOME="$H" PATH="$H/bin:/usr/bin:/bin" backscatter doctor > "$T/doctor.out" 2>&1 || st=$?
+check "the README's config file and learn commands work as printed" \
+  '[ $st = 0 ] && [ "$(grep -c "^$H/Maildir/.Sent: 5 messages read, 5 new$" "$T/learn.out")" = 2 ] && grep -q "^$H/mail/sent-mail: 1 message read, 1 new$" "$T/learn.out" && [ -s "$H/.local/share/backscatter/sent.db" ] && grep -q "^addresses *me@example.org; \*@example.net$" "$T/doctor.out" && grep -q "a key of" "$T/doctor.out" && grep -q "index.*6 messages" "$T/doctor.out"' \
+  "exit $st" "$(cat "$T/learn.out" "$T/doctor.out")"
+
+# --- "When it got one wrong": release, as printed ---------------------------------
+R=$T/rel
+mkdir -p "$R/.config/backscatter"
+cp -a "$SRC/testdata/maildir" "$R/Maildir"
+cp -a "$C/.config/backscatter/." "$R/.config/backscatter/"
+bin_dir "$R/bin" "$BIN"
+rel() { env -i HOME="$R" PATH="$R/bin:/usr/bin:/bin" sh -c "$1"; }
+rel "backscatter learn --quiet && backscatter scan ~/Maildir --action move=Backscatter --quiet" > /dev/null 2>&1
+release=$(readme_block "### When it got one wrong" 1)
+rel "$release" > "$T/release.out" 2>&1; st=$?
+name=$(printf '%s\n' "$release" | sed 's|.*/||')
+rel "backscatter check --explain ~/Maildir/cur/$name" > "$T/release2.out" 2>&1
+check "the README's release command moves the bounce back and records its original" \
+  '[ $st = 0 ] && [ -f "$R/Maildir/cur/$name" ] && [ ! -e "$R/Maildir/.Backscatter/cur/$name" ] && grep -q "sent-id-found" "$T/release2.out"' \
+  "exit $st" "$release" "$(cat "$T/release.out" "$T/release2.out")"
+
+# --- "Install", as printed, in a copy of the source tree (slow: it builds) ------------
+# meson install honours DESTDIR, so nothing lands outside $T; ldconfig
+# (as root, for other programs) is a stand-in that says it ran.
+install_block=$(readme_block "## Install" 1)
+if [ "$SLOW" != 1 ]; then
+  ok "# SKIP the Install block builds the program from scratch: run in the slow suite"
+elif ! command -v meson > /dev/null || ! command -v ninja > /dev/null; then
+  ok "# SKIP no meson and ninja to build with"
+else
+  I=$T/install-src
+  mkdir -p "$I" "$T/ldconfig-bin"
+  (cd "$SRC" && tar --exclude='./build*' --exclude=./.git -cf - .) | (cd "$I" && tar -xf -)
+  printf '#!/bin/sh\necho ldconfig ran > "%s/ldconfig.ran"\n' "$T" > "$T/ldconfig-bin/ldconfig"
+  chmod 755 "$T/ldconfig-bin/ldconfig"
+  st=0
+  while IFS= read -r line; do
+    (cd "$I" && env DESTDIR="$T/installed" PATH="$T/ldconfig-bin:$PATH" sh -c "$line") >> "$T/install-block.out" 2>&1 || { st=$?; break; }
+  done <<< "$install_block"
+  env -u LD_LIBRARY_PATH "$T/installed/usr/local/bin/backscatter" check --config "$SRC/testdata/owner.conf" \
+    --rules "$T/installed/usr/local/share/backscatter/rules" --index "$T/install.db" \
+    "$SRC/testdata/judge/forged-untagged.eml" > "$T/installed.out" 2>&1
+  check "the README's Install commands build and install the program, which runs from where it went" \
+    '[ $st = 0 ] && [ -f "$T/ldconfig.ran" ] && grep -q ": backscatter (score" "$T/installed.out" && [ -f "$T/installed/usr/local/share/man/man1/backscatter.1" ]' \
+    "exit $st" "$(tail -5 "$T/install-block.out")" "$(cat "$T/installed.out")"
+fi
+
+# --- every block of commands in the README is one this script runs -----------------
+# HEADING N for each block run above (the timer's command is checked against
+# the installed unit's name: a user systemd is not there to run it).
+covered="## Quick start|1
+## Quick start|2
+## Quick start|3
+## Install|1
+## Telling it who you are|1
+## Telling it who you are|2
+### From cron, over a Maildir|1
+### From a systemd timer, over a Maildir|1
+### From procmail, on every incoming message|1
+### From procmail, on every incoming message|2
+### From maildrop|1
+### Record what you send|1
+### When it got one wrong|1
+### One message by hand|1"
+# The milter's two blocks are run by test-milter-postfix.py.
+covered="$covered
+### At the door, for a whole mail host: the milter|1
+### At the door, for a whole mail host: the milter|2"
+blocks=$(awk '/^#/ { h = $0; k = 0; inb = 0; next }
+  /^    / { if (!inb) { k++; inb = 1; print h "|" k } next }
+  /^[ \t]*$/ { next } { inb = 0 }' "$README")
+uncovered=$(printf '%s\n' "$blocks" | while IFS= read -r b; do printf '%s\n' "$covered" | grep -qxF "$b" || echo "$b"; done)
+check "every block of commands in the README is run by the test suite" \
+  '[ "$(printf "%s\n" "$blocks" | wc -l)" -ge 16 ] && [ -z "$uncovered" ]' "not run: $uncovered"
 
 # --- meson install, the installed program and its systemd units -----------------
 build_root=${G_TEST_BUILDDIR:+$G_TEST_BUILDDIR/..}
