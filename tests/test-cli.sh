@@ -135,6 +135,13 @@ f=$(ls "$R/.Backscatter/cur/"* | head -1); name=$(basename "$f")
 check "release records the original as sent and moves the bounce back to the inbox, name kept" \
   '[ $st = 0 ] && [ -f "$R/cur/$name" ] && [ ! -e "$f" ] && grep -q "recorded as sent by you; moved back" "$T/out" && grep -q "sent-id-found" "$T/after" && ! grep -q "sent-id-missing" "$T/after" && ! head -1 "$T/after" | grep -q ": backscatter"' \
   "$(cat "$T/out" "$T/after")"
+# A later bounce of the same original, from another server, is explained by it.
+mid=$(grep -m1 -o '"message_id":"[^"]*"' < <("$BIN" check --json "${conf[@]}" "$R/cur/$name") | cut -d'"' -f4)
+printf 'From: postmaster@other.example.com\nTo: me@example.org\nSubject: Delivery Status Notification (Failure)\nMIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status; boundary="b"\n\n--b\nContent-Type: text/plain\n\nDelivery failed.\n\n--b\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; other.example.com\n\nFinal-Recipient: rfc822; someone@other.example.com\nAction: failed\nStatus: 5.2.2\n\n--b\nContent-Type: text/rfc822-headers\n\nFrom: me@example.org\nTo: someone@other.example.com\nMessage-ID: %s\n\n--b--\n' "$mid" > "$T/later-bounce.eml"
+"$BIN" check --explain "${conf[@]}" "$T/later-bounce.eml" > "$T/later-bounce.out" 2>&1
+check "a later bounce of a released message is explained by sent-id-found" \
+  '[ -n "$mid" ] && grep -q "sent-id-found .*$(printf "%s" "$mid" | sed "s/[]\$*.^[]/\\\\&/g")" "$T/later-bounce.out" && ! head -1 "$T/later-bounce.out" | grep -q ": backscatter"' \
+  "$mid" "$(cat "$T/later-bounce.out")"
 "$BIN" release "${conf[@]}" judge/no-original.eml > "$T/out" 2>&1; st=$?
 check "release of a message that carries no original says so and moves nothing" \
   '[ $st = 65 ] && grep -q "nothing to record" "$T/out"' "exit $st" "$(cat "$T/out")"

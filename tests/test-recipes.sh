@@ -271,6 +271,28 @@ check "the README's config file and learn commands work as printed" \
   '[ $st = 0 ] && [ "$(grep -c "^$H/Maildir/.Sent: 5 messages read, 5 new$" "$T/learn.out")" = 2 ] && grep -q "^$H/mail/sent-mail: 1 message read, 1 new$" "$T/learn.out" && [ -s "$H/.local/share/backscatter/sent.db" ] && grep -q "^addresses *me@example.org; \*@example.net$" "$T/doctor.out" && grep -q "a key of" "$T/doctor.out" && grep -q "index.*6 messages" "$T/doctor.out"' \
   "exit $st" "$(cat "$T/learn.out" "$T/doctor.out")"
 
+# backscatter.conf(5)'s EXAMPLE is a file the program reads, in that same home.
+sed -n '/^\.SH EXAMPLE/,/^\.SH/p' "$SRC/doc/backscatter.conf.5" | sed -n '/^\.nf/,/^\.fi/p' | sed '1d;$d; s/\\-/-/g' > "$H/conf5.conf"
+env -i HOME="$H" PATH="$H/bin:/usr/bin:/bin" backscatter doctor --config "$H/conf5.conf" > "$T/conf5.out" 2>&1; st=$?
+check "backscatter.conf(5)'s example is a configuration the program reads" \
+  '[ $st = 0 ] && grep -q "^addresses *me@example.org; \*@example.net$" "$T/conf5.out" && grep -q "^sent folders .*Maildir/.Sent" "$T/conf5.out"' \
+  "exit $st" "$(cat "$H/conf5.conf" "$T/conf5.out")"
+# backscatter(1)'s last example, run where a bounce.eml is.
+mkdir -p "$H/work"; cp "$SRC/testdata/judge/forged-untagged.eml" "$H/work/bounce.eml"
+by_hand_man=$(man_example 6)
+(cd "$H/work" && env -i HOME="$H" PATH="$H/bin:/usr/bin:/bin" sh -c "$by_hand_man") > "$T/man6.out" 2>&1; st=$?
+check "backscatter(1)'s check --explain example runs as printed" \
+  '[ $st = 0 ] && grep -q "^bounce.eml: backscatter (score" "$T/man6.out" && grep -q "sent-id-missing" "$T/man6.out"' \
+  "$by_hand_man" "exit $st" "$(cat "$T/man6.out")"
+# backscatter-milter(8)'s Postfix lines start with the README's, which the
+# Postfix test runs.
+milter_cf=$(sed -n '/^\.EX/,/^\.EE/p' "$SRC/doc/backscatter-milter.8" | awk '/^\.EX/ { k++; next } /^\.EE/ { next } { print k "\t" $0 }' \
+  | awk -F'\t' '$2 ~ /^smtpd_milters/ { want = $1 } want && $1 == want { print $2 }')
+readme_cf=$(readme_block "### At the door, for a whole mail host: the milter" 2)
+check "backscatter-milter(8)'s Postfix lines begin with the README's" \
+  '[ -n "$readme_cf" ] && [ "$(printf "%s\n" "$milter_cf" | head -n "$(printf "%s\n" "$readme_cf" | wc -l)")" = "$readme_cf" ]' \
+  "$milter_cf"
+
 # --- "When it got one wrong": release, as printed ---------------------------------
 R=$T/rel
 mkdir -p "$R/.config/backscatter"
