@@ -4,8 +4,8 @@
  *
  * Addresses and relay host names are glob patterns (`*`, `?`), matched
  * without regard to case; relays may also be IP addresses or networks in
- * CIDR notation. The caller fills an identity from its configuration; the
- * library reads no file here but the BATV key file it is given.
+ * CIDR notation. The caller fills an identity from its configuration,
+ * the BATV key included (as bytes): the library reads no file here.
  */
 #include "bounce-private.h"
 

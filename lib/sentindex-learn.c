@@ -181,7 +181,6 @@ add_message (BounceIndex *idx, const char *data, gsize len, const char *source, 
 
       if (nl)
         {
-          hlen -= MIN (hlen, (gsize) (nl + 1 - data));
           len -= nl + 1 - data;
           data = nl + 1;
           hlen = bounce_header_block_end (data, len);

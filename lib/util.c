@@ -460,13 +460,11 @@ bounce_find_reply_code (const char *text, char out[4])
                        || p[-1] == '#' || p[-1] == ':' || p[-1] == '-'
                        || p[-1] == '/'))
         continue;
+      /* "550." and "550x" are not codes; a continuation line's "550-"
+       * is one when a status or a blank follows. */
       if (g_ascii_isalnum (p[3]) || p[3] == '.' || p[3] == ':'
           || p[3] == '/' || p[3] == '@')
-        {
-          /* "550-5.1.1" continuation lines are fine, "550." is not */
-          if (p[3] != '-')
-            continue;
-        }
+        continue;
       if (p[3] == '-' && !g_ascii_isdigit (p[4]) && p[4] != ' ')
         continue;
       memcpy (out, p, 3);
