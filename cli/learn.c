@@ -58,6 +58,13 @@ cli_learn (int argc, char **argv)
       return EX_USAGE;
     }
   id = cli_load_identity (&settings, &error);
+  /* No index is made for a learn that has nothing to read. */
+  if (id && bounce_identity_get_sent_folders (id)[0] == NULL)
+    {
+      fprintf (stderr, "backscatter learn: no sent folder: set [sent] folders in the config file or name one with --sent\n");
+      cli_settings_clear (&settings);
+      return EX_USAGE;
+    }
   if (id)
     idx = open_index (&settings, &error);
   cli_settings_clear (&settings);
@@ -67,11 +74,6 @@ cli_learn (int argc, char **argv)
       return cli_exit_for_error (error);
     }
   folders = bounce_identity_get_sent_folders (id);
-  if (folders[0] == NULL)
-    {
-      fprintf (stderr, "backscatter learn: no sent folder: set [sent] folders in the config file or name one with --sent\n");
-      return EX_USAGE;
-    }
   /* A rebuild is one transaction: whoever reads the index meanwhile sees
    * the old one until the new one is complete, and a folder that cannot
    * be read leaves the old one in place. */

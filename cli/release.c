@@ -10,6 +10,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -70,7 +71,8 @@ move_back (const char *path, const char *folder, GError **error)
 }
 
 static int
-release_one (CliContext *ctx, BounceIndex *idx, const char *path, const char *folder)
+release_one (CliContext *ctx, BounceIndex **idx, const char *index_path, const char *path,
+             const char *folder)
 {
   g_autoptr (GError) error = NULL;
   g_autofree char *data = NULL, *headers = NULL, *moved = NULL;
@@ -79,9 +81,20 @@ release_one (CliContext *ctx, BounceIndex *idx, const char *path, const char *fo
   gsize len;
   gboolean added = FALSE;
 
+  {
+    /* The error names the path once (GLib's own message names it too). */
+    int fd = open (path, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0)
+      {
+        fprintf (stderr, "backscatter release: %s: %s\n", path, g_strerror (errno));
+        return EX_NOINPUT;
+      }
+    close (fd);
+  }
   if (!g_file_get_contents (path, &data, &len, &error))
     {
-      fprintf (stderr, "backscatter release: %s: %s\n", path, error->message);
+      fprintf (stderr, "backscatter release: %s\n", error->message);
       return EX_NOINPUT;
     }
   report = bounce_report_new_from_data (data, len, ctx->rules, BOUNCE_PARSE_DEFAULT, &error);
@@ -98,7 +111,13 @@ release_one (CliContext *ctx, BounceIndex *idx, const char *path, const char *fo
       return EX_DATAERR;
     }
   headers = original_headers (o);
-  if (!bounce_index_add_message (idx, headers, strlen (headers), &added, &error))
+  /* The index is made only when there is something to record in it. */
+  if (*idx == NULL && (*idx = bounce_index_open (index_path, FALSE, &error)) == NULL)
+    {
+      fprintf (stderr, "backscatter: %s\n", error->message);
+      return cli_exit_for_error (error);
+    }
+  if (!bounce_index_add_message (*idx, headers, strlen (headers), &added, &error))
     {
       fprintf (stderr, "backscatter release: %s: %s\n", path, error->message);
       return cli_exit_for_error (error);
@@ -143,10 +162,8 @@ cli_release (int argc, char **argv)
     }
   index_path = cli_index_path (&settings);
   ctx.rules = cli_load_rules (settings.rules_dirs, &error);
-  if (ctx.rules)
-    idx = bounce_index_open (index_path, FALSE, &error);
   cli_settings_clear (&settings);
-  if (idx == NULL)
+  if (ctx.rules == NULL)
     {
       fprintf (stderr, "backscatter: %s\n", error->message);
       cli_context_clear (&ctx);
@@ -154,7 +171,7 @@ cli_release (int argc, char **argv)
     }
   for (int i = 1; i < argc; i++)
     {
-      int st = release_one (&ctx, idx, argv[i], folder ? folder : "Backscatter");
+      int st = release_one (&ctx, &idx, index_path, argv[i], folder ? folder : "Backscatter");
 
       if (status == 0)
         status = st;

@@ -142,6 +142,11 @@ printf 'From: postmaster@other.example.com\nTo: me@example.org\nSubject: Deliver
 check "a later bounce of a released message is explained by sent-id-found" \
   '[ -n "$mid" ] && grep -q "sent-id-found .*$(printf "%s" "$mid" | sed "s/[]\$*.^[]/\\\\&/g")" "$T/later-bounce.out" && ! head -1 "$T/later-bounce.out" | grep -q ": backscatter"' \
   "$mid" "$(cat "$T/later-bounce.out")"
+"$BIN" release --config /dev/null --index "$T/none/sent.db" "$T/no-such.eml" > "$T/out" 2>&1; st=$?
+"$BIN" learn --config /dev/null --index "$T/none/sent.db" > "$T/out2" 2>&1; st2=$?
+check "release of a missing file and learn with no folder fail clearly, naming the path once, and make no index" \
+  '[ $st = 66 ] && [ "$(grep -o "no-such.eml" "$T/out" | wc -l)" = 1 ] && grep -q "No such file" "$T/out" && [ $st2 = 64 ] && grep -q "no sent folder" "$T/out2" && [ ! -e "$T/none" ]' \
+  "exit $st, $st2" "$(cat "$T/out" "$T/out2")"
 "$BIN" release "${conf[@]}" judge/no-original.eml > "$T/out" 2>&1; st=$?
 check "release of a message that carries no original says so and moves nothing" \
   '[ $st = 65 ] && grep -q "nothing to record" "$T/out"' "exit $st" "$(cat "$T/out")"
