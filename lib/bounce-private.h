@@ -21,6 +21,8 @@
 #define BOUNCE_MAX_DSN_BYTES       (1024 * 1024)      /* delivery-status body */
 #define BOUNCE_MAX_FIELD_BYTES     4096               /* one value kept */
 #define BOUNCE_MAX_DIAGNOSTIC_BYTES 2048              /* one recipient's diagnostic */
+#define BOUNCE_MAX_ORIGINAL_FIELDS 500                /* header fields of an original kept */
+#define BOUNCE_MAX_LISTED_ADDRESSES 500               /* addresses read from one header */
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeObject, g_object_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeMessage, g_object_unref)

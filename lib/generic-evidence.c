@@ -20,6 +20,9 @@
 
 #include <string.h>
 
+#define EVIDENCE_TEXT_BYTES (64 * 1024)  /* of the report text, read for phrases and codes */
+#define CHALLENGE_TEXT_BYTES (16 * 1024) /* of it, read for a challenge's words */
+
 static gboolean
 header_says (GMimeMessage *msg, const char *name, const char *word)
 {
@@ -325,7 +328,7 @@ bounce_generic_weigh (BounceGeneric *g, gsize stop, gboolean original, Found fou
       bounce_generic_signal_add (g, "a failure in the Subject", seen);
     }
   g_free (seen);
-  n = MIN (n, (gsize) 64 * 1024);
+  n = MIN (n, (gsize) EVIDENCE_TEXT_BYTES);
   while (n > 0 && (g->text[n] & 0xc0) == 0x80)
     n--;
   if ((seen = said (p->failure, g->text, n)) != NULL)
@@ -419,7 +422,7 @@ char *
 bounce_generic_challenge (BounceGeneric *g)
 {
   g_autofree char *subject = bounce_header_text (GMIME_OBJECT (g->message), "Subject");
-  gsize n = MIN (g->text_len, (gsize) 16 * 1024);
+  gsize n = MIN (g->text_len, (gsize) CHALLENGE_TEXT_BYTES);
   static GRegex *confirm;
   static gsize once;
 

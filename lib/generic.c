@@ -17,6 +17,8 @@
 
 #include <string.h>
 
+#define MAX_ADDRESSES_LOOKED 200 /* addresses of the text weighed as recipients */
+
 static gboolean message_id_like (const char *line, gsize line_len, const char *addr);
 
 /* Addresses of an X-Failed-Recipients header. */
@@ -416,7 +418,7 @@ text_recipients (BounceGeneric *g, gsize stop, BounceOriginal *o)
   if (!g_utf8_validate (g->text, n, NULL))
     return;
   g_regex_match_full (p->address, g->text, n, 0, 0, &mi, NULL);
-  while (g_match_info_matches (mi) && looked++ < 200 && r->len < BOUNCE_MAX_RECIPIENTS)
+  while (g_match_info_matches (mi) && looked++ < MAX_ADDRESSES_LOOKED && r->len < BOUNCE_MAX_RECIPIENTS)
     {
       g_autofree char *raw = g_match_info_fetch (mi, 0);
       g_autofree char *a = g_ascii_strdown (raw, -1);

@@ -193,7 +193,7 @@ judge_markers (BounceJudge *j, BounceJudgement *jm, BounceOriginal *o, const cha
       const char *v = bounce_original_get_header (o, h == 0 ? "To" : "Cc");
       InternetAddressList *list = v ? internet_address_list_parse (NULL, v) : NULL;
 
-      for (int i = 0; list && i < internet_address_list_length (list) && n_addr < 500; i++)
+      for (int i = 0; list && i < internet_address_list_length (list) && n_addr < BOUNCE_MAX_LISTED_ADDRESSES; i++)
         {
           InternetAddress *a = internet_address_list_get_address (list, i);
 

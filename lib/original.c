@@ -7,8 +7,8 @@
  * unparsed; or as text after a marker line in the report text ("inline").
  * Each is parsed into the same BounceOriginal.
  *
- * Limits: BOUNCE_MAX_RECEIVED Received headers, BOUNCE_MAX_ATTACHMENTS
- * attachments, BOUNCE_MAX_MIME_DEPTH nesting are kept; more are ignored.
+ * Limits: BOUNCE_MAX_RECEIVED Received headers, BOUNCE_MAX_ORIGINAL_FIELDS
+ * other header fields, BOUNCE_MAX_ATTACHMENTS attachments, BOUNCE_MAX_MIME_DEPTH nesting are kept; more are ignored.
  */
 #include "bounce-private.h"
 
@@ -221,7 +221,7 @@ add_header (BounceOriginal *o, const char *name, const char *value)
 {
   char *v;
 
-  if (name == NULL || value == NULL || o->headers->len >= 2 * 500)
+  if (name == NULL || value == NULL || o->headers->len >= 2 * BOUNCE_MAX_ORIGINAL_FIELDS)
     return;
   if (g_ascii_strcasecmp (name, "Received") == 0)
     {

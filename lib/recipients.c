@@ -14,6 +14,9 @@
 
 #include <string.h>
 
+#define MAX_LINES_BACK 40     /* lines of an SMTP transcript read back to the command */
+#define PARAGRAPH_BYTES 4096  /* of the paragraph read for the command a reply answered */
+
 /* bounce_recipients_find: the recipient of @recipients with @address
  * (ASCII case ignored), or NULL. Returns: (transfer none) */
 BounceRecipient *
@@ -154,7 +157,7 @@ recipient_command (BounceRecipient *x, const char *text, gsize len)
           const char *q = line;
           int back = 0;
 
-          while (q > text && back++ < 40)
+          while (q > text && back++ < MAX_LINES_BACK)
             {
               const char *prev = q - 1;
 
@@ -177,10 +180,10 @@ recipient_command (BounceRecipient *x, const char *text, gsize len)
             }
           continue;
         }
-      /* the paragraph from this line to the next blank line (at most 4 KiB) */
-      end = memmem (at, MIN ((gsize) (text + len - at), 4096), "\n\n", 2);
+      /* the paragraph from this line to the next blank line */
+      end = memmem (at, MIN ((gsize) (text + len - at), PARAGRAPH_BYTES), "\n\n", 2);
       if (end == NULL)
-        end = at + MIN ((gsize) (text + len - at), 4096);
+        end = at + MIN ((gsize) (text + len - at), PARAGRAPH_BYTES);
       if ((cmd = command_in (line, end - line)) != NULL)
         return cmd;
     }

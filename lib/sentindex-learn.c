@@ -69,7 +69,7 @@ add_addresses (BounceIndex *idx, GMimeMessage *msg, GMimeAddressType type, const
   InternetAddressList *list = g_mime_message_get_addresses (msg, type);
   int n = list ? internet_address_list_length (list) : 0;
 
-  for (int i = 0; i < n && i < 500; i++)
+  for (int i = 0; i < n && i < BOUNCE_MAX_LISTED_ADDRESSES; i++)
     {
       InternetAddress *a = internet_address_list_get_address (list, i);
 
