@@ -44,6 +44,8 @@ bounce_identity_new (void)
   return id;
 }
 
+/* bounce_identity_ref: Returns: (transfer full) @id, with one more
+ * reference; several threads may hold one. */
 BounceIdentity *
 bounce_identity_ref (BounceIdentity *id)
 {
@@ -51,6 +53,8 @@ bounce_identity_ref (BounceIdentity *id)
   return id;
 }
 
+/* bounce_identity_unref: drops a reference to @id (nullable); the last
+ * frees it. */
 void
 bounce_identity_unref (BounceIdentity *id)
 {
@@ -208,6 +212,8 @@ bounce_identity_set_complete (BounceIdentity *id, gboolean complete)
   id->complete = complete;
 }
 
+/* bounce_identity_get_complete: Returns: whether every message the owner
+ * sends is in the sent folders (bounce_identity_set_complete()). */
 gboolean
 bounce_identity_get_complete (BounceIdentity *id)
 {
@@ -221,18 +227,25 @@ bounce_identity_has_addresses (BounceIdentity *id)
   return id->addresses->len > 0;
 }
 
+/* bounce_identity_has_relays: Returns: whether a relay host or network
+ * is configured. */
 gboolean
 bounce_identity_has_relays (BounceIdentity *id)
 {
   return id->relay_hosts->len + id->relay_nets->len > 0;
 }
 
+/* bounce_identity_has_dkim_domains: Returns: whether a domain that
+ * signs all the owner's mail is configured. */
 gboolean
 bounce_identity_has_dkim_domains (BounceIdentity *id)
 {
   return id->dkim_domains->len > 0;
 }
 
+/* bounce_identity_get_batv_key: Returns: (transfer none) (nullable) the
+ * BATV key, without a key file's final newline; borrowed until the key
+ * is set again or @id is freed (bounce_identity_ref() keeps it). */
 GBytes *
 bounce_identity_get_batv_key (BounceIdentity *id)
 {

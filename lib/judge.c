@@ -61,6 +61,9 @@ bounce_judge_new (BounceIdentity *identity, BounceIndex *index, BounceRules *rul
   return j;
 }
 
+/* bounce_judge_unref: drops a reference to @judge (nullable); the last
+ * frees it (its identity and rules are unreferenced; the index it was
+ * given is not its to close). */
 void
 bounce_judge_unref (BounceJudge *j)
 {

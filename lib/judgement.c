@@ -86,6 +86,8 @@ evidence_clear (gpointer p)
   g_free (e->detail);
 }
 
+/* bounce_judgement_free: frees @judgement (nullable) and the evidence it
+ * holds; what bounce_judgement_get_evidence() returned goes with it. */
 void
 bounce_judgement_free (BounceJudgement *j)
 {
@@ -135,18 +137,23 @@ bounce_judgement_decide (BounceJudgement *jm, BounceRules *rules)
     jm->verdict = BOUNCE_VERDICT_UNKNOWN;
 }
 
+/* bounce_judgement_get_verdict: Returns: the verdict. */
 BounceVerdict
 bounce_judgement_get_verdict (BounceJudgement *jm)
 {
   return jm->verdict;
 }
 
+/* bounce_judgement_get_score: Returns: the score, the sum of the
+ * evidence's weights. */
 double
 bounce_judgement_get_score (BounceJudgement *jm)
 {
   return jm->score;
 }
 
+/* bounce_judgement_get_n_evidence: Returns: how many pieces of evidence
+ * the judgement holds, in the order they were found. */
 guint
 bounce_judgement_get_n_evidence (BounceJudgement *jm)
 {
@@ -168,6 +175,9 @@ static const char *const verdict_names[] = {
   [BOUNCE_VERDICT_BACKSCATTER] = "backscatter",
 };
 
+/* bounce_verdict_to_string: Returns: (transfer none) the verdict's name
+ * in the JSON output and the X-Backscatter header ("backscatter", ...),
+ * a static string. */
 const char *
 bounce_verdict_to_string (BounceVerdict verdict)
 {
@@ -175,6 +185,8 @@ bounce_verdict_to_string (BounceVerdict verdict)
   return verdict_names[verdict];
 }
 
+/* bounce_verdict_from_string: Returns: TRUE and sets @verdict when @name
+ * (nullable) is a verdict's name; FALSE, @verdict untouched, otherwise. */
 gboolean
 bounce_verdict_from_string (const char *name, BounceVerdict *verdict)
 {

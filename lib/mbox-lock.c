@@ -124,6 +124,8 @@ bounce_mbox_lock_refresh (BounceMboxLock *lock)
     }
 }
 
+/* bounce_mbox_unlock: removes the dot lock, releases the fcntl lock and
+ * frees @lock (nullable, transfer full). */
 void
 bounce_mbox_unlock (BounceMboxLock *lock)
 {

@@ -578,6 +578,8 @@ bounce_original_get_carried_as (BounceOriginal *orig)
   return orig->carried_as;
 }
 
+/* bounce_original_get_n_received: Returns: how many Received headers of
+ * the original were kept (at most BOUNCE_MAX_RECEIVED). */
 guint
 bounce_original_get_n_received (BounceOriginal *orig)
 {
@@ -601,6 +603,8 @@ bounce_original_get_received (BounceOriginal *orig, guint index)
   return &g_array_index (orig->received, BounceReceived, index);
 }
 
+/* bounce_original_get_n_dkim: Returns: how many DKIM signatures the
+ * original carries. */
 guint
 bounce_original_get_n_dkim (BounceOriginal *orig)
 {
@@ -615,6 +619,8 @@ bounce_original_get_dkim (BounceOriginal *orig, guint index)
   return &g_array_index (orig->dkim, BounceDkim, index);
 }
 
+/* bounce_original_get_n_attachments: Returns: how many attachments of
+ * the original are listed (at most BOUNCE_MAX_ATTACHMENTS). */
 guint
 bounce_original_get_n_attachments (BounceOriginal *orig)
 {

@@ -85,6 +85,9 @@ report_new (void)
   return r;
 }
 
+/* bounce_report_ref: Returns: (transfer full) @report, with one more
+ * reference; a report does not change once made, so threads may share
+ * it. */
 BounceReport *
 bounce_report_ref (BounceReport *report)
 {
@@ -92,6 +95,8 @@ bounce_report_ref (BounceReport *report)
   return report;
 }
 
+/* bounce_report_unref: drops a reference to @report (nullable); the last
+ * frees it, with every string and object its getters returned. */
 void
 bounce_report_unref (BounceReport *report)
 {
@@ -318,6 +323,20 @@ parse_message (BounceReport *r, GMimeMessage *msg, BounceRules *rules)
     }
 }
 
+/* The address the report was delivered to: Delivered-To, X-Original-To,
+ * else To. */
+static char *
+delivered_to (BounceReport *report)
+{
+  const char *v = bounce_report_get_header (report, "Delivered-To");
+
+  if (v == NULL)
+    v = bounce_report_get_header (report, "X-Original-To");
+  if (v == NULL)
+    v = bounce_report_get_header (report, "To");
+  return bounce_addr_spec (v);
+}
+
 /**
  * bounce_report_new_from_data:
  * @data: a whole message (an mbox "From " line before it is accepted)
@@ -405,6 +424,7 @@ bounce_report_new_from_data (const char *data, gsize length, BounceRules *rules,
   keep_header (r, msg, "Delivered-To");
   keep_header (r, msg, "X-Original-To");
   keep_header (r, msg, "In-Reply-To");
+  r->bounce_to = delivered_to (r);
   parse_message (r, msg, rules);
   return g_steal_pointer (&r);
 }
@@ -500,6 +520,8 @@ bounce_report_new_from_file (const char *path, BounceRules *rules,
 
 /* ---- accessors -------------------------------------------------------- */
 
+/* bounce_report_get_kind: Returns: what kind of report the message is
+ * (BOUNCE_KIND_NOT_BOUNCE for ordinary mail). */
 BounceKind
 bounce_report_get_kind (BounceReport *report)
 {
@@ -567,24 +589,17 @@ bounce_report_get_header (BounceReport *report, const char *name)
   return NULL;
 }
 
-/** bounce_report_get_bounce_to: Returns: (nullable) the address the report
- * was delivered to (Delivered-To, X-Original-To, else To). */
+/** bounce_report_get_bounce_to: Returns: (nullable) (transfer none) the
+ * address the report was delivered to (Delivered-To, X-Original-To, else
+ * To), read when the report was made. */
 const char *
 bounce_report_get_bounce_to (BounceReport *report)
 {
-  if (report->bounce_to == NULL)
-    {
-      const char *v = bounce_report_get_header (report, "Delivered-To");
-
-      if (v == NULL)
-        v = bounce_report_get_header (report, "X-Original-To");
-      if (v == NULL)
-        v = bounce_report_get_header (report, "To");
-      report->bounce_to = bounce_addr_spec (v);
-    }
   return report->bounce_to;
 }
 
+/* bounce_report_get_n_recipients: Returns: how many recipients the
+ * report names (at most BOUNCE_MAX_RECIPIENTS). */
 guint
 bounce_report_get_n_recipients (BounceReport *report)
 {
@@ -635,6 +650,9 @@ bounce_report_get_warnings (BounceReport *report)
   return (const char *const *) report->warnings->pdata;
 }
 
+/* The recipient's fields: bounce_recipient_get_address() and the rest
+ * return (transfer none) (nullable) strings, valid UTF-8, borrowed until
+ * the report that holds the recipient is freed. */
 #define RCPT_GETTER(field) \
   const char *bounce_recipient_get_##field (BounceRecipient *rcpt) \
   { \

@@ -177,6 +177,8 @@ bounce_rules_new (void)
   return rules;
 }
 
+/* bounce_rules_ref: Returns: (transfer full) @rules, with one more
+ * reference; loaded rules may be shared by threads. */
 BounceRules *
 bounce_rules_ref (BounceRules *rules)
 {
@@ -184,6 +186,8 @@ bounce_rules_ref (BounceRules *rules)
   return rules;
 }
 
+/* bounce_rules_unref: drops a reference to @rules (nullable); the last
+ * frees them. */
 void
 bounce_rules_unref (BounceRules *rules)
 {

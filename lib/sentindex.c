@@ -81,6 +81,8 @@ exec (BounceIndex *idx, const char *sql, GError **error)
   return TRUE;
 }
 
+/* bounce_index_close: closes the database and frees @idx (nullable); a
+ * transaction still open is rolled back by SQLite. */
 void
 bounce_index_close (BounceIndex *idx)
 {
