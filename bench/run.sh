@@ -142,24 +142,24 @@ sync
 bytes=$(du -sk "$tmp/big" | cut -f1)
 
 # measure NAME COMMAND...: runs it $runs times (output to /dev/null, input
-# from $stdin); sets NAME_wall/user/sys (of the fastest run), NAME_cpu (the
+# from $stdin); sets NAME_wall/user/sys/waits (of the fastest run), NAME_cpu (the
 # least user+sys of the runs, a figure that holds better on a busy
 # machine) and NAME_rss (the largest, in kB).
 stdin=/dev/null
 measure () {
   name=$1
   shift
-  best='' bu='' bs='' cpu='' rss=0
+  best='' bu='' bs='' bv='' cpu='' rss=0
   i=0
   while [ $i -lt "$runs" ]; do
     "$tmp/rusage" "$tmp/r" "$@" <"$stdin" >/dev/null
-    read -r w u s m st <"$tmp/r"
+    read -r w u s m st v <"$tmp/r"
     case $name in
       scan*|check*) [ "$st" -le 2 ] ;;   # 0, 1, 2: backscatter, none, undecided
       *) [ "$st" -eq 0 ] ;;
     esac || { echo "$0: $name: $* exited with status $st" >&2; exit 1; }
     if [ -z "$best" ] || awk "BEGIN { exit !($w < $best) }"; then
-      best=$w bu=$u bs=$s
+      best=$w bu=$u bs=$s bv=$v
     fi
     c=$(awk "BEGIN { print $u + $s }")
     if [ -z "$cpu" ] || awk "BEGIN { exit !($c < $cpu) }"; then
@@ -168,7 +168,7 @@ measure () {
     [ "$m" -gt "$rss" ] && rss=$m
     i=$((i + 1))
   done
-  eval "${name}_wall=$best ${name}_user=$bu ${name}_sys=$bs ${name}_cpu=$cpu ${name}_rss=$rss"
+  eval "${name}_wall=$best ${name}_user=$bu ${name}_sys=$bs ${name}_cpu=$cpu ${name}_rss=$rss ${name}_waits=$bv"
 }
 
 # Other work on the machine skews every figure: say how busy it was.
@@ -295,9 +295,9 @@ done
 
 echo
 echo "--jobs: scan --json of $jobs_n bounces (a list server's bounce folder), best of $runs"
-printf '%-22s %9s %9s\n' "command" "wall s" "CPU s"
-printf '%-22s %9.3f %9.3f\n' "--jobs 1" "$jobs1_wall" "$(awk "BEGIN { print $jobs1_user + $jobs1_sys }")"
-printf '%-22s %9.3f %9.3f\n' "--jobs $jobs" "$jobsn_wall" "$(awk "BEGIN { print $jobsn_user + $jobsn_sys }")"
+printf '%-22s %9s %9s %9s\n' "command" "wall s" "CPU s" "waits"
+printf '%-22s %9.3f %9.3f %9d\n' "--jobs 1" "$jobs1_wall" "$(awk "BEGIN { print $jobs1_user + $jobs1_sys }")" "$jobs1_waits"
+printf '%-22s %9.3f %9.3f %9d\n' "--jobs $jobs" "$jobsn_wall" "$(awk "BEGIN { print $jobsn_user + $jobsn_sys }")" "$jobsn_waits"
 echo "speed-up of --jobs $jobs:  $(ratio "$jobs1_wall" "$jobsn_wall") x (CPU time $(ratio "$(awk "BEGIN { print $jobsn_user + $jobsn_sys }")" "$(awk "BEGIN { print $jobs1_user + $jobs1_sys }")") x)"
 
 echo

@@ -2,9 +2,11 @@
  *
  *   rusage OUTFILE COMMAND [ARG...]
  *
- * writes one line "WALL USER SYS MAXRSS_KB STATUS" to OUTFILE (seconds with
- * microseconds; peak resident set size of the command from wait4(2); its
- * exit status, or 128+signal). The command's own output is left alone. */
+ * writes one line "WALL USER SYS MAXRSS_KB STATUS WAITS" to OUTFILE (seconds
+ * with microseconds; peak resident set size of the command from wait4(2);
+ * its exit status, or 128+signal; how many times its threads gave up the
+ * processor to wait, for a lock or for input: voluntary context switches).
+ * The command's own output is left alone. */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <sys/resource.h>
@@ -50,11 +52,12 @@ main (int argc, char **argv)
       perror (argv[1]);
       return 73;
     }
-  fprintf (out, "%.6f %ld.%06ld %ld.%06ld %ld %d\n",
+  fprintf (out, "%.6f %ld.%06ld %ld.%06ld %ld %d %ld\n",
            (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9,
            (long) ru.ru_utime.tv_sec, (long) ru.ru_utime.tv_usec,
            (long) ru.ru_stime.tv_sec, (long) ru.ru_stime.tv_usec,
-           ru.ru_maxrss, WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status));
+           ru.ru_maxrss, WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status),
+           ru.ru_nvcsw);
   fclose (out);
   return 0;
 }
