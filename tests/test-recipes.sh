@@ -65,9 +65,28 @@ bin_dir () {
 quick=$(readme_block "## Quick start" 1)
 tests_cmd=$(readme_block "## Quick start" 2)
 explain_cmd=$(readme_block "## Quick start" 3)
-install_part="apt-get update && apt-get install -y build-essential meson ninja-build pkg-config libgmime-3.0-dev libglib2.0-dev libjson-glib-dev libsqlite3-dev && meson setup build && meson compile -C build && "
+# The line installs the packages, builds, then runs the program: its
+# install-and-build part ends with "meson compile -C build && ".
+install_part=${quick%%meson compile -C build && *}"meson compile -C build && "
+packages=$(printf '%s\n' "$install_part" | sed -n 's/.*apt-get install -y \([^&]*\)&&.*/\1/p')
 check "the Quick start is one line that installs, builds, learns and scans" \
-  '[ "$(printf "%s\n" "$quick" | wc -l)" = 1 ] && [ "${quick#"$install_part"}" != "$quick" ]' "$quick"
+  '[ "$(printf "%s\n" "$quick" | wc -l)" = 1 ] && [ "${quick#"$install_part"}" != "$quick" ] && [ -n "$packages" ] && case "$install_part" in "apt-get update && apt-get install -y "*"&& meson setup build && meson compile -C build && ") true;; *) false;; esac' "$quick"
+# Every library the build requires (meson.build's dependency() and
+# find_library() that are not optional) comes from a package the line
+# installs, as dpkg says here.
+if ! command -v dpkg > /dev/null || ! command -v pkg-config > /dev/null; then
+  ok "# SKIP no dpkg and pkg-config to say which package holds a library"
+else
+  unprovided=
+  while read -r kind name header; do
+    if [ "$kind" = dependency ]; then f=$(pkg-config --path "$name" 2>/dev/null); else f=/usr/include/$header; fi
+    pkg=$( [ -n "$f" ] && dpkg -S "$(readlink -f "$f")" 2>/dev/null | head -1 | cut -d: -f1)
+    case " $packages " in *" $pkg "*) ;; *) unprovided="$unprovided $name(${pkg:-?})";; esac
+  done < <(grep -v 'required *: *false' "$SRC/meson.build" \
+             | sed -n "s/.*\(dependency\)('\([^']*\)'.*/\1 \2/p; s/.*find_library('\([^']*\)', *has_headers *: *\['\([^']*\)'\].*/library \1 \2/p")
+  check "the Quick start installs the package of every library the build requires" '[ -z "$unprovided" ]' \
+    "not installed by the Quick start:$unprovided" "$packages"
+fi
 check "the second Quick start command runs the tests" '[ "$tests_cmd" = "meson test -C build" ]' "$tests_cmd"
 # The rest runs as printed in a copy of the source tree whose build/ is
 # the program under test (apt-get and the build are done already).
