@@ -114,18 +114,14 @@ static void
 check_second_look (const uint8_t *data, size_t size)
 {
   const char *d = (const char *) data;
-  gsize len = size, hend = 0, probe;
+  gsize len = size, hend = 0, probe, skip;
   g_autoptr (BounceReport) full = NULL;
 
-  if (len >= 5 && memcmp (d, "From ", 5) == 0)
-    {
-      const char *nl = memchr (d, '\n', len);
-
-      if (nl == NULL)
-        return;
-      len -= nl + 1 - d;
-      d = nl + 1;
-    }
+  skip = bounce_mbox_from_end (d, len, '\n');
+  if (skip > 0 && d[skip - 1] != '\n')
+    return;
+  len -= skip;
+  d += skip;
   probe = MIN (len, (gsize) BOUNCE_MAX_HEADER_BYTES + 2);
   if (bounce_triage (d, probe, &hend) != BOUNCE_TRIAGE_SUBJECT || hend > BOUNCE_MAX_HEADER_BYTES
       || (hend == probe && len > probe)

@@ -259,6 +259,7 @@ void bounce_sync_dir (const char *dir);
 char *bounce_maildir_sized_name (const char *name, gsize size);
 
 /* headers.c */
+gsize bounce_mbox_from_end (const char *data, gsize len, char eol);
 gsize bounce_message_start (const char *data, gsize len);
 gsize bounce_header_block_end (const char *data, gsize len);
 

@@ -87,12 +87,7 @@ bounce_defang (const char *data, gsize length, const char *note, gsize *out_leng
   gsize skip = 0;
 
   *removed = 0;
-  if (length >= 5 && memcmp (data, "From ", 5) == 0)
-    {
-      const char *nl = memchr (data, '\n', length);
-
-      skip = nl ? (gsize) (nl + 1 - data) : length;
-    }
+  skip = bounce_mbox_from_end (data, length, '\n');
   if (bounce_mime_bounded_length (data + skip, length - skip, NULL) < length - skip)
     {
       /* Only part of it would be read: it is not rewritten. */

@@ -4,7 +4,8 @@
  * part of it: an mbox "From " line, a UTF-8 byte order mark, blank or
  * white-space-only lines a careless program wrote. A reader that took the
  * first blank line for the end of the header block would see no header at
- * all; bounce_message_start says where the message itself begins, and
+ * all; bounce_message_start says where the message itself begins (after
+ * bounce_mbox_from_end, the end of an mbox "From " line), and
  * bounce_header_block_end where its header block ends.
  *
  * Limits: at most BOUNCE_MAX_LEADING_LINES blank lines are skipped; what
@@ -16,6 +17,21 @@
 
 #define BOUNCE_MAX_LEADING_LINES 64
 
+/* bounce_mbox_from_end: where what follows an mbox "From " line at the
+ * start of @data begins: 0 when @data does not start with one; after the
+ * line's end @eol ('\n', or '\r' in a message with bare CR line ends);
+ * @len when the line has no end. */
+gsize
+bounce_mbox_from_end (const char *data, gsize len, char eol)
+{
+  const char *nl;
+
+  if (len < 5 || memcmp (data, "From ", 5) != 0)
+    return 0;
+  nl = memchr (data, eol, len);
+  return nl ? (gsize) (nl + 1 - data) : len;
+}
+
 /* bounce_message_start: the offset of the first header line of the
  * message @data (@len bytes): after an mbox "From " line, a UTF-8 byte
  * order mark, and blank or white-space-only lines before the header.
@@ -23,16 +39,8 @@
 gsize
 bounce_message_start (const char *data, gsize len)
 {
-  gsize p = 0;
+  gsize p = bounce_mbox_from_end (data, len, '\n');
 
-  if (len >= 5 && memcmp (data, "From ", 5) == 0)
-    {
-      const char *nl = memchr (data, '\n', len);
-
-      if (nl == NULL)
-        return len;
-      p = nl + 1 - data;
-    }
   if (len - p >= 3 && memcmp (data + p, "\xef\xbb\xbf", 3) == 0)
     p += 3;
   for (int lines = 0; lines < BOUNCE_MAX_LEADING_LINES && p < len; lines++)

@@ -164,7 +164,7 @@ static gboolean
 add_message (BounceIndex *idx, const char *data, gsize len, const char *source, gboolean *added,
              char **from_out, GError **error)
 {
-  gsize hlen = bounce_header_block_end (data, len);
+  gsize hlen = bounce_header_block_end (data, len), skip;
   g_autoptr (GMimeMessage) msg = NULL;
   const char *mid, *ua;
   g_autofree char *id = NULL, *domain = NULL, *agent = NULL, *sender = NULL;
@@ -175,16 +175,13 @@ add_message (BounceIndex *idx, const char *data, gsize len, const char *source, 
 
   if (added)
     *added = FALSE;
-  if (len >= 5 && memcmp (data, "From ", 5) == 0)
+  skip = bounce_mbox_from_end (data, len, '\n');
+  if (skip > 0 && data[skip - 1] == '\n')
     {
-      const char *nl = memchr (data, '\n', len);
-
-      if (nl)
-        {
-          len -= nl + 1 - data;
-          data = nl + 1;
-          hlen = bounce_header_block_end (data, len);
-        }
+      /* After an mbox "From " line (one without an end is read as it is). */
+      len -= skip;
+      data += skip;
+      hlen = bounce_header_block_end (data, len);
     }
   msg = bounce_parse_message_bytes (data, MIN (hlen, BOUNCE_MAX_HEADER_BYTES));
   from = msg ? g_mime_message_get_from (msg) : NULL;

@@ -87,17 +87,12 @@ bounce_message_add_headers (const char *data, gsize length, const char *headers,
   char eol = newline[0] == '\r' && newline[1] == '\0' ? '\r' : '\n';
   GString *out = g_string_sized_new (length + 2 * strlen (headers));
 
-  if (length >= 5 && memcmp (data, "From ", 5) == 0)
+  p += bounce_mbox_from_end (data, length, eol);
+  if (p > data && p[-1] != eol)
     {
-      const char *nl = memchr (data, eol, length);
-
-      if (nl == NULL)
-        {
-          /* A "From " line alone: no message to put headers on. */
-          *out_length = length;
-          return g_strndup (data, length);
-        }
-      p = nl + 1;
+      /* A "From " line alone: no message to put headers on. */
+      *out_length = length;
+      return g_strndup (data, length);
     }
   g_string_append_len (out, data, p - data);
   /* the headers, each line ended as the message's are */

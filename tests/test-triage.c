@@ -66,19 +66,15 @@ collect (const char *dir, const char *suffix, GPtrArray *out)
 static const char *
 skip_from_line (const char *data, gsize *len)
 {
-  if (*len >= 5 && memcmp (data, "From ", 5) == 0)
-    {
-      const char *nl = memchr (data, '\n', *len);
+  gsize skip = bounce_mbox_from_end (data, *len, '\n');
 
-      if (nl == NULL)
-        {
-          *len = 0;
-          return data;
-        }
-      *len -= nl + 1 - data;
-      return nl + 1;
+  if (skip > 0 && data[skip - 1] != '\n')
+    {
+      *len = 0;
+      return data;
     }
-  return data;
+  *len -= skip;
+  return data + skip;
 }
 
 /* Calls @func with each unfolded header of the block at @data (name

@@ -273,11 +273,44 @@ test_first_use_threads (void)
     }
 }
 
+/* Where a message starts after an mbox "From " line, and after the
+ * blank lines, byte order mark and From line some writers put first. */
+static void
+test_message_start (void)
+{
+  static const struct
+  {
+    const char *data;
+    char eol;
+    gsize from_end, start;
+  } cases[] = {
+    { "From a@example.org Mon Apr  8 10:00:00 2024\nSubject: x\n\nbody\n", '\n', 44, 44 },
+    { "From a@example.org Mon Apr  8 10:00:00 2024\rSubject: x\r\rbody\r", '\r', 44, 0 },
+    { "From a@example.org", '\n', 18, 18 },
+    { "From: a@example.org\n\nbody\n", '\n', 0, 0 },
+    { "Subject: x\n\nbody\n", '\n', 0, 0 },
+    { "\n \t\n\xef\xbb\xbfSubject: x\n", '\n', 0, 4 },
+    { "From x\n\xef\xbb\xbf\r\nSubject: x\n", '\n', 7, 12 },
+    { "Fro", '\n', 0, 0 },
+    { "", '\n', 0, 0 },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      gsize len = strlen (cases[i].data);
+
+      g_assert_cmpuint (bounce_mbox_from_end (cases[i].data, len, cases[i].eol), ==, cases[i].from_end);
+      if (cases[i].eol == '\n')
+        g_assert_cmpuint (bounce_message_start (cases[i].data, len), ==, cases[i].start);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/util/status", test_status);
+  g_test_add_func ("/util/message-start", test_message_start);
   g_test_add_func ("/util/reply-code", test_reply_code);
   g_test_add_func ("/util/addr-spec", test_addr_spec);
   g_test_add_func ("/util/risky", test_risky);
