@@ -38,6 +38,7 @@ cli_doctor (int argc, char **argv)
   GBytes *key;
   guint n = 0;
   gint64 first = 0, last = 0;
+  gboolean named;
 
   if (!cli_parse_options ("doctor", "- say what the settings are and what would make verdicts stronger",
                           NULL, &settings, &argc, &argv))
@@ -50,7 +51,10 @@ cli_doctor (int argc, char **argv)
     }
   config = cli_config_path (&settings);
   have_config = g_file_test (config, G_FILE_TEST_IS_REGULAR);
-  printf ("%-15s %s%s\n", "config file", config, have_config ? "" : " (there is none)");
+  named = settings.config != NULL;
+  printf ("%-15s %s%s\n", "config file", config,
+          have_config ? "" : g_file_test (config, G_FILE_TEST_EXISTS) ? " (not a file: no settings read from it)"
+                                                                      : " (there is none)");
   if (!cli_context_load (&ctx, &settings, &error))
     {
       fprintf (stderr, "backscatter: %s\n", error->message);
@@ -87,7 +91,7 @@ cli_doctor (int argc, char **argv)
   list ("rule folders", rule_dirs, "none");
   printf ("%-15s %u format rules loaded\n", "rules", bounce_rules_get_n_formats (ctx.rules));
 
-  if (!have_config && !bounce_identity_has_addresses (ctx.identity))
+  if (!have_config && !named && !bounce_identity_has_addresses (ctx.identity))
     g_ptr_array_add (hints, g_strdup_printf ("no config file: nothing says whose mail it is, so most bounces "
                                              "will be unknown; write %s (see backscatter.conf(5))", config));
   else if (!bounce_identity_has_addresses (ctx.identity))

@@ -117,6 +117,9 @@ H=$T/fresh; mkdir -p "$H"
 XDG_CONFIG_HOME=$H/config XDG_DATA_HOME=$H/data "$BIN" doctor > "$T/doc" 2>&1; st=$?
 check "doctor with no config says there is none and what it costs" \
   '[ $st = 0 ] && grep -q "^config file .*(there is none)" "$T/doc" && grep -q "no Sent folder: most bounces will be unknown" "$T/doc" && grep -q "not made yet" "$T/doc"' "$(cat "$T/doc")"
+XDG_CONFIG_HOME=$H/config XDG_DATA_HOME=$H/data "$BIN" doctor --config /dev/null > "$T/doc" 2>&1; st=$?
+check "doctor --config /dev/null says no settings were read from it, and never to write it" \
+  '[ $st = 0 ] && grep -q "^config file  */dev/null (not a file: no settings read from it)" "$T/doc" && ! grep -q "write /dev/null" "$T/doc" && grep -q "no addresses: set \[identity\] addresses" "$T/doc"' "$(cat "$T/doc")"
 XDG_CONFIG_HOME=$H/config XDG_DATA_HOME=$H/data "$BIN" check --explain judge/no-original.eml > "$T/out" 2>&1; st=$?
 check "check --explain with no config ends with a hint, and creates no index" \
   '[ $st = 2 ] && tail -1 "$T/out" | grep -q "hint: no addresses .*backscatter doctor" && [ ! -e "$H/data/backscatter/sent.db" ] && [ ! -e "$H/data/backscatter" ]' "$(cat "$T/out")"
