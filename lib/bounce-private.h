@@ -88,7 +88,6 @@ void bounce_recipient_free (BounceRecipient *r);
 BounceRecipient *bounce_recipient_new (void);
 void bounce_original_free (BounceOriginal *o);
 GMimeMessage *bounce_parse_bounded_message (const char *data, gsize len);
-GMimeMessage *bounce_parse_message_bytes (const char *data, gsize len);
 GByteArray *bounce_part_content (GMimePart *part, gsize max);
 int bounce_name_index (const char *const *names, guint n, const char *name);
 int bounce_compare_strings (gconstpointer a, gconstpointer b);
@@ -105,6 +104,8 @@ BounceOriginal *bounce_original_from_headers_text (const char *text,
                                                    gsize len,
                                                    const char *carried_as);
 BounceOriginal *bounce_original_from_part (GMimeObject *part);
+guint bounce_original_get_n_fields (BounceOriginal *orig);
+const char *const *bounce_original_get_received_text (BounceOriginal *orig);
 
 /* prefilter.c */
 typedef struct _BouncePrefilter BouncePrefilter;
@@ -148,9 +149,6 @@ const char *bounce_rules_reason (BounceRules *rules,
 const char *const *bounce_format_rule_samples (const BounceFormatRule *rule);
 GPtrArray *bounce_rules_list_formats (BounceRules *rules);
 
-/* sentindex.c */
-char *bounce_message_id_domain (const char *message_id);
-
 /* profile.c */
 typedef enum
 {
@@ -178,16 +176,21 @@ void bounce_hop_clear (BounceHop *hop);
 char *bounce_hop_key (const BounceHop *hop);
 gboolean bounce_ip_is_private (const char *ip);
 char *bounce_org_domain (const char *host);
-const char *bounce_identity_sends_under (BounceIdentity *id, const char *domain);
-guint bounce_original_get_n_fields (BounceOriginal *orig);
 char *bounce_message_id_shape (const char *message_id);
 char *bounce_date_zone (const char *date);
 char *bounce_sending_style (const char *hop_key, const char *shape, const char *agent);
-const char *const *bounce_original_get_received_text (BounceOriginal *orig);
+char *bounce_message_id_domain (const char *message_id);
+char *bounce_user_agent_family (const char *ua);
+
+/* identity.c */
+const char *bounce_identity_sends_under (BounceIdentity *id, const char *domain);
+
+/* sentindex.c */
 guint bounce_index_count_kind (BounceIndex *idx, const char *kind);
 guint bounce_index_count_prefix (BounceIndex *idx, const char *kind, const char *prefix);
+
+/* judgement.c */
 const char *bounce_judge_evidence_name (guint i);
-char *bounce_user_agent_family (const char *ua);
 
 /* mimewalk.c */
 /* The parts of a report's MIME tree the parse reads. */
@@ -290,7 +293,11 @@ typedef struct
 gboolean bounce_rules_may_report (BounceRules *rules, const BounceLook *look);
 gboolean bounce_rules_reads_header (BounceRules *rules, const char *lower_name);
 
+/* util.c */
 char *bounce_bare_cr_to_lf (const char *data, gsize *length);
+
+/* mimescan.c */
 gsize bounce_mime_bounded_length (const char *data, gsize length, char **warning);
+GMimeMessage *bounce_parse_message_bytes (const char *data, gsize len);
 
 #endif /* BOUNCE_PRIVATE_H */

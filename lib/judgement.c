@@ -108,6 +108,31 @@ bounce_judgement_new (void)
   return jm;
 }
 
+/* bounce_judge_add: add to @jm the evidence @name, with the weight the
+ * rules give it and a sentence saying what was seen. */
+void
+bounce_judge_add (BounceJudge *j, BounceJudgement *jm, const char *name, const char *fmt, ...)
+{
+  BounceEvidence e;
+  va_list ap;
+
+  e.rule = g_strdup (name);
+  e.weight = bounce_rules_get_weight (j->rules, name, 0);
+  va_start (ap, fmt);
+  e.detail = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  g_array_append_val (jm->evidence, e);
+}
+
+/* bounce_judge_day: @t as YYYY-MM-DD. */
+char *
+bounce_judge_day (gint64 t)
+{
+  g_autoptr (GDateTime) d = g_date_time_new_from_unix_utc (t);
+
+  return d ? g_date_time_format (d, "%Y-%m-%d") : g_strdup ("?");
+}
+
 /* bounce_judgement_decide: the score (the sum of the weights) and the
  * verdict, by the thresholds and the veto the rules set. Without
  * weights.rules nothing is decided. */

@@ -236,3 +236,13 @@ bounce_mime_bounded_length (const char *data, gsize length, char **warning)
                    : NULL;
   return cut;
 }
+
+/* bounce_parse_message_bytes: parse @data as one message, as much of it
+ * as is within the MIME part and depth limits (above).
+ * Returns: (transfer full) (nullable) */
+GMimeMessage *
+bounce_parse_message_bytes (const char *data, gsize len)
+{
+  /* no MIME bombs */
+  return bounce_parse_bounded_message (data, bounce_mime_bounded_length (data, len, NULL));
+}

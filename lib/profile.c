@@ -464,3 +464,35 @@ bounce_sending_style (const char *hop_key, const char *shape, const char *agent)
   return g_strdup_printf ("%s|%s|%s", hop_key ? hop_key : "-", shape ? shape : "-",
                           agent ? agent : "-");
 }
+
+/* The domain of a Message-ID: "<abc@mail.example.org>" -> "mail.example.org". */
+char *
+bounce_message_id_domain (const char *message_id)
+{
+  const char *at = message_id ? strrchr (message_id, '@') : NULL;
+  const char *end;
+
+  if (at == NULL)
+    return NULL;
+  end = strchr (at, '>');
+  return bounce_utf8 (at + 1, end ? end - at - 1 : -1);
+}
+
+/* A User-Agent without its version numbers, so that an upgrade of the
+ * owner's mail program is not a stranger: "Thunderbird/115.3" -> "thunderbird". */
+char *
+bounce_user_agent_family (const char *ua)
+{
+  GString *out;
+
+  if (ua == NULL)
+    return NULL;
+  out = g_string_new (NULL);
+  for (const char *p = ua; *p && out->len < 64; p++)
+    {
+      if (g_ascii_isdigit (*p) || *p == '(' || *p == '/' || *p == ';' || *p == '[')
+        break;
+      g_string_append_c (out, g_ascii_tolower (*p));
+    }
+  return bounce_strip (g_string_free (out, FALSE));
+}

@@ -80,16 +80,6 @@ bounce_parse_bounded_message (const char *data, gsize len)
   return g_mime_parser_construct_message (parser, opts);
 }
 
-/* bounce_parse_message_bytes: parse @data as one message, as much of it
- * as is within the MIME part and depth limits (mimescan.c).
- * Returns: (transfer full) (nullable) */
-GMimeMessage *
-bounce_parse_message_bytes (const char *data, gsize len)
-{
-  /* no MIME bombs */
-  return bounce_parse_bounded_message (data, bounce_mime_bounded_length (data, len, NULL));
-}
-
 /* Charset names mailers write that iconv does not know, or that name a
  * smaller set than the text uses (GB2312 labels GBK text; Shift_JIS and
  * EUC-KR label Microsoft's extensions), and what to read them as. */
