@@ -646,7 +646,7 @@ cli_progress_update (CliProgress *p, gboolean now)
       g_string_append_printf (line, " of %u", MAX (p->total, p->done));
       frac = MIN (1.0, p->done / (double) p->total);
     }
-  g_string_append (line, p->done == 1 && !p->total ? " message" : " messages");
+  g_string_append (line, (p->total ? MAX (p->total, p->done) : p->done) == 1 ? " message" : " messages");
   if (p->size)
     {
       frac = MIN (1.0, p->offset / (double) p->size);

@@ -89,7 +89,11 @@ cli_doctor (int argc, char **argv)
     printf ("%-15s %s: %s\n", "sent index", index_path,
             ctx.index ? "empty" : "not made yet (backscatter learn makes it)");
   list ("rule folders", rule_dirs, "none");
-  printf ("%-15s %u format rules loaded\n", "rules", bounce_rules_get_n_formats (ctx.rules));
+  {
+    g_autofree char *formats = cli_count (bounce_rules_get_n_formats (ctx.rules), "format rule", NULL);
+
+    printf ("%-15s %s loaded\n", "rules", formats);
+  }
 
   if (!have_config && !named && !bounce_identity_has_addresses (ctx.identity))
     g_ptr_array_add (hints, g_strdup_printf ("no config file: nothing says whose mail it is, so most bounces "

@@ -222,6 +222,10 @@ PY
   check "on a terminal, scan keeps one progress line (done of total, bounces) below its report lines" \
     '[ "$(cat "$T/tty.check")" = ok ] && [ "$(grep -c "^\(backscatter\|legitimate\)" <(tr "\r" "\n" < "$T/tty.out" | sed "s/\x1b\[K//"))" -ge 2 ]' \
     "$(cat "$T/tty.check")"
+  P1=$T/Prog1; mkdir -p "$P1/cur" "$P1/new" "$P1/tmp"; cp judge/no-original.eml "$P1/new/1712400000.M1P1.host.example"
+  script -qfec "$(printf '%q ' "$BIN" scan "${conf[@]}" "$P1")" /dev/null > "$T/tty1.out" 2>&1
+  check "a one-message mailbox's progress says 1 of 1 message" \
+    'grep -q "scanning [^:]*: 1 of 1 message, " "$T/tty1.out" && ! grep -q "1 of 1 messages" "$T/tty1.out"' "$(cat -A "$T/tty1.out" | head -3)"
   "$BIN" scan "${conf[@]}" "$P" > "$T/pipe.out" 2> "$T/pipe.err"
   script -qfec "$(printf '%q ' "$BIN" scan --quiet "${conf[@]}" "$P")" /dev/null > "$T/quiet.out" 2>&1
   check "no progress on a pipe, nor with --quiet on a terminal" \
