@@ -476,6 +476,7 @@ typedef struct
 BOUNCE_PUBLIC BounceJudge *bounce_judge_new (BounceIdentity *identity,
                                              BounceIndex *index,
                                              BounceRules *rules);
+BOUNCE_PUBLIC BounceJudge *bounce_judge_ref (BounceJudge *judge);
 BOUNCE_PUBLIC void bounce_judge_unref (BounceJudge *judge);
 BOUNCE_PUBLIC BounceJudgement *bounce_judge_report (BounceJudge *judge,
                                                     BounceReport *report);
@@ -502,6 +503,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (BounceIndex, bounce_index_close)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BounceJudge, bounce_judge_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BounceJudgement, bounce_judgement_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BounceMaildirFolder, bounce_maildir_folder_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BounceMboxLock, bounce_mbox_unlock)
 
 G_END_DECLS
 

@@ -61,6 +61,16 @@ bounce_judge_new (BounceIdentity *identity, BounceIndex *index, BounceRules *rul
   return j;
 }
 
+/* bounce_judge_ref: Returns: (transfer full) @judge, with one more
+ * reference: worker threads may each hold one while they judge (the
+ * index it was given must stay open until the last is dropped). */
+BounceJudge *
+bounce_judge_ref (BounceJudge *j)
+{
+  g_atomic_int_inc (&j->ref);
+  return j;
+}
+
 /* bounce_judge_unref: drops a reference to @judge (nullable); the last
  * frees it (its identity and rules are unreferenced; the index it was
  * given is not its to close). */

@@ -107,9 +107,11 @@ static BounceJudgement *
 judge (BounceIdentity *id, BounceRules *w, const char *data)
 {
   g_autoptr (BounceJudge) j = bounce_judge_new (id, NULL, w);
+  g_autoptr (BounceJudge) shared = bounce_judge_ref (j);
   g_autoptr (BounceReport) r = report_of (data);
 
-  return bounce_judge_report (j, r);
+  /* A second reference judges as the first. */
+  return bounce_judge_report (shared, r);
 }
 
 #define STANDARD_WEIGHTS \
