@@ -53,6 +53,7 @@ int cli_release (int argc, char **argv);
 int cli_milter (int argc, char **argv);
 
 BounceRules *cli_load_rules (char **dirs, GError **error);
+BounceRules *cli_load_rules_once (char **dirs, GError **error);
 GOptionEntry *cli_identity_entries (CliSettings *s);
 void cli_settings_clear (CliSettings *s);
 BounceIdentity *cli_load_identity (CliSettings *s, GError **error);

@@ -37,15 +37,17 @@ cli_rules_dirs (char **dirs)
   return g_strv_builder_end (b);
 }
 
-/* cli_load_rules: @dirs (from --rules) or the installed rules, then the
- * user's $XDG_CONFIG_HOME/backscatter/rules.d when it exists. */
-BounceRules *
-cli_load_rules (char **dirs, GError **error)
+/* @dirs (from --rules) or the installed rules, then the user's
+ * $XDG_CONFIG_HOME/backscatter/rules.d when it exists; with @checked, as
+ * bounce_rules_set_checked() says. */
+static BounceRules *
+load_rules (char **dirs, gboolean checked, GError **error)
 {
   g_autoptr (BounceRules) rules = bounce_rules_new ();
   g_autofree char *user = g_build_filename (g_get_user_config_dir (), "backscatter",
                                             "rules.d", NULL);
 
+  bounce_rules_set_checked (rules, checked);
   if (dirs && dirs[0])
     {
       for (guint i = 0; dirs[i]; i++)
@@ -58,6 +60,58 @@ cli_load_rules (char **dirs, GError **error)
       && !bounce_rules_load_dir (rules, user, TRUE, error))
     return NULL;
   return g_steal_pointer (&rules);
+}
+
+/* cli_load_rules: @dirs (from --rules) or the installed rules, then the
+ * user's $XDG_CONFIG_HOME/backscatter/rules.d when it exists. */
+BounceRules *
+cli_load_rules (char **dirs, GError **error)
+{
+  return load_rules (dirs, FALSE, error);
+}
+
+/* What the rule files cli_load_rules() reads are like now: the program's
+ * version, then each folder and its bounce_rules_dir_stamp(). NULL when
+ * one cannot be read. */
+static char *
+rules_stamp (char **dirs)
+{
+  g_auto (GStrv) all = cli_rules_dirs (dirs);
+  g_autoptr (GString) stamp = g_string_new ("backscatter " BOUNCE_VERSION "\n");
+
+  for (guint i = 0; all[i]; i++)
+    {
+      g_autofree char *one = bounce_rules_dir_stamp (all[i], NULL);
+
+      if (one == NULL)
+        return NULL;
+      g_string_append_printf (stamp, "%s\n%s", all[i], one);
+    }
+  return g_string_free (g_steal_pointer (&stamp), FALSE);
+}
+
+/* cli_load_rules_once: the rules as cli_load_rules() loads them, for a
+ * command that reads one message and exits (check, filter), where checking
+ * every pattern costs more than reading the message. The stamp of the
+ * files last loaded and found right is kept in
+ * $XDG_CACHE_HOME/backscatter/rules-checked: while the files are the same
+ * (names, inodes, sizes, times of change), they are loaded unchecked
+ * (bounce_rules_set_checked()); when any changed, they are checked, and a
+ * mistake is reported as by cli_load_rules(). A cache that cannot be read
+ * or written only costs the check. */
+BounceRules *
+cli_load_rules_once (char **dirs, GError **error)
+{
+  g_autofree char *stamp = rules_stamp (dirs);
+  g_autofree char *cache_dir = g_build_filename (g_get_user_cache_dir (), "backscatter", NULL);
+  g_autofree char *cache = g_build_filename (cache_dir, "rules-checked", NULL);
+  g_autofree char *kept = NULL;
+  gboolean same = stamp && g_file_get_contents (cache, &kept, NULL, NULL) && strcmp (kept, stamp) == 0;
+  BounceRules *rules = load_rules (dirs, same, error);
+
+  if (rules && stamp && !same && g_mkdir_with_parents (cache_dir, 0700) == 0)
+    (void) g_file_set_contents (cache, stamp, -1, NULL);
+  return rules;
 }
 
 /* cli_count: "1 message", "2 messages" (@plural NULL: @one + "s"). */

@@ -119,6 +119,8 @@ BOUNCE_PUBLIC gboolean bounce_rules_load_data (BounceRules *rules,
                                                GError **error);
 BOUNCE_PUBLIC guint bounce_rules_get_n_formats (BounceRules *rules);
 BOUNCE_PUBLIC void bounce_rules_compile (BounceRules *rules);
+BOUNCE_PUBLIC void bounce_rules_set_checked (BounceRules *rules, gboolean checked);
+BOUNCE_PUBLIC char *bounce_rules_dir_stamp (const char *dir, GError **error);
 BOUNCE_PUBLIC double bounce_rules_get_weight (BounceRules *rules,
                                               const char *evidence,
                                               double fallback);

@@ -8,6 +8,9 @@
  */
 #include "rules-private.h"
 
+#include <errno.h>
+#include <glib/gstdio.h>
+
 #include <string.h>
 
 static const char *const known_reasons[] = {
@@ -60,8 +63,10 @@ compile (Ctx *ctx, const char *pattern)
       fail (ctx, "a pattern is missing");
       return NULL;
     }
-  re = g_regex_new (pattern, PATTERN_FLAGS, 0, &err);
-  if (re == NULL)
+  /* Files checked before (bounce_rules_set_checked()): compiled the first
+   * time the pattern runs. */
+  re = ctx->rules->checked ? NULL : g_regex_new (pattern, PATTERN_FLAGS, 0, &err);
+  if (re == NULL && !ctx->rules->checked)
     {
       fail (ctx, "bad pattern: %s", err->message);
       return NULL;
@@ -371,7 +376,7 @@ st_recipient (Ctx *ctx, const Statement *st, char *arg)
                       "use diagnostic-after");
   if ((re = compile (ctx, arg)) == NULL)
     return FALSE;
-  if (g_regex_get_string_number (re->re, "addr") < 0)
+  if (!ctx->rules->checked && g_regex_get_string_number (re->re, "addr") < 0)
     {
       bounce_rule_pattern_free (re);
       return fail (ctx, "a recipient pattern needs a group (?<addr>...)");
@@ -530,18 +535,12 @@ bounce_rules_load_data (BounceRules *rules, const char *name, const char *data,
   return parse_rules (&ctx, copy);
 }
 
-/**
- * bounce_rules_load_dir:
- * @rules: the rule set
- * @dir: a folder of `*.rules` files (read in name order; sub-folders too)
- * @user: whether these are the user's rules
- * @error: BOUNCE_ERROR_RULES for a faulty file, BOUNCE_ERROR_IO when @dir
- *   cannot be read
- *
- * Returns: TRUE on success.
- */
-gboolean
-bounce_rules_load_dir (BounceRules *rules, const char *dir, gboolean user, GError **error)
+/* Calls @fn on each `*.rules` file below @dir, in name order, folders
+ * included where their names fall; stops at the first that fails. */
+typedef gboolean (*RulesFileFunc) (const char *path, gpointer data, GError **error);
+
+static gboolean
+each_rules_file (const char *dir, RulesFileFunc fn, gpointer data, GError **error)
 {
   g_autoptr (GDir) d = NULL;
   g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
@@ -560,24 +559,96 @@ bounce_rules_load_dir (BounceRules *rules, const char *dir, gboolean user, GErro
   for (guint i = 0; i < names->len; i++)
     {
       g_autofree char *path = g_build_filename (dir, g_ptr_array_index (names, i), NULL);
-      g_autofree char *data = NULL;
-      gsize len;
 
       if (g_file_test (path, G_FILE_TEST_IS_DIR))
         {
-          if (!bounce_rules_load_dir (rules, path, user, error))
+          if (!each_rules_file (path, fn, data, error))
             return FALSE;
           continue;
         }
-      if (!g_str_has_suffix (path, ".rules"))
-        continue;
-      if (!g_file_get_contents (path, &data, &len, &err))
-        {
-          g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_IO, "%s", err->message);
-          return FALSE;
-        }
-      if (!bounce_rules_load_data (rules, path, data, len, user, error))
+      if (g_str_has_suffix (path, ".rules") && !fn (path, data, error))
         return FALSE;
     }
   return TRUE;
+}
+
+typedef struct
+{
+  BounceRules *rules;
+  gboolean user;
+} LoadDir;
+
+static gboolean
+load_file (const char *path, gpointer data, GError **error)
+{
+  LoadDir *ld = data;
+  g_autofree char *text = NULL;
+  g_autoptr (GError) err = NULL;
+  gsize len;
+
+  if (!g_file_get_contents (path, &text, &len, &err))
+    {
+      g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_IO, "%s", err->message);
+      return FALSE;
+    }
+  return bounce_rules_load_data (ld->rules, path, text, len, ld->user, error);
+}
+
+/**
+ * bounce_rules_load_dir:
+ * @rules: the rule set
+ * @dir: a folder of `*.rules` files (read in name order; sub-folders too)
+ * @user: whether these are the user's rules
+ * @error: BOUNCE_ERROR_RULES for a faulty file, BOUNCE_ERROR_IO when @dir
+ *   cannot be read
+ *
+ * Returns: TRUE on success.
+ */
+gboolean
+bounce_rules_load_dir (BounceRules *rules, const char *dir, gboolean user, GError **error)
+{
+  LoadDir ld = { rules, user };
+
+  return each_rules_file (dir, load_file, &ld, error);
+}
+
+static gboolean
+stamp_file (const char *path, gpointer data, GError **error)
+{
+  GString *out = data;
+  GStatBuf st;
+
+  if (g_stat (path, &st) != 0)
+    {
+      g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_IO, "%s: %s", path, g_strerror (errno));
+      return FALSE;
+    }
+  g_string_append_printf (out, "%s %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT " %" G_GINT64_FORMAT ".%09ld %" G_GINT64_FORMAT ".%09ld\n",
+                          path, (guint64) st.st_ino, (guint64) st.st_size,
+                          (gint64) st.st_mtim.tv_sec, (long) st.st_mtim.tv_nsec,
+                          (gint64) st.st_ctim.tv_sec, (long) st.st_ctim.tv_nsec);
+  return TRUE;
+}
+
+/**
+ * bounce_rules_dir_stamp:
+ * @dir: a folder of rule files, as for bounce_rules_load_dir()
+ * @error: BOUNCE_ERROR_IO when @dir or a file in it cannot be read
+ *
+ * A text that changes whenever a rule file bounce_rules_load_dir() would
+ * read in @dir changes: one line a file with its path, inode, size and
+ * times of change. A program that keeps the stamp of rules it loaded and
+ * checked may load them again unchecked (bounce_rules_set_checked()) while
+ * the stamp is the same.
+ *
+ * Returns: (transfer full) (nullable): the stamp, or NULL with @error set.
+ */
+char *
+bounce_rules_dir_stamp (const char *dir, GError **error)
+{
+  g_autoptr (GString) out = g_string_new (NULL);
+
+  if (!each_rules_file (dir, stamp_file, out, error))
+    return NULL;
+  return g_string_free (g_steal_pointer (&out), FALSE);
 }

@@ -94,6 +94,7 @@ struct _BounceRules
   GHashTable *weights;     /* char * -> double * */
   BouncePrefilter *prefilter;
   GHashTable *header_names; /* lower case: the headers conditions read */
+  gboolean checked;         /* the files loaded were checked before: see bounce_rules_set_checked() */
 };
 
 #define PATTERN_FLAGS (G_REGEX_CASELESS | G_REGEX_MULTILINE)

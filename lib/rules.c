@@ -40,9 +40,13 @@ pattern_plain (Pattern *p)
       if (p->re == NULL)
         p->re = g_regex_new (p->source, PATTERN_FLAGS, 0, NULL);
       /* An alternative that does not compile alone (none should): the
-       * whole pattern matches whenever it would. */
-      if (p->re == NULL)
+       * whole pattern matches whenever it would. A whole pattern of rules
+       * loaded unchecked that does not compile (a file changed under the
+       * same stamp) matches nothing. */
+      if (p->re == NULL && p->whole)
         p->re = g_regex_ref (pattern_plain (p->whole));
+      else if (p->re == NULL)
+        p->re = g_regex_new ("(?!)", 0, 0, NULL);
       g_once_init_leave (&p->re_once, 1);
     }
   return p->re;
@@ -265,6 +269,24 @@ bounce_rules_compile (BounceRules *rules)
   for (guint k = 0; k < G_N_ELEMENTS (reasons); k++)
     for (guint i = 0; i < reasons[k]->len; i++)
       test_compile (((ReasonRule *) g_ptr_array_index (reasons[k], i))->test);
+}
+
+/**
+ * bounce_rules_set_checked:
+ * @rules: a rule set, before anything is loaded into it
+ * @checked: whether the files to be loaded were loaded and checked before
+ *   and have not changed since (bounce_rules_dir_stamp() tells)
+ *
+ * With TRUE, the patterns of the files loaded next are not compiled to be
+ * checked when they are read, only the first time each runs: loading
+ * costs a fraction, which matters to a program that reads one message.
+ * A mistake in a pattern is then not reported; such a pattern matches
+ * nothing.
+ */
+void
+bounce_rules_set_checked (BounceRules *rules, gboolean checked)
+{
+  rules->checked = checked;
 }
 
 /* bounce_rules_set_prefilter: with FALSE every rule's expression is run,

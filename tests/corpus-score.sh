@@ -11,7 +11,7 @@ C=$SRC/../shared/corpus
 [ -d "$C" ] || { echo "no corpus at $C"; exit 0; }
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-find "$C/bounces" "$C/not-bounces" -type f -print0 | XDG_CONFIG_HOME=$T XDG_DATA_HOME=$T xargs -0 "$BIN" check --json > "$T/results.jsonl" || true
+find "$C/bounces" "$C/not-bounces" -type f -print0 | XDG_CONFIG_HOME=$T XDG_DATA_HOME=$T XDG_CACHE_HOME=$T xargs -0 "$BIN" check --json > "$T/results.jsonl" || true
 python3 - "$C/truth.json" "$SRC/tests/corpus-corrections.json" "$T/truth.json" <<'PY'
 import json, sys
 truth = json.load(open(sys.argv[1]))

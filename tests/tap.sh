@@ -21,7 +21,7 @@ if [ ! -d "$CORPUS/bounces" ]; then
 fi
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-export XDG_CONFIG_HOME=$T/config XDG_DATA_HOME=$T/data XDG_RUNTIME_DIR=$T/run TZ=UTC
+export XDG_CONFIG_HOME=$T/config XDG_DATA_HOME=$T/data XDG_CACHE_HOME=$T/cache XDG_RUNTIME_DIR=$T/run TZ=UTC
 mkdir -m 700 "$XDG_RUNTIME_DIR"
 n=0
 failed=0

@@ -27,6 +27,20 @@ check "a config file named with --config must exist" '[ $st = 78 ]' "exit $st"
 mkdir -p "$T/rules"; printf 'format broken\nbody (\n' > "$T/rules/x.rules"
 "$BIN" check --rules "$T/rules" "$SRC/testdata/judge/no-original.eml" > /dev/null 2> "$T/err"; st=$?
 check "a rule file with a mistake says FILE:LINE and exits 78" '[ $st = 78 ] && grep -q "x.rules:2: bad pattern" "$T/err"' "$(cat "$T/err")"
+# check and filter keep the stamp of rule files they found right and load
+# them unchecked while it holds: the same verdicts, and a file changed since
+# is checked again.
+cp -r "$SRC/rules" "$T/rules-kept"
+rm -f "$XDG_CACHE_HOME/backscatter/rules-checked"
+"$BIN" check --json --rules "$T/rules-kept" "$SRC/testdata/judge/no-original.eml" > "$T/checked.json" 2>&1
+"$BIN" check --json --rules "$T/rules-kept" "$SRC/testdata/judge/no-original.eml" > "$T/kept.json" 2>&1
+check "rules loaded unchecked under a kept stamp read a report as checked ones do" \
+  '[ -s "$XDG_CACHE_HOME/backscatter/rules-checked" ] && grep -q "\"kind\":\"failure\"" "$T/kept.json" && cmp -s "$T/checked.json" "$T/kept.json"' \
+  "$(diff "$T/checked.json" "$T/kept.json" | head -5)"
+printf 'format broken\nbody (\n' >> "$T/rules-kept/formats/10-kinds.rules"
+"$BIN" check --rules "$T/rules-kept" "$SRC/testdata/judge/no-original.eml" > /dev/null 2> "$T/err"; st=$?
+check "a rule file changed after its stamp was kept is checked again" \
+  '[ $st = 78 ] && grep -q "10-kinds.rules:[0-9]*: bad pattern" "$T/err"' "exit $st: $(cat "$T/err")"
 
 # --- learn and record-sent ---------------------------------------------------
 cp -a "$SRC/testdata/maildir-sent" "$T/Sent"
