@@ -265,6 +265,16 @@ char *bounce_maildir_sized_name (const char *name, gsize size);
 gsize bounce_mbox_from_end (const char *data, gsize len, char eol);
 gsize bounce_message_start (const char *data, gsize len);
 gsize bounce_header_block_end (const char *data, gsize len);
+/* One field of a header block, as bounce_header_next() reads it. */
+typedef struct
+{
+  const char *line;  /* its first line */
+  gsize len;         /* with its continuation lines and their line ends */
+  gsize name_len;    /* the name's, blanks before the colon dropped; 0: none */
+  const char *value; /* after the colon; NULL when the field has none */
+  gsize value_len;   /* to the field's end, line ends included */
+} BounceHeaderField;
+gboolean bounce_header_next (const char *data, gsize len, gsize *pos, BounceHeaderField *field);
 
 /* triage.c */
 /* What the triage saw in a header block. */

@@ -246,45 +246,20 @@ bounce_triage (const char *data, gsize len, gsize *header_end)
 {
   static GOnce once = G_ONCE_INIT;
   const Sets *sets = g_once (&once, sets_init, NULL);
-  const char *p = data, *end = data + len;
   BounceTriage seen = BOUNCE_TRIAGE_NO;
+  BounceHeaderField field;
+  gsize pos = 0;
 
-  while (p < end)
+  /* Each unfolded header up to the blank line that ends the block. */
+  while (bounce_header_next (data, len, &pos, &field))
     {
-      const char *line = p, *colon, *vend;
+      const char *line = field.line, *vend = field.line + field.len;
+      const char *colon = field.value ? field.value - 1 : NULL;
       char lowered[1024], name[64];
-      gsize nlen, vlen = 0;
+      gsize nlen = field.name_len, vlen = 0;
 
-      /* The blank line that ends the header block. */
-      if (*p == '\n' || (*p == '\r' && p + 1 < end && p[1] == '\n'))
-        {
-          p += *p == '\n' ? 1 : 2;
-          break;
-        }
-
-      /* One unfolded header: this line and its continuation lines. */
-      vend = p;
-      for (;;)
-        {
-          const char *nl = memchr (vend, '\n', end - vend);
-
-          if (nl == NULL)
-            {
-              vend = end;
-              break;
-            }
-          vend = nl + 1;
-          if (vend >= end || (*vend != ' ' && *vend != '\t'))
-            break;
-        }
-      p = vend;
-      colon = memchr (line, ':', vend - line);
       if (colon == NULL)
         continue;
-      /* The name as GMime reads it: blanks before the colon dropped
-       * ("Content-Type : multipart/report"). */
-      for (nlen = colon - line; nlen > 0 && (line[nlen - 1] == ' ' || line[nlen - 1] == '\t'); nlen--)
-        ;
       /* Only names of the lengths the triage reads are looked at. */
       if (nlen >= 64 || !(sets->name_lengths & (G_GUINT64_CONSTANT (1) << nlen)))
         continue;
@@ -341,7 +316,7 @@ bounce_triage (const char *data, gsize len, gsize *header_end)
 #undef IS
     }
   if (header_end)
-    *header_end = p - data;
+    *header_end = pos;
   return seen;
 }
 
@@ -458,35 +433,22 @@ gboolean
 bounce_second_look (const char *data, gsize length, gsize hend, BounceRules *rules)
 {
   g_autoptr (GHashTable) headers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, forms_free);
-  const char *p = data, *end = data + hend, *body = data + hend;
-  gsize body_len = length - hend;
+  const char *body = data + hend;
+  gsize body_len = length - hend, pos = 0;
+  BounceHeaderField field;
   g_autofree char *text = NULL, *charset = NULL;
   BounceLook look = { NULL };
   GPtrArray *forms;
 
-  while (p < end)
+  while (bounce_header_next (data, hend, &pos, &field))
     {
-      const char *line = p, *colon, *vend = p;
+      const char *line = field.line, *vend = field.line + field.len;
+      const char *colon = field.value ? field.value - 1 : NULL;
       g_autoptr (GString) value = NULL;
       g_autofree char *name = NULL;
       GPtrArray *had = NULL;
       gboolean known;
-      gsize nlen;
-
-      if (*p == '\n' || (*p == '\r' && p + 1 < end && p[1] == '\n'))
-        break;
-      for (;;)
-        {
-          const char *nl = memchr (vend, '\n', end - vend);
-
-          vend = nl ? nl + 1 : end;
-          if (nl == NULL || vend >= end || (*vend != ' ' && *vend != '\t'))
-            break;
-        }
-      p = vend;
-      colon = memchr (line, ':', vend - line);
-      for (nlen = colon ? (gsize) (colon - line) : 0; nlen > 0 && (line[nlen - 1] == ' ' || line[nlen - 1] == '\t'); nlen--)
-        ;
+      gsize nlen = field.name_len;
       /* A line GMime may not read as a header: it might end the header
        * block there, and read the rest as text. */
       if (nlen == 0)

@@ -86,36 +86,18 @@ typedef gboolean (*HeaderFunc) (const char *name, const char *line, gsize line_l
 static void
 foreach_header (const char *data, gsize len, HeaderFunc func, gpointer user_data)
 {
-  gsize hlen = MIN (bounce_header_block_end (data, len), BOUNCE_MAX_HEADER_BYTES);
-  const char *p = data, *end = data + hlen;
+  gsize hlen = MIN (bounce_header_block_end (data, len), BOUNCE_MAX_HEADER_BYTES), pos = 0;
+  BounceHeaderField field;
 
-  while (p < end)
-    {
-      const char *line = p, *vend = p, *colon;
+  /* As the library reads them: the name without the blanks before its colon. */
+  while (bounce_header_next (data, hlen, &pos, &field))
+    if (field.value != NULL)
+      {
+        g_autofree char *name = g_ascii_strdown (field.line, field.name_len);
 
-      for (;;)
-        {
-          const char *nl = memchr (vend, '\n', end - vend);
-
-          if (nl == NULL)
-            {
-              vend = end;
-              break;
-            }
-          vend = nl + 1;
-          if (vend >= end || (*vend != ' ' && *vend != '\t'))
-            break;
-        }
-      p = vend;
-      colon = memchr (line, ':', vend - line);
-      if (colon != NULL)
-        {
-          g_autofree char *name = g_ascii_strdown (line, colon - line);
-
-          if (func (name, line, vend - line, colon + 1 - line, user_data))
-            return;
-        }
-    }
+        if (func (name, field.line, field.len, field.value - field.line, user_data))
+          return;
+      }
 }
 
 /* Whether the header block made of @line alone passes the triage. */

@@ -305,12 +305,55 @@ test_message_start (void)
     }
 }
 
+/* The header block one unfolded field at a time, names as GMime reads
+ * them, up to the blank line (LF or CRLF) that ends it. */
+static void
+test_header_fields (void)
+{
+  static const char block[] = "Content-Type : multipart/report;\r\n"
+                              "\treport-type=delivery-status\r\n"
+                              "no colon here\r\n"
+                              "Subject:x\r\n"
+                              "\r\n"
+                              "Body: not a header\r\n";
+  static const struct
+  {
+    const char *name, *value;
+  } want[] = {
+    { "Content-Type", " multipart/report;\r\n\treport-type=delivery-status\r\n" },
+    { "", NULL },
+    { "Subject", "x\r\n" },
+  };
+  gsize len = strlen (block), pos = 0;
+  BounceHeaderField f;
+  guint n = 0;
+
+  while (bounce_header_next (block, len, &pos, &f))
+    {
+      g_assert_cmpuint (n, <, G_N_ELEMENTS (want));
+      g_assert_cmpmem (f.line, f.name_len, want[n].name, strlen (want[n].name));
+      if (want[n].value)
+        g_assert_cmpmem (f.value, f.value_len, want[n].value, strlen (want[n].value));
+      else
+        g_assert_null (f.value);
+      n++;
+    }
+  g_assert_cmpuint (n, ==, G_N_ELEMENTS (want));
+  g_assert_cmpuint (pos, ==, strstr (block, "Body:") - block);
+  g_assert_cmpuint (bounce_header_block_end (block, len), ==, pos);
+  /* No blank line: the block is all of it; and one that ends unfinished. */
+  g_assert_cmpuint (bounce_header_block_end ("A: b\n\tc", 8), ==, 8);
+  g_assert_cmpuint (bounce_header_block_end ("A: b\n\nc", 7), ==, 6);
+  g_assert_cmpuint (bounce_header_block_end ("\nA: b\n", 6), ==, 1);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/util/status", test_status);
   g_test_add_func ("/util/message-start", test_message_start);
+  g_test_add_func ("/util/header-fields", test_header_fields);
   g_test_add_func ("/util/reply-code", test_reply_code);
   g_test_add_func ("/util/addr-spec", test_addr_spec);
   g_test_add_func ("/util/risky", test_risky);
