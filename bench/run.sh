@@ -90,10 +90,13 @@ if [ "${BENCH_SISIMAI:-1}" != 0 ] && perl -MSisimai -e 1 2>/dev/null; then
 fi
 
 # An empty configuration: no identity, no sent-mail index, no user rules.
-mkdir -p "$tmp/config" "$tmp/data"
+mkdir -p "$tmp/config" "$tmp/data" "$tmp/cache"
+# The cache too: check and filter keep there the stamp of the rule files
+# they found right (the first one-message run checks them, the others not).
 XDG_CONFIG_HOME=$tmp/config
 XDG_DATA_HOME=$tmp/data
-export XDG_CONFIG_HOME XDG_DATA_HOME
+XDG_CACHE_HOME=$tmp/cache
+export XDG_CONFIG_HOME XDG_DATA_HOME XDG_CACHE_HOME
 
 # Rule sets: all of them; none of the format families (only
 # formats/10-kinds.rules, the kinds, and the rule files outside formats/,
