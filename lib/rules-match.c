@@ -30,7 +30,7 @@ header_list_matches (GMimeHeaderList *list, const Cond *c)
         continue;
       value = g_mime_header_get_value (h);
       if (value && g_utf8_validate (value, -1, NULL)
-          && g_regex_match (bounce_rule_pattern_re (c->test->whole), value, 0, NULL))
+          && g_regex_match (bounce_rule_pattern_re (c->test->whole, -1), value, 0, NULL))
         return TRUE;
     }
   return FALSE;
@@ -136,7 +136,7 @@ static gboolean
 test_matches_any (const Test *t, const char *const *values)
 {
   for (; *values; values++)
-    if (g_regex_match (bounce_rule_pattern_re (t->whole), *values, 0, NULL))
+    if (g_regex_match (bounce_rule_pattern_re (t->whole, -1), *values, 0, NULL))
       return TRUE;
   return FALSE;
 }

@@ -38,6 +38,8 @@ struct _Pattern
 
 /* The runs of a pattern before it is compiled for speed. */
 #define PATTERN_PLAIN_RUNS 16
+/* The longest text the checked expression runs over (bytes). */
+#define PATTERN_PLAIN_MAX_TEXT (16 * 1024)
 
 /* A pattern that only says whether a text matches. It is run as its
  * top-level alternatives, when they can stand alone (prefilter.c), each
@@ -99,7 +101,7 @@ struct _BounceRules
 
 #define PATTERN_FLAGS (G_REGEX_CASELESS | G_REGEX_MULTILINE)
 
-GRegex *bounce_rule_pattern_re (Pattern *p);
+GRegex *bounce_rule_pattern_re (Pattern *p, gssize len);
 void bounce_rule_pattern_free (gpointer data);
 gboolean bounce_rule_test_matches (const Test *t,
                                    BouncePrefilter *pf,

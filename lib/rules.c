@@ -66,13 +66,17 @@ pattern_fast (Pattern *p)
   return p->fast;
 }
 
-/* The expression to run this time: the checked one for the first
- * PATTERN_PLAIN_RUNS runs, then the fast one. Both match the same texts
- * the same way. Safe from several threads. */
+/* The expression to run this time over a text of @len bytes (-1: a
+ * header value, short): the checked one for the first PATTERN_PLAIN_RUNS
+ * runs over short texts, then the fast one. PCRE2's interpreter takes
+ * time out of all proportion to a long text for some patterns (a
+ * repeated group over 256 KiB: a minute, against milliseconds compiled),
+ * so a text longer than PATTERN_PLAIN_MAX_TEXT always gets the fast one.
+ * Both match the same texts the same way. Safe from several threads. */
 GRegex *
-bounce_rule_pattern_re (Pattern *p)
+bounce_rule_pattern_re (Pattern *p, gssize len)
 {
-  if (g_atomic_int_get (&p->runs) < PATTERN_PLAIN_RUNS
+  if (len <= PATTERN_PLAIN_MAX_TEXT && g_atomic_int_get (&p->runs) < PATTERN_PLAIN_RUNS
       && g_atomic_int_add (&p->runs, 1) < PATTERN_PLAIN_RUNS)
     return pattern_plain (p);
   return pattern_fast (p);
@@ -102,10 +106,10 @@ gboolean
 bounce_rule_test_matches (const Test *t, BouncePrefilter *pf, const guint64 *seen, const char *text, gssize len)
 {
   if (!bounce_prefilter_get_enabled (pf))
-    return g_regex_match_full (bounce_rule_pattern_re (t->whole), text, len, 0, 0, NULL, NULL);
+    return g_regex_match_full (bounce_rule_pattern_re (t->whole, len), text, len, 0, 0, NULL, NULL);
   for (guint i = 0; i < t->n; i++)
     if (bounce_prefilter_may_match (pf, t->words[i], seen)
-        && g_regex_match_full (bounce_rule_pattern_re (t->alts[i]), text, len, 0, 0, NULL, NULL))
+        && g_regex_match_full (bounce_rule_pattern_re (t->alts[i], len), text, len, 0, 0, NULL, NULL))
       return TRUE;
   return FALSE;
 }

@@ -124,7 +124,7 @@ else
   # 4. Swollen samples: a report's cost grows with its size, not with its
   # size times its recipients (a measure of time: not under valgrind).
   [ -z "${BACKSCATTER_VALGRIND:-}" ] && "$PY" "$SRC/tests/make-malformed.py" swell "$T/swell" \
-    $([ "$SLOW" = 1 ] && echo "$SRC/testdata" || echo "$SRC/testdata/virus")
+    $([ "$SLOW" = 1 ] && echo "$SRC/testdata" || echo "$SRC/testdata/virus $SRC/testdata/activehunter")
   for f in "$T"/swell/*.msg; do
     [ -f "$f" ] || continue
     check_one "$f" "$(basename "$f")" $(( SECONDS_EACH / 5 ))
