@@ -9,6 +9,10 @@
  * is named with the headers the triage saw, so that the one to triage in
  * can be chosen.
  *
+ * A message that bounce_report_needs_rules() says needs no rules must
+ * read the same with an empty rule set (check and filter load none for
+ * it).
+ *
  * The test also says how much the triage lets through: how many messages
  * passed it, how many of those turned out not to be reports, and which
  * header (and which text in it) let those through. */
@@ -189,7 +193,7 @@ add_seen_header (const char *name, const char *line, gsize len, gsize value_at, 
 
 typedef struct
 {
-  guint files, reports, passed, passed_not_reports, looked, looked_not_reports, errors;
+  guint files, reports, passed, passed_not_reports, looked, looked_not_reports, errors, no_rules;
   GHashTable *triggers; /* trigger text -> count (GUINT_TO_POINTER) */
   GString *failures;
 } Tally;
@@ -214,6 +218,20 @@ check_file (BounceRules *rules, const char *path, const char *shown, Tally *t)
   if (data == NULL)
     data = "";
   t->files++;
+  /* What check and filter rely on to load no rules for most mail: a
+   * message that bounce_report_needs_rules() says needs none reads the
+   * same with an empty rule set as with the project's. */
+  if (!bounce_report_needs_rules (data, len, BOUNCE_PARSE_DEFAULT))
+    {
+      g_autoptr (BounceRules) none = bounce_rules_new ();
+      g_autoptr (BounceReport) with = bounce_report_new_from_data (data, len, rules, BOUNCE_PARSE_DEFAULT, NULL);
+      g_autoptr (BounceReport) without = bounce_report_new_from_data (data, len, none, BOUNCE_PARSE_DEFAULT, NULL);
+
+      t->no_rules++;
+      if ((with == NULL) != (without == NULL)
+          || (with && bounce_report_get_kind (with) != bounce_report_get_kind (without)))
+        g_string_append_printf (t->failures, "%s: said to need no rules, yet read otherwise without them\n", shown);
+    }
   full = bounce_report_new_from_data (data, len, rules, BOUNCE_PARSE_NO_TRIAGE, &error);
   if (full == NULL)
     {
@@ -309,9 +327,10 @@ check_files (const char *label, const char *root, GPtrArray *files)
     }
   g_test_message ("%s: %u messages, %u reports (full parse), %u not messages; "
                   "%u passed the triage, %u of those not reports; "
-                  "%u passed the second look, %u of those not reports",
+                  "%u passed the second look, %u of those not reports; "
+                  "%u read without rules",
                   label, t.files, t.reports, t.errors, t.passed, t.passed_not_reports,
-                  t.looked, t.looked_not_reports);
+                  t.looked, t.looked_not_reports, t.no_rules);
   keys = g_ptr_array_new ();
   g_hash_table_iter_init (&it, t.triggers);
   while (g_hash_table_iter_next (&it, &key, NULL))
