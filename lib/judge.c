@@ -348,9 +348,10 @@ bounce_judge_report (BounceJudge *j, BounceReport *r)
       return jm;
     }
   bounce_date = header_date (bounce_report_get_header (r, "Date"));
-  /* Replies name the message they answer. */
+  /* Replies name the message they answer; so do many reports that
+   * return nothing of it (In-Reply-To: the original's Message-ID). */
   if (mid == NULL && (kind == BOUNCE_KIND_AUTOREPLY || kind == BOUNCE_KIND_CHALLENGE
-                      || kind == BOUNCE_KIND_MDN))
+                      || kind == BOUNCE_KIND_MDN || o == NULL))
     {
       mid = bounce_report_get_header (r, "In-Reply-To");
       if (mid && !strchr (mid, '<'))

@@ -2,7 +2,9 @@
 # test-index.sh — the sent-mail index under the conditions it lives in:
 # `check` running while `learn --rebuild` starts the index over sees the
 # old index or the new one, never an empty or half one; messages added by
-# `record-sent` outlive a rebuild; the index is private to its owner. TAP.
+# `record-sent` outlive a rebuild; the index is private to its owner; a
+# report that returns only the original's Message-ID (In-Reply-To) is
+# looked up by it. TAP.
 . "$(dirname "$0")/tap.sh"
 
 umask 022
@@ -131,6 +133,36 @@ tail -n +"$(grep -n '^From ' "$T/Sent/mbox" | sed -n 11p | cut -d: -f1)" "$T/Sen
 check "learn of a grown mbox counts only the messages appended as new" \
   '[ $st = 0 ] && grep -q "10 messages read, 10 new" "$T/out" && grep -q "13 messages read, 3 new" "$T/out2" && grep -q "index: 13 messages" "$T/out2"' \
   "exit $st" "$(cat "$T/out" "$T/out2")"
+
+# --- a report that returns nothing of the original but its Message-ID ----------
+# (In-Reply-To), as many mail systems write it: looked up like a returned one.
+noorig () {
+  cat <<MSG
+Return-Path: <>
+From: Mail Delivery System <MAILER-DAEMON@mx.example.com>
+To: me@example.org
+Subject: Delivery Status Notification (Failure)
+Date: Mon, 08 Apr 2024 12:00:00 +0000
+Message-ID: <dsn-noorig-$2@mx.example.com>
+In-Reply-To: $1
+References: $1
+Content-Type: text/plain
+
+Delivery to the following recipient failed permanently:
+
+     ulla@example.com
+
+550 5.1.1 The email account that you tried to reach does not exist.
+MSG
+}
+noorig "<CAJ7y1x0phone4242@mail.example.org>" 1 > "$T/noorig-sent.eml"
+noorig "<CAJ7y1x0never0000@mail.example.org>" 2 > "$T/noorig-forged.eml"
+"$BIN" check --explain "${conf[@]}" "$T/noorig-sent.eml" > "$T/out"
+check "a report naming a sent message only in In-Reply-To is legitimate" \
+  'grep -q ": legitimate" "$T/out" && grep -q "sent-id-found" "$T/out"' "$(cat "$T/out")"
+"$BIN" check --explain "${conf[@]}" "$T/noorig-forged.eml" > "$T/out"
+check "one naming a message never sent is not" \
+  '! grep -q ": legitimate" "$T/out" && grep -q "sent-id-missing" "$T/out"' "$(cat "$T/out")"
 
 echo "1..$n"
 [ $failed = 0 ]
