@@ -20,7 +20,7 @@
 
 #include <string.h>
 
-#define EVIDENCE_TEXT_BYTES (64 * 1024)  /* of the report text, read for phrases and codes */
+#define EVIDENCE_TEXT_BYTES (16 * 1024)  /* of the report text, read for phrases and codes */
 #define CHALLENGE_TEXT_BYTES (16 * 1024) /* of it, read for a challenge's words */
 
 static gboolean
