@@ -235,6 +235,7 @@ bounce_generic_original (const char *text, gsize len)
       int count = 0;
       gboolean has_id = FALSE;
       const char *p;
+      gsize indent0 = G_MAXSIZE; /* the first line's: the block's own */
 
       g_match_info_fetch_pos (mi, 0, &s, &e);
       /* Count the header-like lines from here. */
@@ -253,17 +254,21 @@ bounce_generic_original (const char *text, gsize len)
             i++;
           if (i == n)
             break;
-          if (i == base || count == 0)
+          if (indent0 == G_MAXSIZE)
+            indent0 = i - base;
+          /* A line as indented as the first is a field; one indented
+           * more continues the field before it; one indented less is
+           * past the block. */
+          if (i - base < indent0)
+            break;
+          if (i - base == indent0)
             {
               gsize j = i;
 
               while (j < n && (g_ascii_isalnum (p[j]) || p[j] == '-'))
                 j++;
               if (j == i || j >= n || p[j] != ':')
-                {
-                  if (i == base)
-                    break;
-                }
+                break;
               else
                 {
                   count++;
@@ -275,7 +280,9 @@ bounce_generic_original (const char *text, gsize len)
             break;
           p = nl + 1;
         }
-      if (has_id || count >= 3)
+      /* An indented block without a Message-ID is more often the report's
+       * own summary of what was sent ("  To: ...  Subject: ...  Sent: ..."). */
+      if (has_id || (count >= 3 && indent0 == 0))
         {
           start = s;
           return start;

@@ -455,10 +455,13 @@ bounce_original_from_headers_text (const char *text, gsize len,
   BounceOriginal *o;
   gsize skip = 0;
 
-  /* Skip leading blank lines. */
-  while (skip < len && (text[skip] == '\n' || text[skip] == '\r'
-                        || text[skip] == ' ' || text[skip] == '\t'))
-    skip++;
+  /* Skip leading blank lines, not the indent of the first header line:
+   * that says the block is indented. */
+  for (gsize e = 0; e <= len; e++)
+    if (e == len || text[e] == '\n')
+      skip = e == len ? len : e + 1;
+    else if (text[e] != ' ' && text[e] != '\t' && text[e] != '\r')
+      break;
   text += skip;
   len -= skip;
   if (len == 0)

@@ -1,5 +1,5 @@
 /* test-original.c — recovering the original from what a report returns:
- * a header block in text (plain, or quoted with "> "), a
+ * a header block in text (plain, indented, or quoted with "> "), a
  * message/rfc822 part, and what is read from it (Message-ID, From,
  * Received hops, DKIM signatures, risky attachments), within its limits.
  * No corpus needed. */
@@ -60,6 +60,30 @@ test_quoted_block (void)
   g_autofree char *text = g_strconcat ("> ", joined, "\n> The minutes of Tuesday.\nBest regards\n", NULL);
   BounceOriginal *o = bounce_original_from_headers_text (text, strlen (text), "inline");
 
+  check_headers (o, "inline");
+  bounce_original_free (o);
+}
+
+/* Indented, as many reports set the original's header off from their
+ * own text: found where it starts in the report, and read whole. A
+ * summary of what was sent, indented the same way but with no
+ * Message-ID, is not taken for it. */
+static void
+test_indented_block (void)
+{
+  g_auto (GStrv) lines = g_strsplit (HEADERS, "\n", -1);
+  g_autofree char *joined = g_strjoinv ("\n    ", lines);
+  g_autofree char *block = g_strconcat ("    ", joined, "\n", NULL);
+  g_autofree char *text = g_strconcat ("Your message\n\n  To:      carol@example.net\n"
+                                       "  Subject: the minutes\n  Sent:    Mon, 08 Apr 2024\n\n"
+                                       "did not reach carol@example.net: 550 5.1.1 unknown\n\n",
+                                       block, "\n    The minutes of Tuesday.\n", NULL);
+  gsize at = bounce_generic_original (text, strlen (text));
+  BounceOriginal *o;
+
+  g_assert_cmpuint (at, <, strlen (text));
+  g_assert_true (g_str_has_prefix (text + at, "    Received: "));
+  o = bounce_original_from_headers_text (text + at, strlen (text + at), "inline");
   check_headers (o, "inline");
   bounce_original_free (o);
 }
@@ -182,6 +206,7 @@ main (int argc, char **argv)
   bounce_gmime_init ();
   g_test_add_func ("/original/plain-block", test_plain_block);
   g_test_add_func ("/original/quoted-block", test_quoted_block);
+  g_test_add_func ("/original/indented-block", test_indented_block);
   g_test_add_func ("/original/no-headers", test_no_headers);
   g_test_add_func ("/original/message-part", test_message_part);
   g_test_add_func ("/original/received-limit", test_received_limit);
