@@ -57,6 +57,9 @@ struct _BounceOriginal
   GPtrArray *received_text; /* each Received value, NULL-terminated */
   GArray *dkim;         /* BounceDkim */
   GArray *attachments;  /* BounceAttachment */
+  gboolean cut_received;    /* more Received than BOUNCE_MAX_RECEIVED */
+  gboolean cut_fields;      /* more fields than BOUNCE_MAX_ORIGINAL_FIELDS */
+  gboolean cut_attachments; /* more attachments than BOUNCE_MAX_ATTACHMENTS */
 };
 
 /* Per-message fields of a delivery-status body. */
@@ -83,7 +86,7 @@ char *bounce_addr_spec (const char *s);
 gboolean bounce_find_status (const char *text, char out[16]);
 gboolean bounce_find_reply_code (const char *text, char out[4]);
 char *bounce_collapse_space (const char *s);
-void bounce_truncate_utf8 (char *s, gsize max);
+gboolean bounce_truncate_utf8 (char *s, gsize max);
 void bounce_recipient_free (BounceRecipient *r);
 BounceRecipient *bounce_recipient_new (void);
 void bounce_original_free (BounceOriginal *o);
@@ -221,8 +224,8 @@ char *bounce_report_text (BounceWalk *w, gsize *len);
 /* recipients.c */
 BounceRecipient *bounce_recipients_find (GPtrArray *recipients, const char *address);
 void bounce_recipients_merge (GPtrArray *recipients, GPtrArray *found);
-void bounce_recipients_finish (GPtrArray *recipients, BounceRules *rules,
-                               const BounceFormatRule *rule, const char *text, gsize text_len);
+guint bounce_recipients_finish (GPtrArray *recipients, BounceRules *rules,
+                                const BounceFormatRule *rule, const char *text, gsize text_len);
 BounceKind bounce_kind_from_actions (GPtrArray *recipients);
 
 /* generic.c */

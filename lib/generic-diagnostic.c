@@ -9,7 +9,8 @@
  * the paragraph where the text names it, or, when it failed alone, the
  * first lines of the text that hold a code.
  *
- * Limits: a diagnostic is cut at BOUNCE_MAX_DIAGNOSTIC_BYTES.
+ * Limits: a diagnostic is cut at BOUNCE_MAX_DIAGNOSTIC_BYTES when the
+ * recipients are finished (recipients.c), which the report warns of.
  */
 #include "generic-private.h"
 
@@ -67,8 +68,6 @@ bounce_generic_paragraph_at (const char *text, gsize len, gsize s, gsize e)
           c = both;
         }
     }
-  if (c)
-    bounce_truncate_utf8 (c, BOUNCE_MAX_DIAGNOSTIC_BYTES);
   return c;
 }
 
@@ -149,7 +148,6 @@ diagnostic_take (BounceRecipient *x, char *c)
       g_free (c);
       c = both;
     }
-  bounce_truncate_utf8 (c, BOUNCE_MAX_DIAGNOSTIC_BYTES);
   g_free (x->diagnostic);
   x->diagnostic = c;
 }

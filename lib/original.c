@@ -8,7 +8,8 @@
  * Each is parsed into the same BounceOriginal.
  *
  * Limits: BOUNCE_MAX_RECEIVED Received headers, BOUNCE_MAX_ORIGINAL_FIELDS
- * other header fields, BOUNCE_MAX_ATTACHMENTS attachments, BOUNCE_MAX_MIME_DEPTH nesting are kept; more are ignored.
+ * other header fields, BOUNCE_MAX_ATTACHMENTS attachments, BOUNCE_MAX_MIME_DEPTH nesting are kept; more are ignored,
+ * and the original says so (cut_received, cut_fields, cut_attachments) for the report's warnings.
  */
 #include "bounce-private.h"
 
@@ -157,8 +158,13 @@ add_received (BounceOriginal *o, const char *value)
   g_autofree char *v = bounce_collapse_space (value);
   const char *semi;
 
-  if (v == NULL || o->received->len >= BOUNCE_MAX_RECEIVED)
+  if (v == NULL)
     return;
+  if (o->received->len >= BOUNCE_MAX_RECEIVED)
+    {
+      o->cut_received = TRUE;
+      return;
+    }
   r.from_host = received_word (v, "from");
   r.by_host = received_word (v, "by");
   r.from_ip = received_ip (v);
@@ -221,8 +227,13 @@ add_header (BounceOriginal *o, const char *name, const char *value)
 {
   char *v;
 
-  if (name == NULL || value == NULL || o->headers->len >= 2 * BOUNCE_MAX_ORIGINAL_FIELDS)
+  if (name == NULL || value == NULL)
     return;
+  if (o->headers->len >= 2 * BOUNCE_MAX_ORIGINAL_FIELDS)
+    {
+      o->cut_fields = TRUE;
+      return;
+    }
   if (g_ascii_strcasecmp (name, "Received") == 0)
     {
       add_received (o, value);
@@ -309,8 +320,7 @@ bounce_filename_is_risky (const char *name, const char *content_type)
 static void
 list_attachments (BounceOriginal *o, GMimeObject *obj, int depth)
 {
-  if (obj == NULL || depth > BOUNCE_MAX_MIME_DEPTH
-      || o->attachments->len >= BOUNCE_MAX_ATTACHMENTS)
+  if (obj == NULL || depth > BOUNCE_MAX_MIME_DEPTH || o->cut_attachments)
     return;
   if (GMIME_IS_MULTIPART (obj))
     {
@@ -336,6 +346,11 @@ list_attachments (BounceOriginal *o, GMimeObject *obj, int depth)
               || !g_mime_content_disposition_is_attachment (
                    g_mime_object_get_content_disposition (obj))))
         return; /* a body part, not an attachment */
+      if (o->attachments->len >= BOUNCE_MAX_ATTACHMENTS)
+        {
+          o->cut_attachments = TRUE;
+          return;
+        }
       a.name = bounce_utf8 (name, -1);
       a.content_type = bounce_utf8 (type, -1);
       a.risky = bounce_filename_is_risky (name, type);

@@ -193,11 +193,14 @@ recipient_command (BounceRecipient *x, const char *text, gsize len)
 /* bounce_recipients_finish: complete each recipient of @recipients from
  * its diagnostic, the rule that recognised the report (nullable), the
  * report text and the reasons of @rules: reply code, status, action,
- * permanence, the SMTP command and the reason. */
-void
+ * permanence, the SMTP command and the reason. Returns: how many
+ * diagnostics were cut to BOUNCE_MAX_DIAGNOSTIC_BYTES. */
+guint
 bounce_recipients_finish (GPtrArray *recipients, BounceRules *rules, const BounceFormatRule *rule,
                           const char *text, gsize text_len)
 {
+  guint cut = 0;
+
   for (guint i = 0; i < recipients->len; i++)
     {
       BounceRecipient *x = g_ptr_array_index (recipients, i);
@@ -214,7 +217,8 @@ bounce_recipients_finish (GPtrArray *recipients, BounceRules *rules, const Bounc
         }
       if (x->diagnostic)
         {
-          bounce_truncate_utf8 (x->diagnostic, BOUNCE_MAX_DIAGNOSTIC_BYTES);
+          if (bounce_truncate_utf8 (x->diagnostic, BOUNCE_MAX_DIAGNOSTIC_BYTES))
+            cut++;
           if (x->reply_code == NULL && bounce_find_reply_code (x->diagnostic, code))
             x->reply_code = g_strdup (code);
           /* A DSN's "5.0.0" says less than the diagnostic's own code. */
@@ -267,6 +271,7 @@ bounce_recipients_finish (GPtrArray *recipients, BounceRules *rules, const Bounc
       if (x->permanent == 0 && strcmp (reason, "expired") == 0 && g_strcmp0 (x->action, "failed") == 0)
         x->permanent = 1;
     }
+  return cut;
 }
 
 /* bounce_kind_from_actions: the kind a DSN's actions make: failure when

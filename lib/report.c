@@ -152,6 +152,7 @@ parse_message (BounceReport *r, GMimeMessage *msg, BounceRules *rules)
   BounceRuleInput in;
   g_autoptr (GPtrArray) found = g_ptr_array_new_with_free_func ((GDestroyNotify) bounce_recipient_free);
   BounceGeneric g = { 0 };
+  guint n_cut;
 
   g.kind = BOUNCE_KIND_NOT_BOUNCE;
   g.inline_at = G_MAXSIZE;
@@ -294,7 +295,12 @@ parse_message (BounceReport *r, GMimeMessage *msg, BounceRules *rules)
       g_clear_pointer (&r->original, bounce_original_free);
       return;
     }
-  bounce_recipients_finish (r->recipients, rules, rule, text, text_len);
+  n_cut = bounce_recipients_finish (r->recipients, rules, rule, text, text_len);
+  if (n_cut == 1)
+    warn (r, "a diagnostic is longer than %d bytes; only its start was kept", BOUNCE_MAX_DIAGNOSTIC_BYTES);
+  else if (n_cut > 1)
+    warn (r, "%u diagnostics are longer than %d bytes; only their start was kept", n_cut,
+          BOUNCE_MAX_DIAGNOSTIC_BYTES);
   if (r->recipients->len >= BOUNCE_MAX_RECIPIENTS)
     warn (r, "the report names %d recipients or more; only the first %d were read",
           BOUNCE_MAX_RECIPIENTS, BOUNCE_MAX_RECIPIENTS);
@@ -321,6 +327,15 @@ parse_message (BounceReport *r, GMimeMessage *msg, BounceRules *rules)
       if (at < text_len)
         r->original = bounce_original_from_headers_text (text + at, text_len - at, "inline");
     }
+  if (r->original && r->original->cut_received)
+    warn (r, "the original has more than %d Received headers; only the first %d were read",
+          BOUNCE_MAX_RECEIVED, BOUNCE_MAX_RECEIVED);
+  if (r->original && r->original->cut_fields)
+    warn (r, "the original has more than %d header fields; only the first %d were read",
+          BOUNCE_MAX_ORIGINAL_FIELDS, BOUNCE_MAX_ORIGINAL_FIELDS);
+  if (r->original && r->original->cut_attachments)
+    warn (r, "the original has more than %d attachments; only the first %d are listed",
+          BOUNCE_MAX_ATTACHMENTS, BOUNCE_MAX_ATTACHMENTS);
 }
 
 /* The address the report was delivered to: Delivered-To, X-Original-To,

@@ -284,17 +284,18 @@ bounce_strip (char *s)
 }
 
 /* bounce_truncate_utf8: cut @s to at most @max bytes, on a character
- * boundary. */
-void
+ * boundary. Returns: whether it cut anything. */
+gboolean
 bounce_truncate_utf8 (char *s, gsize max)
 {
   gsize n;
 
   if (s == NULL || (n = strlen (s)) <= max)
-    return;
+    return FALSE;
   while (max > 0 && (s[max] & 0xc0) == 0x80)
     max--;
   s[max] = '\0';
+  return TRUE;
 }
 
 /* bounce_collapse_space: @s with each run of white space (including line

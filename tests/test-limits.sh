@@ -80,7 +80,9 @@ check "a bare-CR message gets the same result as its LF twin" \
 
 # --- every other limit a report can go past says so in a warning ----------
 # 1200 recipients in a DSN, a delivery-status part over 1 MiB, a report text
-# over 256 KiB: each result is still a failure report, and names the limit.
+# over 256 KiB, a diagnostic over 2048 bytes, an original with more Received
+# headers, header fields and attachments than are kept: each result is
+# still a failure report, and names the limit.
 python3 - "$T" <<'PY'
 import sys
 head = (b"From: MAILER-DAEMON@mx.example.net\nTo: owner@example.org\n"
@@ -95,10 +97,23 @@ def dsn(groups, note=b""):
 open(sys.argv[1] + "/many.eml", "wb").write(dsn((i, b"") for i in range(1200)))
 open(sys.argv[1] + "/bigdsn.eml", "wb").write(dsn((i, b" " + b"x" * 1500) for i in range(800)))
 open(sys.argv[1] + "/bigtext.eml", "wb").write(dsn([(1, b"")], b"The mail system said:\n" * 20000))
+open(sys.argv[1] + "/longdiag.eml", "wb").write(dsn([(1, b" " + b"y" * 3000)]))
+orig = (b"".join(b"Received: from h%d.example.net ([192.0.2.%d]) by h%d.example.org; Mon, 8 Apr 2024 10:00:00 +0000\n"
+                 % (i, i % 250, i + 1) for i in range(70)) +
+        b"".join(b"X-Extra-%d: %d\n" % (i, i) for i in range(520)) +
+        b'From: Me <me@example.org>\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="in"\n\n' +
+        b"".join(b'--in\nContent-Type: application/pdf\nContent-Disposition: attachment; filename="f%d.pdf"\n\nJVBERi0=\n' % i
+                 for i in range(105)) + b"--in--\n")
+open(sys.argv[1] + "/bigorig.eml", "wb").write(dsn([(1, b"")])[:-len(b"--b--\n")] +
+                                              b"--b\nContent-Type: message/rfc822\n\n" + orig + b"\n--b--\n")
 PY
 for c in "many:the report names 1000 recipients or more" \
          "bigdsn:the delivery-status part is larger than 1024 KiB" \
-         "bigtext:the report text is longer than 256 KiB"; do
+         "bigtext:the report text is longer than 256 KiB" \
+         "longdiag:a diagnostic is longer than 2048 bytes" \
+         "bigorig:the original has more than 64 Received headers" \
+         "bigorig:the original has more than 500 header fields" \
+         "bigorig:the original has more than 100 attachments"; do
   f=${c%%:*} want=${c#*:}
   bounded "$BIN" check --json "${conf[@]}" "$T/$f.eml" > "$T/out" 2> "$T/err"; st=$?
   check "$f.eml: a failure report with the warning \"$want\"" \
@@ -107,7 +122,7 @@ for c in "many:the report names 1000 recipients or more" \
 done
 n_many=$("$BIN" check --json "${conf[@]}" "$T/many.eml" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["recipients"]))')
 check "a DSN of 1200 recipients gives the first 1000" '[ "$n_many" = 1000 ]' "$n_many recipients"
-rm -f "$T"/many.eml "$T"/bigdsn.eml "$T"/bigtext.eml
+rm -f "$T"/many.eml "$T"/bigdsn.eml "$T"/bigtext.eml "$T"/longdiag.eml "$T"/bigorig.eml
 
 # --- MIME bombs: the limits on parts and depth apply before GMime parses ---
 # At most ~10 times the message's size in memory and ~1 CPU second per MB.
