@@ -21,6 +21,20 @@
 
 static gboolean message_id_like (const char *line, gsize line_len, const char *addr);
 
+/* Add to @r a failed recipient: @address and @diagnostic (nullable),
+ * both (transfer full). Returns: (transfer none) the recipient. */
+static BounceRecipient *
+failed_add (GPtrArray *r, char *address, char *diagnostic)
+{
+  BounceRecipient *x = bounce_recipient_new ();
+
+  x->address = address;
+  x->action = g_strdup ("failed");
+  x->diagnostic = diagnostic;
+  g_ptr_array_add (r, x);
+  return x;
+}
+
 /* Addresses of an X-Failed-Recipients header. */
 static void
 failed_recipients_header (GPtrArray *r, GMimeMessage *msg)
@@ -37,32 +51,8 @@ failed_recipients_header (GPtrArray *r, GMimeMessage *msg)
 
       if (a && strchr (a, '@') && bounce_recipients_find (r, a) == NULL
           && r->len < BOUNCE_MAX_RECIPIENTS)
-        {
-          BounceRecipient *x = bounce_recipient_new ();
-
-          x->address = g_steal_pointer (&a);
-          x->action = g_strdup ("failed");
-          g_ptr_array_add (r, x);
-        }
+        failed_add (r, g_steal_pointer (&a), NULL);
     }
-}
-
-/* Whether @w is an address and nothing else: local@domain.tld. */
-static gboolean
-plain_address (const char *w)
-{
-  const char *at = strchr (w, '@'), *dot;
-
-  if (at == NULL || at == w || strchr (at + 1, '@') || (dot = strrchr (at, '.')) == NULL
-      || dot == at + 1 || strlen (dot + 1) < 2)
-    return FALSE;
-  for (const char *p = w; p < at; p++)
-    if (strchr ("<>\"()[]\\:", *p) || (guchar) *p <= ' ')
-      return FALSE;
-  for (const char *p = at + 1; *p; p++)
-    if (!g_ascii_isalnum (*p) && *p != '.' && *p != '-')
-      return FALSE;
-  return TRUE;
 }
 
 /* "a@example.com, b@example.net": when the rest of a recipient's line
@@ -73,24 +63,27 @@ static void
 listed_after (GPtrArray *r, const char *rest, const char *diagnostic)
 {
   g_auto (GStrv) words = NULL;
-  const char *p = rest;
+  g_autoptr (GPtrArray) listed = g_ptr_array_new_with_free_func (g_free);
 
-  if (strchr (p, '@') == NULL)
+  if (strchr (rest, '@') == NULL)
     return;
-  words = g_strsplit_set (p, ",; \t\r", -1);
+  words = g_strsplit_set (rest, ",; \t\r", -1);
   for (guint i = 0; words[i]; i++)
-    if (words[i][0] && !plain_address (words[i]))
-      return;
-  for (guint i = 0; words[i] && r->len < BOUNCE_MAX_RECIPIENTS; i++)
-    if (words[i][0] && bounce_recipients_find (r, words[i]) == NULL)
+    if (words[i][0])
       {
-        BounceRecipient *x = bounce_recipient_new ();
+        /* the address, at most in angle brackets */
+        char *a = bounce_addr_spec (words[i]);
 
-        x->address = g_ascii_strdown (words[i], -1);
-        x->action = g_strdup ("failed");
-        x->diagnostic = g_strdup (diagnostic);
-        g_ptr_array_add (r, x);
+        if (a == NULL || strchr (a, '@') == NULL || strlen (a) + 2 < strlen (words[i]))
+          {
+            g_free (a);
+            return;
+          }
+        g_ptr_array_add (listed, a);
       }
+  for (guint i = 0; i < listed->len && r->len < BOUNCE_MAX_RECIPIENTS; i++)
+    if (bounce_recipients_find (r, g_ptr_array_index (listed, i)) == NULL)
+      failed_add (r, g_ascii_strdown (g_ptr_array_index (listed, i), -1), g_strdup (diagnostic));
 }
 
 /* The generic fallback for a report no rule names: each line holding an
@@ -151,12 +144,8 @@ generic_recipients (GPtrArray *r, const char *text, gsize len, gsize stop)
         if (c && (bounce_find_reply_code (c, code) || bounce_find_status (c, status))
             && bounce_recipients_find (r, addr) == NULL)
           {
-            BounceRecipient *x = bounce_recipient_new ();
+            BounceRecipient *x = failed_add (r, g_ascii_strdown (addr, -1), g_steal_pointer (&c));
 
-            x->address = g_ascii_strdown (addr, -1);
-            x->action = g_strdup ("failed");
-            x->diagnostic = g_steal_pointer (&c);
-            g_ptr_array_add (r, x);
             listed_after (r, rest, x->diagnostic);
           }
       }
@@ -197,14 +186,7 @@ daemon_recipients (GPtrArray *r, GMimeMessage *msg, const char *text, gsize len,
       g_match_info_fetch_pos (mi, 0, &s0, &e0);
       if (bounce_recipients_find (r, addr) == NULL
           && !message_id_like (text + s0, strcspn (text + s0, "\n"), addr))
-        {
-          BounceRecipient *x = bounce_recipient_new ();
-
-          x->address = g_ascii_strdown (addr, -1);
-          x->action = g_strdup ("failed");
-          x->diagnostic = bounce_generic_paragraph_at (text, MIN (stop, len), s0, e0);
-          g_ptr_array_add (r, x);
-        }
+        failed_add (r, g_ascii_strdown (addr, -1), bounce_generic_paragraph_at (text, MIN (stop, len), s0, e0));
       if (!g_match_info_next (mi, NULL))
         break;
     }
@@ -450,27 +432,13 @@ text_recipients (BounceGeneric *g, gsize stop, BounceOriginal *o)
           if ((bounce_generic_says (p->near, g->text + ls, le - ls) || bounce_generic_says (p->code, g->text + ws, we - ws)
                || bounce_generic_says (p->failure, g->text + ws, we - ws))
               && bounce_recipients_find (r, a) == NULL)
-            {
-              BounceRecipient *x = bounce_recipient_new ();
-
-              x->address = g_steal_pointer (&a);
-              x->action = g_strdup ("failed");
-              x->diagnostic = bounce_generic_paragraph_at (g->text, n, s, e);
-              g_ptr_array_add (r, x);
-            }
+            failed_add (r, g_steal_pointer (&a), bounce_generic_paragraph_at (g->text, n, s, e));
         }
       if (!g_match_info_next (mi, NULL))
         break;
     }
   if (r->len == 0 && seen->len == 1)
-    {
-      BounceRecipient *x = bounce_recipient_new ();
-
-      x->address = g_strdup (g_ptr_array_index (seen, 0));
-      x->action = g_strdup ("failed");
-      x->diagnostic = bounce_generic_first_code_paragraph (g, n);
-      g_ptr_array_add (r, x);
-    }
+    failed_add (r, g_strdup (g_ptr_array_index (seen, 0)), bounce_generic_first_code_paragraph (g, n));
   if (r->len == 0)
     {
       /* "Undeliverable: a@example.com": the one address of the Subject. */
@@ -488,14 +456,7 @@ text_recipients (BounceGeneric *g, gsize stop, BounceOriginal *o)
             g_clear_pointer (&a, g_free);
         }
       if (a)
-        {
-          BounceRecipient *x = bounce_recipient_new ();
-
-          x->address = g_steal_pointer (&a);
-          x->action = g_strdup ("failed");
-          x->diagnostic = bounce_generic_first_code_paragraph (g, n);
-          g_ptr_array_add (r, x);
-        }
+        failed_add (r, g_steal_pointer (&a), bounce_generic_first_code_paragraph (g, n));
     }
   if (r->len == 0 && o)
     {
@@ -507,14 +468,7 @@ text_recipients (BounceGeneric *g, gsize stop, BounceOriginal *o)
             || g_ascii_strcasecmp (g_ptr_array_index (o->headers, i), "Cc") == 0)
           add_addresses (to, g_ptr_array_index (o->headers, i + 1));
       if (to->len == 1)
-        {
-          BounceRecipient *x = bounce_recipient_new ();
-
-          x->address = g_strdup (g_ptr_array_index (to, 0));
-          x->action = g_strdup ("failed");
-          x->diagnostic = bounce_generic_first_code_paragraph (g, n);
-          g_ptr_array_add (r, x);
-        }
+        failed_add (r, g_strdup (g_ptr_array_index (to, 0)), bounce_generic_first_code_paragraph (g, n));
     }
 }
 
