@@ -479,7 +479,7 @@ void
 cli_context_clear (CliContext *ctx)
 {
   g_clear_pointer (&ctx->judge, bounce_judge_unref);
-  g_clear_pointer (&ctx->index, bounce_index_close);
+  g_clear_pointer (&ctx->index, bounce_index_unref);
   g_clear_pointer (&ctx->identity, bounce_identity_unref);
   g_clear_pointer (&ctx->rules, bounce_rules_unref);
   g_clear_pointer (&ctx->rules_dirs, g_strfreev);

@@ -88,7 +88,7 @@ milter_config_unref (MilterConfig *cfg)
 {
   if (cfg == NULL || !g_atomic_int_dec_and_test (&cfg->ref))
     return;
-  g_clear_pointer (&cfg->index, bounce_index_close);
+  g_clear_pointer (&cfg->index, bounce_index_unref);
   g_mutex_clear (&cfg->index_lock);
   g_clear_pointer (&cfg->rules, bounce_rules_unref);
   g_clear_pointer (&cfg->identity, bounce_identity_unref);

@@ -413,7 +413,8 @@ typedef struct _BounceIndex BounceIndex;
 BOUNCE_PUBLIC BounceIndex *bounce_index_open (const char *path,
                                               gboolean readonly,
                                               GError **error);
-BOUNCE_PUBLIC void bounce_index_close (BounceIndex *idx);
+BOUNCE_PUBLIC BounceIndex *bounce_index_ref (BounceIndex *idx);
+BOUNCE_PUBLIC void bounce_index_unref (BounceIndex *idx);
 BOUNCE_PUBLIC gboolean bounce_index_clear (BounceIndex *idx, GError **error);
 BOUNCE_PUBLIC gboolean bounce_index_begin (BounceIndex *idx, GError **error);
 BOUNCE_PUBLIC gboolean bounce_index_commit (BounceIndex *idx, GError **error);
@@ -501,7 +502,7 @@ BOUNCE_PUBLIC char *bounce_message_add_headers (const char *data,
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BounceRules, bounce_rules_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BounceReport, bounce_report_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BounceIdentity, bounce_identity_unref)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (BounceIndex, bounce_index_close)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BounceIndex, bounce_index_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BounceJudge, bounce_judge_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BounceJudgement, bounce_judgement_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BounceMaildirFolder, bounce_maildir_folder_free)

@@ -11,7 +11,7 @@ struct _BounceJudge
 {
   gint ref;
   BounceIdentity *identity; /* nullable */
-  BounceIndex *index;       /* nullable, borrowed */
+  BounceIndex *index;       /* nullable */
   BounceRules *rules;
   guint index_n;
   gint64 index_first, index_last, index_updated;

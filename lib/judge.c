@@ -38,8 +38,8 @@
 /**
  * bounce_judge_new:
  * @identity: (nullable): who the owner is
- * @index: (nullable): the sent-mail index (borrowed: keep it open while
- *   the judge is used)
+ * @index: (nullable): the sent-mail index; the judge holds a reference
+ *   to it, so the caller may drop its own at any time
  * @rules: the rules, for the weights
  *
  * Returns: (transfer full): a judge
@@ -51,7 +51,7 @@ bounce_judge_new (BounceIdentity *identity, BounceIndex *index, BounceRules *rul
 
   j->ref = 1;
   j->identity = identity ? bounce_identity_ref (identity) : NULL;
-  j->index = index;
+  j->index = index ? bounce_index_ref (index) : NULL;
   j->rules = bounce_rules_ref (rules);
   if (index)
     {
@@ -62,8 +62,7 @@ bounce_judge_new (BounceIdentity *identity, BounceIndex *index, BounceRules *rul
 }
 
 /* bounce_judge_ref: Returns: (transfer full) @judge, with one more
- * reference: worker threads may each hold one while they judge (the
- * index it was given must stay open until the last is dropped). */
+ * reference: worker threads may each hold one while they judge. */
 BounceJudge *
 bounce_judge_ref (BounceJudge *j)
 {
@@ -72,14 +71,14 @@ bounce_judge_ref (BounceJudge *j)
 }
 
 /* bounce_judge_unref: drops a reference to @judge (nullable); the last
- * frees it (its identity and rules are unreferenced; the index it was
- * given is not its to close). */
+ * frees it and drops its references to the identity, index and rules. */
 void
 bounce_judge_unref (BounceJudge *j)
 {
   if (j == NULL || !g_atomic_int_dec_and_test (&j->ref))
     return;
   g_clear_pointer (&j->identity, bounce_identity_unref);
+  g_clear_pointer (&j->index, bounce_index_unref);
   bounce_rules_unref (j->rules);
   g_free (j);
 }

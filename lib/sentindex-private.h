@@ -16,6 +16,7 @@
 
 struct _BounceIndex
 {
+  gint ref;
   sqlite3 *db;
   sqlite3_stmt *has_id;
   sqlite3_stmt *insert;

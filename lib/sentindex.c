@@ -81,12 +81,23 @@ exec (BounceIndex *idx, const char *sql, GError **error)
   return TRUE;
 }
 
-/* bounce_index_close: closes the database and frees @idx (nullable); a
- * transaction still open is rolled back by SQLite. */
-void
-bounce_index_close (BounceIndex *idx)
+/* bounce_index_ref: Returns: (transfer full) @idx, with one more
+ * reference: a judge holds one for as long as it lives, so the index
+ * stays open however long its opener keeps it. */
+BounceIndex *
+bounce_index_ref (BounceIndex *idx)
 {
-  if (idx == NULL)
+  g_atomic_int_inc (&idx->ref);
+  return idx;
+}
+
+/* bounce_index_unref: drops a reference to @idx (nullable); the last
+ * closes the database and frees it (a transaction still open is rolled
+ * back by SQLite). */
+void
+bounce_index_unref (BounceIndex *idx)
+{
+  if (idx == NULL || !g_atomic_int_dec_and_test (&idx->ref))
     return;
   sqlite3_finalize (idx->has_id);
   sqlite3_finalize (idx->insert);
@@ -157,13 +168,16 @@ upgrade (BounceIndex *idx, GError **error)
  * @readonly: open for lookups only (fails when the file does not exist)
  * @error: BOUNCE_ERROR_INDEX
  *
- * Returns: (transfer full) (nullable): the index
+ * Returns: (transfer full) (nullable): the index; drop it with
+ *   bounce_index_unref()
  */
 BounceIndex *
 bounce_index_open (const char *path, gboolean readonly, GError **error)
 {
   g_autoptr (BounceIndex) idx = g_new0 (BounceIndex, 1);
   int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+
+  idx->ref = 1;
 
   if (!readonly)
     {

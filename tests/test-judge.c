@@ -7,6 +7,8 @@
  * gets a rule set holding only the weights each test names. */
 #include "bounce-private.h"
 
+#include <glib/gstdio.h>
+
 #define BOUNCE_DATE "Mon, 08 Apr 2024 10:00:00 +0000"
 #define BOUNCE_TIME G_GINT64_CONSTANT (1712570400) /* BOUNCE_DATE */
 #define KEY "correct horse battery staple"
@@ -327,6 +329,54 @@ test_headers (void)
   bounce_judgement_free (jm);
 }
 
+/* The judge holds the sent-mail index it was given: the caller may drop
+ * its reference right away, and the judge still asks the index (the
+ * original's Message-ID is found there) until the judge itself goes. */
+static void
+test_index_outlives_opener (void)
+{
+  static const char sent[] = "From: bob@example.org\n"
+                             "To: carol@example.net\n"
+                             "Subject: the minutes\n"
+                             "Date: Mon, 08 Apr 2024 09:00:00 +0000\n"
+                             "Message-ID: <minutes-7@example.org>\n"
+                             "\n"
+                             "The minutes of Tuesday.\n";
+  g_autofree char *tmp = g_dir_make_tmp ("judge-index-XXXXXX", NULL);
+  g_autofree char *db = g_build_filename (tmp, "sent.db", NULL);
+  g_autoptr (BounceIdentity) id = bounce_identity_new ();
+  g_autoptr (BounceRules) w = weights ("weight threshold-legitimate -4\n"
+                                       "weight sent-id-found -10\n");
+  g_autofree char *dsn = make_dsn ("bob@example.org", "bob@example.org", BOUNCE_DATE, "");
+  g_autoptr (BounceReport) r = report_of (dsn);
+  g_autoptr (GError) error = NULL;
+  BounceIndex *idx = bounce_index_open (db, FALSE, &error);
+  g_autoptr (BounceJudge) j = NULL;
+  g_autoptr (BounceJudgement) jm = NULL;
+  gboolean added = FALSE;
+
+  g_assert_no_error (error);
+  g_assert_true (bounce_index_add_message (idx, sent, strlen (sent), &added, &error));
+  g_assert_no_error (error);
+  g_assert_true (added);
+  j = bounce_judge_new (id, idx, w);
+  bounce_index_unref (idx);
+  jm = bounce_judge_report (j, r);
+  g_assert_true (has_evidence (jm, "sent-id-found"));
+  g_assert_cmpfloat (bounce_judgement_get_score (jm), ==, -10);
+  g_assert_cmpint (bounce_judgement_get_verdict (jm), ==, BOUNCE_VERDICT_LEGITIMATE);
+
+  /* The last reference, the judge's, closes the database. */
+  g_clear_pointer (&j, bounce_judge_unref);
+  for (const char *const *suffix = (const char *const[]) { "", "-wal", "-shm", NULL }; *suffix; suffix++)
+    {
+      g_autofree char *f = g_strconcat (db, *suffix, NULL);
+
+      g_unlink (f);
+    }
+  g_assert_cmpint (g_rmdir (tmp), ==, 0);
+}
+
 /* The verdicts' names, both ways. */
 static void
 test_verdict_names (void)
@@ -363,6 +413,7 @@ main (int argc, char **argv)
   g_test_add_func ("/judge/not-bounce", test_not_bounce);
   g_test_add_func ("/judge/headers", test_headers);
   g_test_add_func ("/judge/verdict-names", test_verdict_names);
+  g_test_add_func ("/judge/index-outlives-opener", test_index_outlives_opener);
   rc = g_test_run ();
   bounce_rules_unref (parse_rules);
   return rc;

@@ -198,7 +198,7 @@ owner_clear (Owner *o, gconstpointer unused)
   g_autofree char *wal = g_strconcat (db, "-wal", NULL);
   g_autofree char *shm = g_strconcat (db, "-shm", NULL);
 
-  bounce_index_close (o->idx);
+  bounce_index_unref (o->idx);
   bounce_identity_unref (o->id);
   g_unlink (db);
   g_unlink (wal);
