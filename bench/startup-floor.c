@@ -1,6 +1,6 @@
 /* startup-floor — the least a one-message run of backscatter can cost:
  * a program linked against the same libraries as `backscatter` (libbackscatter
- * and, through it, GMime, GLib/GIO, json-glib, SQLite; libmilter when the
+ * and, through it, GMime, GLib/GIO, SQLite; libmilter when the
  * program has it), that sets the locale as the program does, initialises
  * GMime and exits. bench/run.sh times it beside `backscatter filter` and
  * `backscatter check` on one message.

@@ -72,9 +72,9 @@ void cli_context_clear (CliContext *ctx);
 gboolean cli_parse_options (const char *command, const char *usage, GOptionEntry *own,
                             CliSettings *settings, int *argc, char ***argv);
 
-GString *cli_json_begin (const char *source, BounceReport *report, BounceJudgement *judgement);
-void cli_json_member (GString *o, const char *name, const char *value);
-void cli_json_print (GString *o);
+BounceJsonWriter *cli_json_begin (const char *source, BounceReport *report, BounceJudgement *judgement);
+void cli_json_member (BounceJsonWriter *w, const char *name, const char *value);
+void cli_json_print (BounceJsonWriter *w);
 void cli_print_json (const char *source, BounceReport *report, BounceJudgement *judgement,
                      const char *error_message);
 void cli_print_text (const char *source, BounceReport *report, BounceJudgement *judgement,

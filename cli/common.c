@@ -314,37 +314,42 @@ cli_print_error (const char *source, const char *message)
 
 /* The start of a JSON line: an object, open, with the source first, then
  * the report's members and the judgement's, those that are given. The
- * caller adds its own (cli_json_member) and ends it with cli_json_print(). */
-GString *
+ * caller adds its own members and ends it with cli_json_print(). */
+BounceJsonWriter *
 cli_json_begin (const char *source, BounceReport *report, BounceJudgement *judgement)
 {
-  GString *o = g_string_sized_new (2048);
+  BounceJsonWriter *w = bounce_json_writer_new ();
 
-  g_string_append (o, "{\"source\":");
-  bounce_json_append_string (o, source);
+  bounce_json_writer_begin_object (w);
+  cli_json_member (w, "source", source);
   if (report)
-    bounce_report_append_json (report, o);
+    bounce_report_write_json (report, w);
   if (judgement)
-    bounce_judgement_append_json (judgement, o);
-  return o;
+    bounce_judgement_write_json (judgement, w);
+  return w;
 }
 
-/* Adds a member with a string value (null for NULL) to @o. */
+/* A member with a string value (null for NULL). */
 void
-cli_json_member (GString *o, const char *name, const char *value)
+cli_json_member (BounceJsonWriter *w, const char *name, const char *value)
 {
-  g_string_append_printf (o, ",\"%s\":", name);
-  bounce_json_append_string (o, value);
+  bounce_json_writer_key (w, name);
+  bounce_json_writer_string (w, value);
 }
 
 /* Ends the object begun by cli_json_begin() and prints it on one line;
- * frees @o. */
+ * frees @w. */
 void
-cli_json_print (GString *o)
+cli_json_print (BounceJsonWriter *w)
 {
-  g_string_append (o, "}\n");
-  fwrite (o->str, 1, o->len, stdout);
-  g_string_free (o, TRUE);
+  gsize len;
+  const char *text;
+
+  bounce_json_writer_end_object (w);
+  text = bounce_json_writer_get_text (w, &len);
+  fwrite (text, 1, len, stdout);
+  fputc ('\n', stdout);
+  bounce_json_writer_free (w);
 }
 
 /* One JSON object on one line: source first, then the report's fields, or
@@ -353,11 +358,11 @@ void
 cli_print_json (const char *source, BounceReport *report, BounceJudgement *judgement,
                 const char *error_message)
 {
-  GString *o = cli_json_begin (source, report, judgement);
+  BounceJsonWriter *w = cli_json_begin (source, report, judgement);
 
   if (error_message)
-    cli_json_member (o, "error", error_message);
-  cli_json_print (o);
+    cli_json_member (w, "error", error_message);
+  cli_json_print (w);
 }
 
 /* cli_print_text: the text for people; everything that comes from the

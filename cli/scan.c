@@ -411,7 +411,7 @@ scan_one (const BounceMessageRef *ref, gpointer prepared, gpointer user_data, GE
     }
   if (s->json)
     {
-      GString *o = cli_json_begin (source, report, jm);
+      BounceJsonWriter *o = cli_json_begin (source, report, jm);
 
       cli_json_member (o, "action", done ? (strcmp (done, "would-be") == 0
                                               ? (s->action == ACTION_MOVE ? "would-move"
@@ -728,19 +728,39 @@ cli_scan (int argc, char **argv)
   if (s.json)
     {
       /* One summary object ends the output: {"summary": {...}}. */
-      GString *o = g_string_new ("{\"summary\":{");
+      BounceJsonWriter *w = bounce_json_writer_new ();
+      const struct
+      {
+        const char *name;
+        guint value;
+      } counts[] = {
+        { "messages", s.messages },
+        { "bounces", s.bounces },
+        { "backscatter", s.verdicts[BOUNCE_VERDICT_BACKSCATTER] },
+        { "legitimate", s.verdicts[BOUNCE_VERDICT_LEGITIMATE] },
+        { "unknown", s.verdicts[BOUNCE_VERDICT_UNKNOWN] },
+      };
 
-      g_string_append_printf (o, "\"messages\":%u,\"bounces\":%u,\"backscatter\":%u,"
-                                 "\"legitimate\":%u,\"unknown\":%u,\"action\":",
-                              s.messages, s.bounces, s.verdicts[BOUNCE_VERDICT_BACKSCATTER],
-                              s.verdicts[BOUNCE_VERDICT_LEGITIMATE], s.verdicts[BOUNCE_VERDICT_UNKNOWN]);
-      bounce_json_append_string (o, s.action == ACTION_REPORT ? "report" : action_verb (&s, FALSE));
-      g_string_append (o, ",\"target\":");
-      bounce_json_append_string (o, s.action == ACTION_MOVE ? s.folder : NULL);
-      g_string_append_printf (o, ",\"acted\":%u,\"defanged\":%u,\"dry_run\":%s,\"errors\":%u}}\n",
-                              s.acted, s.defanged, s.dry_run ? "true" : "false", s.errors);
-      fwrite (o->str, 1, o->len, stdout);
-      g_string_free (o, TRUE);
+      bounce_json_writer_begin_object (w);
+      bounce_json_writer_key (w, "summary");
+      bounce_json_writer_begin_object (w);
+      for (guint i = 0; i < G_N_ELEMENTS (counts); i++)
+        {
+          bounce_json_writer_key (w, counts[i].name);
+          bounce_json_writer_int (w, counts[i].value);
+        }
+      cli_json_member (w, "action", s.action == ACTION_REPORT ? "report" : action_verb (&s, FALSE));
+      cli_json_member (w, "target", s.action == ACTION_MOVE ? s.folder : NULL);
+      bounce_json_writer_key (w, "acted");
+      bounce_json_writer_int (w, s.acted);
+      bounce_json_writer_key (w, "defanged");
+      bounce_json_writer_int (w, s.defanged);
+      bounce_json_writer_key (w, "dry_run");
+      bounce_json_writer_boolean (w, s.dry_run);
+      bounce_json_writer_key (w, "errors");
+      bounce_json_writer_int (w, s.errors);
+      bounce_json_writer_end_object (w);
+      cli_json_print (w);
     }
   fflush (stdout);
   /* A run that could not do all it was asked to must not look like a

@@ -15,6 +15,7 @@
 #include <backscatter.h>
 #include "bounce-private.h"
 
+#include <json-glib/json-glib.h>
 #include <string.h>
 
 static BounceRules *rules;
@@ -82,9 +83,8 @@ one (const uint8_t *data, size_t size, BounceParseFlags flags)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (BounceReport) report = NULL;
-  g_autoptr (GString) json = g_string_new ("{");
   g_autoptr (BounceJudgement) judgement = NULL;
-  g_autoptr (GString) verdict = g_string_new (NULL);
+  g_autoptr (BounceJsonWriter) w = bounce_json_writer_new ();
   g_autofree char *headers = NULL;
 
   report = bounce_report_new_from_data ((const char *) data, size, rules, flags, &error);
@@ -96,14 +96,16 @@ one (const uint8_t *data, size_t size, BounceParseFlags flags)
     }
   g_assert (error == NULL);
   check_report (report);
-  bounce_report_append_json (report, json);
-  g_string_append_c (json, '}');
-  check_json_text (json->str);
+  bounce_json_writer_begin_object (w);
+  bounce_report_write_json (report, w);
+  bounce_json_writer_end_object (w);
+  check_json_text (bounce_json_writer_get_text (w, NULL));
   judgement = bounce_judge_report (judge, report);
-  g_string_append_c (verdict, '{');
-  bounce_judgement_append_json (judgement, verdict);
-  g_string_append_c (verdict, '}');
-  check_json_text (verdict->str);
+  bounce_json_writer_reset (w);
+  bounce_json_writer_begin_object (w);
+  bounce_judgement_write_json (judgement, w);
+  bounce_json_writer_end_object (w);
+  check_json_text (bounce_json_writer_get_text (w, NULL));
   headers = bounce_judgement_to_headers (judgement, report, "\n");
   fuzz_assert_utf8 ("the X-Backscatter headers", headers);
 }

@@ -13,7 +13,6 @@
 #define BACKSCATTER_H
 
 #include <glib.h>
-#include <json-glib/json-glib.h>
 
 #include "backscatter-version.h"
 
@@ -176,9 +175,44 @@ BOUNCE_PUBLIC BounceOriginal *bounce_report_get_original (BounceReport *report);
 BOUNCE_PUBLIC const char *const *bounce_report_get_warnings (BounceReport *report);
 BOUNCE_PUBLIC const char *const *bounce_report_get_signals (BounceReport *report);
 BOUNCE_PUBLIC const char *bounce_report_get_not_report_reason (BounceReport *report);
-BOUNCE_PUBLIC JsonNode *bounce_report_to_json (BounceReport *report);
-BOUNCE_PUBLIC void bounce_report_append_json (BounceReport *report, GString *object);
-BOUNCE_PUBLIC void bounce_json_append_string (GString *out, const char *s);
+
+/**
+ * BounceJsonWriter: writes one JSON text, keeping track of where commas
+ * go. A report and a judgement write their members into an object the
+ * caller opened (bounce_report_write_json(), bounce_judgement_write_json()),
+ * so that a program can add its own members beside them. Strings that are
+ * not UTF-8 are written with U+FFFD, so the text is always valid JSON.
+ * Writing a value where none may go (a member without a name, closing what
+ * is not open) is a programming error: it is refused with a critical
+ * warning.
+ */
+typedef struct _BounceJsonWriter BounceJsonWriter;
+
+BOUNCE_PUBLIC BounceJsonWriter *bounce_json_writer_new (void);
+BOUNCE_PUBLIC void bounce_json_writer_free (BounceJsonWriter *w);
+BOUNCE_PUBLIC void bounce_json_writer_reset (BounceJsonWriter *w);
+BOUNCE_PUBLIC const char *bounce_json_writer_get_text (BounceJsonWriter *w,
+                                                       gsize *length);
+BOUNCE_PUBLIC char *bounce_json_writer_steal_text (BounceJsonWriter *w);
+BOUNCE_PUBLIC void bounce_json_writer_begin_object (BounceJsonWriter *w);
+BOUNCE_PUBLIC void bounce_json_writer_end_object (BounceJsonWriter *w);
+BOUNCE_PUBLIC void bounce_json_writer_begin_array (BounceJsonWriter *w);
+BOUNCE_PUBLIC void bounce_json_writer_end_array (BounceJsonWriter *w);
+BOUNCE_PUBLIC void bounce_json_writer_key (BounceJsonWriter *w,
+                                           const char *name);
+BOUNCE_PUBLIC void bounce_json_writer_string (BounceJsonWriter *w,
+                                              const char *s);
+BOUNCE_PUBLIC void bounce_json_writer_null (BounceJsonWriter *w);
+BOUNCE_PUBLIC void bounce_json_writer_boolean (BounceJsonWriter *w,
+                                               gboolean value);
+BOUNCE_PUBLIC void bounce_json_writer_int (BounceJsonWriter *w,
+                                           gint64 value);
+BOUNCE_PUBLIC void bounce_json_writer_double (BounceJsonWriter *w,
+                                              double value);
+
+BOUNCE_PUBLIC void bounce_report_write_json (BounceReport *report,
+                                             BounceJsonWriter *w);
+BOUNCE_PUBLIC char *bounce_report_to_json (BounceReport *report);
 
 BOUNCE_PUBLIC const char *bounce_recipient_get_address (BounceRecipient *rcpt);
 BOUNCE_PUBLIC const char *bounce_recipient_get_original_recipient (BounceRecipient *rcpt);
@@ -489,8 +523,8 @@ BOUNCE_PUBLIC double bounce_judgement_get_score (BounceJudgement *judgement);
 BOUNCE_PUBLIC guint bounce_judgement_get_n_evidence (BounceJudgement *judgement);
 BOUNCE_PUBLIC const BounceEvidence *bounce_judgement_get_evidence (BounceJudgement *judgement,
                                                                    guint index);
-BOUNCE_PUBLIC void bounce_judgement_append_json (BounceJudgement *judgement,
-                                                 GString *object);
+BOUNCE_PUBLIC void bounce_judgement_write_json (BounceJudgement *judgement,
+                                                BounceJsonWriter *w);
 BOUNCE_PUBLIC char *bounce_judgement_to_headers (BounceJudgement *judgement,
                                                  BounceReport *report,
                                                  const char *newline);
@@ -505,6 +539,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (BounceIdentity, bounce_identity_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BounceIndex, bounce_index_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BounceJudge, bounce_judge_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BounceJudgement, bounce_judgement_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BounceJsonWriter, bounce_json_writer_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BounceMaildirFolder, bounce_maildir_folder_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BounceMboxLock, bounce_mbox_unlock)
 

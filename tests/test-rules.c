@@ -295,13 +295,11 @@ compare_prefilter (BounceRules *rules, const char *dir, guint step, guint *n, GS
         {
           g_autoptr (GError) error = NULL;
           g_autoptr (BounceReport) report = NULL;
-          g_autoptr (JsonNode) node = NULL;
           char *text;
 
           bounce_rules_set_prefilter (rules, pass == 0);
           report = bounce_report_new_from_file (path, rules, BOUNCE_PARSE_NO_TRIAGE, &error);
-          node = report ? bounce_report_to_json (report) : NULL;
-          text = node ? json_to_string (node, FALSE) : g_strdup (error->message);
+          text = report ? bounce_report_to_json (report) : g_strdup (error->message);
           if (pass == 0)
             with = text;
           else

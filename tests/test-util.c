@@ -6,6 +6,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <json-glib/json-glib.h>
+
 static void
 test_status (void)
 {
@@ -169,24 +171,117 @@ test_json_string (void)
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
-      g_autoptr (GString) out = g_string_new ("[");
+      g_autoptr (BounceJsonWriter) w = bounce_json_writer_new ();
       g_autoptr (JsonNode) node = NULL;
       g_autoptr (GError) error = NULL;
+      gsize len;
+      const char *text;
 
-      bounce_json_append_string (out, cases[i][0]);
-      g_string_append_c (out, ']');
-      for (gsize k = 0; k < out->len; k++)
-        g_assert_cmpint ((guchar) out->str[k], >=, 0x20);
-      node = json_from_string (out->str, &error);
+      bounce_json_writer_begin_array (w);
+      bounce_json_writer_string (w, cases[i][0]);
+      bounce_json_writer_end_array (w);
+      text = bounce_json_writer_get_text (w, &len);
+      for (gsize k = 0; k < len; k++)
+        g_assert_cmpint ((guchar) text[k], >=, 0x20);
+      node = json_from_string (text, &error);
       g_assert_no_error (error);
       g_assert_cmpstr (json_array_get_string_element (json_node_get_array (node), 0), ==, cases[i][1]);
     }
   {
-    g_autoptr (GString) out = g_string_new (NULL);
+    g_autoptr (BounceJsonWriter) w = bounce_json_writer_new ();
 
-    bounce_json_append_string (out, NULL);
-    g_assert_cmpstr (out->str, ==, "null");
+    bounce_json_writer_string (w, NULL);
+    g_assert_cmpstr (bounce_json_writer_get_text (w, NULL), ==, "null");
   }
+}
+
+/* The writer puts commas between members and elements only, at every
+ * depth; names that need escaping are escaped; numbers read back. */
+static void
+test_json_writer (void)
+{
+  g_autoptr (BounceJsonWriter) w = bounce_json_writer_new ();
+  g_autoptr (JsonNode) node = NULL;
+  g_autoptr (GError) error = NULL;
+  JsonObject *o, *inner;
+  JsonArray *a;
+  char *text;
+
+  bounce_json_writer_begin_object (w);
+  bounce_json_writer_key (w, "empty");
+  bounce_json_writer_begin_array (w);
+  bounce_json_writer_end_array (w);
+  bounce_json_writer_key (w, "list");
+  bounce_json_writer_begin_array (w);
+  bounce_json_writer_begin_object (w);
+  bounce_json_writer_end_object (w);
+  bounce_json_writer_begin_object (w);
+  bounce_json_writer_key (w, "n");
+  bounce_json_writer_int (w, -42);
+  bounce_json_writer_end_object (w);
+  bounce_json_writer_null (w);
+  bounce_json_writer_boolean (w, TRUE);
+  bounce_json_writer_begin_array (w);
+  bounce_json_writer_double (w, 2.5);
+  bounce_json_writer_double (w, 3);
+  bounce_json_writer_double (w, 1.0 / 0.0);
+  bounce_json_writer_end_array (w);
+  bounce_json_writer_end_array (w);
+  bounce_json_writer_key (w, "odd \"name\"\n\xff");
+  bounce_json_writer_string (w, "v");
+  bounce_json_writer_key (w, "inner");
+  bounce_json_writer_begin_object (w);
+  bounce_json_writer_key (w, "a");
+  bounce_json_writer_string (w, NULL);
+  bounce_json_writer_key (w, "b");
+  bounce_json_writer_boolean (w, FALSE);
+  bounce_json_writer_end_object (w);
+  bounce_json_writer_end_object (w);
+
+  g_assert_cmpstr (bounce_json_writer_get_text (w, NULL), ==,
+                   "{\"empty\":[],\"list\":[{},{\"n\":-42},null,true,[2.5,3.0,null]],"
+                   "\"odd \\\"name\\\"\\n\xef\xbf\xbd\":\"v\",\"inner\":{\"a\":null,\"b\":false}}");
+  node = json_from_string (bounce_json_writer_get_text (w, NULL), &error);
+  g_assert_no_error (error);
+  o = json_node_get_object (node);
+  a = json_object_get_array_member (o, "list");
+  g_assert_cmpuint (json_array_get_length (a), ==, 5);
+  g_assert_cmpint (json_object_get_int_member (json_array_get_object_element (a, 1), "n"), ==, -42);
+  g_assert_cmpfloat (json_array_get_double_element (json_array_get_array_element (a, 4), 1), ==, 3.0);
+  g_assert_true (json_object_has_member (o, "odd \"name\"\n\xef\xbf\xbd"));
+  inner = json_object_get_object_member (o, "inner");
+  g_assert_true (json_object_get_null_member (inner, "a"));
+
+  /* Reset: a second text from the same buffer, with nothing left over. */
+  bounce_json_writer_reset (w);
+  bounce_json_writer_begin_object (w);
+  bounce_json_writer_key (w, "again");
+  bounce_json_writer_int (w, 1);
+  bounce_json_writer_end_object (w);
+  text = bounce_json_writer_steal_text (g_steal_pointer (&w));
+  g_assert_cmpstr (text, ==, "{\"again\":1}");
+  g_free (text);
+}
+
+/* Writing a value where none may go is refused, and the text stays what
+ * it was. */
+static void
+test_json_writer_misuse (void)
+{
+  g_autoptr (BounceJsonWriter) w = bounce_json_writer_new ();
+
+  bounce_json_writer_begin_object (w);
+  g_test_expect_message (G_LOG_DOMAIN, G_LOG_LEVEL_CRITICAL, "*assertion*failed*");
+  bounce_json_writer_string (w, "a value without a name");
+  g_test_assert_expected_messages ();
+  g_test_expect_message (G_LOG_DOMAIN, G_LOG_LEVEL_CRITICAL, "*assertion*failed*");
+  bounce_json_writer_end_array (w);
+  g_test_assert_expected_messages ();
+  bounce_json_writer_end_object (w);
+  g_test_expect_message (G_LOG_DOMAIN, G_LOG_LEVEL_CRITICAL, "*assertion*failed*");
+  bounce_json_writer_key (w, "outside");
+  g_test_assert_expected_messages ();
+  g_assert_cmpstr (bounce_json_writer_get_text (w, NULL), ==, "{}");
 }
 
 /* Two reports: a MIME one, whose Content-Type is read first, and a plain
@@ -359,6 +454,8 @@ main (int argc, char **argv)
   g_test_add_func ("/util/risky", test_risky);
   g_test_add_func ("/util/convert", test_convert);
   g_test_add_func ("/util/json-string", test_json_string);
+  g_test_add_func ("/util/json-writer", test_json_writer);
+  g_test_add_func ("/util/json-writer-misuse", test_json_writer_misuse);
   g_test_add_func ("/util/first-use-threads", test_first_use_threads);
   return g_test_run ();
 }
