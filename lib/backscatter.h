@@ -486,8 +486,39 @@ BOUNCE_PUBLIC gboolean bounce_index_learn (BounceIndex *idx,
 BOUNCE_PUBLIC gboolean bounce_index_lookup (BounceIndex *idx,
                                             const char *message_id,
                                             gint64 *date);
+
+/**
+ * BounceIndexKey: what the sent-mail index counts in the owner's mail,
+ * and the form of the value bounce_index_count() looks up (compared
+ * without regard to case).
+ * @BOUNCE_INDEX_RECIPIENT: an address written to (To, Cc, Bcc)
+ * @BOUNCE_INDEX_FROM: a From address
+ * @BOUNCE_INDEX_AGENT: a mail program, without its version ("thunderbird")
+ * @BOUNCE_INDEX_ID_DOMAIN: the domain of a Message-ID
+ * @BOUNCE_INDEX_ID_SHAPE: the shape of a Message-ID ("x-x-x-x-x+@example.org":
+ *   its words' classes, then its domain)
+ * @BOUNCE_INDEX_TIME_ZONE: the zone of a Date ("+0200")
+ * @BOUNCE_INDEX_DKIM: a domain that signed with DKIM
+ * @BOUNCE_INDEX_HOP: a hop the mail took first: "s:" and the organisation
+ *   of the submission server, or "n:" and the network it came from
+ * @BOUNCE_INDEX_STYLE: one way of sending, "HOP|SHAPE|AGENT" ("-" for
+ *   what is unknown)
+ */
+typedef enum
+{
+  BOUNCE_INDEX_RECIPIENT,
+  BOUNCE_INDEX_FROM,
+  BOUNCE_INDEX_AGENT,
+  BOUNCE_INDEX_ID_DOMAIN,
+  BOUNCE_INDEX_ID_SHAPE,
+  BOUNCE_INDEX_TIME_ZONE,
+  BOUNCE_INDEX_DKIM,
+  BOUNCE_INDEX_HOP,
+  BOUNCE_INDEX_STYLE,
+} BounceIndexKey;
+
 BOUNCE_PUBLIC guint bounce_index_count (BounceIndex *idx,
-                                        const char *kind,
+                                        BounceIndexKey key,
                                         const char *value);
 BOUNCE_PUBLIC gint64 bounce_index_get_updated (BounceIndex *idx);
 BOUNCE_PUBLIC gboolean bounce_index_get_range (BounceIndex *idx,

@@ -189,8 +189,8 @@ char *bounce_user_agent_family (const char *ua);
 const char *bounce_identity_sends_under (BounceIdentity *id, const char *domain);
 
 /* sentindex.c */
-guint bounce_index_count_kind (BounceIndex *idx, const char *kind);
-guint bounce_index_count_prefix (BounceIndex *idx, const char *kind, const char *prefix);
+guint bounce_index_count_kind (BounceIndex *idx, BounceIndexKey key);
+guint bounce_index_count_prefix (BounceIndex *idx, BounceIndexKey key, const char *prefix);
 
 /* judgement.c */
 const char *bounce_judge_evidence_name (guint i);

@@ -79,7 +79,7 @@ bounce_judge_path (BounceJudge *j, BounceJudgement *jm, BounceReport *r, BounceO
   /* The profile speaks once it has seen some mail; of paths, once the
    * sent mail has shown some. */
   gboolean history = j->index_n >= MIN_HISTORY;
-  gboolean learned = history && bounce_index_count_kind (j->index, "hop") > 0;
+  gboolean learned = history && bounce_index_count_kind (j->index, BOUNCE_INDEX_HOP) > 0;
   int first_sub = -1;
 
   for (guint i = 0; i < n; i++)
@@ -88,7 +88,7 @@ bounce_judge_path (BounceJudge *j, BounceJudgement *jm, BounceReport *r, BounceO
   for (guint i = n; i-- > 0 && !pf->known;)
     {
       g_autofree char *key = parsed[i] ? bounce_hop_key (&hops[i]) : NULL;
-      guint count = key ? bounce_index_count (j->index, "hop", key) : 0;
+      guint count = key ? bounce_index_count (j->index, BOUNCE_INDEX_HOP, key) : 0;
 
       if (parsed[i] && hops[i].submission != BOUNCE_SUBMISSION_NONE && first_sub < 0)
         first_sub = i;
@@ -108,7 +108,7 @@ bounce_judge_path (BounceJudge *j, BounceJudgement *jm, BounceReport *r, BounceO
     {
       g_autofree char *bare = bounce_sending_style (NULL, shape, agent);
 
-      pf->style = bounce_index_count (j->index, "style", bare) > 0;
+      pf->style = bounce_index_count (j->index, BOUNCE_INDEX_STYLE, bare) > 0;
       if (pf->style)
         bounce_judge_add (j, jm, "style-known",
                           "The original's Message-ID (%s) and mail program (%s) are those of one of the ways you send.",
@@ -128,7 +128,7 @@ bounce_judge_path (BounceJudge *j, BounceJudgement *jm, BounceReport *r, BounceO
       const BounceHop *first = &hops[n - 1];
       g_autofree char *org = bounce_org_domain (first->by_host);
       gboolean straight = recipient_side (r, parsed[0] ? &hops[0] : NULL, org);
-      gboolean always_submits = learned && bounce_index_count_prefix (j->index, "hop", "n:") == 0;
+      gboolean always_submits = learned && bounce_index_count_prefix (j->index, BOUNCE_INDEX_HOP, "n:") == 0;
 
       if (straight || always_submits)
         bounce_judge_add (j, jm, "no-submission-hop",
@@ -161,11 +161,11 @@ judge_markers (BounceJudge *j, BounceJudgement *jm, BounceOriginal *o, const cha
   g_autofree char *zone = bounce_date_zone (bounce_original_get_header (o, "Date"));
   guint n_addr = 0, n_known = 0;
 
-  if (shape && bounce_index_count_kind (j->index, "idshape") > 0
-      && bounce_index_count (j->index, "idshape", shape) == 0)
+  if (shape && bounce_index_count_kind (j->index, BOUNCE_INDEX_ID_SHAPE) > 0
+      && bounce_index_count (j->index, BOUNCE_INDEX_ID_SHAPE, shape) == 0)
     bounce_judge_add (j, jm, "id-shape-unknown", "No mail program of yours makes Message-IDs shaped like %s (%s).",
                       mid, shape);
-  if (agent && bounce_index_count (j->index, "agent", agent) == 0)
+  if (agent && bounce_index_count (j->index, BOUNCE_INDEX_AGENT, agent) == 0)
     for (guint i = 0; i < G_N_ELEMENTS (bulk_agents); i++)
       if (strcmp (agent, bulk_agents[i]) == 0)
         {
@@ -173,14 +173,14 @@ judge_markers (BounceJudge *j, BounceJudgement *jm, BounceOriginal *o, const cha
                             agent);
           break;
         }
-  if (zone && bounce_index_count_kind (j->index, "tz") > 0 && bounce_index_count (j->index, "tz", zone) == 0)
+  if (zone && bounce_index_count_kind (j->index, BOUNCE_INDEX_TIME_ZONE) > 0 && bounce_index_count (j->index, BOUNCE_INDEX_TIME_ZONE, zone) == 0)
     bounce_judge_add (j, jm, "zone-unknown", "The original is dated in time zone %s, in which none of your sent mail is.", zone);
   for (guint i = 0; i < bounce_original_get_n_dkim (o); i++)
     {
       const BounceDkim *d = bounce_original_get_dkim (o, i);
 
       if ((j->identity == NULL || !bounce_identity_signs (j->identity, d->domain))
-          && bounce_index_count (j->index, "dkim", d->domain) > 0)
+          && bounce_index_count (j->index, BOUNCE_INDEX_DKIM, d->domain) > 0)
         {
           bounce_judge_add (j, jm, "dkim-learned", "The original carries a DKIM signature of %s, as your sent mail does.", d->domain);
           break;
@@ -200,7 +200,7 @@ judge_markers (BounceJudge *j, BounceJudgement *jm, BounceOriginal *o, const cha
           if (!INTERNET_ADDRESS_IS_MAILBOX (a))
             continue;
           n_addr++;
-          if (bounce_index_count (j->index, "rcpt", internet_address_mailbox_get_idn_addr (INTERNET_ADDRESS_MAILBOX (a))) > 0)
+          if (bounce_index_count (j->index, BOUNCE_INDEX_RECIPIENT, internet_address_mailbox_get_idn_addr (INTERNET_ADDRESS_MAILBOX (a))) > 0)
             n_known++;
         }
       g_clear_object (&list);
@@ -224,7 +224,7 @@ bounce_judge_profile (BounceJudge *j, BounceJudgement *jm, BounceReport *r, Boun
     return;
   if (domain)
     {
-      if (bounce_index_count (j->index, "iddomain", domain) > 0)
+      if (bounce_index_count (j->index, BOUNCE_INDEX_ID_DOMAIN, domain) > 0)
         bounce_judge_add (j, jm, "id-domain-known", "Your mail has had Message-IDs @%s before.", domain);
       else
         bounce_judge_add (j, jm, "id-domain-unknown", "None of your %u sent messages has a Message-ID @%s.",
@@ -235,7 +235,7 @@ bounce_judge_profile (BounceJudge *j, BounceJudgement *jm, BounceReport *r, Boun
   agent = bounce_user_agent_family (ua);
   if (agent)
     {
-      if (bounce_index_count (j->index, "agent", agent) > 0)
+      if (bounce_index_count (j->index, BOUNCE_INDEX_AGENT, agent) > 0)
         bounce_judge_add (j, jm, "agent-known", "You send mail with %s.", ua);
       else
         bounce_judge_add (j, jm, "agent-unknown", "You have never sent mail with %s.", ua);
@@ -244,7 +244,7 @@ bounce_judge_profile (BounceJudge *j, BounceJudgement *jm, BounceReport *r, Boun
     {
       const char *a = bounce_recipient_get_address (bounce_report_get_recipient (r, i));
 
-      if (bounce_index_count (j->index, "rcpt", a) > 0)
+      if (bounce_index_count (j->index, BOUNCE_INDEX_RECIPIENT, a) > 0)
         known++, friend = a;
       else
         strangers++, stranger = a;

@@ -17,8 +17,9 @@
 #include <sys/stat.h>
 
 static void
-bump (BounceIndex *idx, const char *kind, const char *value, const char *source)
+bump (BounceIndex *idx, BounceIndexKey key, const char *value, const char *source)
 {
+  const char *kind = bounce_index_key_name (key);
   g_autofree char *v = NULL;
 
   if (value == NULL || *value == '\0')
@@ -42,7 +43,7 @@ add_addresses (BounceIndex *idx, GMimeMessage *msg, GMimeAddressType type, const
       InternetAddress *a = internet_address_list_get_address (list, i);
 
       if (INTERNET_ADDRESS_IS_MAILBOX (a))
-        bump (idx, "rcpt", internet_address_mailbox_get_idn_addr (INTERNET_ADDRESS_MAILBOX (a)), source);
+        bump (idx, BOUNCE_INDEX_RECIPIENT, internet_address_mailbox_get_idn_addr (INTERNET_ADDRESS_MAILBOX (a)), source);
     }
 }
 
@@ -94,7 +95,7 @@ add_sending_profile (BounceIndex *idx, GMimeMessage *msg, const char *id, const 
         {
           g_autofree char *d = dkim_domain (value);
 
-          bump (idx, "dkim", d, source);
+          bump (idx, BOUNCE_INDEX_DKIM, d, source);
         }
     }
   /* Headers run from the newest hop: read from the first. Every
@@ -116,16 +117,16 @@ add_sending_profile (BounceIndex *idx, GMimeMessage *msg, const char *id, const 
         }
       if (key)
         {
-          bump (idx, "hop", key, source);
+          bump (idx, BOUNCE_INDEX_HOP, key, source);
           g_free (style_hop);
           style_hop = g_steal_pointer (&key);
         }
       bounce_hop_clear (&hop);
     }
-  bump (idx, "idshape", shape, source);
-  bump (idx, "tz", zone, source);
+  bump (idx, BOUNCE_INDEX_ID_SHAPE, shape, source);
+  bump (idx, BOUNCE_INDEX_TIME_ZONE, zone, source);
   style = bounce_sending_style (style_hop, shape, agent);
-  bump (idx, "style", style, source);
+  bump (idx, BOUNCE_INDEX_STYLE, style, source);
 }
 
 static gboolean
@@ -193,9 +194,9 @@ add_message (BounceIndex *idx, const char *data, gsize len, const char *source, 
     return TRUE;
   if (added)
     *added = TRUE;
-  bump (idx, "from", sender, source);
-  bump (idx, "agent", agent, source);
-  bump (idx, "iddomain", domain, source);
+  bump (idx, BOUNCE_INDEX_FROM, sender, source);
+  bump (idx, BOUNCE_INDEX_AGENT, agent, source);
+  bump (idx, BOUNCE_INDEX_ID_DOMAIN, domain, source);
   add_addresses (idx, msg, GMIME_ADDRESS_TYPE_TO, source);
   add_addresses (idx, msg, GMIME_ADDRESS_TYPE_CC, source);
   add_addresses (idx, msg, GMIME_ADDRESS_TYPE_BCC, source);

@@ -25,6 +25,7 @@ struct _BounceIndex
   guint depth; /* open transactions: the outermost, then savepoints */
 };
 
+const char *bounce_index_key_name (BounceIndexKey key);
 gboolean bounce_index_db_error (BounceIndex *idx, GError **error, const char *what);
 void bounce_index_mark_updated (BounceIndex *idx);
 

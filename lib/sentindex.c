@@ -37,8 +37,7 @@ static const char schema[] =
   "CREATE TABLE IF NOT EXISTS sent (message_id TEXT PRIMARY KEY, date INTEGER,"
   "  sender TEXT, user_agent TEXT, id_domain TEXT, source TEXT NOT NULL DEFAULT 'folder');"
   "CREATE INDEX IF NOT EXISTS sent_date ON sent (date);"
-  /* kind: 'rcpt' (an address written to), 'from', 'agent', 'iddomain',
-   * and the sending profile's (see profile.c); counted per source. */
+  /* kind: a BounceIndexKey's name (key_names below); counted per source. */
   "CREATE TABLE IF NOT EXISTS profile (kind TEXT, value TEXT, count INTEGER NOT NULL,"
   "  source TEXT NOT NULL DEFAULT 'folder', PRIMARY KEY (kind, value, source));"
   "CREATE TABLE IF NOT EXISTS seen (path TEXT PRIMARY KEY, size INTEGER, mtime INTEGER);";
@@ -340,19 +339,43 @@ bounce_index_lookup (BounceIndex *idx, const char *message_id, gint64 *date)
   return found;
 }
 
+/* The name each BounceIndexKey has in the database's profile table. */
+static const char *const key_names[] = {
+  [BOUNCE_INDEX_RECIPIENT] = "rcpt",
+  [BOUNCE_INDEX_FROM] = "from",
+  [BOUNCE_INDEX_AGENT] = "agent",
+  [BOUNCE_INDEX_ID_DOMAIN] = "iddomain",
+  [BOUNCE_INDEX_ID_SHAPE] = "idshape",
+  [BOUNCE_INDEX_TIME_ZONE] = "tz",
+  [BOUNCE_INDEX_DKIM] = "dkim",
+  [BOUNCE_INDEX_HOP] = "hop",
+  [BOUNCE_INDEX_STYLE] = "style",
+};
+
+/* bounce_index_key_name: @key's name in the database (static), or NULL
+ * for a value that is no BounceIndexKey. */
+const char *
+bounce_index_key_name (BounceIndexKey key)
+{
+  return (guint) key < G_N_ELEMENTS (key_names) ? key_names[key] : NULL;
+}
+
 /**
  * bounce_index_count:
- * @kind: "rcpt", "from", "agent" or "iddomain"
- * @value: an address, a User-Agent family or a domain
+ * @key: what is counted
+ * @value: (nullable): the value, in the form @key says (see BounceIndexKey)
  *
- * Returns: how many of the owner's messages had it.
+ * Returns: how many of the owner's messages had it (0 for a NULL @value).
  */
 guint
-bounce_index_count (BounceIndex *idx, const char *kind, const char *value)
+bounce_index_count (BounceIndex *idx, BounceIndexKey key, const char *value)
 {
+  const char *kind = bounce_index_key_name (key);
+
   g_autofree char *v = NULL;
   guint n = 0;
 
+  g_return_val_if_fail (kind != NULL, 0);
   if (value == NULL)
     return 0;
   v = g_utf8_strdown (value, -1);
@@ -364,23 +387,25 @@ bounce_index_count (BounceIndex *idx, const char *kind, const char *value)
   return n;
 }
 
-/* bounce_index_count_kind: how many values of @kind the owner's messages
+/* bounce_index_count_kind: how many values of @key the owner's messages
  * had, counted once per message (0: the profile knows nothing of it). */
 guint
-bounce_index_count_kind (BounceIndex *idx, const char *kind)
+bounce_index_count_kind (BounceIndex *idx, BounceIndexKey key)
 {
-  return bounce_index_count_prefix (idx, kind, "");
+  return bounce_index_count_prefix (idx, key, "");
 }
 
-/* bounce_index_count_prefix: the same, for the values of @kind starting
+/* bounce_index_count_prefix: the same, for the values of @key starting
  * with @prefix. */
 guint
-bounce_index_count_prefix (BounceIndex *idx, const char *kind, const char *prefix)
+bounce_index_count_prefix (BounceIndex *idx, BounceIndexKey key, const char *prefix)
 {
+  const char *kind = bounce_index_key_name (key);
   sqlite3_stmt *q = NULL;
   guint n = 0;
   g_autofree char *like = g_strconcat (prefix, "%", NULL);
 
+  g_return_val_if_fail (kind != NULL, 0);
   if (sqlite3_prepare_v2 (idx->db, "SELECT sum(count) FROM profile WHERE kind = ? AND value LIKE ?",
                           -1, &q, NULL) != SQLITE_OK)
     return 0;

@@ -210,14 +210,26 @@ owner_clear (Owner *o, gconstpointer unused)
 static void
 test_learner (Owner *o, gconstpointer unused)
 {
-  g_assert_cmpuint (bounce_index_count (o->idx, "hop", "s:provider.example"), ==, 30);
-  g_assert_cmpuint (bounce_index_count_kind (o->idx, "hop"), ==, 30);
-  g_assert_cmpuint (bounce_index_count (o->idx, "idshape", "x-x-x-x-x@example.org"), ==, 30);
-  g_assert_cmpuint (bounce_index_count (o->idx, "idshape", "x+.x@mobile.provider.example"), ==, 30);
-  g_assert_cmpuint (bounce_index_count (o->idx, "tz", "+0200"), ==, 60);
+  g_assert_cmpuint (bounce_index_count (o->idx, BOUNCE_INDEX_HOP, "s:provider.example"), ==, 30);
+  g_assert_cmpuint (bounce_index_count_kind (o->idx, BOUNCE_INDEX_HOP), ==, 30);
+  g_assert_cmpuint (bounce_index_count (o->idx, BOUNCE_INDEX_ID_SHAPE, "x-x-x-x-x@example.org"), ==, 30);
+  g_assert_cmpuint (bounce_index_count (o->idx, BOUNCE_INDEX_ID_SHAPE, "x+.x@mobile.provider.example"), ==, 30);
+  g_assert_cmpuint (bounce_index_count (o->idx, BOUNCE_INDEX_TIME_ZONE, "+0200"), ==, 60);
   /* two ways of sending, kept apart */
-  g_assert_cmpuint (bounce_index_count (o->idx, "style", "-|x-x-x-x-x@example.org|mozilla thunderbird"), ==, 30);
-  g_assert_cmpuint (bounce_index_count (o->idx, "style", "s:provider.example|x+.x@mobile.provider.example|k-"), ==, 30);
+  g_assert_cmpuint (bounce_index_count (o->idx, BOUNCE_INDEX_STYLE, "-|x-x-x-x-x@example.org|mozilla thunderbird"), ==, 30);
+  g_assert_cmpuint (bounce_index_count (o->idx, BOUNCE_INDEX_STYLE, "s:provider.example|x+.x@mobile.provider.example|k-"), ==, 30);
+  /* each key counts its own values, whatever their case */
+  g_assert_cmpuint (bounce_index_count (o->idx, BOUNCE_INDEX_FROM, "Me@Example.ORG"), ==, 60);
+  g_assert_cmpuint (bounce_index_count (o->idx, BOUNCE_INDEX_RECIPIENT, "friend3@example.net"), ==, 6);
+  g_assert_cmpuint (bounce_index_count (o->idx, BOUNCE_INDEX_RECIPIENT, "me@example.org"), ==, 0);
+  g_assert_cmpuint (bounce_index_count (o->idx, BOUNCE_INDEX_FROM, "friend3@example.net"), ==, 0);
+  g_assert_cmpuint (bounce_index_count (o->idx, BOUNCE_INDEX_AGENT, "mozilla thunderbird"), ==, 30);
+  g_assert_cmpuint (bounce_index_count (o->idx, BOUNCE_INDEX_ID_DOMAIN, "mobile.provider.example"), ==, 30);
+  g_assert_cmpuint (bounce_index_count (o->idx, BOUNCE_INDEX_ID_DOMAIN, "example.org"), ==, 30);
+  g_assert_cmpuint (bounce_index_count (o->idx, BOUNCE_INDEX_ID_DOMAIN, NULL), ==, 0);
+  /* no message was signed: the only key without a value */
+  for (BounceIndexKey k = BOUNCE_INDEX_RECIPIENT; k <= BOUNCE_INDEX_STYLE; k++)
+    g_assert_cmpuint (bounce_index_count_kind (o->idx, k) > 0, ==, k != BOUNCE_INDEX_DKIM);
 }
 
 /* A bounce from mx.example.com of an original with these headers. */
