@@ -224,6 +224,22 @@ BOUNCE_PUBLIC const char *bounce_recipient_get_remote_mta (BounceRecipient *rcpt
 BOUNCE_PUBLIC const char *bounce_recipient_get_reason (BounceRecipient *rcpt);
 BOUNCE_PUBLIC int bounce_recipient_get_permanent (BounceRecipient *rcpt);
 
+/*
+ * Open structures: BounceAttachment, BounceReceived, BounceDkim (here),
+ * BounceMessageRef, BounceSpan, BounceLearnCounts and BounceEvidence.
+ * Programs read (or set) their fields directly; each ends with reserved
+ * room, always zero, that a later version may turn into fields without
+ * changing the structure's size, so that a program built against this
+ * version keeps working with the next. Room rather than getters: most
+ * are handed out by the library as const pointers and read field by
+ * field (a getter per field would add twenty calls and protect nothing
+ * more), and the others a program allocates itself (BounceSpan in a
+ * GArray, BounceLearnCounts) or copies to change a field and pass back
+ * (BounceMessageRef), which needs their size fixed. A structure a
+ * program fills must start zeroed: `= { 0 }`, or an initialiser that
+ * names what it sets.
+ */
+
 /**
  * BounceAttachment: one attachment of the returned original.
  */
@@ -232,6 +248,8 @@ typedef struct
   char *name;          /* nullable */
   char *content_type;
   gboolean risky;      /* executable, script or archive */
+  /*< private >*/
+  gpointer reserved[2];
 } BounceAttachment;
 
 /**
@@ -243,6 +261,8 @@ typedef struct
   char *from_ip;       /* nullable */
   char *by_host;       /* nullable */
   char *date;          /* nullable */
+  /*< private >*/
+  gpointer reserved[2];
 } BounceReceived;
 
 /**
@@ -252,6 +272,8 @@ typedef struct
 {
   char *domain;
   char *selector;      /* nullable */
+  /*< private >*/
+  gpointer reserved[2];
 } BounceDkim;
 
 BOUNCE_PUBLIC const char *bounce_original_get_header (BounceOriginal *orig,
@@ -291,6 +313,8 @@ typedef struct
   const char *read_error; /* why data is NULL */
   int dirfd;              /* Maildir: its cur/ or new/, open; -1 for an mbox */
   const char *name;       /* Maildir: the file's name in dirfd */
+  /*< private >*/
+  gpointer reserved[4];
 } BounceMessageRef;
 
 typedef enum
@@ -350,6 +374,8 @@ BOUNCE_PUBLIC int bounce_mailbox_lock (const char *path,
  * BounceSpan: one message of an mbox file to change: where it lies, the
  * target mbox its text is appended to (an index into the targets given
  * to bounce_mbox_rewrite(), or -1), and its new text (NULL: taken out).
+ * The program allocates these (a GArray of them) and the library reads
+ * them: their size never changes, and what is reserved must be zero.
  */
 typedef struct
 {
@@ -358,6 +384,8 @@ typedef struct
   int target;
   const char *data;
   gsize data_length;
+  /*< private >*/
+  gpointer reserved[4];
 } BounceSpan;
 
 typedef struct _BounceMboxLock BounceMboxLock;
@@ -463,11 +491,17 @@ BOUNCE_PUBLIC gboolean bounce_index_learn_folder (BounceIndex *idx,
                                                   guint *n_read,
                                                   guint *n_added,
                                                   GError **error);
+/**
+ * BounceLearnCounts: what bounce_index_learn() read, in a structure the
+ * program allocates and the library fills whole (reserved room included).
+ */
 typedef struct
 {
   guint read;      /* messages read this time */
   guint added;     /* of those, new to the index */
   guint not_owner; /* of those, not From one of the owner's addresses */
+  /*< private >*/
+  guint reserved[5];
 } BounceLearnCounts;
 
 typedef void (*BounceLearnProgressFunc) (const BounceLearnCounts *counts,
@@ -539,6 +573,8 @@ typedef struct
   char *rule;    /* its name, as in rules/weights.rules */
   double weight; /* > 0 towards backscatter, < 0 towards legitimate */
   char *detail;  /* one sentence saying what was seen */
+  /*< private >*/
+  gpointer reserved[2];
 } BounceEvidence;
 
 BOUNCE_PUBLIC BounceJudge *bounce_judge_new (BounceIdentity *identity,

@@ -113,7 +113,7 @@ bounce_judgement_new (void)
 void
 bounce_judge_add (BounceJudge *j, BounceJudgement *jm, const char *name, const char *fmt, ...)
 {
-  BounceEvidence e;
+  BounceEvidence e = { 0 };
   va_list ap;
 
   e.rule = g_strdup (name);

@@ -151,6 +151,8 @@ bounce_mbox_rewrite (BounceMboxLock *lock, GArray *spans, BounceMboxLock **targe
   gboolean ok = FALSE, targets_touched = FALSE, mbox_touched = FALSE;
   gsize at;
 
+  /* A program built with another size of BounceSpan (see backscatter.h). */
+  g_return_val_if_fail (g_array_get_element_size (spans) == sizeof (BounceSpan), FALSE);
   if (spans->len == 0)
     return TRUE;
   g_array_sort (spans, compare_offsets);

@@ -4,6 +4,8 @@
  * from $BACKSCATTER_CORPUS or ../shared/corpus beside the source tree.
  * The caller frees the result; tests that need the corpus skip, saying
  * where they looked, when it is not there.
+ *
+ * test_is_zero (): whether a structure's reserved room is zero.
  */
 #pragma once
 
@@ -23,4 +25,17 @@ test_corpus_path (const char *first, ...)
     g_string_append_printf (path, G_DIR_SEPARATOR_S "%s", part);
   va_end (ap);
   return g_string_free (path, FALSE);
+}
+
+/* test_is_zero (): whether the @size bytes at @p are all zero, as the
+ * reserved room of the public structures must be. */
+static inline gboolean
+test_is_zero (gconstpointer p, gsize size)
+{
+  const guint8 *b = p;
+
+  for (gsize i = 0; i < size; i++)
+    if (b[i] != 0)
+      return FALSE;
+  return TRUE;
 }

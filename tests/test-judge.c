@@ -6,6 +6,7 @@
  * The reports are parsed with the installed rules (rules/); the judge
  * gets a rule set holding only the weights each test names. */
 #include "bounce-private.h"
+#include "test-common.h"
 
 #include <glib/gstdio.h>
 
@@ -96,13 +97,21 @@ owner (void)
   return id;
 }
 
+/* Whether @jm holds the evidence @name (and every piece of it, its
+ * reserved room zero). */
 static gboolean
 has_evidence (BounceJudgement *jm, const char *name)
 {
+  gboolean found = FALSE;
+
   for (guint i = 0; i < bounce_judgement_get_n_evidence (jm); i++)
-    if (g_strcmp0 (bounce_judgement_get_evidence (jm, i)->rule, name) == 0)
-      return TRUE;
-  return FALSE;
+    {
+      const BounceEvidence *e = bounce_judgement_get_evidence (jm, i);
+
+      g_assert_true (test_is_zero (e->reserved, sizeof e->reserved));
+      found |= g_strcmp0 (e->rule, name) == 0;
+    }
+  return found;
 }
 
 static BounceJudgement *

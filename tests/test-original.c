@@ -4,6 +4,7 @@
  * Received hops, DKIM signatures, risky attachments), within its limits.
  * No corpus needed. */
 #include "bounce-private.h"
+#include "test-common.h"
 
 #define RECEIVED "Received: from client.example.org (client.example.org [192.0.2.10])\n" \
                  "\tby smtp.example.org (Postfix) with ESMTPSA id 4VdQ2;\n" \
@@ -35,10 +36,12 @@ check_headers (BounceOriginal *o, const char *carried_as)
   g_assert_cmpstr (r->from_ip, ==, "192.0.2.10");
   g_assert_cmpstr (r->by_host, ==, "smtp.example.org");
   g_assert_cmpstr (r->date, ==, "Mon, 08 Apr 2024 09:59:58 +0000");
+  g_assert_true (test_is_zero (r->reserved, sizeof r->reserved));
   g_assert_cmpuint (bounce_original_get_n_dkim (o), ==, 1);
   d = bounce_original_get_dkim (o, 0);
   g_assert_cmpstr (d->domain, ==, "example.org");
   g_assert_cmpstr (d->selector, ==, "mail2024");
+  g_assert_true (test_is_zero (d->reserved, sizeof d->reserved));
 }
 
 static void
@@ -147,6 +150,7 @@ test_message_part (void)
     {
       const BounceAttachment *a = bounce_original_get_attachment (o, i);
 
+      g_assert_true (test_is_zero (a->reserved, sizeof a->reserved));
       if (g_strcmp0 (a->name, "invoice.pdf.exe") == 0)
         risky = a->risky;
       else if (g_strcmp0 (a->name, "notes.txt") == 0)

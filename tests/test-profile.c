@@ -232,6 +232,37 @@ test_learner (Owner *o, gconstpointer unused)
     g_assert_cmpuint (bounce_index_count_kind (o->idx, k) > 0, ==, k != BOUNCE_INDEX_DKIM);
 }
 
+/* What bounce_index_learn() read, in a structure the caller allocated
+ * (here full of garbage): every field set, the reserved room zero. */
+static void
+test_learn_counts (Owner *o, gconstpointer unused)
+{
+  g_autofree char *sent = g_build_filename (o->dir, "Sent", NULL);
+  static const char mbox[] =
+    "From me@example.org Mon Apr  8 09:00:00 2024\n"
+    "From: me@example.org\nTo: ann@example.net\nMessage-ID: <learn-1@example.org>\n\none\n\n"
+    "From me@example.org Mon Apr  8 09:10:00 2024\n"
+    "From: other@example.net\nTo: ann@example.net\nMessage-ID: <learn-2@example.net>\n\ntwo\n\n"
+    "From me@example.org Mon Apr  8 09:20:00 2024\n"
+    "From: Me <me@example.org>\nTo: ann@example.net\nMessage-ID: <learn-3@example.org>\n\nthree\n";
+  g_autoptr (GError) error = NULL;
+  BounceLearnCounts c;
+
+  g_assert_true (g_file_set_contents (sent, mbox, -1, NULL));
+  memset (&c, 0xff, sizeof c);
+  g_assert_true (bounce_index_learn (o->idx, sent, 0, o->id, NULL, NULL, &c, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (c.read, ==, 3);
+  g_assert_cmpuint (c.added, ==, 3);
+  g_assert_cmpuint (c.not_owner, ==, 1);
+  g_assert_true (test_is_zero (c.reserved, sizeof c.reserved));
+  /* Unchanged since: nothing read. */
+  memset (&c, 0xff, sizeof c);
+  g_assert_true (bounce_index_learn (o->idx, sent, 0, o->id, NULL, NULL, &c, &error));
+  g_assert_true (test_is_zero (&c, sizeof c));
+  g_unlink (sent);
+}
+
 /* A bounce from mx.example.com of an original with these headers. */
 static BounceReport *
 bounce_of (const char *original_headers, const char *date)
@@ -481,6 +512,7 @@ main (int argc, char **argv)
   g_test_add_func ("/profile/shapes", test_shapes);
   g_test_add_func ("/profile/zones", test_zones);
   g_test_add ("/profile/learner", Owner, NULL, owner_init, test_learner, owner_clear);
+  g_test_add ("/profile/learn-counts", Owner, NULL, owner_init, test_learn_counts, owner_clear);
   g_test_add ("/profile/evidence/phone", Owner, NULL, owner_init, test_phone_bounce, owner_clear);
   g_test_add ("/profile/evidence/desktop", Owner, NULL, owner_init, test_desktop_bounce, owner_clear);
   g_test_add ("/profile/evidence/new-way", Owner, NULL, owner_init, test_new_way, owner_clear);

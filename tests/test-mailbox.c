@@ -1,0 +1,170 @@
+/* test-mailbox.c — mailboxes through the public API, without the corpus:
+ * what bounce_mailbox_foreach() hands out for a Maildir and an mbox, and
+ * what the library checks of the BounceSpan array a program gives
+ * bounce_mbox_rewrite(). */
+#include "bounce-private.h"
+#include "test-common.h"
+
+#include <glib/gstdio.h>
+
+#define MESSAGE(n) "From: ann@example.net\nTo: bob@example.org\nSubject: note " n "\n\nhello " n "\n"
+
+typedef struct
+{
+  char *dir;      /* the test's own folder */
+  char *maildir;  /* DIR/Maildir: new/one, cur/two:2,S */
+  char *mbox;     /* DIR/mbox: two messages */
+} Boxes;
+
+static void
+write_file (const char *path, const char *text)
+{
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (g_file_set_contents (path, text, -1, &error));
+  g_assert_no_error (error);
+}
+
+static void
+boxes_init (Boxes *b, gconstpointer unused)
+{
+  static const char *const sub[] = { "cur", "new", "tmp" };
+
+  b->dir = g_dir_make_tmp ("mailbox-XXXXXX", NULL);
+  b->maildir = g_build_filename (b->dir, "Maildir", NULL);
+  b->mbox = g_build_filename (b->dir, "mbox", NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (sub); i++)
+    {
+      g_autofree char *d = g_build_filename (b->maildir, sub[i], NULL);
+
+      g_assert_cmpint (g_mkdir_with_parents (d, 0700), ==, 0);
+    }
+  {
+    g_autofree char *one = g_build_filename (b->maildir, "new", "1712570400.M1P1.example", NULL);
+    g_autofree char *two = g_build_filename (b->maildir, "cur", "1712570401.M2P1.example:2,S", NULL);
+
+    write_file (one, MESSAGE ("1"));
+    write_file (two, MESSAGE ("2"));
+  }
+  write_file (b->mbox, "From ann@example.net Mon Apr  8 10:00:00 2024\n" MESSAGE ("1") "\n"
+                       "From ann@example.net Mon Apr  8 10:00:01 2024\n" MESSAGE ("2"));
+}
+
+/* Removes everything under @path (no links are followed: none are made). */
+static void
+remove_tree (const char *path)
+{
+  g_autoptr (GDir) d = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  while (d && (name = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *p = g_build_filename (path, name, NULL);
+
+      if (g_file_test (p, G_FILE_TEST_IS_DIR) && !g_file_test (p, G_FILE_TEST_IS_SYMLINK))
+        remove_tree (p);
+      else
+        g_unlink (p);
+    }
+  g_rmdir (path);
+}
+
+static void
+boxes_clear (Boxes *b, gconstpointer unused)
+{
+  remove_tree (b->dir);
+  g_assert_false (g_file_test (b->dir, G_FILE_TEST_EXISTS));
+  g_free (b->dir);
+  g_free (b->maildir);
+  g_free (b->mbox);
+}
+
+typedef struct
+{
+  guint n;
+  GString *seen; /* the subjects' numbers, in order */
+} Walk;
+
+static gboolean
+check_ref (const BounceMessageRef *ref, gpointer prepared, gpointer user_data, GError **error)
+{
+  Walk *w = user_data;
+  const char *note;
+
+  g_assert_nonnull (ref->data);
+  g_assert_null (ref->read_error);
+  g_assert_false (ref->truncated);
+  g_assert_true (test_is_zero (ref->reserved, sizeof ref->reserved));
+  if (ref->in_mbox)
+    {
+      g_assert_cmpint (ref->dirfd, ==, -1);
+      g_assert_null (ref->name);
+      /* the span runs to the next "From " line */
+      g_assert_cmpuint (ref->span, >=, ref->length);
+    }
+  else
+    {
+      g_assert_cmpint (ref->dirfd, >=, 0);
+      g_assert_true (g_str_has_suffix (ref->path, ref->name));
+    }
+  note = g_strstr_len (ref->data, ref->length, "Subject: note ");
+  g_assert_nonnull (note);
+  g_string_append_c (w->seen, note[strlen ("Subject: note ")]);
+  w->n++;
+  return TRUE;
+}
+
+/* Each message handed out once, whole, with its reserved room zero. */
+static void
+test_foreach (Boxes *b, gconstpointer unused)
+{
+  const char *const paths[] = { b->maildir, b->mbox };
+
+  for (guint i = 0; i < G_N_ELEMENTS (paths); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (GString) seen = g_string_new (NULL);
+      Walk w = { 0, seen };
+
+      g_assert_true (bounce_mailbox_foreach (paths[i], BOUNCE_MAILBOX_DEFAULT, NULL, 1, NULL, NULL,
+                                             check_ref, &w, &error));
+      g_assert_no_error (error);
+      g_assert_cmpuint (w.n, ==, 2);
+      /* a Maildir's new/ and cur/ in either order; an mbox in file order */
+      if (i == 1)
+        g_assert_cmpstr (seen->str, ==, "12");
+      else
+        g_assert_true (strcmp (seen->str, "12") == 0 || strcmp (seen->str, "21") == 0);
+    }
+}
+
+/* An array of some other element size than BounceSpan's (a program
+ * built against another version) is refused, and the mbox left alone. */
+static void
+test_span_size (Boxes *b, gconstpointer unused)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BounceMboxLock) lock = bounce_mbox_lock (b->mbox, NULL, &error);
+  g_autoptr (GArray) wrong = g_array_new (FALSE, TRUE, sizeof (BounceSpan) - sizeof (gpointer));
+  g_autofree char *state = g_build_filename (b->dir, "state", NULL);
+  g_autofree char *before = NULL, *after = NULL;
+
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (b->mbox, &before, NULL, NULL));
+  g_array_set_size (wrong, 1);
+  g_test_expect_message (NULL, G_LOG_LEVEL_CRITICAL, "*sizeof (BounceSpan)*");
+  g_assert_false (bounce_mbox_rewrite (lock, wrong, NULL, 0, state, &error));
+  g_test_assert_expected_messages ();
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (b->mbox, &after, NULL, NULL));
+  g_assert_cmpstr (before, ==, after);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add ("/mailbox/foreach", Boxes, NULL, boxes_init, test_foreach, boxes_clear);
+  g_test_add ("/mailbox/span-size", Boxes, NULL, boxes_init, test_span_size, boxes_clear);
+  return g_test_run ();
+}
