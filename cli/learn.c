@@ -144,37 +144,11 @@ cli_learn (int argc, char **argv)
   return status;
 }
 
-/* The value of the first @name: field of the header block of @data
- * (its first line only, spaces trimmed), or NULL. */
-static char *
-header_value (const char *data, gsize len, const char *name)
-{
-  const char *end = data + len;
-  gsize nlen = strlen (name);
-
-  for (const char *l = data; l < end && *l != '\n' && *l != '\r';)
-    {
-      const char *nl = memchr (l, '\n', end - l);
-      const char *le = nl ? nl : end;
-
-      if ((gsize) (le - l) > nlen && l[nlen] == ':' && g_ascii_strncasecmp (l, name, nlen) == 0)
-        {
-          g_autofree char *v = g_strndup (l + nlen + 1, le - l - nlen - 1);
-
-          return g_strdup (g_strstrip (v));
-        }
-      if (nl == NULL)
-        break;
-      l = nl + 1;
-    }
-  return NULL;
-}
-
 /* The domain of the first address in the From: field, or NULL. */
 static char *
 from_domain (const char *data, gsize len)
 {
-  g_autofree char *from = header_value (data, len, "From");
+  g_autofree char *from = bounce_message_get_header (data, len, "From");
   const char *at = from ? strchr (from, '@') : NULL;
   const char *d = at ? at + 1 : NULL;
 
@@ -183,19 +157,21 @@ from_domain (const char *data, gsize len)
   return at && d > at + 1 ? g_ascii_strdown (at + 1, d - at - 1) : NULL;
 }
 
-/* Puts a new Message-ID: field at the top of the message in @buf, with
- * the line ending the message uses; returns the id. */
+/* Puts a new Message-ID: field at the top of the message in @buf (after
+ * an mbox "From " line), with the line ending the message uses; returns
+ * the id. */
 static char *
-add_message_id (GByteArray *buf)
+add_message_id (GByteArray **buf)
 {
-  g_autofree char *domain = from_domain ((const char *) buf->data, buf->len);
-  const guint8 *nl = memchr (buf->data, '\n', buf->len);
-  gboolean crlf = nl && nl > buf->data && nl[-1] == '\r';
+  g_autofree char *domain = from_domain ((const char *) (*buf)->data, (*buf)->len);
   char *id = g_strdup_printf ("<%" G_GINT64_FORMAT ".%08x%08x@%s>", g_get_real_time (),
                               g_random_int (), g_random_int (), domain ? domain : g_get_host_name ());
-  g_autofree char *field = g_strdup_printf ("Message-ID: %s%s", id, crlf ? "\r\n" : "\n");
+  g_autofree char *field = g_strdup_printf ("Message-ID: %s\n", id);
+  gsize len;
+  char *with = bounce_message_add_headers ((const char *) (*buf)->data, (*buf)->len, field, NULL, &len);
 
-  g_byte_array_prepend (buf, (const guint8 *) field, strlen (field));
+  g_byte_array_unref (*buf);
+  *buf = g_byte_array_new_take ((guint8 *) with, len);
   return id;
 }
 
@@ -237,10 +213,10 @@ cli_record_sent (int argc, char **argv)
    * than what is read goes on unchanged. */
   if (pass)
     {
-      g_autofree char *mid = header_value ((const char *) buf->data, buf->len, "Message-ID");
+      g_autofree char *mid = bounce_message_get_header ((const char *) buf->data, buf->len, "Message-ID");
 
       if (mid == NULL)
-        added_id = add_message_id (buf);
+        added_id = add_message_id (&buf);
       if (!cli_write_all (STDOUT_FILENO, buf->data, buf->len))
         {
           fprintf (stderr, "backscatter record-sent: cannot write the message to standard output\n");

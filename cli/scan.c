@@ -173,7 +173,7 @@ act (Scan *s, const BounceMessageRef *ref, BounceReport *report, BounceJudgement
         {
           g_autofree char *headers = bounce_judgement_to_headers (jm, report, "\n");
           gsize len;
-          char *data = bounce_message_add_headers (ref->data, ref->length, headers, &len);
+          char *data = bounce_message_add_headers (ref->data, ref->length, headers, BOUNCE_HEADER_PREFIX, &len);
 
           if (len == ref->length && memcmp (data, ref->data, len) == 0)
             {
@@ -210,7 +210,7 @@ act (Scan *s, const BounceMessageRef *ref, BounceReport *report, BounceJudgement
       {
         g_autofree char *headers = bounce_judgement_to_headers (jm, report, "\n");
         gsize len;
-        g_autofree char *data = bounce_message_add_headers (ref->data, ref->length, headers, &len);
+        g_autofree char *data = bounce_message_add_headers (ref->data, ref->length, headers, BOUNCE_HEADER_PREFIX, &len);
 
         /* A message that carries these headers already is left as it is;
          * X-Backscatter headers it came with are replaced by ours. */

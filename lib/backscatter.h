@@ -592,13 +592,24 @@ BOUNCE_PUBLIC const BounceEvidence *bounce_judgement_get_evidence (BounceJudgeme
                                                                    guint index);
 BOUNCE_PUBLIC void bounce_judgement_write_json (BounceJudgement *judgement,
                                                 BounceJsonWriter *w);
+/**
+ * BOUNCE_HEADER_PREFIX:
+ * What the names of the fields bounce_judgement_to_headers() writes begin
+ * with: bounce_message_add_headers() replaces those a message came with.
+ */
+#define BOUNCE_HEADER_PREFIX "X-Backscatter"
+
 BOUNCE_PUBLIC char *bounce_judgement_to_headers (BounceJudgement *judgement,
                                                  BounceReport *report,
                                                  const char *newline);
 BOUNCE_PUBLIC char *bounce_message_add_headers (const char *data,
                                                 gsize length,
                                                 const char *headers,
+                                                const char *replace,
                                                 gsize *out_length);
+BOUNCE_PUBLIC char *bounce_message_get_header (const char *data,
+                                               gsize length,
+                                               const char *name);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BounceRules, bounce_rules_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BounceReport, bounce_report_unref)

@@ -114,3 +114,37 @@ bounce_header_block_end (const char *data, gsize len)
     ;
   return pos;
 }
+
+/**
+ * bounce_message_get_header:
+ * @data: a message (an mbox "From " line, a byte order mark or blank
+ *   lines before its header block are passed over)
+ * @length: its length
+ * @name: a field name
+ *
+ * Reads the header block of @data as the library's parser does: names
+ * compared without case, blanks before the colon dropped.
+ *
+ * Returns: (transfer full) (nullable): the value of the first @name
+ * field, unfolded (its line ends taken out) and without the blanks at
+ * either end, as the message wrote it (no encoded words decoded); NULL
+ * when the header block has no such field
+ */
+char *
+bounce_message_get_header (const char *data, gsize length, const char *name)
+{
+  gsize pos = bounce_message_start (data, length), nlen = strlen (name);
+  BounceHeaderField field;
+
+  while (bounce_header_next (data, length, &pos, &field))
+    if (field.value && field.name_len == nlen && g_ascii_strncasecmp (field.line, name, nlen) == 0)
+      {
+        GString *v = g_string_sized_new (field.value_len);
+
+        for (gsize i = 0; i < field.value_len; i++)
+          if (field.value[i] != '\r' && field.value[i] != '\n')
+            g_string_append_c (v, field.value[i]);
+        return g_strstrip (g_string_free (v, FALSE));
+      }
+  return NULL;
+}

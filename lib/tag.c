@@ -1,32 +1,32 @@
-/* tag.c — put backscatter's own X-Backscatter headers on a message.
+/* tag.c — put header fields on a message: backscatter's own
+ * X-Backscatter headers, or a Message-ID an outgoing message lacks.
  *
- * The headers go at the top of the header block (after an mbox "From "
- * line), in the message's own line ending. Headers named X-Backscatter*
- * that came with the message are removed first: a sender could forge
- * them to get mail filed or hidden, and only the headers this program
- * writes may say what it found. Only the message's own header block is
- * looked at (up to the blank line that ends it); every other byte is
- * kept as it was, a missing final newline included.
+ * The fields go at the top of the header block (after an mbox "From "
+ * line), in the message's own line ending. When they are the
+ * X-Backscatter ones, those that came with the message are removed first:
+ * a sender could forge them to get mail filed or hidden, and only the
+ * headers this program writes may say what it found. Only the message's
+ * own header block is looked at (up to the blank line that ends it);
+ * every other byte is kept as it was, a missing final newline included.
  */
 #include "bounce-private.h"
 
 #include <string.h>
 
-/* Is the header field starting at @line (up to @end) an X-Backscatter*
- * one? "Name :" with space before the colon counts as "Name:". */
+/* Does the name of the header field starting at @line (up to @end) begin
+ * with @prefix? "Name :" with space before the colon counts as "Name:". */
 static gboolean
-is_ours (const char *line, const char *end)
+is_named (const char *line, const char *end, const char *prefix)
 {
-  static const char prefix[] = "X-Backscatter";
   const char *colon = memchr (line, ':', end - line);
   const char *name_end = colon;
+  gsize n = strlen (prefix);
 
   if (colon == NULL)
     return FALSE;
   while (name_end > line && (name_end[-1] == ' ' || name_end[-1] == '\t'))
     name_end--;
-  return (gsize) (name_end - line) >= sizeof prefix - 1
-         && g_ascii_strncasecmp (line, prefix, sizeof prefix - 1) == 0
+  return (gsize) (name_end - line) >= n && g_ascii_strncasecmp (line, prefix, n) == 0
          && memchr (line, ' ', name_end - line) == NULL;
 }
 
@@ -67,20 +67,24 @@ block_end_of (const char *p, const char *end, char eol)
  * bounce_message_add_headers:
  * @data: a whole message (an mbox "From " line first is allowed)
  * @length: its length
- * @headers: the header lines to add, each ending in a newline (from
- *   bounce_judgement_to_headers())
+ * @headers: the header lines to add, each ending in a newline (as
+ *   bounce_judgement_to_headers() writes them)
+ * @replace: (nullable): fields whose name begins with this (without case;
+ *   "X-Backscatter") are taken out of the header block; NULL: none is
  * @out_length: (out): the length of the result
  *
- * The message with every X-Backscatter* field of its header block taken
- * out and @headers put at the top of it, written in the message's own
+ * The message with the fields @replace names taken out of its header
+ * block and @headers put at the top of it, written in the message's own
  * line ending (LF, CRLF or a bare CR, as its first line ends); an mbox
  * "From " line alone comes back as it is. A message that already carries
- * exactly these headers, and no others of the kind, comes back the same.
+ * exactly these headers, and no others @replace names, comes back the
+ * same.
  *
  * Returns: (transfer full): the new message
  */
 char *
-bounce_message_add_headers (const char *data, gsize length, const char *headers, gsize *out_length)
+bounce_message_add_headers (const char *data, gsize length, const char *headers, const char *replace,
+                            gsize *out_length)
 {
   const char *p = data, *end = data + length, *block_end;
   const char *newline = newline_of (data, length);
@@ -121,7 +125,7 @@ bounce_message_add_headers (const char *data, gsize length, const char *headers,
           field_end = nl ? nl + 1 : block_end;
         }
       while (field_end < block_end && (*field_end == ' ' || *field_end == '\t'));
-      if (!is_ours (p, field_end))
+      if (replace == NULL || !is_named (p, field_end, replace))
         g_string_append_len (out, p, field_end - p);
       p = field_end;
     }

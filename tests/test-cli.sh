@@ -57,6 +57,15 @@ printf 'From: Me <me@example.org>\nTo: yann@example.net\nSubject: later\nMessage
 check "record-sent adds the message on stdin" '[ $st = 0 ] && "$BIN" learn --sent "$T/Sent" | grep -q "index: 7 messages"'
 printf 'From: Me <me@example.org>\nSubject: no id\n\nhi\n' | "$BIN" record-sent 2> "$T/err"; st=$?
 check "record-sent refuses a message without a Message-ID" '[ $st = 65 ] && grep -q "no Message-ID" "$T/err"'
+printf 'From: Me <me@example.org>\nMessage-Id :\n <folded-1@mail.example.org>\nSubject: folded\n\nhi\n' > "$T/folded.eml"
+"$BIN" record-sent --pass --index "$T/pass.db" < "$T/folded.eml" > "$T/out"; st=$?
+check "record-sent --pass finds a folded Message-Id written with a space before its colon, and adds none" \
+  '[ $st = 0 ] && cmp -s "$T/out" "$T/folded.eml"' "exit $st" "$(head -3 "$T/out")"
+printf 'From me@example.org Mon Apr  8 12:00:00 2024\r\nFrom: Me <me@example.org>\r\nSubject: crlf\r\n\r\nhi\r\n' > "$T/crlf.eml"
+"$BIN" record-sent --pass --index "$T/pass.db" < "$T/crlf.eml" > "$T/out"; st=$?
+check "record-sent --pass puts the Message-ID it adds after an mbox From line, ended as the message's lines are" \
+  '[ $st = 0 ] && [ "$(sed -n 1p "$T/out")" = "$(sed -n 1p "$T/crlf.eml")" ] && sed -n 2p "$T/out" | grep -q "^Message-ID: <[^>]*@example.org>.$" && [ "$(sed 2d "$T/out")" = "$(cat "$T/crlf.eml")" ]' \
+  "exit $st" "$(head -3 "$T/out" | od -c | head -5)"
 
 # --- check's exit codes --------------------------------------------------------
 cd "$SRC/testdata" || exit 1

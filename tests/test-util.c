@@ -284,6 +284,34 @@ test_json_writer_misuse (void)
   g_assert_cmpstr (bounce_json_writer_get_text (w, NULL), ==, "{}");
 }
 
+/* A field's value as bounce_message_get_header() reads it: after an mbox
+ * "From " line and a byte order mark, names without case and with blanks
+ * before the colon, folds taken out, and never from the body. */
+static void
+test_message_get_header (void)
+{
+  static const char msg[] = "From someone@example.org Mon Apr  8 12:00:00 2024\n"
+                            "\xef\xbb\xbf" "Subject: a long\r\n\tsubject\r\n"
+                            "message-id :  <a@example.org> \n"
+                            "X-Empty:\n"
+                            "\n"
+                            "Date: in the body\n";
+  char *v;
+
+  v = bounce_message_get_header (msg, sizeof msg - 1, "Subject");
+  g_assert_cmpstr (v, ==, "a long\tsubject");
+  g_free (v);
+  v = bounce_message_get_header (msg, sizeof msg - 1, "Message-ID");
+  g_assert_cmpstr (v, ==, "<a@example.org>");
+  g_free (v);
+  v = bounce_message_get_header (msg, sizeof msg - 1, "x-empty");
+  g_assert_cmpstr (v, ==, "");
+  g_free (v);
+  g_assert_null (bounce_message_get_header (msg, sizeof msg - 1, "Date"));
+  g_assert_null (bounce_message_get_header (msg, sizeof msg - 1, "Message"));
+  g_assert_null (bounce_message_get_header ("", 0, "Subject"));
+}
+
 /* Two reports: a MIME one, whose Content-Type is read first, and a plain
  * one with an encoded Subject, whose Subject is decoded first. */
 static const char *const first_reports[] = {
@@ -455,6 +483,7 @@ main (int argc, char **argv)
   g_test_add_func ("/util/convert", test_convert);
   g_test_add_func ("/util/json-string", test_json_string);
   g_test_add_func ("/util/json-writer", test_json_writer);
+  g_test_add_func ("/util/message-get-header", test_message_get_header);
   g_test_add_func ("/util/json-writer-misuse", test_json_writer_misuse);
   g_test_add_func ("/util/first-use-threads", test_first_use_threads);
   return g_test_run ();
