@@ -19,7 +19,7 @@
 
 typedef struct
 {
-  CliContext ctx;
+  CliContext *ctx;
   gboolean json;
   gboolean explain;
   int found;      /* backscatter */
@@ -35,14 +35,14 @@ check_one (Check *c, const char *source, const char *data, gsize len, const GErr
   g_autoptr (BounceReport) report = NULL;
   g_autoptr (BounceJudgement) judgement = NULL;
 
-  if (read_error == NULL && !cli_context_ready_for (&c->ctx, data, len, &error))
+  if (read_error == NULL && !cli_context_ready_for (c->ctx, data, len, &error))
     {
       fprintf (stderr, "backscatter: %s\n", error->message);
       c->fatal = cli_exit_for_error (error);
       return;
     }
   if (read_error == NULL)
-    report = bounce_report_new_from_data (data, len, c->ctx.rules, BOUNCE_PARSE_DEFAULT, &error);
+    report = bounce_report_new_from_data (data, len, c->ctx->rules, BOUNCE_PARSE_DEFAULT, &error);
   else
     error = g_error_copy (read_error);
   if (report == NULL)
@@ -55,7 +55,7 @@ check_one (Check *c, const char *source, const char *data, gsize len, const GErr
         cli_print_error (source, error->message);
       return;
     }
-  judgement = bounce_judge_report (c->ctx.judge, report);
+  judgement = bounce_judge_report (c->ctx->judge, report);
   switch (bounce_judgement_get_verdict (judgement))
     {
     case BOUNCE_VERDICT_BACKSCATTER:
@@ -70,8 +70,8 @@ check_one (Check *c, const char *source, const char *data, gsize len, const GErr
   if (c->json)
     cli_print_json (source, report, judgement, NULL);
   else
-    cli_print_text (source, report, judgement, c->ctx.rules, c->explain);
-  if (c->explain && !c->json && !bounce_identity_has_addresses (c->ctx.identity)
+    cli_print_text (source, report, judgement, c->ctx->rules, c->explain);
+  if (c->explain && !c->json && !bounce_identity_has_addresses (c->ctx->identity)
       && bounce_judgement_get_verdict (judgement) == BOUNCE_VERDICT_UNKNOWN)
     printf ("  hint: no addresses are configured, so nothing says whose mail this was; "
             "'backscatter doctor' says what would decide it\n");
@@ -169,10 +169,9 @@ check_file (Check *c, const char *path)
 }
 
 int
-cli_check (int argc, char **argv)
+cli_check (CliRun *run, int argc, char **argv)
 {
-  Check c = { 0 };
-  CliSettings settings = { 0 };
+  Check c = { .ctx = &run->ctx };
   GOptionEntry entries[] = {
     { "json", 0, 0, G_OPTION_ARG_NONE, &c.json, "One JSON object per message, one per line", NULL },
     { "explain", 0, 0, G_OPTION_ARG_NONE, &c.explain, "List the evidence for each verdict", NULL },
@@ -181,30 +180,23 @@ cli_check (int argc, char **argv)
   g_autoptr (GError) error = NULL;
   int status;
 
-  if (!cli_parse_options ("check", "[FILE...] - say what each message is", entries, &settings, &argc, &argv))
+  if (!cli_parse_options (run, entries, &argc, &argv))
     return EX_USAGE;
   /* The rules and the index are loaded when a message first needs them:
    * most mail is ruled out by its header block alone. */
-  if (!cli_context_prepare (&c.ctx, &settings, &error))
+  if (!cli_run_load (run, &error))
     {
       fprintf (stderr, "backscatter: %s\n", error->message);
-      cli_settings_clear (&settings);
-      cli_context_clear (&c.ctx);
       return cli_exit_for_error (error);
     }
-  cli_settings_clear (&settings);
   if (argc < 2 && !check_stdin (&c))
-    {
-      cli_context_clear (&c.ctx);
-      return EX_IOERR;
-    }
+    return EX_IOERR;
   for (int i = 1; i < argc && !c.fatal; i++)
     if (strcmp (argv[i], "-") != 0)
       check_file (&c, argv[i]);
     else if (!check_stdin (&c) && c.error_code == 0)
       c.error_code = EX_IOERR;
   fflush (stdout);
-  cli_context_clear (&c.ctx);
   /* Errors win over verdicts (backscatter(1), EXIT STATUS). */
   if (c.fatal)
     status = c.fatal;

@@ -41,16 +41,42 @@ typedef struct
   gboolean pending;
 } CliContext;
 
-typedef int (*CliCommand) (int argc, char **argv);
+/* What cli_run_load() loads for a command before it reads mail. */
+typedef enum
+{
+  CLI_LOAD_NONE,      /* it opens what it needs itself (learn, record-sent, milter) */
+  CLI_LOAD_RULES,     /* the rules alone (release) */
+  CLI_LOAD_ALL,       /* rules, identity, index and judge (scan, doctor) */
+  CLI_LOAD_ON_DEMAND, /* the identity now, the rest when a message may be a
+                       * report: cli_context_ready_for() (check, filter) */
+} CliLoad;
 
-int cli_check (int argc, char **argv);
-int cli_learn (int argc, char **argv);
-int cli_record_sent (int argc, char **argv);
-int cli_scan (int argc, char **argv);
-int cli_filter (int argc, char **argv);
-int cli_doctor (int argc, char **argv);
-int cli_release (int argc, char **argv);
-int cli_milter (int argc, char **argv);
+/* One run of a command: made by main.c from its table, handed to the
+ * command, and cleared by main.c when the command returns. */
+typedef struct
+{
+  const char *command; /* "check" */
+  const char *usage;   /* what follows "backscatter COMMAND" in --help */
+  CliLoad load;
+  CliSettings settings; /* from the flags (cli_parse_options) */
+  CliContext ctx;       /* from cli_run_load() */
+} CliRun;
+
+typedef int (*CliCommand) (CliRun *run, int argc, char **argv);
+
+int cli_check (CliRun *run, int argc, char **argv);
+int cli_learn (CliRun *run, int argc, char **argv);
+int cli_record_sent (CliRun *run, int argc, char **argv);
+int cli_scan (CliRun *run, int argc, char **argv);
+int cli_filter (CliRun *run, int argc, char **argv);
+int cli_doctor (CliRun *run, int argc, char **argv);
+int cli_release (CliRun *run, int argc, char **argv);
+int cli_milter (CliRun *run, int argc, char **argv);
+
+gboolean cli_parse_options (CliRun *run, GOptionEntry *own, int *argc, char ***argv);
+gboolean cli_run_load (CliRun *run, GError **error);
+void cli_run_clear (CliRun *run);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (CliRun, cli_run_clear)
 
 BounceRules *cli_load_rules (char **dirs, GError **error);
 BounceRules *cli_load_rules_once (char **dirs, GError **error);
@@ -69,8 +95,6 @@ gboolean cli_context_load (CliContext *ctx, CliSettings *s, GError **error);
 gboolean cli_context_prepare (CliContext *ctx, CliSettings *s, GError **error);
 gboolean cli_context_ready_for (CliContext *ctx, const char *data, gsize len, GError **error);
 void cli_context_clear (CliContext *ctx);
-gboolean cli_parse_options (const char *command, const char *usage, GOptionEntry *own,
-                            CliSettings *settings, int *argc, char ***argv);
 
 BounceJsonWriter *cli_json_begin (const char *source, BounceReport *report, BounceJudgement *judgement);
 void cli_json_member (BounceJsonWriter *w, const char *name, const char *value);

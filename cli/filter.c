@@ -49,56 +49,50 @@ error_header (const char *message)
 
 /* The headers to add, or NULL when the message cannot be judged. */
 static char *
-judge_headers (CliSettings *settings, const char *data, gsize len)
+judge_headers (CliRun *run, const char *data, gsize len)
 {
-  CliContext ctx = { 0 };
+  CliContext *ctx = &run->ctx;
   g_autoptr (GError) error = NULL;
   g_autoptr (BounceReport) report = NULL;
   g_autoptr (BounceJudgement) judgement = NULL;
   char *headers = NULL;
 
   /* The rules and the index only for a message that may be a report. */
-  if (!cli_context_prepare (&ctx, settings, &error)
-      || !cli_context_ready_for (&ctx, data, len, &error))
+  if (!cli_run_load (run, &error) || !cli_context_ready_for (ctx, data, len, &error))
     {
       fprintf (stderr, "backscatter filter: %s\n", error->message);
-      cli_context_clear (&ctx);
       return error_header (error->message);
     }
-  report = bounce_report_new_from_data (data, len, ctx.rules, BOUNCE_PARSE_DEFAULT, &error);
+  report = bounce_report_new_from_data (data, len, ctx->rules, BOUNCE_PARSE_DEFAULT, &error);
   if (report)
     {
-      judgement = bounce_judge_report (ctx.judge, report);
+      judgement = bounce_judge_report (ctx->judge, report);
       headers = bounce_judgement_to_headers (judgement, report, "\n");
     }
   else
     fprintf (stderr, "backscatter filter: %s\n", error->message);
-  cli_context_clear (&ctx);
   return headers;
 }
 
 int
-cli_filter (int argc, char **argv)
+cli_filter (CliRun *run, int argc, char **argv)
 {
-  CliSettings settings = { 0 };
   g_autoptr (GByteArray) buf = NULL;
   g_autoptr (GError) error = NULL;
   g_autofree char *headers = NULL, *tagged = NULL;
   gsize tagged_len = 0;
   gboolean more;
 
-  if (!cli_parse_options ("filter", "- add X-Backscatter headers to the message on stdin", NULL, &settings, &argc, &argv))
+  if (!cli_parse_options (run, NULL, &argc, &argv))
     return EX_USAGE;
   buf = cli_read_message (STDIN_FILENO, &more, &error);
   if (buf == NULL)
     {
       fprintf (stderr, "backscatter filter: %s\n", error->message);
-      cli_settings_clear (&settings);
       return EX_IOERR;
     }
   if (buf->len > 0)
-    headers = judge_headers (&settings, (const char *) buf->data, buf->len);
-  cli_settings_clear (&settings);
+    headers = judge_headers (run, (const char *) buf->data, buf->len);
   /* X-Backscatter headers the message came with are replaced by ours. */
   if (headers)
     tagged = bounce_message_add_headers ((const char *) buf->data, buf->len, headers, BOUNCE_HEADER_PREFIX, &tagged_len);

@@ -30,9 +30,9 @@ learn_progress (const BounceLearnCounts *c, guint looked_at, goffset offset, gpo
 }
 
 int
-cli_learn (int argc, char **argv)
+cli_learn (CliRun *run, int argc, char **argv)
 {
-  CliSettings settings = { 0 };
+  CliSettings *settings = &run->settings;
   gboolean rebuild = FALSE, quiet = FALSE, recursive = FALSE;
   GOptionEntry entries[] = {
     { "rebuild", 0, 0, G_OPTION_ARG_NONE, &rebuild, "Forget the index and read every folder again", NULL },
@@ -49,25 +49,22 @@ cli_learn (int argc, char **argv)
   int status = 0;
   CliProgress progress = { 0 };
 
-  if (!cli_parse_options ("learn", "- build the sent-mail index from your sent folders", entries, &settings, &argc, &argv))
+  if (!cli_parse_options (run, entries, &argc, &argv))
     return EX_USAGE;
   if (argc > 1)
     {
       fprintf (stderr, "backscatter learn: unexpected argument '%s' (name folders with --sent)\n", argv[1]);
-      cli_settings_clear (&settings);
       return EX_USAGE;
     }
-  id = cli_load_identity (&settings, &error);
+  id = cli_load_identity (settings, &error);
   /* No index is made for a learn that has nothing to read. */
   if (id && bounce_identity_get_sent_folders (id)[0] == NULL)
     {
       fprintf (stderr, "backscatter learn: no sent folder: set [sent] folders in the config file or name one with --sent\n");
-      cli_settings_clear (&settings);
       return EX_USAGE;
     }
   if (id)
-    idx = open_index (&settings, &error);
-  cli_settings_clear (&settings);
+    idx = open_index (settings, &error);
   if (idx == NULL)
     {
       fprintf (stderr, "backscatter: %s\n", error->message);
@@ -176,9 +173,9 @@ add_message_id (GByteArray **buf)
 }
 
 int
-cli_record_sent (int argc, char **argv)
+cli_record_sent (CliRun *run, int argc, char **argv)
 {
-  CliSettings settings = { 0 };
+  CliSettings *settings = &run->settings;
   gboolean pass = FALSE, more;
   GOptionEntry entries[] = {
     { "pass", 'p', 0, G_OPTION_ARG_NONE, &pass, "Also copy the message to standard output (adding a Message-ID when it has none), to pipe it on to sendmail", NULL },
@@ -190,7 +187,7 @@ cli_record_sent (int argc, char **argv)
   g_autofree char *added_id = NULL;
   int status = 0;
 
-  if (!cli_parse_options ("record-sent", "- add the outgoing message on stdin to the sent-mail index", entries, &settings, &argc, &argv))
+  if (!cli_parse_options (run, entries, &argc, &argv))
     return EX_USAGE;
   /* Standard input first: opening the index must not take descriptor 0
    * when it is closed. */
@@ -198,13 +195,11 @@ cli_record_sent (int argc, char **argv)
   if (buf == NULL)
     {
       fprintf (stderr, "backscatter record-sent: %s\n", error->message);
-      cli_settings_clear (&settings);
       return EX_IOERR;
     }
   if (buf->len == 0)
     {
       fprintf (stderr, "backscatter record-sent: standard input is empty: there is no message to record\n");
-      cli_settings_clear (&settings);
       return EX_DATAERR;
     }
   /* Pass-through: the message goes on whatever happens to the index, and
@@ -230,8 +225,7 @@ cli_record_sent (int argc, char **argv)
         }
       more = FALSE;
     }
-  idx = open_index (&settings, &error);
-  cli_settings_clear (&settings);
+  idx = open_index (settings, &error);
   if (idx == NULL
       || !bounce_index_add_message (idx, (const char *) buf->data,
                                     MIN (buf->len, (gsize) BOUNCE_MAX_MESSAGE_BYTES), NULL, &error))

@@ -1,5 +1,7 @@
 /* main.c — the backscatter program: a table of subcommands, as notmuch
- * does. Each subcommand parses its own options. */
+ * does. Each subcommand parses its own options (cli_parse_options) and
+ * loads what its row says (cli_run_load); what was parsed and loaded is
+ * cleared here, once, when it returns. */
 #include "config.h"
 #include "cli.h"
 
@@ -11,17 +13,27 @@ static const struct
 {
   const char *name;
   CliCommand run;
+  CliLoad load;
+  const char *usage; /* --help's first line, after "backscatter NAME" */
   const char *summary;
 } commands[] = {
-  { "check", cli_check, "read messages (files or stdin) and say what each is" },
-  { "scan", cli_scan, "judge every message of Maildirs and mbox files, and act on backscatter" },
-  { "filter", cli_filter, "add X-Backscatter headers to the message on stdin (for procmail)" },
-  { "learn", cli_learn, "build the sent-mail index from your sent folders" },
-  { "record-sent", cli_record_sent, "add one outgoing message (stdin) to the sent-mail index" },
-  { "release", cli_release, "say you did send the original of a bounce: record it, move the bounce back" },
-  { "doctor", cli_doctor, "say what the settings are and what would make verdicts stronger" },
+  { "check", cli_check, CLI_LOAD_ON_DEMAND, "[FILE...] - say what each message is",
+    "read messages (files or stdin) and say what each is" },
+  { "scan", cli_scan, CLI_LOAD_ALL, "PATH... - judge every message of Maildirs and mbox files",
+    "judge every message of Maildirs and mbox files, and act on backscatter" },
+  { "filter", cli_filter, CLI_LOAD_ON_DEMAND, "- add X-Backscatter headers to the message on stdin",
+    "add X-Backscatter headers to the message on stdin (for procmail)" },
+  { "learn", cli_learn, CLI_LOAD_NONE, "- build the sent-mail index from your sent folders",
+    "build the sent-mail index from your sent folders" },
+  { "record-sent", cli_record_sent, CLI_LOAD_NONE, "- add the outgoing message on stdin to the sent-mail index",
+    "add one outgoing message (stdin) to the sent-mail index" },
+  { "release", cli_release, CLI_LOAD_RULES, "FILE... - say you did send the original of each bounce",
+    "say you did send the original of a bounce: record it, move the bounce back" },
+  { "doctor", cli_doctor, CLI_LOAD_ALL, "- say what the settings are and what would make verdicts stronger",
+    "say what the settings are and what would make verdicts stronger" },
 #ifdef BOUNCE_HAVE_MILTER
-  { "milter", cli_milter, "judge bounces at SMTP time for Postfix or Sendmail (a milter)" },
+  { "milter", cli_milter, CLI_LOAD_NONE, "- judge bounces at SMTP time (Postfix, Sendmail)",
+    "judge bounces at SMTP time for Postfix or Sendmail (a milter)" },
 #endif
 };
 
@@ -44,9 +56,14 @@ run_command (const char *name, int argc, char **argv)
       {
         /* Usage lines and messages say "backscatter COMMAND". */
         g_autofree char *prg = g_strdup_printf ("backscatter %s", name);
+        g_auto (CliRun) run = {
+          .command = commands[i].name,
+          .usage = commands[i].usage,
+          .load = commands[i].load,
+        };
 
         g_set_prgname (prg);
-        return commands[i].run (argc, argv);
+        return commands[i].run (&run, argc, argv);
       }
   fprintf (stderr, "backscatter: unknown command '%s'\n", name);
   usage (stderr);

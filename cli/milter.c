@@ -311,9 +311,9 @@ reload (CliSettings *settings)
 }
 
 int
-cli_milter (int argc, char **argv)
+cli_milter (CliRun *run, int argc, char **argv)
 {
-  CliSettings settings = { 0 };
+  CliSettings *settings = &run->settings;
   g_autofree char *socket_spec = NULL, *user = NULL;
   GOptionEntry entries[] = {
     { "socket", 0, 0, G_OPTION_ARG_STRING, &socket_spec, "Listen on unix:PATH or inet:PORT@HOST", "SOCKET" },
@@ -329,13 +329,11 @@ cli_milter (int argc, char **argv)
   int status = MI_FAILURE, sig;
   mode_t old_umask;
 
-  if (!cli_parse_options ("milter", "- judge bounces at SMTP time (Postfix, Sendmail)", entries,
-                          &settings, &argc, &argv))
+  if (!cli_parse_options (run, entries, &argc, &argv))
     return EX_USAGE;
   if (argc > 1)
     {
       fprintf (stderr, "backscatter milter: unexpected argument '%s'\n", argv[1]);
-      cli_settings_clear (&settings);
       return EX_USAGE;
     }
   /* Blocked from the start: a SIGTERM that comes while the rules load
@@ -348,25 +346,22 @@ cli_milter (int argc, char **argv)
   sigaddset (&blocked, SIGINT);
   pthread_sigmask (SIG_BLOCK, &blocked, NULL);
   openlog ("backscatter-milter", LOG_PID, LOG_MAIL);
-  cfg = milter_config_load (&settings, &error);
+  cfg = milter_config_load (settings, &error);
   if (cfg == NULL)
     {
       fprintf (stderr, "backscatter milter: %s\n", error->message);
-      cli_settings_clear (&settings);
       return cli_exit_for_error (error);
     }
   spec = socket_spec ? socket_spec : milter_config_get_socket (cfg);
   if (spec == NULL)
     {
       fprintf (stderr, "backscatter milter: no socket: use --socket unix:PATH or inet:PORT@HOST\n");
-      cli_settings_clear (&settings);
       return EX_USAGE;
     }
   path = socket_file (spec);
   if (smfi_setconn ((char *) spec) != MI_SUCCESS || smfi_register (description) != MI_SUCCESS)
     {
       fprintf (stderr, "backscatter milter: cannot use socket '%s'\n", spec);
-      cli_settings_clear (&settings);
       return EX_USAGE;
     }
   old_umask = umask (0777 & ~milter_config_get_socket_mode (cfg));
@@ -374,7 +369,6 @@ cli_milter (int argc, char **argv)
     {
       umask (old_umask);
       fprintf (stderr, "backscatter milter: cannot listen on %s\n", spec);
-      cli_settings_clear (&settings);
       return EX_UNAVAILABLE;
     }
   umask (old_umask);
@@ -385,7 +379,6 @@ cli_milter (int argc, char **argv)
       fprintf (stderr, "backscatter milter: %s\n", error->message);
       if (path)
         unlink (path);
-      cli_settings_clear (&settings);
       return cli_exit_for_error (error);
     }
   current = g_steal_pointer (&cfg);
@@ -404,14 +397,13 @@ cli_milter (int argc, char **argv)
         continue;
       if (sig == SIGUSR1)
         break;
-      reload (&settings);
+      reload (settings);
     }
   g_thread_join (thread);
   log_line (LOG_INFO, "stopped");
   g_mutex_lock (&current_lock);
   g_clear_pointer (&current, milter_config_unref);
   g_mutex_unlock (&current_lock);
-  cli_settings_clear (&settings);
   closelog ();
   return status == MI_SUCCESS ? 0 : EX_SOFTWARE;
 }

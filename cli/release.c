@@ -137,10 +137,8 @@ release_one (CliContext *ctx, BounceIndex **idx, const char *index_path, const c
 }
 
 int
-cli_release (int argc, char **argv)
+cli_release (CliRun *run, int argc, char **argv)
 {
-  CliSettings settings = { 0 };
-  CliContext ctx = { 0 };
   g_autofree char *folder = NULL;
   GOptionEntry entries[] = {
     { "folder", 0, 0, G_OPTION_ARG_STRING, &folder, "The Maildir++ folder bounces are moved back from (default Backscatter)", "FOLDER" },
@@ -151,31 +149,25 @@ cli_release (int argc, char **argv)
   g_autofree char *index_path = NULL;
   int status = 0;
 
-  if (!cli_parse_options ("release", "FILE... - say you did send the original of each bounce", entries,
-                          &settings, &argc, &argv))
+  if (!cli_parse_options (run, entries, &argc, &argv))
     return EX_USAGE;
   if (argc < 2)
     {
       fprintf (stderr, "backscatter release: name the bounces whose original you sent\n");
-      cli_settings_clear (&settings);
       return EX_USAGE;
     }
-  index_path = cli_index_path (&settings);
-  ctx.rules = cli_load_rules (settings.rules_dirs, &error);
-  cli_settings_clear (&settings);
-  if (ctx.rules == NULL)
+  index_path = cli_index_path (&run->settings);
+  if (!cli_run_load (run, &error))
     {
       fprintf (stderr, "backscatter: %s\n", error->message);
-      cli_context_clear (&ctx);
       return cli_exit_for_error (error);
     }
   for (int i = 1; i < argc; i++)
     {
-      int st = release_one (&ctx, &idx, index_path, argv[i], folder ? folder : "Backscatter");
+      int st = release_one (&run->ctx, &idx, index_path, argv[i], folder ? folder : "Backscatter");
 
       if (status == 0)
         status = st;
     }
-  cli_context_clear (&ctx);
   return status;
 }

@@ -27,7 +27,7 @@ typedef enum
 
 typedef struct
 {
-  CliContext ctx;
+  CliContext *ctx;
   Action action;
   char *folder;          /* move=FOLDER */
   char *defang;          /* --defang FOLDER */
@@ -309,7 +309,7 @@ parse_one (const BounceMessageRef *ref, gpointer user_data)
   Scan *s = user_data;
   Parsed *p = g_new0 (Parsed, 1);
 
-  p->report = bounce_report_new_from_data (ref->data, ref->length, s->ctx.rules,
+  p->report = bounce_report_new_from_data (ref->data, ref->length, s->ctx->rules,
                                            BOUNCE_PARSE_DEFAULT, &p->error);
   return p;
 }
@@ -357,7 +357,7 @@ scan_one (const BounceMessageRef *ref, gpointer prepared, gpointer user_data, GE
       return TRUE;
     }
   s->bounces++;
-  jm = bounce_judge_report (s->ctx.judge, report);
+  jm = bounce_judge_report (s->ctx->judge, report);
   v = bounce_judgement_get_verdict (jm);
   s->verdicts[v]++;
   if (ref->truncated)
@@ -611,10 +611,9 @@ scan_mailbox (Scan *s, const char *path)
 }
 
 int
-cli_scan (int argc, char **argv)
+cli_scan (CliRun *run, int argc, char **argv)
 {
-  Scan s = { 0 };
-  CliSettings settings = { 0 };
+  Scan s = { .ctx = &run->ctx };
   g_autofree char *action = NULL, *only = NULL;
   gboolean exit_status = FALSE;
   GOptionEntry entries[] = {
@@ -632,7 +631,7 @@ cli_scan (int argc, char **argv)
   g_autoptr (GError) error = NULL;
   int status;
 
-  if (!cli_parse_options ("scan", "PATH... - judge every message of Maildirs and mbox files", entries, &settings, &argc, &argv))
+  if (!cli_parse_options (run, entries, &argc, &argv))
     return EX_USAGE;
   s.only = BOUNCE_VERDICT_BACKSCATTER;
   if (!parse_action (&s, action)
@@ -643,7 +642,6 @@ cli_scan (int argc, char **argv)
         fprintf (stderr, "backscatter scan: --only takes backscatter, unknown or legitimate\n");
       else if (s.defang && !bounce_folder_name_is_valid (s.defang))
         fprintf (stderr, "backscatter scan: '%s' is not a folder name inside the Maildir\n", s.defang);
-      cli_settings_clear (&settings);
       g_free (s.folder);
       g_free (s.defang);
       return EX_USAGE;
@@ -651,7 +649,6 @@ cli_scan (int argc, char **argv)
   if (s.jobs < 0 || s.jobs > 64)
     {
       fprintf (stderr, "backscatter scan: --jobs takes a number from 1 to 64 (0: one per processor)\n");
-      cli_settings_clear (&settings);
       g_free (s.folder);
       g_free (s.defang);
       return EX_USAGE;
@@ -659,13 +656,11 @@ cli_scan (int argc, char **argv)
   if (s.action == ACTION_DELETE && s.only != BOUNCE_VERDICT_BACKSCATTER)
     {
       fprintf (stderr, "backscatter scan: delete removes backscatter only\n");
-      cli_settings_clear (&settings);
       return EX_USAGE;
     }
   if (argc < 2)
     {
       fprintf (stderr, "backscatter scan: name a Maildir or mbox to scan\n");
-      cli_settings_clear (&settings);
       return EX_USAGE;
     }
   /* Every mailbox's targets are checked before the first is read. */
@@ -676,19 +671,15 @@ cli_scan (int argc, char **argv)
 
       if ((s.action != ACTION_MOVE || valid (argv[i], s.folder)) && (!s.defang || valid (argv[i], s.defang)))
         continue;
-      cli_settings_clear (&settings);
       g_free (s.folder);
       g_free (s.defang);
       return EX_USAGE;
     }
-  if (!cli_context_load (&s.ctx, &settings, &error))
+  if (!cli_run_load (run, &error))
     {
       fprintf (stderr, "backscatter: %s\n", error->message);
-      cli_settings_clear (&settings);
-      cli_context_clear (&s.ctx);
       return cli_exit_for_error (error);
     }
-  cli_settings_clear (&settings);
   s.progress.on = !s.json && !s.quiet && isatty (STDERR_FILENO);
   s.spans = g_array_new (FALSE, FALSE, sizeof (BounceSpan));
   s.texts = g_ptr_array_new_with_free_func (g_free);
@@ -783,6 +774,5 @@ cli_scan (int argc, char **argv)
   g_free (s.folder);
   g_free (s.defang);
   g_free (s.root);
-  cli_context_clear (&s.ctx);
   return status;
 }
