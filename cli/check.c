@@ -122,7 +122,10 @@ is_mbox (const char *data, gsize len)
   return g_strstr_len (data, next - data + 1, closing) != NULL;
 }
 
-/* Judges the one message in the file @path, or says why it cannot. */
+/* Judges the one message in the file @path, or says why it cannot. The
+ * file is read here, not by bounce_report_new_from_file(): its bytes are
+ * looked at before the rules are loaded (cli_context_ready_for), and an
+ * mbox of several messages is refused. */
 static void
 check_file (Check *c, const char *path)
 {

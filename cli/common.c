@@ -123,54 +123,18 @@ cli_count (guint n, const char *one, const char *plural)
   return plural ? g_strdup_printf ("%u %s", n, plural) : g_strdup_printf ("%u %ss", n, one);
 }
 
-static void
-set_read_error (GError **error, int fd, int e)
-{
-  if (fd == STDIN_FILENO)
-    g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (e), "standard input: %s", g_strerror (e));
-  else
-    g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (e), "%s", g_strerror (e));
-}
-
 /* cli_read_message: the message on @fd (standard input, or a file check
- * was given), the one reader of check, filter and record-sent. It reads
- * with read(2), never a mapping: an unreadable stdin (a folder, a closed
- * descriptor) is an error and never an empty or cut message, and a file
- * another program cuts while it is read gives fewer bytes, not SIGBUS.
- * At most BOUNCE_MAX_MESSAGE_BYTES + 1 bytes are read, one more than the
- * library reads, so that it knows a message is larger and says so; *@more
- * is then TRUE and the rest is left for cli_copy_stdin().
- *
- * Returns: (transfer full) the bytes read, or NULL with @error set
- * (G_FILE_ERROR, from errno). */
+ * was given), as bounce_message_read() reads it: the one reader of check,
+ * filter and record-sent. An error on standard input says so. What is
+ * left when *@more is for cli_copy_stdin(). */
 GByteArray *
 cli_read_message (int fd, gboolean *more, GError **error)
 {
-  g_autoptr (GByteArray) buf = g_byte_array_sized_new (CLI_STDIN_CHUNK);
-  const gsize want = (gsize) BOUNCE_MAX_MESSAGE_BYTES + 1;
+  GByteArray *buf = bounce_message_read (fd, more, error);
 
-  *more = FALSE;
-  while (buf->len < want)
-    {
-      gsize room = MIN (want - buf->len, CLI_STDIN_CHUNK);
-      guint old = buf->len;
-      ssize_t n;
-
-      g_byte_array_set_size (buf, old + room);
-      n = read (fd, buf->data + old, room);
-      g_byte_array_set_size (buf, old + MAX (n, 0));
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        {
-          set_read_error (error, fd, errno);
-          return NULL;
-        }
-      if (n == 0)
-        return g_steal_pointer (&buf);
-    }
-  *more = TRUE;
-  return g_steal_pointer (&buf);
+  if (buf == NULL && fd == STDIN_FILENO)
+    g_prefix_error (error, "standard input: ");
+  return buf;
 }
 
 /* cli_write_all: writes @len bytes of @data to @fd; FALSE with errno set
@@ -210,7 +174,9 @@ cli_copy_stdin (int fd, GError **error)
         continue;
       if (n < 0)
         {
-          set_read_error (error, STDIN_FILENO, errno);
+          int e = errno;
+
+          g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (e), "standard input: %s", g_strerror (e));
           return FALSE;
         }
       if (n == 0)

@@ -607,6 +607,9 @@ BOUNCE_PUBLIC char *bounce_message_add_headers (const char *data,
                                                 const char *headers,
                                                 const char *replace,
                                                 gsize *out_length);
+BOUNCE_PUBLIC GByteArray *bounce_message_read (int fd,
+                                               gboolean *more,
+                                               GError **error);
 BOUNCE_PUBLIC char *bounce_message_get_header (const char *data,
                                                gsize length,
                                                const char *name);

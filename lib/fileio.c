@@ -1,6 +1,7 @@
-/* fileio.c — plain file I/O for the files the library writes in place
- * (mbox.c, maildir.c): whole reads and writes that retry when a signal
- * interrupts them, fsync, and errors that name the file.
+/* fileio.c — plain file I/O: one message read from a descriptor, and
+ * for the files the library writes in place (mbox.c, maildir.c) whole
+ * reads and writes that retry when a signal interrupts them, fsync, and
+ * errors that name the file.
  */
 #include "bounce-private.h"
 
@@ -89,4 +90,56 @@ bounce_sync_dir (const char *dir)
       fsync (dfd);
       close (dfd);
     }
+}
+
+/* Reads are this big at first, and as big as what was read after. */
+#define READ_CHUNK 65536
+
+/**
+ * bounce_message_read:
+ * @fd: a descriptor open for reading: standard input, a message file
+ * @more: (out): TRUE when the message is larger than what was read
+ * @error: G_FILE_ERROR (from errno, its text that of strerror) when a
+ *   read fails
+ *
+ * Reads the message on @fd with read(2), never a mapping: an unreadable
+ * descriptor (a folder, a closed one) is an error and never an empty or
+ * cut message, and a file another program cuts while it is read gives
+ * fewer bytes, not SIGBUS. At most BOUNCE_MAX_MESSAGE_BYTES + 1 bytes are
+ * read, one more than a report is made from, so that the parse knows a
+ * message is larger and says so; *@more is then TRUE and the rest is left
+ * unread.
+ *
+ * Returns: (transfer full): the bytes read, or NULL with @error set
+ */
+GByteArray *
+bounce_message_read (int fd, gboolean *more, GError **error)
+{
+  g_autoptr (GByteArray) buf = g_byte_array_sized_new (READ_CHUNK);
+  const gsize want = (gsize) BOUNCE_MAX_MESSAGE_BYTES + 1;
+
+  *more = FALSE;
+  while (buf->len < want)
+    {
+      gsize room = MIN (want - buf->len, MAX ((gsize) READ_CHUNK, buf->len));
+      guint old = buf->len;
+      ssize_t n;
+
+      g_byte_array_set_size (buf, old + room);
+      n = read (fd, buf->data + old, room);
+      g_byte_array_set_size (buf, old + MAX (n, 0));
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          int e = errno;
+
+          g_set_error_literal (error, G_FILE_ERROR, g_file_error_from_errno (e), g_strerror (e));
+          return NULL;
+        }
+      if (n == 0)
+        return g_steal_pointer (&buf);
+    }
+  *more = TRUE;
+  return g_steal_pointer (&buf);
 }

@@ -494,40 +494,25 @@ BounceReport *
 bounce_report_new_from_file (const char *path, BounceRules *rules,
                              BounceParseFlags flags, GError **error)
 {
-  /* Read, never mapped: a file cut while it is read gives fewer bytes,
-   * not SIGBUS. One byte more than is parsed, so that the parse knows a
-   * message is larger and says so. O_NONBLOCK: a FIFO is refused, not
-   * waited on. */
-  const gsize want = (gsize) BOUNCE_MAX_MESSAGE_BYTES + 1;
+  /* O_NONBLOCK: a FIFO is refused, not waited on. */
   int fd = open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  g_autoptr (GByteArray) buf = g_byte_array_new ();
+  g_autoptr (GByteArray) buf = NULL;
+  g_autoptr (GError) read_error = NULL;
   struct stat st;
-  int e = 0;
+  gboolean more;
+  const char *why = NULL;
 
   if (fd < 0 || fstat (fd, &st) < 0)
-    e = errno;
+    why = g_strerror (errno);
   else if (!S_ISREG (st.st_mode))
-    e = EINVAL;
-  while (e == 0 && buf->len < want)
-    {
-      guint old = buf->len;
-      gsize room = MIN (want - old, (gsize) 1 << 20);
-      ssize_t n;
-
-      g_byte_array_set_size (buf, old + room);
-      n = read (fd, buf->data + old, room);
-      g_byte_array_set_size (buf, old + MAX (n, 0));
-      if (n < 0 && errno != EINTR)
-        e = errno;
-      else if (n == 0)
-        break;
-    }
+    why = "not a regular file";
+  else if ((buf = bounce_message_read (fd, &more, &read_error)) == NULL)
+    why = read_error->message;
   if (fd >= 0)
     close (fd);
-  if (e)
+  if (buf == NULL)
     {
-      g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_IO, "%s: %s", path,
-                   e == EINVAL ? "not a regular file" : g_strerror (e));
+      g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_IO, "%s: %s", path, why);
       return NULL;
     }
   return bounce_report_new_from_data ((const char *) buf->data, buf->len, rules, flags, error);
