@@ -370,7 +370,9 @@ covered="## Quick start|1
 ### From maildrop|1
 ### Record what you send|1
 ### When it got one wrong|1
-### One message by hand|1"
+### One message by hand|1
+## The library|1
+## The library|2"
 # The milter's two blocks are run by test-milter-postfix.py.
 covered="$covered
 ### At the door, for a whole mail host: the milter|1
@@ -402,6 +404,27 @@ else
       '[ $st = 0 ] && grep -q "^backscatter [0-9]" "$T/inst.out" && grep -q "backscatter (score" "$T/inst.out" && env -u LD_LIBRARY_PATH ldd "$inst" | grep -q "libbackscatter.*$D"' \
       "$(cat "$T/inst.out")" "$(env -u LD_LIBRARY_PATH ldd "$inst" | grep backscatter)"
   fi
+  # The README's library example, built with pkg-config against the
+  # installed library (its .pc file pointed at where DESTDIR put it) and
+  # run as printed, the rules' folder that DESTDIR's.
+  pc=$(find "$D" -name backscatter.pc | head -1)
+  L=$T/library
+  mkdir -p "$L"
+  readme_block "## The library" 1 > "$L/report.c"
+  cp "$SRC/testdata/maildir/new/1712420466.M208P3301.host.example" "$L/bounce.eml"
+  build_line=$(readme_block "## The library" 2 | sed -n 1p)
+  run_line=$(readme_block "## The library" 2 | sed -n 2p | sed "s|/usr/local|$D$prefix|")
+  libdir=$(dirname "$(dirname "$pc")")
+  mkdir -p "$L/pkgconfig"
+  sed "s|^prefix=.*|prefix=$D$prefix|" "$pc" > "$L/pkgconfig/backscatter.pc"
+  (cd "$L" && export PKG_CONFIG_PATH=$L/pkgconfig LD_LIBRARY_PATH=$libdir \
+     && sh -c "$build_line" && sh -c "$run_line") > "$L/out" 2>&1; st=$?
+  check "the README's library example builds with pkg-config against the installed library and prints a report" \
+    '[ $st = 0 ] && grep -q "^{\"file\":\"bounce.eml\",\"kind\":\"failure\"" "$L/out" && grep -q "\"address\":\"u.stone@example.com\"" "$L/out"' \
+    "exit $st" "$(head -c 600 "$L/out")"
+  check "the library's pkg-config file asks for GLib alone" \
+    '[ "$(PKG_CONFIG_PATH=${pc%/*} pkg-config --print-requires backscatter)" = "glib-2.0" ]' \
+    "$(PKG_CONFIG_PATH=${pc%/*} pkg-config --print-requires backscatter 2>&1)"
   units=$D$prefix/lib/systemd/user
   check "meson install installs the systemd user units" \
     '[ -f "$units/backscatter-scan.service" ] && [ -f "$units/backscatter-scan.timer" ] && grep -q "^ExecStart=.*$prefix/bin/backscatter scan" "$units/backscatter-scan.service"' \
