@@ -130,11 +130,19 @@ read_file (int dirfd, const char *name, char **buffer, gsize *size, const char *
  * per thread, and no new one once WINDOW_BYTES are held, are in memory at
  * once, whatever the size of the folder. (POSIX threads and locks, which
  * thread checkers understand.)
+ *
+ * Most messages cost a few microseconds (an ordinary message is read and
+ * its header block looked at), so the threads must not meet at the lock
+ * for each one: the other threads take BATCH messages at a time, a
+ * finished message is marked so with an atomic store (the lock is only
+ * taken to wake the caller when it waits for that very message), and the
+ * lock spins a little before it sleeps.
  */
 
 #define WINDOW_PER_THREAD 16
 #define WINDOW_BYTES (64 * 1024 * 1024)
 #define MAX_THREADS 64
+#define BATCH 8 /* messages a thread other than the caller's takes at once */
 
 typedef enum
 {
@@ -146,7 +154,7 @@ typedef enum
 
 typedef struct
 {
-  SlotState state;
+  int state;        /* a SlotState, read and written atomically */
   BounceMessageRef ref;
   const char *name; /* Maildir: the file's name in dir */
   gboolean in_dir;  /* Maildir: name is a file of the folder */
@@ -183,11 +191,11 @@ typedef struct
   pthread_mutex_t lock;
   pthread_cond_t head_done;  /* the caller waits for the next message in order */
   pthread_cond_t room;       /* threads wait for a free slot */
-  gboolean caller_waits;
+  int caller_waits;          /* atomic: the caller sleeps on head_done */
   guint threads_waiting;
   guint claimed;    /* messages taken by a thread */
   guint delivered;  /* messages handed to func (or skipped) */
-  gsize held;       /* bytes read and not yet handed out */
+  gsize held;       /* atomic: bytes read and not yet handed out */
   gboolean exhausted;
   guint window;
   Slot *slots;
@@ -322,10 +330,10 @@ claim (Walk *w, guint *index)
   Slot *slot;
 
   if (w->stop || w->exhausted || w->claimed >= w->delivered + w->window
-      || (w->held >= WINDOW_BYTES && w->claimed > w->delivered))
+      || (__atomic_load_n (&w->held, __ATOMIC_SEQ_CST) >= WINDOW_BYTES && w->claimed > w->delivered))
     return FALSE;
   slot = &w->slots[w->claimed % w->window];
-  g_assert (slot->state == SLOT_FREE);
+  g_assert (g_atomic_int_get (&slot->state) == SLOT_FREE);
   memset (&slot->ref, 0, sizeof slot->ref);
   slot->ref.folder = w->folder;
   if (w->names)
@@ -348,7 +356,7 @@ claim (Walk *w, guint *index)
           return FALSE;
         }
     }
-  slot->state = SLOT_CLAIMED;
+  g_atomic_int_set (&slot->state, SLOT_CLAIMED);
   *index = w->claimed++;
   return TRUE;
 }
@@ -384,13 +392,18 @@ work (Walk *w, guint index)
     }
   if (state == SLOT_DONE && slot->ref.data && w->prepare)
     slot->prepared = w->prepare (&slot->ref, w->user_data);
-  pthread_mutex_lock (&w->lock);
-  slot->state = state;
   if (slot->read)
-    w->held += slot->ref.length;
-  if (w->caller_waits && index == w->delivered)
-    pthread_cond_signal (&w->head_done);
-  pthread_mutex_unlock (&w->lock);
+    __atomic_add_fetch (&w->held, slot->ref.length, __ATOMIC_SEQ_CST);
+  /* The store, then the look at caller_waits; the caller sets
+   * caller_waits, then looks at the state again before it sleeps: one of
+   * the two sees the other's write (both are sequentially consistent). */
+  g_atomic_int_set (&slot->state, state);
+  if (g_atomic_int_get (&w->caller_waits))
+    {
+      pthread_mutex_lock (&w->lock);
+      pthread_cond_signal (&w->head_done);
+      pthread_mutex_unlock (&w->lock);
+    }
 }
 
 static gpointer
@@ -402,10 +415,19 @@ worker (gpointer data)
   pthread_mutex_lock (&w->lock);
   for (;;)
     {
-      if (claim (w, &index))
+      guint first = 0, n = 0;
+
+      while (n < BATCH && claim (w, &index))
+        {
+          if (n == 0)
+            first = index;
+          n++;
+        }
+      if (n > 0)
         {
           pthread_mutex_unlock (&w->lock);
-          work (w, index);
+          for (guint i = 0; i < n; i++)
+            work (w, first + i);
           pthread_mutex_lock (&w->lock);
           continue;
         }
@@ -453,7 +475,7 @@ walk_batch (Walk *w, GError **error)
           pthread_mutex_lock (&w->lock);
           continue;
         }
-      if (head->state == SLOT_CLAIMED)
+      if (g_atomic_int_get (&head->state) == SLOT_CLAIMED)
         {
           /* Help with the next ones while the head is being read. */
           if (claim (w, &index))
@@ -463,12 +485,13 @@ walk_batch (Walk *w, GError **error)
               pthread_mutex_lock (&w->lock);
               continue;
             }
-          w->caller_waits = TRUE;
-          pthread_cond_wait (&w->head_done, &w->lock);
-          w->caller_waits = FALSE;
+          g_atomic_int_set (&w->caller_waits, 1);
+          while (g_atomic_int_get (&head->state) == SLOT_CLAIMED)
+            pthread_cond_wait (&w->head_done, &w->lock);
+          g_atomic_int_set (&w->caller_waits, 0);
           continue;
         }
-      hand_out = head->state == SLOT_DONE && !w->stop;
+      hand_out = g_atomic_int_get (&head->state) == SLOT_DONE && !w->stop;
       pthread_mutex_unlock (&w->lock);
       if (hand_out && !w->func (&head->ref, head->prepared, w->user_data, error))
         {
@@ -490,12 +513,15 @@ walk_batch (Walk *w, GError **error)
           g_clear_pointer (&head->buffer, g_free);
           head->buffer_size = 0;
         }
+      __atomic_sub_fetch (&w->held, held, __ATOMIC_SEQ_CST);
       pthread_mutex_lock (&w->lock);
       w->stop |= stopped;
-      w->held -= held;
-      head->state = SLOT_FREE;
+      g_atomic_int_set (&head->state, SLOT_FREE);
       w->delivered++;
-      if (w->threads_waiting)
+      /* A thread waiting for room is woken when it can take a batch,
+       * not for each slot: else, once the window is full, it would
+       * sleep and wake again for every message. */
+      if (w->threads_waiting && w->claimed - w->delivered + BATCH <= w->window)
         pthread_cond_broadcast (&w->room);
     }
   /* Wake the threads waiting for room, so that they see the end. */
@@ -769,7 +795,15 @@ bounce_mailbox_foreach (const char *path, BounceMailboxFlags flags, const char *
   w.user_data = user_data;
   w.window = w.threads * WINDOW_PER_THREAD;
   w.slots = g_new0 (Slot, w.window);
-  pthread_mutex_init (&w.lock, NULL);
+  {
+    pthread_mutexattr_t attr;
+
+    /* Held for a few instructions at a time: spin before sleeping. */
+    pthread_mutexattr_init (&attr);
+    pthread_mutexattr_settype (&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
+    pthread_mutex_init (&w.lock, &attr);
+    pthread_mutexattr_destroy (&attr);
+  }
   pthread_cond_init (&w.head_done, NULL);
   pthread_cond_init (&w.room, NULL);
   if (S_ISDIR (st.st_mode))
