@@ -103,22 +103,20 @@ static gboolean
 is_mbox (const char *data, gsize len)
 {
   gsize n = MIN (len, 1 << 24);
-  const char *next, *headers_end, *b;
-  g_autofree char *closing = NULL;
+  const char *next, *b = NULL;
+  g_autofree char *type = NULL, *closing = NULL;
 
   if (len <= 5 || memcmp (data, "From ", 5) != 0
       || !(next = g_strstr_len (data, n, "\n\nFrom ")))
     return FALSE;
-  headers_end = g_strstr_len (data, n, "\n\n");
-  for (b = data; b + 9 <= headers_end; b++)
-    if (g_ascii_strncasecmp (b, "boundary=", 9) == 0)
-      break;
-  if (b + 9 > headers_end)
+  type = bounce_message_get_header (data, next - data + 1, "Content-Type");
+  for (const char *p = type; p && *p && b == NULL; p++)
+    if (g_ascii_strncasecmp (p, "boundary=", 9) == 0)
+      b = p + 9;
+  if (b == NULL)
     return TRUE;
-  b += 9;
-  if (*b == '"')
-    b++;
-  closing = g_strdup_printf ("\n--%.*s--", (int) strcspn (b, "\";\r\n"), b);
+  closing = *b == '"' ? g_strdup_printf ("\n--%.*s--", (int) strcspn (b + 1, "\""), b + 1)
+                      : g_strdup_printf ("\n--%.*s--", (int) strcspn (b, "; \t"), b);
   return g_strstr_len (data, next - data + 1, closing) != NULL;
 }
 

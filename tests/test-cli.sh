@@ -134,6 +134,17 @@ check "an error names the path once" '[ $st = 66 ] && [ "$(grep -o "no-such-file
 check "check of an mbox says so and which command judges each message" \
   '[ $st = 65 ] && grep -q "is an mbox of several messages" "$T/err" && grep -q "backscatter scan" "$T/err" && grep -q "^2 messages, 2 bounces: 1 backscatter, 1 legitimate" "$T/out"' \
   "$(cat "$T/err" "$T/out")"
+# A multipart first message: the next "From " line counts after its
+# closing boundary (here quoted, with a space, on a folded line), and one
+# inside a part does not.
+part='From a@example.org Mon Apr  8 12:00:00 2024\nFrom: a@example.org\nContent-Type: multipart/mixed;\n  boundary="b c"\n\n--b c\nContent-Type: text/plain\n\nhello\n%s--b c--\n'
+{ printf "$part" ''; printf '\nFrom b@example.org Mon Apr  8 12:00:01 2024\nFrom: b@example.org\n\nhi\n'; } > "$T/box2"
+printf "$part" '\nFrom the text of a part\n' > "$T/one"
+"$BIN" check "${conf[@]}" "$T/box2" > /dev/null 2> "$T/err"; st=$?
+"$BIN" check "${conf[@]}" "$T/one" > "$T/out" 2>&1; st2=$?
+check "an mbox whose first message is multipart is found after its closing boundary; a From line in a part is no new message" \
+  '[ $st = 65 ] && grep -q "is an mbox of several messages" "$T/err" && [ $st2 = 1 ] && grep -q "one: not-bounce" "$T/out"' \
+  "exit $st $st2" "$(cat "$T/err" "$T/out")"
 
 # --- doctor, and no configuration at all -------------------------------------------
 H=$T/fresh; mkdir -p "$H"
