@@ -575,7 +575,7 @@ scan_mailbox (Scan *s, const char *path)
 {
   g_autoptr (GError) error = NULL;
   gboolean writes = !s->dry_run && (s->action != ACTION_REPORT || s->defang);
-  int lock = -1;
+  BounceMailboxLock *lock = NULL;
 
   s->mailbox = path;
   s->is_mbox = !g_file_test (path, G_FILE_TEST_IS_DIR);
@@ -592,7 +592,7 @@ scan_mailbox (Scan *s, const char *path)
   if (writes)
     {
       lock = bounce_mailbox_lock (path, s->lock_dir, &error);
-      if (lock < 0)
+      if (lock == NULL)
         {
           print_error (s, path, error->message, cli_exit_for_error (error));
           return;
@@ -605,8 +605,7 @@ scan_mailbox (Scan *s, const char *path)
                                     (const char *const *) s->writes, s->jobs,
                                     parse_one, parsed_free, scan_one, s, &error))
     print_error (s, path, error->message, cli_exit_for_error (error));
-  if (lock >= 0)
-    close (lock);
+  bounce_mailbox_unlock (lock);
   cli_progress_end (&s->progress);
 }
 

@@ -366,9 +366,6 @@ BOUNCE_PUBLIC gboolean bounce_maildir_replace (const BounceMessageRef *msg,
                                                gsize length,
                                                char **new_path,
                                                GError **error);
-BOUNCE_PUBLIC int bounce_mailbox_lock (const char *path,
-                                      const char *lock_dir,
-                                      GError **error);
 
 /**
  * BounceSpan: one message of an mbox file to change: where it lies, the
@@ -387,6 +384,22 @@ typedef struct
   /*< private >*/
   gpointer reserved[4];
 } BounceSpan;
+
+/*
+ * Locks: each an opaque object that its constructor takes (or fails to
+ * take, with an error) and its unlock function releases and frees;
+ * g_autoptr() does it at the end of a scope.
+ * BounceMailboxLock keeps two backscatter runs that change one mailbox
+ * apart (an flock in a folder of the caller's, never waited for);
+ * BounceMboxLock locks an mbox file as mail readers and delivery agents
+ * do (fcntl, then a dot lock), for a rewrite.
+ */
+typedef struct _BounceMailboxLock BounceMailboxLock;
+
+BOUNCE_PUBLIC BounceMailboxLock *bounce_mailbox_lock (const char *path,
+                                                      const char *lock_dir,
+                                                      GError **error);
+BOUNCE_PUBLIC void bounce_mailbox_unlock (BounceMailboxLock *lock);
 
 typedef struct _BounceMboxLock BounceMboxLock;
 
@@ -622,6 +635,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (BounceJudge, bounce_judge_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BounceJudgement, bounce_judgement_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BounceJsonWriter, bounce_json_writer_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BounceMaildirFolder, bounce_maildir_folder_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BounceMailboxLock, bounce_mailbox_unlock)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BounceMboxLock, bounce_mbox_unlock)
 
 G_END_DECLS

@@ -18,21 +18,17 @@
  * openat(2) and moved with renameat2(2) between checked descriptors; a
  * folder (or its cur/, new/, tmp/) that is a link is refused.
  *
- * One scan at a time per mailbox: bounce_mailbox_lock() takes an flock on
- * a lock file in a private folder of the caller's (never in the mailbox).
- *
  * The folders messages go to, and the subscriptions that make mail
- * readers show them, are in maildir-folder.c.
+ * readers show them, are in maildir-folder.c; the lock that keeps two
+ * runs on one mailbox apart, in lock.c.
  */
 #include "maildir-private.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -459,57 +455,4 @@ renamed:
 out:
   close (tmp);
   return ok;
-}
-
-/**
- * bounce_mailbox_lock:
- * @path: a Maildir or mbox
- * @lock_dir: a private folder for lock files (such as
- *   $XDG_RUNTIME_DIR/backscatter), created when missing
- * @error: BOUNCE_ERROR_LOCKED when another process holds it, BOUNCE_ERROR_IO
- *
- * Takes the lock that keeps two scans of one mailbox apart: an flock on
- * "LOCK_DIR/DEVICE-INODE.lock", named after the mailbox's device and
- * inode, so that nothing is written in the mailbox (mail readers list
- * stray files as mailboxes) and two names of one mailbox share a lock.
- * Only runs that change the mailbox take it.
- *
- * Returns: a file descriptor to close to release the lock, or -1.
- */
-int
-bounce_mailbox_lock (const char *path, const char *lock_dir, GError **error)
-{
-  g_autofree char *name = NULL, *lock = NULL;
-  struct stat st;
-  int fd;
-
-  if (stat (path, &st) < 0)
-    {
-      bounce_io_error (error, "cannot open", path);
-      return -1;
-    }
-  if (g_mkdir_with_parents (lock_dir, 0700) < 0)
-    {
-      bounce_io_error (error, "cannot create", lock_dir);
-      return -1;
-    }
-  name = g_strdup_printf ("%ju-%ju.lock", (uintmax_t) st.st_dev, (uintmax_t) st.st_ino);
-  lock = g_build_filename (lock_dir, name, NULL);
-  fd = open (lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0)
-    {
-      bounce_io_error (error, "cannot open the lock file", lock);
-      return -1;
-    }
-  if (flock (fd, LOCK_EX | LOCK_NB) < 0)
-    {
-      if (errno == EWOULDBLOCK)
-        g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_LOCKED,
-                     "%s: another backscatter scan is running on this mailbox", path);
-      else
-        bounce_io_error (error, "cannot lock", lock);
-      close (fd);
-      return -1;
-    }
-  return fd;
 }

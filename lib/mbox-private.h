@@ -1,4 +1,4 @@
-/* mbox-private.h — shared by the mbox lock (mbox-lock.c), the rewrite
+/* mbox-private.h — shared by the mbox lock (lock.c), the rewrite
  * (mbox.c) and its backup (mbox-backup.c).
  */
 #ifndef BOUNCE_MBOX_PRIVATE_H

@@ -1,7 +1,7 @@
 /* mbox.c — take messages out of an mbox file, or rewrite them, in place,
  * without losing one.
  *
- * The mbox is locked first (mbox-lock.c), and never replaced by another
+ * The mbox is locked first (lock.c), and never replaced by another
  * file: a delivery agent that opened it before it locked (fcntl-only
  * writers do) appends to the file every reader sees. A rewrite works from the first changed message to
  * the end (the tail):

@@ -1,11 +1,17 @@
 /* test-mailbox.c — mailboxes through the public API, without the corpus:
- * what bounce_mailbox_foreach() hands out for a Maildir and an mbox, and
- * what the library checks of the BounceSpan array a program gives
- * bounce_mbox_rewrite(). */
+ * what bounce_mailbox_foreach() hands out for a Maildir and an mbox, the
+ * two locks (one run per mailbox; an mbox locked as mail readers lock
+ * it), and what the library checks of the BounceSpan array a program
+ * gives bounce_mbox_rewrite(). The locks under kills and concurrent
+ * writers are test-mbox.sh's. */
 #include "bounce-private.h"
 #include "test-common.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <glib/gstdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define MESSAGE(n) "From: ann@example.net\nTo: bob@example.org\nSubject: note " n "\n\nhello " n "\n"
 
@@ -138,6 +144,133 @@ test_foreach (Boxes *b, gconstpointer unused)
     }
 }
 
+/* The names in @dir, sorted and joined by spaces. */
+static char *
+list_dir (const char *dir)
+{
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  const char *name;
+
+  while (d && (name = g_dir_read_name (d)) != NULL)
+    g_ptr_array_add (names, g_strdup (name));
+  g_ptr_array_sort (names, bounce_compare_strings);
+  g_ptr_array_add (names, NULL);
+  return g_strjoinv (" ", (char **) names->pdata);
+}
+
+/* One run per mailbox: a second lock on it, under any name, is refused
+ * at once; another mailbox is not; the lock file lives in the caller's
+ * private folder, never in the mailbox; unlocking frees the mailbox. */
+static void
+test_mailbox_lock (Boxes *b, gconstpointer unused)
+{
+  g_autofree char *lock_dir = g_build_filename (b->dir, "locks", "backscatter", NULL);
+  g_autofree char *alias = g_build_filename (b->dir, "alias", NULL);
+  g_autofree char *missing = g_build_filename (b->dir, "missing", NULL);
+  g_autofree char *before = list_dir (b->maildir), *after = NULL;
+  g_autoptr (GError) error = NULL;
+  struct stat st;
+
+  g_assert_cmpint (symlink (b->maildir, alias), ==, 0);
+  {
+    g_autoptr (BounceMailboxLock) lock = bounce_mailbox_lock (b->maildir, lock_dir, &error);
+    g_autoptr (BounceMailboxLock) other = NULL;
+    BounceMailboxLock *again;
+
+    g_assert_no_error (error);
+    g_assert_nonnull (lock);
+    g_assert_cmpint (g_stat (lock_dir, &st), ==, 0);
+    g_assert_cmpint (st.st_mode & 0777, ==, 0700);
+
+    again = bounce_mailbox_lock (b->maildir, lock_dir, &error);
+    g_assert_error (error, BOUNCE_ERROR, BOUNCE_ERROR_LOCKED);
+    g_assert_null (again);
+    g_clear_error (&error);
+    again = bounce_mailbox_lock (alias, lock_dir, &error);
+    g_assert_error (error, BOUNCE_ERROR, BOUNCE_ERROR_LOCKED);
+    g_assert_null (again);
+    g_clear_error (&error);
+
+    other = bounce_mailbox_lock (b->mbox, lock_dir, &error);
+    g_assert_no_error (error);
+    g_assert_nonnull (other);
+  }
+  /* Both released at the end of the scope. */
+  {
+    g_autoptr (BounceMailboxLock) lock = bounce_mailbox_lock (alias, lock_dir, &error);
+
+    g_assert_no_error (error);
+    g_assert_nonnull (lock);
+  }
+  after = list_dir (b->maildir);
+  g_assert_cmpstr (before, ==, after);
+  g_assert_null (bounce_mailbox_lock (missing, lock_dir, &error));
+  g_assert_error (error, BOUNCE_ERROR, BOUNCE_ERROR_IO);
+  bounce_mailbox_unlock (NULL);
+}
+
+/* The fcntl lock another open file description of @path sees:
+ * F_WRLCK while the mbox is locked, F_UNLCK when not. */
+static short
+ofd_lock_seen (const char *path)
+{
+  struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+  int fd = open (path, O_RDWR | O_CLOEXEC);
+
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (fcntl (fd, F_OFD_GETLK, &fl), ==, 0);
+  close (fd);
+  return fl.l_type;
+}
+
+/* An mbox locked as mail readers lock it: the fcntl lock, then the dot
+ * lock MBOX.lock; both gone after unlocking. A missing target is made
+ * like the mbox it comes from; a folder is no mbox. */
+static void
+test_mbox_lock (Boxes *b, gconstpointer unused)
+{
+  g_autofree char *dot = g_strconcat (b->mbox, ".lock", NULL);
+  g_autofree char *target = g_build_filename (b->dir, "Junk", NULL);
+  g_autofree char *target_dot = g_strconcat (target, ".lock", NULL);
+  g_autoptr (GError) error = NULL;
+  struct stat st;
+
+  {
+    g_autoptr (BounceMboxLock) lock = bounce_mbox_lock (b->mbox, NULL, &error);
+
+    g_assert_no_error (error);
+    g_assert_nonnull (lock);
+    g_assert_true (g_file_test (dot, G_FILE_TEST_IS_REGULAR));
+    g_assert_cmpint (ofd_lock_seen (b->mbox), ==, F_WRLCK);
+    bounce_mbox_lock_refresh (lock);
+    g_assert_true (g_file_test (dot, G_FILE_TEST_IS_REGULAR));
+  }
+  g_assert_false (g_file_test (dot, G_FILE_TEST_EXISTS));
+  g_assert_cmpint (ofd_lock_seen (b->mbox), ==, F_UNLCK);
+
+  g_assert_null (bounce_mbox_lock (target, NULL, &error));
+  g_assert_error (error, BOUNCE_ERROR, BOUNCE_ERROR_IO);
+  g_clear_error (&error);
+  g_assert_false (g_file_test (target, G_FILE_TEST_EXISTS));
+  g_assert_cmpint (g_chmod (b->mbox, 0640), ==, 0);
+  {
+    g_autoptr (BounceMboxLock) lock = bounce_mbox_lock (target, b->mbox, &error);
+
+    g_assert_no_error (error);
+    g_assert_nonnull (lock);
+    g_assert_cmpint (g_stat (target, &st), ==, 0);
+    g_assert_cmpint (st.st_mode & 0777, ==, 0640);
+    g_assert_cmpint (st.st_size, ==, 0);
+    g_assert_true (g_file_test (target_dot, G_FILE_TEST_IS_REGULAR));
+  }
+  g_assert_false (g_file_test (target_dot, G_FILE_TEST_EXISTS));
+
+  g_assert_null (bounce_mbox_lock (b->maildir, NULL, &error));
+  g_assert_error (error, BOUNCE_ERROR, BOUNCE_ERROR_IO);
+  bounce_mbox_unlock (NULL);
+}
+
 /* An array of some other element size than BounceSpan's (a program
  * built against another version) is refused, and the mbox left alone. */
 static void
@@ -165,6 +298,8 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add ("/mailbox/foreach", Boxes, NULL, boxes_init, test_foreach, boxes_clear);
+  g_test_add ("/mailbox/mailbox-lock", Boxes, NULL, boxes_init, test_mailbox_lock, boxes_clear);
+  g_test_add ("/mailbox/mbox-lock", Boxes, NULL, boxes_init, test_mbox_lock, boxes_clear);
   g_test_add ("/mailbox/span-size", Boxes, NULL, boxes_init, test_span_size, boxes_clear);
   return g_test_run ();
 }

@@ -1,11 +1,17 @@
-/* mbox-lock.c — lock an mbox file as mail readers do.
+/* lock.c — the two locks the library offers, both opaque objects taken
+ * by a constructor, released by their unlock function (or g_autoptr).
  *
- * Locking follows Debian Policy 11.6 and what mail readers do: an fcntl
- * write lock on the whole file first (an open-file-description lock, so
- * that another descriptor of the same file closed in this process does
- * not drop it; it conflicts with the classic fcntl locks of other
- * programs), then the dot lock "MBOX.lock" made by liblockfile with our
- * process id in it (so that a lock left by a killed run is seen as
+ * BounceMailboxLock keeps two runs that change one mailbox (Maildir or
+ * mbox) apart: an flock on a lock file in a private folder of the
+ * caller's, never in the mailbox, taken without waiting.
+ *
+ * BounceMboxLock locks an mbox file as mail readers and delivery agents
+ * do, for as long as it is rewritten. Locking follows Debian Policy 11.6:
+ * an fcntl write lock on the whole file first (an open-file-description
+ * lock, so that another descriptor of the same file closed in this
+ * process does not drop it; it conflicts with the classic fcntl locks of
+ * other programs), then the dot lock "MBOX.lock" made by liblockfile with
+ * our process id in it (so that a lock left by a killed run is seen as
  * stale). A missing target mbox is created with the owner, group and
  * mode of the scanned one.
  */
@@ -14,10 +20,88 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <lockfile.h>
+#include <stdint.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #define LOCK_RETRIES 3 /* liblockfile waits 5, 10 and 15 seconds */
+
+struct _BounceMailboxLock
+{
+  int fd; /* the lock file, flocked */
+};
+
+/**
+ * bounce_mailbox_lock:
+ * @path: a Maildir or mbox
+ * @lock_dir: a private folder for lock files (such as
+ *   $XDG_RUNTIME_DIR/backscatter), created when missing
+ * @error: BOUNCE_ERROR_LOCKED when another process holds it, BOUNCE_ERROR_IO
+ *
+ * Takes the lock that keeps two runs changing one mailbox apart, without
+ * waiting: an flock on "LOCK_DIR/DEVICE-INODE.lock", named after the
+ * mailbox's device and inode, so that nothing is written in the mailbox
+ * (mail readers list stray files as mailboxes) and two names of one
+ * mailbox share a lock. Only runs that change the mailbox take it. Mail
+ * readers know nothing of it: an mbox being rewritten is locked for
+ * them with bounce_mbox_lock().
+ *
+ * Returns: (transfer full) (nullable): the lock; release it with
+ *   bounce_mailbox_unlock()
+ */
+BounceMailboxLock *
+bounce_mailbox_lock (const char *path, const char *lock_dir, GError **error)
+{
+  g_autofree char *name = NULL, *file = NULL;
+  BounceMailboxLock *lock;
+  struct stat st;
+  int fd;
+
+  if (stat (path, &st) < 0)
+    {
+      bounce_io_error (error, "cannot open", path);
+      return NULL;
+    }
+  if (g_mkdir_with_parents (lock_dir, 0700) < 0)
+    {
+      bounce_io_error (error, "cannot create", lock_dir);
+      return NULL;
+    }
+  name = g_strdup_printf ("%ju-%ju.lock", (uintmax_t) st.st_dev, (uintmax_t) st.st_ino);
+  file = g_build_filename (lock_dir, name, NULL);
+  fd = open (file, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0)
+    {
+      bounce_io_error (error, "cannot open the lock file", file);
+      return NULL;
+    }
+  if (flock (fd, LOCK_EX | LOCK_NB) < 0)
+    {
+      if (errno == EWOULDBLOCK)
+        g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_LOCKED,
+                     "%s: another backscatter scan is running on this mailbox", path);
+      else
+        bounce_io_error (error, "cannot lock", file);
+      close (fd);
+      return NULL;
+    }
+  lock = g_new (BounceMailboxLock, 1);
+  lock->fd = fd;
+  return lock;
+}
+
+/* bounce_mailbox_unlock: releases the lock and frees @lock (nullable,
+ * transfer full). The lock file stays: removing it could let a run that
+ * opened it meanwhile hold a lock on a file no one else finds. */
+void
+bounce_mailbox_unlock (BounceMailboxLock *lock)
+{
+  if (lock == NULL)
+    return;
+  close (lock->fd); /* releases the flock */
+  g_free (lock);
+}
 
 static int
 ofd_lock (int fd, short type)
@@ -38,7 +122,8 @@ ofd_lock (int fd, short type)
  * @error: BOUNCE_ERROR_LOCKED when the dot lock stays for 30 seconds,
  *   BOUNCE_ERROR_IO (also when @path is not a plain file)
  *
- * Locks @path as mail readers do: fcntl, then the dot lock.
+ * Locks @path as mail readers do: fcntl (waiting as long as another
+ * holds it), then the dot lock.
  *
  * Returns: (transfer full) (nullable): the lock; release it with
  *   bounce_mbox_unlock()
