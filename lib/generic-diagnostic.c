@@ -112,6 +112,31 @@ address_in_text (const char *text, gsize n, const char *a)
   return NULL;
 }
 
+/* The start of the first line of the text that names @a other than as
+ * the original's recipient ("To: a@example.net" quoted above the answer),
+ * or NULL. */
+static const char *
+answer_line (const char *text, gsize n, const char *a)
+{
+  static const char *const quoted[] = { "To:", "Cc:", "Bcc:" };
+
+  for (const char *p = text, *s; (s = address_in_text (p, text + n - p, a)) != NULL; p = s + strlen (a))
+    {
+      const char *line = s, *q;
+      gboolean header = FALSE;
+
+      while (line > text && line[-1] != '\n')
+        line--;
+      for (q = line; q < s && (*q == ' ' || *q == '\t' || *q == '>'); q++)
+        ;
+      for (guint i = 0; i < G_N_ELEMENTS (quoted); i++)
+        header |= g_ascii_strncasecmp (q, quoted[i], strlen (quoted[i])) == 0;
+      if (!header)
+        return line;
+    }
+  return NULL;
+}
+
 /* Whether the line at @line (up to @end) names one of @r's addresses
  * other than @self. */
 static gboolean
@@ -134,6 +159,30 @@ holds_code (const char *text)
   char code[4], status[16];
 
   return text && (bounce_find_reply_code (text, code) || bounce_find_status (text, status));
+}
+
+/* Whether @text says something after @address: a word of two letters
+ * or more ("a@example.net: Envelope expired"; a sentence that leads to
+ * the address, "Did not reach the following recipient: a@example.net",
+ * is the report's, not the server's answer). */
+static gboolean
+says_after (const char *text, const char *address)
+{
+  const char *at = address_in_text (text, strlen (text), address);
+
+  if (at == NULL)
+    return FALSE;
+  for (const char *p = at + strlen (address); *p;)
+    {
+      gsize w = 0;
+
+      while (g_ascii_isalpha (p[w]))
+        w++;
+      if (w >= 2)
+        return TRUE;
+      p += w ? w : 1;
+    }
+  return FALSE;
 }
 
 /* Give @x the diagnostic @c (transfer full): in place of one that holds
@@ -175,10 +224,8 @@ bounce_generic_recipient_diagnostics (BounceGeneric *g, gsize stop)
 
       if (x->status || x->address == NULL || holds_code (x->diagnostic))
         continue;
-      if ((s = address_in_text (g->text, n, x->address)) != NULL)
+      if ((s = answer_line (g->text, n, x->address)) != NULL)
         {
-          while (s > g->text && s[-1] != '\n')
-            s--;
           end = memchr (s, '\n', g->text + n - s);
           end = end ? end : g->text + n;
           for (int k = 0; k < 11 && end < g->text + n; k++)
@@ -199,6 +246,11 @@ bounce_generic_recipient_diagnostics (BounceGeneric *g, gsize stop)
                 diagnostic_take (x, c);
                 continue;
               }
+            /* No code, but words after the address ("a@example.net:
+             * Envelope expired", the address and "retry timeout exceeded"
+             * under it): the answer in words. */
+            if (x->diagnostic == NULL && says_after (c, x->address))
+              x->diagnostic = g_steal_pointer (&c);
             g_free (c);
           }
         }

@@ -51,6 +51,7 @@ families message_id 97
 none recall 95
 none recipients 90
 none statuses 93
+none reasons 81
 every recall 100
 every recipients 99
 every statuses 97

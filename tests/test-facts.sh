@@ -10,6 +10,7 @@
 #                                    as a set, lower case; `-` for none
 #   statuses 5.1.1 4.2.2             their RFC 3463 codes, as a multiset;
 #                                    `-` for none
+#   reasons expired userunknown      their reasons, as a multiset
 #   message_id <id@example.org>      the original's Message-ID; `-` when
 #                                    no original or none is found
 #   todo WHY                         optional: a known shortcoming; the
@@ -66,7 +67,7 @@ for facts, eml in zip(open(listing).read().split(), open(samples).read().split()
         key, _, value = line.partition(" ")
         if key == "todo":
             todo = value.strip() or "known shortcoming"
-        elif key in ("kind", "recipients", "statuses", "message_id"):
+        elif key in ("kind", "recipients", "statuses", "reasons", "message_id"):
             want[key] = value.strip()
         else:
             sys.exit(f"{facts}: unknown fact {key!r}")
@@ -92,6 +93,11 @@ for facts, eml in zip(open(listing).read().split(), open(samples).read().split()
             g = sorted(x.get("status") or "" for x in rcpts)
             if g != w:
                 problems.append(f"statuses {g or '-'}, want {w or '-'}")
+        if "reasons" in want:
+            w = sorted(want["reasons"].split())
+            g = sorted(x.get("reason") or "" for x in rcpts)
+            if g != w:
+                problems.append(f"reasons {g}, want {w}")
         if "message_id" in want:
             w = "" if want["message_id"] == "-" else msgid(want["message_id"])
             g = msgid(((r.get("original") or {}).get("message_id")))
