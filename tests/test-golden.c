@@ -119,6 +119,13 @@ facts_only (const char *eml)
   return g_file_test (facts, G_FILE_TEST_EXISTS) && !g_file_test (expected, G_FILE_TEST_EXISTS);
 }
 
+/* For g_ptr_array_sort(), which hands over pointers to the elements. */
+static int
+compare_names (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
 static void
 collect (const char *dir, const char *rel, GPtrArray *out)
 {
@@ -130,7 +137,7 @@ collect (const char *dir, const char *rel, GPtrArray *out)
     return;
   while ((name = g_dir_read_name (d)) != NULL)
     g_ptr_array_add (names, g_strdup (name));
-  g_ptr_array_sort (names, (GCompareFunc) g_strcmp0);
+  g_ptr_array_sort (names, compare_names);
   for (guint i = 0; i < names->len; i++)
     {
       const char *n = g_ptr_array_index (names, i);
