@@ -543,10 +543,9 @@ typedef struct
   GStringChunk *chunk;
 } Listing;
 
-static void *
-list_folder (void *data)
+static void
+list_folder (Listing *l)
 {
-  Listing *l = data;
   int fd = l->fd < 0 ? -1 : dup (l->fd);
   DIR *d = fd < 0 ? NULL : fdopendir (fd);
   struct dirent *e;
@@ -555,7 +554,7 @@ list_folder (void *data)
     {
       if (fd >= 0)
         close (fd);
-      return NULL;
+      return;
     }
   l->names = g_ptr_array_new ();
   l->chunk = g_string_chunk_new (64 * 1024);
@@ -564,7 +563,6 @@ list_folder (void *data)
       g_ptr_array_add (l->names, g_string_chunk_insert (l->chunk, e->d_name));
   closedir (d);
   g_ptr_array_sort (l->names, bounce_compare_strings);
-  return NULL;
 }
 
 static void
@@ -609,44 +607,30 @@ open_folder (int parent, const char *name, int *err)
 static gboolean
 foreach_maildir_folder (Walk *w, const char *maildir, int folder, GError **error)
 {
-  Listing lists[] = {
-    { g_build_filename (maildir, "new", NULL), -1, 0, NULL, NULL },
-    { g_build_filename (maildir, "cur", NULL), -1, 0, NULL, NULL },
-  };
-  pthread_t lister;
-  gboolean listing = FALSE, ok = TRUE;
+  static const char *const subs[] = { "new", "cur" };
+  gboolean ok = TRUE;
 
-  lists[0].fd = open_folder (folder, "new", &lists[0].open_error);
-  lists[1].fd = open_folder (folder, "cur", &lists[1].open_error);
-  list_folder (&lists[0]);
-  /* With threads to spare, cur/ (the big one) is listed while new/ is
-   * read. */
-  if (w->threads > 1)
-    listing = pthread_create (&lister, NULL, list_folder, &lists[1]) == 0;
-  for (guint s = 0; s < G_N_ELEMENTS (lists) && ok; s++)
+  /* One list at a time: a folder's names are read just before its
+   * messages, and let go once they are all handed out. */
+  for (guint s = 0; s < G_N_ELEMENTS (subs) && ok && !w->stop; s++)
     {
-      if (s == 1 && listing)
+      Listing list = { g_build_filename (maildir, subs[s], NULL), -1, 0, NULL, NULL };
+
+      list.fd = open_folder (folder, subs[s], &list.open_error);
+      list_folder (&list);
+      if (list.fd < 0 && list.open_error != ENOENT)
+        ok = refuse_folder (w, maildir, list.dir, list.open_error, error);
+      if (list.names && !w->stop)
         {
-          pthread_join (lister, NULL);
-          listing = FALSE;
+          w->folder = maildir;
+          w->dir = list.dir;
+          w->dirfd = list.fd;
+          w->names = list.names;
+          ok = walk_batch (w, error);
+          w->names = NULL;
         }
-      else if (s == 1)
-        list_folder (&lists[1]);
-      if (lists[s].fd < 0 && lists[s].open_error != ENOENT)
-        ok = refuse_folder (w, maildir, lists[s].dir, lists[s].open_error, error);
-      if (lists[s].names == NULL || w->stop)
-        continue;
-      w->folder = maildir;
-      w->dir = lists[s].dir;
-      w->dirfd = lists[s].fd;
-      w->names = lists[s].names;
-      ok = walk_batch (w, error);
-      w->names = NULL;
+      listing_clear (&list);
     }
-  if (listing)
-    pthread_join (lister, NULL);
-  for (guint s = 0; s < G_N_ELEMENTS (lists); s++)
-    listing_clear (&lists[s]);
   return ok;
 }
 
