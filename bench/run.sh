@@ -24,7 +24,8 @@ usage: $0 [-n N] [-r RUNS] [-o ONE_RUNS] [-b BUILDDIR] [-k] [CORPUS]
   -r RUNS      runs of each measured command; the fastest counts (default 3)
   -o ONE_RUNS  runs of each one-message command (filter, check; default 20)
   -b BUILDDIR  a configured meson build of this tree to use (default: a release
-               build in \${TMPDIR:-/tmp}/backscatter-bench-build, made when missing)
+               build in \${TMPDIR:-/tmp}/backscatter-bench-build-SUM, SUM a checksum
+               of this tree's path, made when missing)
   -k           keep the temporary folder (its path is printed)
   CORPUS       folder with bounces/ and not-bounces/ (default ../shared/corpus)
 Set BENCH_SISIMAI=0 to leave Sisimai out even when it is installed.
@@ -68,7 +69,9 @@ trap 'exit 1' INT TERM HUP
 
 # ---- the programs ----------------------------------------------------------
 if [ -z "$build" ]; then
-  build=${TMPDIR:-/tmp}/backscatter-bench-build
+  # One build folder per source tree: a build set up from another checkout
+  # would time that checkout's code.
+  build=${TMPDIR:-/tmp}/backscatter-bench-build-$(printf '%s' "$root" | cksum | cut -d' ' -f1)
   [ -f "$build/build.ninja" ] || meson setup "$build" "$root" -Dbuildtype=release >"$tmp/setup.log" \
     || { cat "$tmp/setup.log" >&2; exit 1; }
 fi
