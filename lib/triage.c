@@ -18,6 +18,13 @@
 
 #include <string.h>
 
+/* @c, an ASCII capital lowered. */
+static inline guchar
+lower (guchar c)
+{
+  return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+}
+
 /* The header value, ASCII letters lowered, in @buf (cut to its size). */
 static gsize
 lower_copy (const char *value, gsize n, char *buf, gsize size)
@@ -25,11 +32,7 @@ lower_copy (const char *value, gsize n, char *buf, gsize size)
   gsize m = MIN (n, size - 1);
 
   for (gsize i = 0; i < m; i++)
-    {
-      guchar c = value[i];
-
-      buf[i] = c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
-    }
+    buf[i] = lower (value[i]);
   buf[m] = '\0';
   return m;
 }
@@ -192,10 +195,33 @@ static const Word auto_headers[] = {
   W ("x-original-failed-recipients"), { NULL, 0 },
 };
 
+/* The header fields the triage reads, by what it does with them. */
+typedef enum
+{
+  FIELD_CONTENT_TYPE = 1,
+  FIELD_FROM,
+  FIELD_ENVELOPE, /* Sender, Return-Path */
+  FIELD_SUBJECT,
+  FIELD_AUTO_SUBMITTED,
+  FIELD_PRECEDENCE,
+  FIELD_AUTOMATIC, /* one of auto_headers: its presence is enough */
+} Field;
+
+#define MAX_NAME 64 /* longer names are none of these */
+
 typedef struct
 {
   WordSet senders, foreign, envelopes, subjects;
-  guint64 name_lengths; /* bit n: a header the triage reads has a name n bytes long */
+  /* The names read, by length: names[by_length[n]..by_length[n + 1]) are
+   * n bytes long. Most fields of a header block are passed over after
+   * a look at their length and first letter, without copying their
+   * name. */
+  guint8 by_length[MAX_NAME + 1];
+  struct
+  {
+    const char *s; /* in lower case */
+    Field field;
+  } names[64];
 } Sets;
 
 static gpointer
@@ -203,23 +229,67 @@ sets_init (gpointer data)
 {
   static Sets sets;
   /* Every name bounce_triage () compares, below. */
-  static const char *const read[] = {
-    "content-type", "from", "sender", "return-path", "subject", "auto-submitted", "precedence", NULL,
+  static const struct
+  {
+    const char *s;
+    Field field;
+  } read[] = {
+    { "content-type", FIELD_CONTENT_TYPE }, { "from", FIELD_FROM },
+    { "sender", FIELD_ENVELOPE }, { "return-path", FIELD_ENVELOPE },
+    { "subject", FIELD_SUBJECT }, { "auto-submitted", FIELD_AUTO_SUBMITTED },
+    { "precedence", FIELD_PRECEDENCE },
   };
+  guint n = 0;
 
   wordset_init (&sets.senders, auto_senders);
   wordset_init (&sets.foreign, foreign_subjects);
   wordset_init (&sets.envelopes, report_envelopes);
   wordset_init (&sets.subjects, report_subjects);
 
-  for (guint i = 0; auto_headers[i].s; i++)
+  for (guint len = 0; len < MAX_NAME; len++)
     {
-      g_assert (auto_headers[i].len < 64);
-      sets.name_lengths |= G_GUINT64_CONSTANT (1) << auto_headers[i].len;
+      sets.by_length[len] = n;
+      for (guint i = 0; i < G_N_ELEMENTS (read); i++)
+        if (strlen (read[i].s) == len)
+          {
+            sets.names[n].s = read[i].s;
+            sets.names[n++].field = read[i].field;
+          }
+      for (guint i = 0; auto_headers[i].s; i++)
+        if (auto_headers[i].len == len)
+          {
+            g_assert (n < G_N_ELEMENTS (sets.names));
+            sets.names[n].s = auto_headers[i].s;
+            sets.names[n++].field = FIELD_AUTOMATIC;
+          }
     }
-  for (guint i = 0; read[i]; i++)
-    sets.name_lengths |= G_GUINT64_CONSTANT (1) << strlen (read[i]);
+  sets.by_length[MAX_NAME] = n;
   return &sets;
+}
+
+/* Which of the fields read the name @name (@n bytes) is, ASCII letters
+ * compared without regard to case; 0 for none. */
+static Field
+field_of (const Sets *sets, const char *name, gsize n)
+{
+  guchar first;
+
+  if (n >= MAX_NAME || sets->by_length[n] == sets->by_length[n + 1])
+    return 0;
+  first = lower (name[0]);
+  for (guint k = sets->by_length[n]; k < sets->by_length[n + 1]; k++)
+    {
+      const char *s = sets->names[k].s;
+      gsize i = 1;
+
+      if ((guchar) s[0] != first)
+        continue;
+      while (i < n && lower (name[i]) == (guchar) s[i])
+        i++;
+      if (i == n)
+        return sets->names[k].field;
+    }
+  return 0;
 }
 
 /* An encoded subject, decoded: does it hold a report's words? */
@@ -255,65 +325,56 @@ bounce_triage (const char *data, gsize len, gsize *header_end)
     {
       const char *line = field.line, *vend = field.line + field.len;
       const char *colon = field.value ? field.value - 1 : NULL;
-      char lowered[1024], name[64];
-      gsize nlen = field.name_len, vlen = 0;
+      char lowered[1024];
+      gsize vlen = 0;
 
       if (colon == NULL)
         continue;
-      /* Only names of the lengths the triage reads are looked at. */
-      if (nlen >= 64 || !(sets->name_lengths & (G_GUINT64_CONSTANT (1) << nlen)))
-        continue;
-      lower_copy (line, nlen, name, sizeof name);
 
-#define IS(n) (nlen == sizeof (n) - 1 && memcmp (name, n, sizeof (n) - 1) == 0)
 #define VALUE() (vlen = lower_copy (colon + 1, vend - colon - 1, lowered, sizeof lowered))
-      if (IS ("content-type"))
+      switch (field_of (sets, line, field.name_len))
         {
+        case FIELD_CONTENT_TYPE:
           if (VALUE () && contains_ci (lowered, vlen, "report"))
             return BOUNCE_TRIAGE_YES;
-        }
-      else if (IS ("from"))
-        {
+          break;
+        case FIELD_FROM:
           if (VALUE () && wordset_find (&sets->senders, lowered, vlen))
             return BOUNCE_TRIAGE_YES;
-        }
-      else if (IS ("sender") || IS ("return-path"))
-        {
+          break;
+        case FIELD_ENVELOPE:
           /* A list's envelope is its own address; a report's, a mail
            * system's or empty. */
           if (VALUE () && wordset_find (&sets->envelopes, lowered, vlen))
             return BOUNCE_TRIAGE_YES;
-        }
-      else if (IS ("subject"))
-        {
+          break;
+        case FIELD_SUBJECT:
           /* Read on: another header may say more. */
           if ((VALUE () && wordset_find (&sets->subjects, lowered, vlen))
               || (contains_ci (lowered, vlen, "=?") && subject_words (sets, colon + 1, vend - colon - 1)))
             seen = BOUNCE_TRIAGE_SUBJECT;
-        }
-      else if (IS ("auto-submitted"))
-        {
-          const char *q = lowered;
+          break;
+        case FIELD_AUTO_SUBMITTED:
+          {
+            const char *q = lowered;
 
-          VALUE ();
-          while (*q == ' ' || *q == '\t')
-            q++;
-          if (!(strncmp (q, "no", 2) == 0 && !g_ascii_isalpha (q[2])))
-            return BOUNCE_TRIAGE_YES;
-        }
-      else if (IS ("precedence"))
-        {
+            VALUE ();
+            while (*q == ' ' || *q == '\t')
+              q++;
+            if (!(strncmp (q, "no", 2) == 0 && !g_ascii_isalpha (q[2])))
+              return BOUNCE_TRIAGE_YES;
+            break;
+          }
+        case FIELD_PRECEDENCE:
           if (VALUE () && contains_ci (lowered, vlen, "auto"))
             return BOUNCE_TRIAGE_YES;
-        }
-      else
-        {
-          for (guint i = 0; auto_headers[i].s; i++)
-            if (nlen == auto_headers[i].len && memcmp (name, auto_headers[i].s, nlen) == 0)
-              return BOUNCE_TRIAGE_YES;
+          break;
+        case FIELD_AUTOMATIC:
+          return BOUNCE_TRIAGE_YES;
+        default:
+          break;
         }
 #undef VALUE
-#undef IS
     }
   if (header_end)
     *header_end = pos;
