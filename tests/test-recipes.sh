@@ -417,8 +417,10 @@ else
   libdir=$(dirname "$(dirname "$pc")")
   mkdir -p "$L/pkgconfig"
   sed "s|^prefix=.*|prefix=$D$prefix|" "$pc" > "$L/pkgconfig/backscatter.pc"
+  # A library built with AddressSanitizer needs its runtime loaded first.
+  asan=$(ldd "$(ls "$libdir"/libbackscatter.so* | head -1)" | awk '/libasan/ { print $3 }')
   (cd "$L" && export PKG_CONFIG_PATH=$L/pkgconfig LD_LIBRARY_PATH=$libdir \
-     && sh -c "$build_line" && sh -c "$run_line") > "$L/out" 2>&1; st=$?
+     && sh -c "$build_line" && env ${asan:+LD_PRELOAD=$asan} sh -c "$run_line") > "$L/out" 2>&1; st=$?
   check "the README's library example builds with pkg-config against the installed library and prints a report" \
     '[ $st = 0 ] && grep -q "^{\"file\":\"bounce.eml\",\"kind\":\"failure\"" "$L/out" && grep -q "\"address\":\"u.stone@example.com\"" "$L/out"' \
     "exit $st" "$(head -c 600 "$L/out")"
