@@ -366,8 +366,9 @@ add_header_list (BounceOriginal *o, GMimeHeaderList *list)
   for (int i = 0; i < n; i++)
     {
       GMimeHeader *h = g_mime_header_list_get_header_at (list, i);
+      g_autofree char *value = bounce_header_value (h);
 
-      add_header (o, g_mime_header_get_name (h), g_mime_header_get_value (h));
+      add_header (o, g_mime_header_get_name (h), value);
     }
 }
 

@@ -24,11 +24,11 @@ header_list_matches (GMimeHeaderList *list, const Cond *c)
   for (int i = 0; i < n; i++)
     {
       GMimeHeader *h = g_mime_header_list_get_header_at (list, i);
-      const char *value;
+      g_autofree char *value = NULL;
 
       if (g_ascii_strcasecmp (g_mime_header_get_name (h), c->header) != 0)
         continue;
-      value = g_mime_header_get_value (h);
+      value = bounce_header_value (h);
       if (value && g_utf8_validate (value, -1, NULL)
           && g_regex_match (bounce_rule_pattern_re (c->test->whole, -1), value, 0, NULL))
         return TRUE;

@@ -112,15 +112,62 @@ bounce_charset_iconv_name (const char *charset)
   return g_mime_charset_iconv_name (charset);
 }
 
+/* Whether GMime's decoder has nothing to do in header value @raw: it is
+ * printable ASCII (tabs and line breaks too) with no encoded word, and
+ * GMime gives such a value back as it is. Most header values are such,
+ * and the decoder costs more than all the rest of reading them. */
+static gboolean
+header_is_plain (const char *raw)
+{
+  for (const unsigned char *p = (const unsigned char *) raw; *p; p++)
+    if ((*p < 0x20 && *p != '\t' && *p != '\r' && *p != '\n') || *p >= 0x7f
+        || (*p == '=' && p[1] == '?'))
+      return FALSE;
+  return TRUE;
+}
+
+/* bounce_header_value: the value of @header as g_mime_header_get_value()
+ * gives it (unfolded, without the blanks around it, encoded words
+ * decoded), made without GMime's decoder when the value is plain.
+ * Returns: (transfer full) (nullable) */
+char *
+bounce_header_value (GMimeHeader *header)
+{
+  const char *raw = g_mime_header_get_raw_value (header);
+  const char *end;
+  char *value, *o;
+
+  if (raw == NULL || !header_is_plain (raw))
+    return g_strdup (g_mime_header_get_value (header));
+  /* As g_mime_utils_header_unfold(): blanks and line breaks off both
+   * ends, line breaks taken out. */
+  while (*raw == ' ' || *raw == '\t' || *raw == '\r' || *raw == '\n')
+    raw++;
+  end = raw + strlen (raw);
+  while (end > raw && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r' || end[-1] == '\n'))
+    end--;
+  o = value = g_malloc (end - raw + 1);
+  for (; raw < end; raw++)
+    if (*raw != '\r' && *raw != '\n')
+      *o++ = *raw;
+  *o = '\0';
+  return value;
+}
+
 /* bounce_header_decode: the text of header value @raw, its encoded words
  * (RFC 2047) decoded, with their charsets read as
  * bounce_charset_iconv_name () says. Returns: (transfer full) */
 char *
 bounce_header_decode (const char *raw)
 {
-  g_autoptr (GMimeParserOptions) opts = (bounce_gmime_init (), bounce_parser_options ());
+  g_autoptr (GMimeParserOptions) opts = NULL;
   g_autoptr (GString) fixed = NULL;
   const char *p = raw, *q;
+
+  if (header_is_plain (raw))
+    return g_strdup (raw);
+  bounce_gmime_init ();
+  opts = bounce_parser_options ();
 
   /* "=?charset?" or "=?charset*lang?": the name GMime is given. */
   while ((q = strstr (p, "=?")) != NULL)

@@ -470,6 +470,38 @@ test_header_fields (void)
   g_assert_cmpuint (bounce_header_block_end ("\nA: b\n", 6), ==, 1);
 }
 
+/* A header's value read without GMime's decoder when there is nothing to
+ * decode is the value GMime gives: folded, blanks at the ends, tabs,
+ * encoded words, 8-bit text, a stray CR. */
+static void
+test_header_value (void)
+{
+  static const char msg[] = "Received: from a.example.com\r\n"
+                            "\tby b.example.net;  Mon, 1 Jan 2024 00:00:00 +0000  \r\n"
+                            "Subject:   plain\twords \r\n"
+                            "X-Enc: =?utf-8?q?caf=C3=A9?= and more\r\n"
+                            "X-Latin: caf\xe9\r\n"
+                            "X-Cr: a\rb\r\n"
+                            "X-Empty:\r\n"
+                            "X-Almost: a = ? b =\r\n"
+                            "\r\n"
+                            "body\r\n";
+  g_autoptr (GMimeMessage) m = bounce_parse_message_bytes (msg, strlen (msg));
+  GMimeHeaderList *list = g_mime_object_get_header_list (GMIME_OBJECT (m));
+  int n = g_mime_header_list_get_count (list);
+
+  g_assert_cmpint (n, ==, 7);
+  for (int i = 0; i < n; i++)
+    {
+      GMimeHeader *h = g_mime_header_list_get_header_at (list, i);
+      g_autofree char *value = bounce_header_value (h);
+
+      g_assert_cmpstr (value, ==, g_mime_header_get_value (h));
+    }
+  g_assert_cmpstr (g_mime_object_get_header (GMIME_OBJECT (m), "Subject"), ==, "plain\twords");
+  g_assert_cmpstr (g_mime_object_get_header (GMIME_OBJECT (m), "X-Enc"), ==, "caf\xc3\xa9 and more");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -477,6 +509,7 @@ main (int argc, char **argv)
   g_test_add_func ("/util/status", test_status);
   g_test_add_func ("/util/message-start", test_message_start);
   g_test_add_func ("/util/header-fields", test_header_fields);
+  g_test_add_func ("/util/header-value", test_header_value);
   g_test_add_func ("/util/reply-code", test_reply_code);
   g_test_add_func ("/util/addr-spec", test_addr_spec);
   g_test_add_func ("/util/risky", test_risky);
