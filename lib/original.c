@@ -458,6 +458,83 @@ unquote (const char *text, gsize len)
   return g_string_free (out, FALSE);
 }
 
+/* Whether a Content-Type value read by GMime makes a leaf part with no
+ * file name: a text type with no "name" parameter. */
+static gboolean
+plain_text_type (const char *raw)
+{
+  g_autofree char *v = bounce_header_unfold_plain (raw);
+  g_autofree char *lower = v ? g_ascii_strdown (v, -1) : NULL;
+
+  return lower && g_str_has_prefix (lower, "text/") && strstr (lower, "name") == NULL;
+}
+
+/* The original from the header block at the start of @text, read here
+ * rather than parsed by GMime into a message, when GMime would read it
+ * the same way: each field a "Name: value" line (a name of printable
+ * ASCII right before the colon, no NUL and no bare CR in the block), and
+ * a body that can hold no attachment (no Content-Disposition, at most one
+ * Content-Type, of text with no name). The fields are those GMime keeps
+ * in a message's own header list (not the Content-* ones), their values
+ * as GMime decodes them. Returns FALSE when the block is not such; else
+ * TRUE, with *@out the original (NULL when it has no header). */
+static gboolean
+original_from_plain_block (const char *text, gsize len, const char *carried_as,
+                           BounceOriginal **out)
+{
+  g_autoptr (GMimeParserOptions) opts = NULL;
+  BounceOriginal *o = original_new (carried_as);
+  BounceHeaderField f;
+  gsize pos = 0, hend = bounce_header_block_end (text, len);
+  guint n_types = 0;
+
+  *out = NULL;
+  if (memchr (text, '\0', hend))
+    goto not_plain;
+  for (const char *cr = memchr (text, '\r', hend); cr; cr = memchr (cr + 1, '\r', hend - (cr + 1 - text)))
+    if (cr + 1 >= text + hend || cr[1] != '\n')
+      goto not_plain;
+  while (bounce_header_next (text, hend, &pos, &f))
+    {
+      g_autofree char *name = NULL, *raw = NULL, *value = NULL;
+
+      if (f.value == NULL || f.name_len == 0 || f.line + f.name_len + 1 != f.value)
+        goto not_plain;
+      for (gsize i = 0; i < f.name_len; i++)
+        if ((guchar) f.line[i] <= 0x20 || (guchar) f.line[i] >= 0x7f)
+          goto not_plain;
+      name = g_strndup (f.line, f.name_len);
+      raw = g_strndup (f.value, f.value_len);
+      if (f.name_len >= 8 && g_ascii_strncasecmp (name, "Content-", 8) == 0)
+        {
+          if (g_ascii_strcasecmp (name, "Content-Type") == 0 && n_types++ == 0 && plain_text_type (raw))
+            continue;
+          if (g_ascii_strcasecmp (name, "Content-Type") == 0 || g_ascii_strcasecmp (name, "Content-Disposition") == 0)
+            goto not_plain;
+          continue; /* GMime keeps it with the body part */
+        }
+      value = bounce_header_unfold_plain (raw);
+      if (value == NULL)
+        {
+          g_autofree char *unfolded = g_mime_utils_header_unfold (raw);
+
+          if (opts == NULL)
+            opts = bounce_parser_options ();
+          value = g_mime_utils_header_decode_text (opts, unfolded);
+        }
+      add_header (o, name, value);
+    }
+  if (o->headers->len == 0 && o->received->len == 0)
+    bounce_original_free (o);
+  else
+    *out = o;
+  return TRUE;
+
+not_plain:
+  bounce_original_free (o);
+  return FALSE;
+}
+
 /* bounce_original_from_headers_text: the original from a header block in
  * text (text/rfc822-headers, or text after a marker); a body after the
  * block is parsed too, for attachments. Returns: (transfer full) (nullable)
@@ -488,15 +565,18 @@ bounce_original_from_headers_text (const char *text, gsize len,
   if (text[0] == '>')
     {
       block = unquote (text, len);
-      msg = bounce_parse_message_bytes (block, strlen (block));
+      text = block;
+      len = strlen (block);
     }
-  else if (text[0] != ' ' && text[0] != '\t')
-    msg = bounce_parse_message_bytes (text, len);
-  else
+  else if (text[0] == ' ' || text[0] == '\t')
     {
       block = header_block (text, len);
-      msg = bounce_parse_message_bytes (block, strlen (block));
+      text = block;
+      len = strlen (block);
     }
+  if (original_from_plain_block (text, len, carried_as, &o))
+    return o;
+  msg = bounce_parse_message_bytes (text, len);
   if (msg == NULL)
     return NULL;
   o = bounce_original_from_message (msg, carried_as);

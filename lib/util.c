@@ -126,21 +126,19 @@ header_is_plain (const char *raw)
   return TRUE;
 }
 
-/* bounce_header_value: the value of @header as g_mime_header_get_value()
- * gives it (unfolded, without the blanks around it, encoded words
- * decoded), made without GMime's decoder when the value is plain.
- * Returns: (transfer full) (nullable) */
+/* bounce_header_unfold_plain: header value @raw (as written after the
+ * colon) as GMime gives it, when it is plain (above): unfolded as
+ * g_mime_utils_header_unfold() does, without the blanks and line breaks
+ * at both ends and with the line breaks taken out.
+ * Returns: (transfer full) (nullable): NULL when @raw is not plain. */
 char *
-bounce_header_value (GMimeHeader *header)
+bounce_header_unfold_plain (const char *raw)
 {
-  const char *raw = g_mime_header_get_raw_value (header);
   const char *end;
   char *value, *o;
 
-  if (raw == NULL || !header_is_plain (raw))
-    return g_strdup (g_mime_header_get_value (header));
-  /* As g_mime_utils_header_unfold(): blanks and line breaks off both
-   * ends, line breaks taken out. */
+  if (!header_is_plain (raw))
+    return NULL;
   while (*raw == ' ' || *raw == '\t' || *raw == '\r' || *raw == '\n')
     raw++;
   end = raw + strlen (raw);
@@ -152,6 +150,19 @@ bounce_header_value (GMimeHeader *header)
       *o++ = *raw;
   *o = '\0';
   return value;
+}
+
+/* bounce_header_value: the value of @header as g_mime_header_get_value()
+ * gives it (unfolded, without the blanks around it, encoded words
+ * decoded), made without GMime's decoder when the value is plain.
+ * Returns: (transfer full) (nullable) */
+char *
+bounce_header_value (GMimeHeader *header)
+{
+  const char *raw = g_mime_header_get_raw_value (header);
+  char *value = raw ? bounce_header_unfold_plain (raw) : NULL;
+
+  return value ? value : g_strdup (g_mime_header_get_value (header));
 }
 
 /* bounce_header_decode: the text of header value @raw, its encoded words

@@ -203,6 +203,77 @@ test_risky_names (void)
     g_assert_cmpint (bounce_filename_is_risky (cases[i].name, cases[i].type), ==, cases[i].risky);
 }
 
+/* A header block read without GMime gives what GMime's message gives:
+ * the same fields (not the Content-* ones), values decoded the same way,
+ * the same attachments; and blocks GMime would read otherwise (a name
+ * with a blank, a line with no colon, an attachment's Content-Type) are
+ * left to GMime. */
+static void
+check_same (BounceOriginal *a, BounceOriginal *b)
+{
+  if (a == NULL || b == NULL)
+    {
+      g_assert_true (a == b);
+      return;
+    }
+  g_assert_cmpstr (a->message_id, ==, b->message_id);
+  g_assert_cmpstr (a->from, ==, b->from);
+  g_assert_cmpuint (a->headers->len, ==, b->headers->len);
+  for (guint i = 0; i < a->headers->len; i++)
+    g_assert_cmpstr (g_ptr_array_index (a->headers, i), ==, g_ptr_array_index (b->headers, i));
+  g_assert_cmpuint (a->received_text->len, ==, b->received_text->len);
+  for (guint i = 0; i + 1 < a->received_text->len; i++)
+    g_assert_cmpstr (g_ptr_array_index (a->received_text, i), ==, g_ptr_array_index (b->received_text, i));
+  g_assert_cmpuint (a->dkim->len, ==, b->dkim->len);
+  g_assert_cmpuint (a->attachments->len, ==, b->attachments->len);
+  for (guint i = 0; i < a->attachments->len; i++)
+    {
+      g_assert_cmpstr (g_array_index (a->attachments, BounceAttachment, i).name, ==,
+                       g_array_index (b->attachments, BounceAttachment, i).name);
+      g_assert_cmpstr (g_array_index (a->attachments, BounceAttachment, i).content_type, ==,
+                       g_array_index (b->attachments, BounceAttachment, i).content_type);
+    }
+}
+
+static void
+test_read_as_gmime (void)
+{
+  static const char *const blocks[] = {
+    HEADERS "\nbody\n",
+    HEADERS,
+    "From: a@example.com\r\nSubject: folded\r\n  twice\r\n\r\nbody\r\n",
+    "Subject: =?utf-8?q?caf=C3=A9?= =?iso-8859-1?q?caf=E9?=\nFrom: \"Jos\xe9\" <j@example.com>\n",
+    "From: a@example.com\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n"
+    "Content-Transfer-Encoding: 8bit\ncontent-foo: x\nX-Empty:\nTo: b@example.net\n\nhi\n",
+    "From: a@example.com\nContent-Type: text/plain; name=notes.txt\n\nhi\n",
+    "From: a@example.com\nContent-Type: application/pdf\n\n%PDF\n",
+    "From: a@example.com\nContent-Disposition: attachment; filename=a.exe\n\nMZ\n",
+    "From: a@example.com\nContent-Type: text/plain\nContent-Type: application/zip; name=a.zip\n\nx\n",
+    "From: a@example.com\nContent-Type: multipart/mixed; boundary=b\n\n--b\n"
+    "Content-Type: application/zip; name=a.zip\n\nPK\n--b--\n",
+    "From: a@example.com\nX Bad: 1\nno colon here\nSubject : spaced\nTo: b@example.net\n",
+    "From a@example.com Mon Apr  8 09:59:58 2024\nSubject: after a From line\n",
+    "From: a@example.com\nX-Cr: a\rb\nSubject: s\n",
+    "X-Pre: 1\n>From: quoted\nX-\x01: ctl\n:empty name\n",
+    "Subject: only\n   \n\tmore\n",
+    "\n",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (blocks); i++)
+    {
+      gsize len = strlen (blocks[i]);
+      BounceOriginal *a = bounce_original_from_headers_text (blocks[i], len, "text/rfc822-headers");
+      g_autoptr (GMimeMessage) m = bounce_parse_message_bytes (blocks[i], len);
+      BounceOriginal *b = m ? bounce_original_from_message (m, "text/rfc822-headers") : NULL;
+
+      if (b && b->headers->len == 0 && b->received->len == 0)
+        g_clear_pointer (&b, bounce_original_free);
+      check_same (a, b);
+      bounce_original_free (a);
+      bounce_original_free (b);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -212,6 +283,7 @@ main (int argc, char **argv)
   g_test_add_func ("/original/quoted-block", test_quoted_block);
   g_test_add_func ("/original/indented-block", test_indented_block);
   g_test_add_func ("/original/no-headers", test_no_headers);
+  g_test_add_func ("/original/read-as-gmime", test_read_as_gmime);
   g_test_add_func ("/original/message-part", test_message_part);
   g_test_add_func ("/original/received-limit", test_received_limit);
   g_test_add_func ("/original/risky-names", test_risky_names);
