@@ -74,9 +74,18 @@ read_headers (const char **at, const char *end, gboolean digest, char **boundary
       if (*p == ' ' || *p == '\t')
         ; /* a continuation: stays with the field before */
       else if (e - p > 13 && g_ascii_strncasecmp (p, "Content-Type:", 13) == 0)
-        into = ct = g_string_new (NULL), p += 13;
+        {
+          /* The last one is read; the one before is let go. */
+          if (ct)
+            g_string_free (ct, TRUE);
+          into = ct = g_string_new (NULL), p += 13;
+        }
       else if (e - p > 26 && g_ascii_strncasecmp (p, "Content-Transfer-Encoding:", 26) == 0)
-        into = cte = g_string_new (NULL), p += 26;
+        {
+          if (cte)
+            g_string_free (cte, TRUE);
+          into = cte = g_string_new (NULL), p += 26;
+        }
       else
         into = NULL;
       if (into && into->len < BOUNCE_MAX_FIELD_BYTES)
