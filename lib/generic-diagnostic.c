@@ -5,9 +5,10 @@
  * lines after it up to a blank line; when those hold no reply or status
  * code, the next paragraph too, if it holds one and names no other
  * address. A recipient named apart from its answer (an
- * X-Failed-Recipients header, a list above the servers' answers) takes
- * the paragraph where the text names it, or, when it failed alone, the
- * first lines of the text that hold a code.
+ * X-Failed-Recipients header, a list above the servers' answers, a
+ * delivery-status part that says only "5.0.0") takes the paragraph where
+ * the text names it, or, when it failed alone, the first lines of the
+ * text that hold a code.
  *
  * Limits: a diagnostic is cut at BOUNCE_MAX_DIAGNOSTIC_BYTES when the
  * recipients are finished (recipients.c), which the report warns of.
@@ -113,12 +114,12 @@ address_in_text (const char *text, gsize n, const char *a)
 }
 
 /* The start of the first line of the text that names @a other than as
- * the original's recipient ("To: a@example.net" quoted above the answer),
- * or NULL. */
+ * the original's recipient ("To: a@example.net" quoted above the answer)
+ * or in a delivery-status field left in the text, or NULL. */
 static const char *
 answer_line (const char *text, gsize n, const char *a)
 {
-  static const char *const quoted[] = { "To:", "Cc:", "Bcc:" };
+  static const char *const quoted[] = { "To:", "Cc:", "Bcc:", "Final-Recipient:", "Original-Recipient:" };
 
   for (const char *p = text, *s; (s = address_in_text (p, text + n - p, a)) != NULL; p = s + strlen (a))
     {
@@ -203,7 +204,8 @@ diagnostic_take (BounceRecipient *x, char *c)
 
 /* A recipient named with no server's answer beside it (an
  * X-Failed-Recipients header, a list of addresses above the answers, a
- * sentence of failure that names it) gets the answer from the text: the
+ * sentence of failure that names it, a delivery-status part whose Status
+ * says only that it failed) gets the answer from the text: the
  * paragraph where the text names it, up to a blank line or a line that
  * names another of the recipients (at most twelve lines), when that holds
  * a code; failing that, when it is the only recipient, the first lines of
@@ -222,7 +224,10 @@ bounce_generic_recipient_diagnostics (BounceGeneric *g, gsize stop)
       const char *s, *end;
       char *c;
 
-      if (x->status || x->address == NULL || holds_code (x->diagnostic))
+      /* A status that names a cause is an answer; "5.0.0" with no
+       * diagnostic beside it says only that it failed. */
+      if ((x->status && (x->diagnostic || !g_str_has_suffix (x->status, ".0.0")))
+          || x->address == NULL || holds_code (x->diagnostic))
         continue;
       if ((s = answer_line (g->text, n, x->address)) != NULL)
         {
