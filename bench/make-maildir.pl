@@ -4,7 +4,10 @@
 # Builds the Maildir DEST (new/, cur/, tmp/) of N messages: BOUNCE_PERCENT
 # (default 5) of them copied from CORPUS/bounces, the rest from
 # CORPUS/not-bounces (every file below it, recursively), cycling through each
-# folder's files in name order. Every copy gets a unique Maildir name; bounces
+# folder's files in name order; when fewer messages are wanted from a folder
+# than it has files, they are taken at even steps through it, so that a small
+# mailbox holds the same mix of mail as a big one (not only the files that
+# come first by name). Every copy gets a unique Maildir name; bounces
 # are spread evenly among the ordinary mail; one message in three goes to
 # new/, the others to cur/ (with a ":2,S" flag suffix), as in a real mailbox.
 #
@@ -58,6 +61,11 @@ sub mboxed {
 
 my $nb = int($n * $pct / 100 + 0.5);
 my ($ib, $io, $placed) = (0, 0, 0);
+# The k-th of $count files wanted from @$files.
+sub pick {
+    my ($files, $k, $count) = @_;
+    return $files->[$count < @$files ? int($k * @$files / $count) : $k % @$files];
+}
 my $t = 1700000000;
 for my $i (0 .. $n - 1) {
     # The i-th message is a bounce when it brings the count of bounces so
@@ -65,10 +73,10 @@ for my $i (0 .. $n - 1) {
     my $is_bounce = int(($i + 1) * $nb / $n) > $placed;
     my $src;
     if ($is_bounce) {
-        $src = $bounces[$ib++ % @bounces];
+        $src = pick(\@bounces, $ib++, $nb);
         $placed++;
     } else {
-        $src = $others[$io++ % @others];
+        $src = pick(\@others, $io++, $n - $nb);
     }
     if ($mbox) {
         print $mbox mboxed($src) or die "$dest: $!\n";
