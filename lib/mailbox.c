@@ -415,9 +415,14 @@ worker (gpointer data)
   pthread_mutex_lock (&w->lock);
   for (;;)
     {
-      guint first = 0, n = 0;
+      guint first = 0, n = 0, want = BATCH;
 
-      while (n < BATCH && claim (w, &index))
+      /* Near the end of a folder, no more than a share of what is left:
+       * the last messages may be bounces that take long, and the other
+       * threads would have nothing to do meanwhile. */
+      if (w->names && w->claimed < w->names->len)
+        want = CLAMP ((w->names->len - w->claimed) / w->threads, 1, BATCH);
+      while (n < want && claim (w, &index))
         {
           if (n == 0)
             first = index;
