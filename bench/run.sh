@@ -243,7 +243,7 @@ found=$("$bin" scan --json "$tmp/big" | grep -c '^{"source"') || true
 # ---- the report ------------------------------------------------------------
 awk -v load="$load" -v cpus="$(getconf _NPROCESSORS_ONLN)" -v n="$n" -v pct="$pct" -v small="$small" -v kb="$bytes" -v runs="$runs" -v found="$found" \
     -v rw="$readall_wall" -v ru="$readall_user" -v rs="$readall_sys" -v rr="$readall_rss" \
-    -v sw="$scan_wall" -v su="$scan_user" -v ss="$scan_sys" -v sr="$scan_rss" \
+    -v sw="$scan_wall" -v su="$scan_user" -v ss="$scan_sys" -v sr="$scan_rss" -v sv="$scan_waits" \
     -v tw="$scansmall_wall" -v tu="$scansmall_user" -v ts="$scansmall_sys" -v tr="$scansmall_rss" \
     -v sis="$sisimai" -v pw="${sisimai_wall:-0}" -v pu="${sisimai_user:-0}" \
     -v ps="${sisimai_sys:-0}" -v pr="${sisimai_rss:-0}" '
@@ -269,6 +269,7 @@ BEGIN {
   printf "scan time / readall time:       %.1f x\n", sw / rw
   printf "peak RSS at %d / at %d:   %.2f x\n", n, small, sr / tr
   printf "scan CPU (user+sys) / wall:     %.2f\n", (su + ss) / sw
+  printf "scan threads waited:            %d times (%.2f a message)\n", sv, sv / n
 }'
 
 # The rest of the report: a shell function per figure keeps awk short.
