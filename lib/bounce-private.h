@@ -239,6 +239,7 @@ typedef struct
   const char *text;       /* its text, as the rules read it */
   gsize text_len;
   gboolean rule;          /* a format rule recognised it */
+  BounceRules *rules;     /* (nullable) whose reasons name a paragraph that says why */
   BounceKind kind;        /* in: what is known; out: what the reader makes of it */
   const char *format;     /* likewise; (transfer none) a static or rule name */
   GPtrArray *recipients;  /* BounceRecipient, added to */

@@ -8,7 +8,9 @@
  * X-Failed-Recipients header, a list above the servers' answers, a
  * delivery-status part that says only "5.0.0") takes the paragraph where
  * the text names it, or, when it failed alone, the first lines of the
- * text that hold a code.
+ * text that hold a code; failing both, the first paragraph in which a
+ * reason rule names a cause (the answer in words, apart from the list of
+ * recipients).
  *
  * Limits: a diagnostic is cut at BOUNCE_MAX_DIAGNOSTIC_BYTES when the
  * recipients are finished (recipients.c), which the report warns of.
@@ -16,6 +18,9 @@
 #include "generic-private.h"
 
 #include <string.h>
+
+#define REASON_PARAGRAPHS 40        /* paragraphs of the text weighed for a reason */
+#define REASON_PARAGRAPH_BYTES 1024 /* a longer one is no answer */
 
 /* The line around @s and the lines after it up to a blank line (at most
  * three), collapsed. */
@@ -202,6 +207,85 @@ diagnostic_take (BounceRecipient *x, char *c)
   x->diagnostic = c;
 }
 
+/* Whether the paragraph of @text from @a to @b is blank. */
+static gboolean
+blank (const char *text, gsize a, gsize b)
+{
+  for (; a < b; a++)
+    if (!g_ascii_isspace (text[a]))
+      return FALSE;
+  return TRUE;
+}
+
+/* Whether the paragraph @p (@len bytes) is a group of delivery-status
+ * fields left in the text: the report's own words, not an answer. */
+static gboolean
+dsn_fields (const char *p, gsize len)
+{
+  static const char *const names[] = { "Final-Recipient:", "Original-Recipient:", "Reporting-MTA:" };
+
+  for (const char *line = p; line && line < p + len;)
+    {
+      const char *nl = memchr (line, '\n', p + len - line);
+
+      for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+        if ((gsize) (p + len - line) >= strlen (names[i])
+            && g_ascii_strncasecmp (line, names[i], strlen (names[i])) == 0)
+          return TRUE;
+      line = nl ? nl + 1 : NULL;
+    }
+  return FALSE;
+}
+
+/* The answer of a report that names its recipients apart from the
+ * reason they failed and gives no code ("Delivery to the following
+ * recipient failed permanently: a@example.net ... Technical details:
+ * Storage quota exceeded"): the first paragraph of the text (up to @n)
+ * in which a reason rule of @g names a cause and that names no recipient
+ * of @g but @self. Returns: (transfer full) (nullable) */
+static char *
+reason_paragraph (BounceGeneric *g, gsize n, const BounceRecipient *self)
+{
+  gsize a = 0;
+
+  for (int k = 0; k < REASON_PARAGRAPHS && a < n; k++)
+    {
+      gsize b = a;
+
+      /* the lines from @a up to a blank one */
+      while (b < n)
+        {
+          const char *nl = memchr (g->text + b, '\n', n - b);
+          gsize e = nl ? (gsize) (nl - g->text) : n;
+
+          if (blank (g->text, b, e))
+            break;
+          b = e < n ? e + 1 : n;
+        }
+      if (b > a && b - a <= REASON_PARAGRAPH_BYTES && !dsn_fields (g->text + a, b - a)
+          && !names_other (g->text + a, g->text + b, g->recipients, self))
+        {
+          g_autofree char *raw = g_strndup (g->text + a, b - a);
+          g_autofree char *c = bounce_collapse_space (raw);
+
+          if (c && bounce_rules_reason (g->rules, c, NULL))
+            return g_steal_pointer (&c);
+        }
+      /* past the blank lines */
+      while (b < n)
+        {
+          const char *nl = memchr (g->text + b, '\n', n - b);
+          gsize e = nl ? (gsize) (nl - g->text) : n;
+
+          if (!blank (g->text, b, e))
+            break;
+          b = e < n ? e + 1 : n;
+        }
+      a = b;
+    }
+  return NULL;
+}
+
 /* A recipient named with no server's answer beside it (an
  * X-Failed-Recipients header, a list of addresses above the answers, a
  * sentence of failure that names it, a delivery-status part whose Status
@@ -209,7 +293,8 @@ diagnostic_take (BounceRecipient *x, char *c)
  * paragraph where the text names it, up to a blank line or a line that
  * names another of the recipients (at most twelve lines), when that holds
  * a code; failing that, when it is the only recipient, the first lines of
- * the text that hold one. */
+ * the text that hold one; failing that, the first paragraph that gives a
+ * reason in words. */
 void
 bounce_generic_recipient_diagnostics (BounceGeneric *g, gsize stop)
 {
@@ -261,5 +346,7 @@ bounce_generic_recipient_diagnostics (BounceGeneric *g, gsize stop)
         }
       if (r->len == 1 && (c = bounce_generic_first_code_paragraph (g, n)) != NULL)
         diagnostic_take (x, c);
+      else if (x->diagnostic == NULL && g->rules && (c = reason_paragraph (g, n, x)) != NULL)
+        x->diagnostic = c;
     }
 }

@@ -270,6 +270,7 @@ parse_message (BounceReport *r, GMimeMessage *msg, BounceRules *rules)
   g.text = text;
   g.text_len = text_len;
   g.rule = rule != NULL;
+  g.rules = rules;
   g.recipients = r->recipients;
   g.orig_part = w.orig_part;
   bounce_generic_read (&g);
