@@ -505,9 +505,11 @@ bounce_find_reply_code (const char *text, char out[4])
       if (!(*p == '4' || *p == '5') || !g_ascii_isdigit (p[1])
           || !g_ascii_isdigit (p[2]) || p[1] > '5')
         continue;
+      /* "host:465" is a port; "ERROR_CODE :421", a label, a blank and
+       * a colon before the code, is a reply. */
       if (p > text && (g_ascii_isalnum (p[-1]) || p[-1] == '.'
-                       || p[-1] == '#' || p[-1] == ':' || p[-1] == '-'
-                       || p[-1] == '/'))
+                       || p[-1] == '#' || p[-1] == '-' || p[-1] == '/'
+                       || (p[-1] == ':' && !(p - 1 > text && p[-2] == ' '))))
         continue;
       /* "550." and "550x" are not codes; a continuation line's "550-"
        * is one when a status or a blank follows. */

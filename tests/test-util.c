@@ -51,6 +51,8 @@ test_reply_code (void)
     { "size 45678", NULL },
     { "code 599x", NULL },
     { "HTTP/1.1 500 internal", "500" },
+    { "Error, ERROR_CODE :421, ERROR_CODE :, no route", "421" },
+    { "connect to mx.example.net:465 refused", NULL },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
