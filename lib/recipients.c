@@ -253,6 +253,11 @@ bounce_recipients_finish (GPtrArray *recipients, BounceRules *rules, const Bounc
         reason = "filtered";
       if (reason == NULL && rule)
         reason = bounce_format_rule_default_reason (rule);
+      /* A reply to MAIL FROM refused the sender, whatever mailbox its
+       * words say does not exist. */
+      if ((reason == NULL || strcmp (reason, "userunknown") == 0) && g_strcmp0 (x->command, "MAIL") == 0
+          && g_strcmp0 (x->action, "failed") == 0)
+        reason = "rejected";
       if (reason == NULL)
         {
           if (g_strcmp0 (x->action, "delivered") == 0
