@@ -142,6 +142,69 @@ keep_header (BounceReport *r, GMimeMessage *msg, const char *name)
 
 /* ---- the parse -------------------------------------------------------- */
 
+/* The fields of a report's own header block that the reader reads: those
+ * kept on the report (keep_header), those the format-free reader weighs
+ * (generic.c, generic-evidence.c), and MIME-Version; with every Content-*
+ * field, which give the MIME structure, and those the rules' header
+ * conditions name. */
+static const char *const read_fields[] = {
+  "From", "To", "Subject", "Date", "Message-ID", "Delivered-To", "X-Original-To",
+  "In-Reply-To", "Sender", "Reply-To", "Return-Path", "X-Failed-Recipients",
+  "Auto-Submitted", "X-Autoreply", "X-Autorespond", "Precedence", "MIME-Version",
+};
+
+static gboolean
+field_is_read (const char *name, gsize len, BounceRules *rules)
+{
+  g_autofree char *lower = NULL;
+
+  if (len >= 8 && g_ascii_strncasecmp (name, "Content-", 8) == 0)
+    return TRUE;
+  for (gsize i = 0; i < G_N_ELEMENTS (read_fields); i++)
+    if (strlen (read_fields[i]) == len && g_ascii_strncasecmp (name, read_fields[i], len) == 0)
+      return TRUE;
+  lower = g_ascii_strdown (name, len);
+  return rules && bounce_rules_reads_header (rules, lower);
+}
+
+/* @data (*@len bytes) for GMime to parse, without the fields of its
+ * header block that the reader does not read (the trace and signature
+ * fields, mostly: most of a report's header block). GMime makes an
+ * object of every field and reads each address and date field it is
+ * given; that is most of the time a report costs. Nothing is left out of
+ * a header block with a line GMime might read otherwise than as a field
+ * (no colon, a name with a blank or a byte outside ASCII).
+ * Returns: (transfer full) (nullable): the copy, with *@len its length;
+ * NULL when there is nothing to leave out. */
+static char *
+without_unread_fields (const char *data, gsize *len, BounceRules *rules)
+{
+  g_autoptr (GString) out = NULL;
+  BounceHeaderField f;
+  gsize pos = 0, start = 0;
+
+  while (bounce_header_next (data, *len, &pos, &f))
+    {
+      if (f.value == NULL || f.name_len == 0 || f.line + f.name_len + 1 != f.value)
+        return NULL;
+      for (gsize i = 0; i < f.name_len; i++)
+        if ((guchar) f.line[i] <= ' ' || (guchar) f.line[i] >= 127)
+          return NULL;
+      if (!field_is_read (f.line, f.name_len, rules))
+        {
+          if (out == NULL)
+            out = g_string_sized_new (*len);
+          g_string_append_len (out, data + start, f.line - (data + start));
+          start = pos;
+        }
+    }
+  if (out == NULL)
+    return NULL;
+  g_string_append_len (out, data + start, *len - start);
+  *len = out->len;
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
 static void
 parse_message (BounceReport *r, GMimeMessage *msg, BounceRules *rules)
 {
@@ -426,7 +489,12 @@ bounce_report_new_from_data (const char *data, gsize length, BounceRules *rules,
     if (why)
       warn (r, "%s", why);
   }
-  msg = bounce_parse_bounded_message (data, length);
+  {
+    gsize parsed = length;
+    g_autofree char *fewer = without_unread_fields (data, &parsed, rules);
+
+    msg = bounce_parse_bounded_message (fewer ? fewer : data, parsed);
+  }
   if (msg == NULL)
     {
       g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_PARSE, "not a mail message");

@@ -6,10 +6,15 @@
  * where they looked, when it is not there.
  *
  * test_is_zero (): whether a structure's reserved room is zero.
+ *
+ * test_project_rules (): the project's own rules (rules/ of the source
+ * tree), loaded and checked.
  */
 #pragma once
 
 #include <glib.h>
+
+#include "backscatter.h"
 
 static inline char *
 test_corpus_path (const char *first, ...)
@@ -38,4 +43,16 @@ test_is_zero (gconstpointer p, gsize size)
     if (b[i] != 0)
       return FALSE;
   return TRUE;
+}
+
+static inline BounceRules *
+test_project_rules (void)
+{
+  g_autofree char *dir = g_test_build_filename (G_TEST_DIST, "..", "rules", NULL);
+  BounceRules *rules = bounce_rules_new ();
+  g_autoptr (GError) error = NULL;
+
+  if (!bounce_rules_load_dir (rules, dir, FALSE, &error))
+    g_error ("%s", error->message);
+  return rules;
 }

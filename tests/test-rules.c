@@ -88,23 +88,11 @@ test_user_rules_first (void)
   g_assert_cmpuint (bounce_report_get_n_recipients (report), ==, 1);
 }
 
-static BounceRules *
-project_rules (void)
-{
-  g_autofree char *dir = g_test_build_filename (G_TEST_DIST, "..", "rules", NULL);
-  BounceRules *rules = bounce_rules_new ();
-  g_autoptr (GError) error = NULL;
-
-  if (!bounce_rules_load_dir (rules, dir, FALSE, &error))
-    g_error ("%s", error->message);
-  return rules;
-}
-
 /* Every format rule names samples, and recognises each of them. */
 static void
 test_samples (void)
 {
-  g_autoptr (BounceRules) rules = project_rules ();
+  g_autoptr (BounceRules) rules = test_project_rules ();
   g_autoptr (GPtrArray) formats = bounce_rules_list_formats (rules);
   g_autoptr (GString) failures = g_string_new (NULL);
   guint checked = 0;
@@ -316,7 +304,7 @@ compare_prefilter (BounceRules *rules, const char *dir, guint step, guint *n, GS
 static void
 test_prefilter_same (void)
 {
-  g_autoptr (BounceRules) rules = project_rules ();
+  g_autoptr (BounceRules) rules = test_project_rules ();
   g_autoptr (GString) failures = g_string_new (NULL);
   g_autofree char *testdata = g_test_build_filename (G_TEST_DIST, "..", "testdata", NULL);
   g_autofree char *corpus = test_corpus_path (NULL);
@@ -358,7 +346,7 @@ test_empty_rules (void)
 static void
 test_reason_invalid_utf8 (void)
 {
-  g_autoptr (BounceRules) rules = project_rules ();
+  g_autoptr (BounceRules) rules = test_project_rules ();
 
   g_assert_null (bounce_rules_reason (rules, "From: Mail Delivery System <MAILER-DAEMON@example.org>\n"
                                              "Subject: Delivery failure\n\n\x91s         ", NULL));

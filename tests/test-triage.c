@@ -21,18 +21,6 @@
 
 #include <string.h>
 
-static BounceRules *
-project_rules (void)
-{
-  g_autofree char *dir = g_test_build_filename (G_TEST_DIST, "..", "rules", NULL);
-  BounceRules *rules = bounce_rules_new ();
-  g_autoptr (GError) error = NULL;
-
-  if (!bounce_rules_load_dir (rules, dir, FALSE, &error))
-    g_error ("%s", error->message);
-  return rules;
-}
-
 static int
 compare_names (gconstpointer a, gconstpointer b)
 {
@@ -308,7 +296,7 @@ by_count_desc (gconstpointer a, gconstpointer b, gpointer user_data)
 static void
 check_files (const char *label, const char *root, GPtrArray *files)
 {
-  g_autoptr (BounceRules) rules = project_rules ();
+  g_autoptr (BounceRules) rules = test_project_rules ();
   Tally t = { 0 };
   g_autoptr (GPtrArray) keys = NULL;
   gsize skip = strlen (root) + 1;
@@ -440,7 +428,7 @@ static const struct
 static void
 test_second_look (void)
 {
-  g_autoptr (BounceRules) rules = project_rules ();
+  g_autoptr (BounceRules) rules = test_project_rules ();
 
   for (guint i = 0; i < G_N_ELEMENTS (looks); i++)
     {
