@@ -192,6 +192,32 @@ daemon_recipients (GPtrArray *r, GMimeMessage *msg, const char *text, gsize len,
     }
 }
 
+/* The indentation of the line of @n bytes at @p inside its "> "
+ * quoting; *@content (nullable): where the rest of the line starts. */
+static gsize
+line_indent (const char *p, gsize n, gsize *content)
+{
+  gsize i = 0, base;
+
+  while (i < n && p[i] == '>')
+    i += i + 1 < n && p[i + 1] == ' ' ? 2 : 1;
+  base = i;
+  while (i < n && (p[i] == ' ' || p[i] == '\t'))
+    i++;
+  if (content)
+    *content = i;
+  return i - base;
+}
+
+/* The length of the line at @p, without its '\n'. */
+static gsize
+line_len (const char *p, const char *end)
+{
+  const char *nl = memchr (p, '\n', end - p);
+
+  return nl ? (gsize) (nl - p) : (gsize) (end - p);
+}
+
 /* bounce_generic_original: where an inline original starts, without a rule: the first line of a
  * block of header lines that holds a Message-ID or a From and a Subject.
  * Returns G_MAXSIZE when there is none. */
@@ -203,6 +229,12 @@ bounce_generic_original (const char *text, gsize len)
   g_autoptr (GMatchInfo) mi = NULL;
   int s, e;
   gsize start;
+  /* The lines of the last block read that did not qualify, and its
+   * indentation: a later field line of that block, as indented as its
+   * first, starts a block that is the rest of it, which cannot qualify
+   * either. Not reading it again keeps a long block of "To:" lines
+   * linear, not quadratic. */
+  gsize failed_end = 0, failed_indent = G_MAXSIZE;
 
   if (g_once_init_enter (&once))
     {
@@ -220,30 +252,30 @@ bounce_generic_original (const char *text, gsize len)
       gsize indent0 = G_MAXSIZE; /* the first line's: the block's own */
 
       g_match_info_fetch_pos (mi, 0, &s, &e);
+      if ((gsize) s < failed_end && line_indent (text + s, line_len (text + s, text + len), NULL) == failed_indent)
+        {
+          if (!g_match_info_next (mi, NULL))
+            break;
+          continue;
+        }
       /* Count the header-like lines from here. */
       p = text + s;
       while (p < text + len)
         {
-          const char *nl = memchr (p, '\n', text + len - p);
-          gsize n = nl ? (gsize) (nl - p) : (gsize) (text + len - p);
-          gsize i = 0, base;
+          gsize n = line_len (p, text + len), i;
+          const char *nl = p + n < text + len ? p + n : NULL;
+          gsize indent = line_indent (p, n, &i);
 
-          /* "> " quoting, then the indentation inside it */
-          while (i < n && p[i] == '>')
-            i += i + 1 < n && p[i + 1] == ' ' ? 2 : 1;
-          base = i;
-          while (i < n && (p[i] == ' ' || p[i] == '\t'))
-            i++;
           if (i == n)
             break;
           if (indent0 == G_MAXSIZE)
-            indent0 = i - base;
+            indent0 = indent;
           /* A line as indented as the first is a field; one indented
            * more continues the field before it; one indented less is
            * past the block. */
-          if (i - base < indent0)
+          if (indent < indent0)
             break;
-          if (i - base == indent0)
+          if (indent == indent0)
             {
               gsize j = i;
 
@@ -269,6 +301,8 @@ bounce_generic_original (const char *text, gsize len)
           start = s;
           return start;
         }
+      failed_end = p - text;
+      failed_indent = indent0;
       if (!g_match_info_next (mi, NULL))
         break;
     }
