@@ -81,6 +81,7 @@ const char *bounce_charset_iconv_name (const char *charset);
 char *bounce_header_decode (const char *raw);
 char *bounce_header_value (GMimeHeader *header);
 char *bounce_header_unfold_plain (const char *raw);
+char *bounce_date_iso (GDateTime *date);
 char *bounce_header_text (GMimeObject *object, const char *name);
 char *bounce_convert_to_utf8 (const char *data, gsize len, const char *charset, gsize *written);
 char *bounce_strip (char *s);

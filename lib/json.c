@@ -314,7 +314,7 @@ static void
 member_date (BounceJsonWriter *w, const char *name, const char *value)
 {
   g_autoptr (GDateTime) d = value ? g_mime_utils_header_decode_date (value) : NULL;
-  g_autofree char *iso = d ? g_date_time_format (d, "%Y-%m-%dT%H:%M:%S%:z") : NULL;
+  g_autofree char *iso = d ? bounce_date_iso (d) : NULL;
   char iso_name[64];
 
   g_snprintf (iso_name, sizeof iso_name, "%s_iso", name);

@@ -131,7 +131,8 @@ warn (BounceReport *r, const char *fmt, ...)
 static void
 keep_header (BounceReport *r, GMimeMessage *msg, const char *name)
 {
-  const char *v = g_mime_object_get_header (GMIME_OBJECT (msg), name);
+  GMimeHeader *h = g_mime_header_list_get_header (g_mime_object_get_header_list (GMIME_OBJECT (msg)), name);
+  g_autofree char *v = h ? bounce_header_value (h) : NULL;
 
   if (v)
     {

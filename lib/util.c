@@ -239,6 +239,23 @@ bounce_header_text (GMimeObject *object, const char *name)
   return g_strstrip (text);
 }
 
+/* bounce_date_iso: @date as ISO 8601 with its offset
+ * ("2024-01-01T09:30:00+01:00"), as g_date_time_format() writes it with
+ * "%Y-%m-%dT%H:%M:%S%:z", at a fraction of the cost.
+ * Returns: (transfer full) */
+char *
+bounce_date_iso (GDateTime *date)
+{
+  gint64 offset = g_date_time_get_utc_offset (date) / G_TIME_SPAN_SECOND;
+  gint64 abs_offset = offset < 0 ? -offset : offset;
+
+  return g_strdup_printf ("%d-%02d-%02dT%02d:%02d:%02d%c%02d:%02d", g_date_time_get_year (date),
+                          g_date_time_get_month (date), g_date_time_get_day_of_month (date),
+                          g_date_time_get_hour (date), g_date_time_get_minute (date),
+                          g_date_time_get_second (date), offset < 0 ? '-' : '+',
+                          (int) (abs_offset / 3600), (int) (abs_offset / 60 % 60));
+}
+
 /* Converters to UTF-8 are kept open, a few per thread: opening one
  * (iconv_open) costs more than converting a whole report. */
 #define KEEP_CONVERTERS 8

@@ -504,6 +504,26 @@ test_header_value (void)
   g_assert_cmpstr (g_mime_object_get_header (GMIME_OBJECT (m), "X-Enc"), ==, "caf\xc3\xa9 and more");
 }
 
+/* A date in ISO 8601 as g_date_time_format() writes it: offsets east and
+ * west, of whole hours and not, years of fewer than four digits. */
+static void
+test_date_iso (void)
+{
+  static const int years[] = { 1, 999, 1969, 2024, 9999 };
+  static const char *const zones[] = { "+00:00", "-00:30", "+05:45", "-12:00", "+14:00", "-03:30", "+01:00" };
+
+  for (guint y = 0; y < G_N_ELEMENTS (years); y++)
+    for (guint z = 0; z < G_N_ELEMENTS (zones); z++)
+      {
+        g_autoptr (GTimeZone) tz = g_time_zone_new_identifier (zones[z]);
+        g_autoptr (GDateTime) d = g_date_time_new (tz, years[y], 2, 3, 4, 5, 6);
+        g_autofree char *want = g_date_time_format (d, "%Y-%m-%dT%H:%M:%S%:z");
+        g_autofree char *got = bounce_date_iso (d);
+
+        g_assert_cmpstr (got, ==, want);
+      }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -512,6 +532,7 @@ main (int argc, char **argv)
   g_test_add_func ("/util/message-start", test_message_start);
   g_test_add_func ("/util/header-fields", test_header_fields);
   g_test_add_func ("/util/header-value", test_header_value);
+  g_test_add_func ("/util/date-iso", test_date_iso);
   g_test_add_func ("/util/reply-code", test_reply_code);
   g_test_add_func ("/util/addr-spec", test_addr_spec);
   g_test_add_func ("/util/risky", test_risky);
