@@ -218,8 +218,38 @@ line_len (const char *p, const char *end)
   return nl ? (gsize) (nl - p) : (gsize) (end - p);
 }
 
+/* Whether the @n bytes at @text are header fields and their
+ * continuation lines only, with no blank line. */
+static gboolean
+fields_only (const char *text, gsize n)
+{
+  const char *p = text, *end = text + n;
+
+  if (n == 0)
+    return FALSE;
+  while (p < end)
+    {
+      gsize l = line_len (p, end), j = 0;
+
+      if (l == 0)
+        return FALSE;
+      if (p[0] != ' ' && p[0] != '\t')
+        {
+          while (j < l && (g_ascii_isalnum (p[j]) || p[j] == '-'))
+            j++;
+          if (j == 0 || j >= l || p[j] != ':')
+            return FALSE;
+        }
+      else if (p == text)
+        return FALSE;
+      p += l + 1;
+    }
+  return TRUE;
+}
+
 /* bounce_generic_original: where an inline original starts, without a rule: the first line of a
- * block of header lines that holds a Message-ID or a From and a Subject.
+ * block of header lines that holds a Message-ID or a From and a Subject
+ * (0 when only header fields stand above it).
  * Returns G_MAXSIZE when there is none. */
 gsize
 bounce_generic_original (const char *text, gsize len)
@@ -299,6 +329,12 @@ bounce_generic_original (const char *text, gsize len)
       if (has_id || (count >= 3 && indent0 == 0))
         {
           start = s;
+          /* Fields this pattern does not name ("X-Spam-Score:",
+           * "ARC-Seal:") above it, from the first line of the text on,
+           * are the start of the same block: a header block returned as
+           * a text of its own. */
+          if (fields_only (text, start))
+            start = 0;
           return start;
         }
       failed_end = p - text;
