@@ -44,19 +44,19 @@ export BACKSCATTER_BIN
 # file removed (summed); none = no format file, all bounces; every = all
 # rules, all bounces.
 FLOORS="
-families recall 97
-families recipients 94
-families statuses 93
-families message_id 97
-none recall 95
-none recipients 90
-none statuses 93
-none reasons 81
+families recall 98.2
+families recipients 99
+families statuses 96
+families message_id 99
+none recall 98.5
+none recipients 99.2
+none statuses 96.1
+none reasons 87.3
 every recall 100
-every recipients 99
-every statuses 97
-every reasons 92
-every message_id 99
+every recipients 99.2
+every statuses 97.5
+every reasons 93
+every message_id 99.2
 "
 CHECK_FLOORS=${BACKSCATTER_LOO_FLOORS:-1}
 
