@@ -103,7 +103,7 @@ enum
 /* Phrases of delay, in the same languages. */
 #define DELAY_PHRASES \
   "delayed|delivery delay|not yet been delivered|will (?:continue to |keep )?(?:retry|try)|still (?:trying|being retried)|" \
-  "could not send message for the past|message still undelivered|delivery status notification \\(delay\\)|" \
+  "could not send (?:message|mail) for (?:the )?past|message still undelivered|delivery status notification \\(delay\\)|" \
   "verz[öo]gert|noch nicht zugestellt|retard[ée]|en attente de (?:remise|distribution)|retrasad|" \
   "atrasad|ritardat|vertraagd|opóźnion|задерж|遅延|延迟|延遲|지연|" \
   "wird (?:weiterhin|erneut) versucht|pas encore (?:été )?(?:remis|distribu|livr)|continuera (?:d'|à )essayer|" \
