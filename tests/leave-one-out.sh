@@ -47,11 +47,12 @@ FLOORS="
 families recall 98.2
 families recipients 99
 families statuses 96
-families message_id 99
+families message_id 99.2
 none recall 98.5
 none recipients 99.2
 none statuses 96.1
 none reasons 87.3
+none message_id 99.2
 every recall 100
 every recipients 99.2
 every statuses 97.5
