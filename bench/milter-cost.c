@@ -24,8 +24,7 @@ cpu_ms (void)
   struct rusage ru;
 
   getrusage (RUSAGE_SELF, &ru);
-  return ru.ru_utime.tv_sec * 1e3 + ru.ru_utime.tv_usec / 1e3 + ru.ru_stime.tv_sec * 1e3
-         + ru.ru_stime.tv_usec / 1e3;
+  return ru.ru_utime.tv_sec * 1e3 + ru.ru_utime.tv_usec / 1e3 + ru.ru_stime.tv_sec * 1e3 + ru.ru_stime.tv_usec / 1e3;
 }
 
 /* Feed @msg (LF line ends) as an MTA does: headers, then 64 KiB chunks. */
@@ -77,18 +76,18 @@ static char *
 bounce (void)
 {
   return g_strdup (
-    "From: Mail Delivery System <MAILER-DAEMON@mail.example.com>\nTo: alice@example.net\n"
-    "Subject: Undelivered Mail Returned to Sender\nDate: Mon, 8 Apr 2024 11:00:00 +0000\n"
-    "Message-ID: <bounce.1@mail.example.com>\nMIME-Version: 1.0\n"
-    "Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\n\n"
-    "--B\nContent-Type: text/plain\n\nI could not deliver your message to carol@example.com.\n\n"
-    "--B\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mail.example.com\n\n"
-    "Final-Recipient: rfc822; carol@example.com\nAction: failed\nStatus: 5.1.1\n"
-    "Diagnostic-Code: smtp; 550 5.1.1 <carol@example.com>: Recipient address rejected: User unknown\n\n"
-    "--B\nContent-Type: text/rfc822-headers\n\n"
-    "Received: from infected.example.com ([203.0.113.9]) by mail.example.com; Mon, 8 Apr 2024 10:00:01 +0000\n"
-    "From: Alice <alice@example.net>\nTo: carol@example.com\nSubject: the minutes\n"
-    "Date: Mon, 8 Apr 2024 10:00:00 +0000\nMessage-ID: <worm-1@example.net>\n\n--B--\n");
+      "From: Mail Delivery System <MAILER-DAEMON@mail.example.com>\nTo: alice@example.net\n"
+      "Subject: Undelivered Mail Returned to Sender\nDate: Mon, 8 Apr 2024 11:00:00 +0000\n"
+      "Message-ID: <bounce.1@mail.example.com>\nMIME-Version: 1.0\n"
+      "Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\n\n"
+      "--B\nContent-Type: text/plain\n\nI could not deliver your message to carol@example.com.\n\n"
+      "--B\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mail.example.com\n\n"
+      "Final-Recipient: rfc822; carol@example.com\nAction: failed\nStatus: 5.1.1\n"
+      "Diagnostic-Code: smtp; 550 5.1.1 <carol@example.com>: Recipient address rejected: User unknown\n\n"
+      "--B\nContent-Type: text/rfc822-headers\n\n"
+      "Received: from infected.example.com ([203.0.113.9]) by mail.example.com; Mon, 8 Apr 2024 10:00:01 +0000\n"
+      "From: Alice <alice@example.net>\nTo: carol@example.com\nSubject: the minutes\n"
+      "Date: Mon, 8 Apr 2024 10:00:00 +0000\nMessage-ID: <worm-1@example.net>\n\n--B--\n");
 }
 
 int
@@ -100,7 +99,8 @@ main (int argc, char **argv)
   g_autofree char *conf = g_build_filename (dir, "config", NULL);
   g_autofree char *text = g_strdup_printf ("[identity]\naddresses = *@example.org; *@example.net\n"
                                            "relays = mx.example.org\n[sent]\ncomplete = true\n"
-                                           "index = %s/sent.db\n[milter]\noutgoing-networks = 192.0.2.0/24\n", dir);
+                                           "index = %s/sent.db\n[milter]\noutgoing-networks = 192.0.2.0/24\n",
+                                           dir);
   CliSettings s = { .config = conf, .rules_dirs = rules };
   g_autoptr (GError) error = NULL;
   g_autoptr (MilterConfig) cfg = NULL;
@@ -123,7 +123,8 @@ main (int argc, char **argv)
     {
       g_autofree char *m = g_strdup_printf ("From: alice@example.net\nTo: friend%d@example.com\n"
                                             "Subject: note %d\nDate: Sun, 7 Apr 2024 10:00:00 +0000\n"
-                                            "Message-ID: <sent-%d@example.net>\n\nA note.\n", i % 300, i, i);
+                                            "Message-ID: <sent-%d@example.net>\n\nA note.\n",
+                                            i % 300, i, i);
       g_autoptr (MilterResult) r = one (cfg, "192.0.2.10", "<alice@example.net>", m);
     }
   printf ("messages per kind: %d (best of 3 runs); index: 5000 sent messages\n", n);

@@ -31,8 +31,7 @@ read_tree (const char *folder, long *files, long *bytes)
       ssize_t n;
       int fd;
 
-      if (ent->d_name[0] == '.' && (ent->d_name[1] == '\0'
-                                    || (ent->d_name[1] == '.' && ent->d_name[2] == '\0')))
+      if (ent->d_name[0] == '.' && (ent->d_name[1] == '\0' || (ent->d_name[1] == '.' && ent->d_name[2] == '\0')))
         continue;
       if ((size_t) snprintf (path, sizeof path, "%s/%s", folder, ent->d_name) >= sizeof path)
         continue;
@@ -63,7 +62,6 @@ main (int argc, char **argv)
   for (int i = 1; i < argc; i++)
     read_tree (argv[i], &files, &bytes);
   clock_gettime (CLOCK_MONOTONIC, &t1);
-  printf ("%ld files, %ld bytes, %.3f s\n", files, bytes,
-          (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+  printf ("%ld files, %ld bytes, %.3f s\n", files, bytes, (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
   return 0;
 }

@@ -52,12 +52,9 @@ main (int argc, char **argv)
       perror (argv[1]);
       return 73;
     }
-  fprintf (out, "%.6f %ld.%06ld %ld.%06ld %ld %d %ld\n",
-           (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9,
-           (long) ru.ru_utime.tv_sec, (long) ru.ru_utime.tv_usec,
-           (long) ru.ru_stime.tv_sec, (long) ru.ru_stime.tv_usec,
-           ru.ru_maxrss, WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status),
-           ru.ru_nvcsw);
+  fprintf (out, "%.6f %ld.%06ld %ld.%06ld %ld %d %ld\n", (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9,
+           (long) ru.ru_utime.tv_sec, (long) ru.ru_utime.tv_usec, (long) ru.ru_stime.tv_sec, (long) ru.ru_stime.tv_usec,
+           ru.ru_maxrss, WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status), ru.ru_nvcsw);
   fclose (out);
   return 0;
 }

@@ -106,8 +106,7 @@ is_mbox (const char *data, gsize len)
   const char *next, *b = NULL;
   g_autofree char *type = NULL, *closing = NULL;
 
-  if (len <= 5 || memcmp (data, "From ", 5) != 0
-      || !(next = g_strstr_len (data, n, "\n\nFrom ")))
+  if (len <= 5 || memcmp (data, "From ", 5) != 0 || !(next = g_strstr_len (data, n, "\n\nFrom ")))
     return FALSE;
   type = bounce_message_get_header (data, next - data + 1, "Content-Type");
   for (const char *p = type; p && *p && b == NULL; p++)

@@ -89,8 +89,8 @@ GStrv cli_setting_values (CliSettings *s, const char *group, const char *key);
 GStrv cli_rules_dirs (char **dirs);
 char *cli_expand_path (const char *path);
 GStrv cli_config_list (GKeyFile *kf, const char *group, const char *key);
-gboolean cli_config_error (GError **error, const char *path, const char *text, const char *group_key,
-                           const char *fmt, ...) G_GNUC_PRINTF (5, 6);
+gboolean cli_config_error (GError **error, const char *path, const char *text, const char *group_key, const char *fmt,
+                           ...) G_GNUC_PRINTF (5, 6);
 gboolean cli_context_load (CliContext *ctx, CliSettings *s, GError **error);
 gboolean cli_context_prepare (CliContext *ctx, CliSettings *s, GError **error);
 gboolean cli_context_ready_for (CliContext *ctx, const char *data, gsize len, GError **error);
@@ -99,10 +99,9 @@ void cli_context_clear (CliContext *ctx);
 BounceJsonWriter *cli_json_begin (const char *source, BounceReport *report, BounceJudgement *judgement);
 void cli_json_member (BounceJsonWriter *w, const char *name, const char *value);
 void cli_json_print (BounceJsonWriter *w);
-void cli_print_json (const char *source, BounceReport *report, BounceJudgement *judgement,
-                     const char *error_message);
-void cli_print_text (const char *source, BounceReport *report, BounceJudgement *judgement,
-                     BounceRules *rules, gboolean explain);
+void cli_print_json (const char *source, BounceReport *report, BounceJudgement *judgement, const char *error_message);
+void cli_print_text (const char *source, BounceReport *report, BounceJudgement *judgement, BounceRules *rules,
+                     gboolean explain);
 int cli_exit_for_error (const GError *error);
 char *cli_count (guint n, const char *one, const char *plural);
 

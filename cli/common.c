@@ -25,8 +25,7 @@ GStrv
 cli_rules_dirs (char **dirs)
 {
   g_autoptr (GStrvBuilder) b = g_strv_builder_new ();
-  g_autofree char *user = g_build_filename (g_get_user_config_dir (), "backscatter",
-                                            "rules.d", NULL);
+  g_autofree char *user = g_build_filename (g_get_user_config_dir (), "backscatter", "rules.d", NULL);
 
   if (dirs && dirs[0])
     g_strv_builder_addv (b, (const char **) dirs);
@@ -44,8 +43,7 @@ static BounceRules *
 load_rules (char **dirs, gboolean checked, GError **error)
 {
   g_autoptr (BounceRules) rules = bounce_rules_new ();
-  g_autofree char *user = g_build_filename (g_get_user_config_dir (), "backscatter",
-                                            "rules.d", NULL);
+  g_autofree char *user = g_build_filename (g_get_user_config_dir (), "backscatter", "rules.d", NULL);
 
   bounce_rules_set_checked (rules, checked);
   if (dirs && dirs[0])
@@ -56,8 +54,7 @@ load_rules (char **dirs, gboolean checked, GError **error)
     }
   else if (!bounce_rules_load_dir (rules, default_rules_dir (), FALSE, error))
     return NULL;
-  if (g_file_test (user, G_FILE_TEST_IS_DIR)
-      && !bounce_rules_load_dir (rules, user, TRUE, error))
+  if (g_file_test (user, G_FILE_TEST_IS_DIR) && !bounce_rules_load_dir (rules, user, TRUE, error))
     return NULL;
   return g_steal_pointer (&rules);
 }
@@ -185,8 +182,7 @@ cli_copy_stdin (int fd, GError **error)
         {
           int e = errno;
 
-          g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (e),
-                       "write: %s", g_strerror (e));
+          g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (e), "write: %s", g_strerror (e));
           return FALSE;
         }
     }
@@ -212,8 +208,7 @@ cli_exit_for_error (const GError *error)
         return EX_SOFTWARE;
       }
   if (error->domain == G_FILE_ERROR)
-    return error->code == G_FILE_ERROR_NOENT || error->code == G_FILE_ERROR_ACCES
-             ? EX_NOINPUT : EX_IOERR;
+    return error->code == G_FILE_ERROR_NOENT || error->code == G_FILE_ERROR_ACCES ? EX_NOINPUT : EX_IOERR;
   return EX_IOERR;
 }
 
@@ -321,8 +316,7 @@ cli_json_print (BounceJsonWriter *w)
 /* One JSON object on one line: source first, then the report's fields, or
  * an error. */
 void
-cli_print_json (const char *source, BounceReport *report, BounceJudgement *judgement,
-                const char *error_message)
+cli_print_json (const char *source, BounceReport *report, BounceJudgement *judgement, const char *error_message)
 {
   BounceJsonWriter *w = cli_json_begin (source, report, judgement);
 
@@ -334,8 +328,8 @@ cli_print_json (const char *source, BounceReport *report, BounceJudgement *judge
 /* cli_print_text: the text for people; everything that comes from the
  * message is escaped (cli_escape_append). */
 void
-cli_print_text (const char *source, BounceReport *report, BounceJudgement *judgement,
-                BounceRules *rules, gboolean explain)
+cli_print_text (const char *source, BounceReport *report, BounceJudgement *judgement, BounceRules *rules,
+                gboolean explain)
 {
   BounceKind kind = bounce_report_get_kind (report);
   BounceOriginal *o = bounce_report_get_original (report);
@@ -522,8 +516,7 @@ count_maildir (const char *path, gboolean recursive, const char *const *skip)
  * Maildir's messages are counted first, an mbox's size read, so that the
  * line can say how far along the run is. */
 void
-cli_progress_start (CliProgress *p, const char *verb, const char *path, gboolean recursive,
-                    const char *const *skip)
+cli_progress_start (CliProgress *p, const char *verb, const char *path, gboolean recursive, const char *const *skip)
 {
   struct stat st;
 

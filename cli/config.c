@@ -86,14 +86,18 @@ cli_identity_entries (CliSettings *s)
 {
   GOptionEntry entries[] = {
     { "config", 0, 0, G_OPTION_ARG_FILENAME, &s->config, "Read settings from FILE", "FILE" },
-    { "me", 0, 0, G_OPTION_ARG_STRING_ARRAY, &s->me, "An address (or *@domain) of yours; replaces the configured ones", "ADDR" },
-    { "relay", 0, 0, G_OPTION_ARG_STRING_ARRAY, &s->relays, "A relay your mail leaves through (host glob, IP or network)", "HOST" },
+    { "me", 0, 0, G_OPTION_ARG_STRING_ARRAY, &s->me, "An address (or *@domain) of yours; replaces the configured ones",
+      "ADDR" },
+    { "relay", 0, 0, G_OPTION_ARG_STRING_ARRAY, &s->relays,
+      "A relay your mail leaves through (host glob, IP or network)", "HOST" },
     { "dkim-domain", 0, 0, G_OPTION_ARG_STRING_ARRAY, &s->dkim_domains, "A domain that signs all your mail", "DOMAIN" },
     { "batv-key-file", 0, 0, G_OPTION_ARG_FILENAME, &s->batv_key_file, "The file holding your BATV key", "FILE" },
     { "sent", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &s->sent, "A Maildir or mbox of your sent mail", "PATH" },
     { "complete", 0, 0, G_OPTION_ARG_NONE, &s->complete, "Every message you send is in the sent folders", NULL },
-    { "index", 0, 0, G_OPTION_ARG_FILENAME, &s->index, "The sent-mail index (default: [sent] index, or $XDG_DATA_HOME/backscatter/sent.db)", "FILE" },
-    { "rules", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &s->rules_dirs, "Read rules from DIR instead of the installed ones", "DIR" },
+    { "index", 0, 0, G_OPTION_ARG_FILENAME, &s->index,
+      "The sent-mail index (default: [sent] index, or $XDG_DATA_HOME/backscatter/sent.db)", "FILE" },
+    { "rules", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &s->rules_dirs, "Read rules from DIR instead of the installed ones",
+      "DIR" },
     { NULL },
   };
 
@@ -145,8 +149,7 @@ line_of (const char *text, const char *group, const char *key)
 }
 
 gboolean
-cli_config_error (GError **error, const char *path, const char *text, const char *group_key,
-              const char *fmt, ...)
+cli_config_error (GError **error, const char *path, const char *text, const char *group_key, const char *fmt, ...)
 {
   va_list ap;
   g_autofree char *msg = NULL;
@@ -328,8 +331,7 @@ load_file (CliSettings *s, BounceIdentity *id, GError **error)
       /* Read as the lists are, so that a " # comment" after the value is one. */
       g_auto (GStrv) c = cli_config_list (kf, "sent", "complete");
 
-      if (c == NULL || c[0] == NULL || c[1] != NULL
-          || (strcmp (c[0], "true") != 0 && strcmp (c[0], "false") != 0))
+      if (c == NULL || c[0] == NULL || c[1] != NULL || (strcmp (c[0], "true") != 0 && strcmp (c[0], "false") != 0))
         return cli_config_error (error, path, text, "sent/complete", "complete takes true or false");
       bounce_identity_set_complete (id, strcmp (c[0], "true") == 0);
     }
@@ -395,9 +397,10 @@ cli_setting_values (CliSettings *s, const char *group, const char *key)
 {
   g_autofree char *config = cli_config_path (s);
   g_autoptr (GKeyFile) kf = g_key_file_new ();
-  char **flags = strcmp (key, "addresses") == 0 ? s->me
-                 : strcmp (key, "relays") == 0 ? s->relays
-                 : strcmp (key, "dkim-domains") == 0 ? s->dkim_domains : NULL;
+  char **flags = strcmp (key, "addresses") == 0      ? s->me
+                 : strcmp (key, "relays") == 0       ? s->relays
+                 : strcmp (key, "dkim-domains") == 0 ? s->dkim_domains
+                                                     : NULL;
 
   if (flags)
     return g_strdupv (flags);
@@ -412,8 +415,8 @@ cli_setting_values (CliSettings *s, const char *group, const char *key)
 static gboolean
 context_load_rest (CliContext *ctx, gboolean once, GError **error)
 {
-  g_autoptr (BounceRules) rules = once ? cli_load_rules_once (ctx->rules_dirs, error)
-                                       : cli_load_rules (ctx->rules_dirs, error);
+  g_autoptr (BounceRules) rules =
+      once ? cli_load_rules_once (ctx->rules_dirs, error) : cli_load_rules (ctx->rules_dirs, error);
 
   if (rules == NULL)
     return FALSE;

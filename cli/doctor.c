@@ -51,8 +51,9 @@ cli_doctor (CliRun *run, int argc, char **argv)
   have_config = g_file_test (config, G_FILE_TEST_IS_REGULAR);
   named = settings->config != NULL;
   printf ("%-15s %s%s\n", "config file", config,
-          have_config ? "" : g_file_test (config, G_FILE_TEST_EXISTS) ? " (not a file: no settings read from it)"
-                                                                      : " (there is none)");
+          have_config                                ? ""
+          : g_file_test (config, G_FILE_TEST_EXISTS) ? " (not a file: no settings read from it)"
+                                                     : " (there is none)");
   if (!cli_run_load (run, &error))
     {
       fprintf (stderr, "backscatter: %s\n", error->message);
@@ -93,7 +94,8 @@ cli_doctor (CliRun *run, int argc, char **argv)
 
   if (!have_config && !named && !bounce_identity_has_addresses (ctx->identity))
     g_ptr_array_add (hints, g_strdup_printf ("no config file: nothing says whose mail it is, so most bounces "
-                                             "will be unknown; write %s (see backscatter.conf(5))", config));
+                                             "will be unknown; write %s (see backscatter.conf(5))",
+                                             config));
   else if (!bounce_identity_has_addresses (ctx->identity))
     g_ptr_array_add (hints, g_strdup ("no addresses: set [identity] addresses, or most bounces will be unknown"));
   if (folders[0] == NULL && n == 0)

@@ -95,7 +95,8 @@ cli_filter (CliRun *run, int argc, char **argv)
     headers = judge_headers (run, (const char *) buf->data, buf->len);
   /* X-Backscatter headers the message came with are replaced by ours. */
   if (headers)
-    tagged = bounce_message_add_headers ((const char *) buf->data, buf->len, headers, BOUNCE_HEADER_PREFIX, &tagged_len);
+    tagged =
+        bounce_message_add_headers ((const char *) buf->data, buf->len, headers, BOUNCE_HEADER_PREFIX, &tagged_len);
   if (!(tagged ? cli_write_all (STDOUT_FILENO, tagged, tagged_len)
                : cli_write_all (STDOUT_FILENO, buf->data, buf->len)))
     {

@@ -60,7 +60,8 @@ cli_learn (CliRun *run, int argc, char **argv)
   /* No index is made for a learn that has nothing to read. */
   if (id && bounce_identity_get_sent_folders (id)[0] == NULL)
     {
-      fprintf (stderr, "backscatter learn: no sent folder: set [sent] folders in the config file or name one with --sent\n");
+      fprintf (stderr,
+               "backscatter learn: no sent folder: set [sent] folders in the config file or name one with --sent\n");
       return EX_USAGE;
     }
   if (id)
@@ -88,8 +89,8 @@ cli_learn (CliRun *run, int argc, char **argv)
 
       progress.on = !quiet && isatty (STDERR_FILENO);
       cli_progress_start (&progress, "learning", folders[i], recursive, NULL);
-      ok = bounce_index_learn (idx, folders[i], recursive ? BOUNCE_MAILBOX_RECURSIVE : BOUNCE_MAILBOX_DEFAULT,
-                               id, learn_progress, &progress, &c, &err);
+      ok = bounce_index_learn (idx, folders[i], recursive ? BOUNCE_MAILBOX_RECURSIVE : BOUNCE_MAILBOX_DEFAULT, id,
+                               learn_progress, &progress, &c, &err);
       cli_progress_end (&progress);
       if (!ok)
         {
@@ -161,8 +162,8 @@ static char *
 add_message_id (GByteArray **buf)
 {
   g_autofree char *domain = from_domain ((const char *) (*buf)->data, (*buf)->len);
-  char *id = g_strdup_printf ("<%" G_GINT64_FORMAT ".%08x%08x@%s>", g_get_real_time (),
-                              g_random_int (), g_random_int (), domain ? domain : g_get_host_name ());
+  char *id = g_strdup_printf ("<%" G_GINT64_FORMAT ".%08x%08x@%s>", g_get_real_time (), g_random_int (),
+                              g_random_int (), domain ? domain : g_get_host_name ());
   g_autofree char *field = g_strdup_printf ("Message-ID: %s\n", id);
   gsize len;
   char *with = bounce_message_add_headers ((const char *) (*buf)->data, (*buf)->len, field, NULL, &len);
@@ -178,7 +179,9 @@ cli_record_sent (CliRun *run, int argc, char **argv)
   CliSettings *settings = &run->settings;
   gboolean pass = FALSE, more;
   GOptionEntry entries[] = {
-    { "pass", 'p', 0, G_OPTION_ARG_NONE, &pass, "Also copy the message to standard output (adding a Message-ID when it has none), to pipe it on to sendmail", NULL },
+    { "pass", 'p', 0, G_OPTION_ARG_NONE, &pass,
+      "Also copy the message to standard output (adding a Message-ID when it has none), to pipe it on to sendmail",
+      NULL },
     { NULL },
   };
   g_autoptr (GError) error = NULL;
@@ -227,12 +230,13 @@ cli_record_sent (CliRun *run, int argc, char **argv)
     }
   idx = open_index (settings, &error);
   if (idx == NULL
-      || !bounce_index_add_message (idx, (const char *) buf->data,
-                                    MIN (buf->len, (gsize) BOUNCE_MAX_MESSAGE_BYTES), NULL, &error))
+      || !bounce_index_add_message (idx, (const char *) buf->data, MIN (buf->len, (gsize) BOUNCE_MAX_MESSAGE_BYTES),
+                                    NULL, &error))
     {
       if (g_error_matches (error, BOUNCE_ERROR, BOUNCE_ERROR_PARSE) && !pass)
-        fprintf (stderr, "backscatter record-sent: %s, so a bounce of it could not be recognised: "
-                         "nothing recorded (with --pass, one is added before the message is passed on)\n",
+        fprintf (stderr,
+                 "backscatter record-sent: %s, so a bounce of it could not be recognised: "
+                 "nothing recorded (with --pass, one is added before the message is passed on)\n",
                  error->message);
       else
         fprintf (stderr, "backscatter record-sent: %s%s\n", error->message,

@@ -86,14 +86,12 @@ main (int argc, char **argv)
 
       return run_command (argv[2], 2, help_argv);
     }
-  if (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0
-      || strcmp (argv[1], "help") == 0)
+  if (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0 || strcmp (argv[1], "help") == 0)
     {
       usage (stdout);
       return 0;
     }
-  if (strcmp (argv[1], "--version") == 0 || strcmp (argv[1], "-V") == 0
-      || strcmp (argv[1], "version") == 0)
+  if (strcmp (argv[1], "--version") == 0 || strcmp (argv[1], "-V") == 0 || strcmp (argv[1], "version") == 0)
     {
       printf ("backscatter %s\n", BOUNCE_VERSION);
       return 0;

@@ -23,25 +23,25 @@
 
 #define DEFAULT_MAX_MESSAGE (2 * 1024 * 1024)
 #define DEFAULT_BATV_DAYS 7
-#define MAX_REWRITES 100   /* tagged recipients taken off per message */
+#define MAX_REWRITES 100 /* tagged recipients taken off per message */
 
 struct _MilterConfig
 {
   gint ref;
   BounceRules *rules;
   BounceIdentity *identity;
-  BounceIndex *index;        /* nullable until opened */
-  GMutex index_lock;         /* one connection thread at a time */
+  BounceIndex *index; /* nullable until opened */
+  GMutex index_lock;  /* one connection thread at a time */
   char *index_path;
   char *socket;
   char *user;
   char *socket_group;
   guint socket_mode;
-  GPtrArray *out_nets;       /* GInetAddressMask */
+  GPtrArray *out_nets; /* GInetAddressMask */
   GStrv out_daemons;
-  GStrv sign_domains;        /* lower case */
+  GStrv sign_domains; /* lower case */
   guint batv_days;
-  MilterAction actions[4];   /* by BounceVerdict */
+  MilterAction actions[4]; /* by BounceVerdict */
   MilterAction untagged;
   gsize max_message;
 };
@@ -49,14 +49,14 @@ struct _MilterConfig
 struct _MilterSession
 {
   MilterConfig *cfg;
-  char *client;              /* for the log */
+  char *client; /* for the log */
   gboolean outgoing_client;
   /* the message */
   gboolean outgoing;
-  gboolean bounce;           /* null or MAILER-DAEMON sender */
-  char *sender;              /* without <>; "" for the null sender */
-  GPtrArray *rewrites;       /* tagged (as given), "<plain>" pairs */
-  char *untagged;            /* a bounce came to this untagged address */
+  gboolean bounce;     /* null or MAILER-DAEMON sender */
+  char *sender;        /* without <>; "" for the null sender */
+  GPtrArray *rewrites; /* tagged (as given), "<plain>" pairs */
+  char *untagged;      /* a bounce came to this untagged address */
   GByteArray *data;
   gboolean truncated;
 };
@@ -181,8 +181,9 @@ read_group (MilterConfig *cfg, const char *path, GError **error)
   g_autofree char *v = NULL;
 
   if (!g_file_get_contents (path, &text, NULL, &err))
-    return g_error_matches (err, G_FILE_ERROR, G_FILE_ERROR_NOENT) ? TRUE
-           : (g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_CONFIG, "%s", err->message), FALSE);
+    return g_error_matches (err, G_FILE_ERROR, G_FILE_ERROR_NOENT)
+               ? TRUE
+               : (g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_CONFIG, "%s", err->message), FALSE);
   if (!g_key_file_load_from_data (kf, text, -1, G_KEY_FILE_NONE, &err))
     {
       g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_CONFIG, "%s: %s", path, err->message);
@@ -218,8 +219,8 @@ read_group (MilterConfig *cfg, const char *path, GError **error)
           g_clear_object (&a);
         }
       if (m == NULL)
-        return cli_config_error (error, path, text, "milter/outgoing-networks",
-                                 "'%s' is not an IP address or network", nets[i]);
+        return cli_config_error (error, path, text, "milter/outgoing-networks", "'%s' is not an IP address or network",
+                                 nets[i]);
       g_ptr_array_add (cfg->out_nets, m);
     }
   cfg->out_daemons = cli_config_list (kf, "milter", "outgoing-daemons");
@@ -248,8 +249,8 @@ read_group (MilterConfig *cfg, const char *path, GError **error)
         g_autofree char *where = g_strconcat ("milter/", verdict_keys[i], NULL);
 
         if (!parse_action (v, &cfg->actions[i], FALSE))
-          return cli_config_error (error, path, text, where,
-                                   "%s takes reject, quarantine, tag or accept", verdict_keys[i]);
+          return cli_config_error (error, path, text, where, "%s takes reject, quarantine, tag or accept",
+                                   verdict_keys[i]);
         g_clear_pointer (&v, g_free);
       }
   if ((v = single (kf, "action-untagged")))
@@ -326,8 +327,7 @@ in_networks (MilterConfig *cfg, const char *ip)
     {
       GInetAddressMask *m = cfg->out_nets->pdata[i];
 
-      if (g_inet_address_mask_get_family (m) == g_inet_address_get_family (a)
-          && g_inet_address_mask_matches (m, a))
+      if (g_inet_address_mask_get_family (m) == g_inet_address_get_family (a) && g_inet_address_mask_matches (m, a))
         return TRUE;
     }
   return FALSE;
@@ -342,15 +342,15 @@ in_networks (MilterConfig *cfg, const char *ip)
  *   (Postfix's {daemon_name}: "submission", ...)
  */
 MilterSession *
-milter_session_new (MilterConfig *cfg, const char *client_ip, const char *client_name,
-                    const char *daemon)
+milter_session_new (MilterConfig *cfg, const char *client_ip, const char *client_name, const char *daemon)
 {
   MilterSession *s = g_new0 (MilterSession, 1);
 
   s->cfg = milter_config_ref (cfg);
   s->client = g_strdup_printf ("%s[%s]", client_name ? client_name : "local", client_ip ? client_ip : "-");
-  s->outgoing_client = client_ip == NULL || in_networks (cfg, client_ip)
-                       || (daemon && cfg->out_daemons && g_strv_contains ((const char *const *) cfg->out_daemons, daemon));
+  s->outgoing_client =
+      client_ip == NULL || in_networks (cfg, client_ip)
+      || (daemon && cfg->out_daemons && g_strv_contains ((const char *const *) cfg->out_daemons, daemon));
   s->rewrites = g_ptr_array_new_with_free_func (g_free);
   return s;
 }
@@ -492,7 +492,8 @@ milter_session_rcpt (MilterSession *s, const char *rcpt, char **reply, char **lo
   if (s->cfg->untagged == MILTER_REJECT)
     {
       *reply = g_strdup_printf ("backscatter: %s sends all its mail with BATV-tagged senders; "
-                                "this bounce came to an untagged address", domain_of (addr));
+                                "this bounce came to an untagged address",
+                                domain_of (addr));
       *log = g_strdup_printf ("client=%s from=<%s> to=<%s> verdict=backscatter evidence=batv-untagged action=reject",
                               s->client, s->sender, addr);
       return MILTER_REJECT;
@@ -646,14 +647,14 @@ eom_outgoing (MilterSession *s, const char *queue_id)
   const char *recorded;
 
   g_mutex_lock (&s->cfg->index_lock);
-  ok = s->cfg->index && bounce_index_add_message (s->cfg->index, (const char *) s->data->data,
-                                                  s->data->len, &added, &error);
+  ok = s->cfg->index
+       && bounce_index_add_message (s->cfg->index, (const char *) s->data->data, s->data->len, &added, &error);
   g_mutex_unlock (&s->cfg->index_lock);
   recorded = !s->cfg->index ? "no-index" : !ok ? "error" : added ? "recorded" : "known";
   if (key && s->sender[0] && !s->bounce && signs_domain (s->cfg, s->sender))
     {
-      g_autofree char *tagged = bounce_batv_sign (key, s->sender, g_get_real_time () / G_USEC_PER_SEC,
-                                                  s->cfg->batv_days);
+      g_autofree char *tagged =
+          bounce_batv_sign (key, s->sender, g_get_real_time () / G_USEC_PER_SEC, s->cfg->batv_days);
 
       if (tagged)
         r->new_sender = g_strdup_printf ("<%s>", tagged);
@@ -661,9 +662,8 @@ eom_outgoing (MilterSession *s, const char *queue_id)
   {
     g_autofree char *why = error ? reply_text (error->message, 200) : NULL;
 
-    r->log = g_strdup_printf ("queue=%s client=%s from=<%s> outgoing sent-index=%s%s%s%s%s",
-                              queue_id ? queue_id : "-", s->client, s->sender, recorded,
-                              why ? " (" : "", why ? why : "", why ? ")" : "",
+    r->log = g_strdup_printf ("queue=%s client=%s from=<%s> outgoing sent-index=%s%s%s%s%s", queue_id ? queue_id : "-",
+                              s->client, s->sender, recorded, why ? " (" : "", why ? why : "", why ? ")" : "",
                               r->new_sender ? " batv=signed" : "");
   }
   return r;
@@ -702,14 +702,14 @@ milter_session_eom (MilterSession *s, const char *queue_id)
       g_ptr_array_add (r->del_rcpt, g_strdup (s->rewrites->pdata[i]));
       g_ptr_array_add (r->add_rcpt, g_strdup (s->rewrites->pdata[i + 1]));
     }
-  report = bounce_report_new_from_data ((const char *) s->data->data, s->data->len, cfg->rules,
-                                        BOUNCE_PARSE_DEFAULT, &error);
+  report = bounce_report_new_from_data ((const char *) s->data->data, s->data->len, cfg->rules, BOUNCE_PARSE_DEFAULT,
+                                        &error);
   if (report == NULL)
     {
       g_autofree char *why = reply_text (error->message, 200);
 
-      r->log = g_strdup_printf ("queue=%s client=%s from=<%s> error=\"%s\" action=accept",
-                                qid, s->client, s->sender, why);
+      r->log =
+          g_strdup_printf ("queue=%s client=%s from=<%s> error=\"%s\" action=accept", qid, s->client, s->sender, why);
       return r;
     }
   g_mutex_lock (&cfg->index_lock);
@@ -751,10 +751,9 @@ milter_session_eom (MilterSession *s, const char *queue_id)
       g_ptr_array_add (r->headers, g_strdup ("X-Backscatter-BATV"));
       g_ptr_array_add (r->headers, g_strdup_printf ("untagged; to=%s", s->untagged));
     }
-  r->log = g_strdup_printf ("queue=%s client=%s from=<%s> verdict=%s score=%s kind=%s evidence=%s%s action=%s",
-                            qid, s->client, s->sender, bounce_verdict_to_string (verdict), score,
-                            bounce_kind_to_string (bounce_report_get_kind (report)),
-                            names->len ? names->str : "-", s->truncated ? " truncated=yes" : "",
-                            milter_action_to_string (r->action));
+  r->log = g_strdup_printf ("queue=%s client=%s from=<%s> verdict=%s score=%s kind=%s evidence=%s%s action=%s", qid,
+                            s->client, s->sender, bounce_verdict_to_string (verdict), score,
+                            bounce_kind_to_string (bounce_report_get_kind (report)), names->len ? names->str : "-",
+                            s->truncated ? " truncated=yes" : "", milter_action_to_string (r->action));
   return r;
 }

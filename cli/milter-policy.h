@@ -38,9 +38,9 @@ typedef struct _MilterSession MilterSession;
 typedef struct
 {
   MilterAction action;
-  char *reply;       /* the text of a 550 5.7.1 reply (REJECT) */
-  char *quarantine;  /* the reason (QUARANTINE) */
-  char *new_sender;  /* the envelope sender to put in its place (BATV) */
+  char *reply;         /* the text of a 550 5.7.1 reply (REJECT) */
+  char *quarantine;    /* the reason (QUARANTINE) */
+  char *new_sender;    /* the envelope sender to put in its place (BATV) */
   GPtrArray *del_rcpt; /* recipients to remove, as given at RCPT */
   GPtrArray *add_rcpt; /* recipients to add, "<addr>" */
   GPtrArray *headers;  /* name, value, name, value... to add at the top */

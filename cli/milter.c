@@ -33,7 +33,9 @@ static GMutex current_lock;
 static MilterConfig *current;
 static gboolean log_stderr;
 
-static void G_GNUC_PRINTF (2, 3)
+static void log_line (int priority, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
+
+static void
 log_line (int priority, const char *fmt, ...)
 {
   va_list ap;
@@ -72,8 +74,7 @@ on_connect (SMFICTX *ctx, char *hostname, _SOCK_ADDR *addr)
     have_ip = inet_ntop (AF_INET, &((struct sockaddr_in *) addr)->sin_addr, ip, sizeof ip) != NULL;
   else if (addr && addr->sa_family == AF_INET6)
     have_ip = inet_ntop (AF_INET6, &((struct sockaddr_in6 *) addr)->sin6_addr, ip, sizeof ip) != NULL;
-  smfi_setpriv (ctx, milter_session_new (cfg, have_ip ? ip : NULL, hostname,
-                                         smfi_getsymval (ctx, "{daemon_name}")));
+  smfi_setpriv (ctx, milter_session_new (cfg, have_ip ? ip : NULL, hostname, smfi_getsymval (ctx, "{daemon_name}")));
   return SMFIS_CONTINUE;
 }
 
@@ -245,8 +246,7 @@ drop_privileges (const char *user, const char *socket_path, const char *group, g
     }
   if (socket_path)
     {
-      if ((pw || gid != (gid_t) -1) && geteuid () == 0
-          && chown (socket_path, pw ? pw->pw_uid : (uid_t) -1, gid) != 0)
+      if ((pw || gid != (gid_t) -1) && geteuid () == 0 && chown (socket_path, pw ? pw->pw_uid : (uid_t) -1, gid) != 0)
         {
           g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_IO, "%s: %s", socket_path, g_strerror (errno));
           return FALSE;
@@ -372,8 +372,8 @@ cli_milter (CliRun *run, int argc, char **argv)
       return EX_UNAVAILABLE;
     }
   umask (old_umask);
-  if (!drop_privileges (user ? user : milter_config_get_user (cfg), path,
-                        milter_config_get_socket_group (cfg), milter_config_get_socket_mode (cfg), &error)
+  if (!drop_privileges (user ? user : milter_config_get_user (cfg), path, milter_config_get_socket_group (cfg),
+                        milter_config_get_socket_mode (cfg), &error)
       || !milter_config_open_index (cfg, &error))
     {
       fprintf (stderr, "backscatter milter: %s\n", error->message);

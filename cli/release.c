@@ -39,24 +39,22 @@ original_headers (BounceOriginal *o)
 static char *
 move_back (const char *path, const char *folder, GError **error)
 {
-  g_autofree char *sub = g_path_get_dirname (path);        /* .../.Backscatter/cur */
-  g_autofree char *box = g_path_get_dirname (sub);         /* .../.Backscatter */
-  g_autofree char *maildir = g_path_get_dirname (box);     /* ... */
+  g_autofree char *sub = g_path_get_dirname (path);    /* .../.Backscatter/cur */
+  g_autofree char *box = g_path_get_dirname (sub);     /* .../.Backscatter */
+  g_autofree char *maildir = g_path_get_dirname (box); /* ... */
   g_autofree char *sub_name = g_path_get_basename (sub);
   g_autofree char *box_name = g_path_get_basename (box);
   g_autofree char *name = g_path_get_basename (path);
   g_autofree char *dot = g_strconcat (".", folder, NULL);
   g_autofree char *target = NULL;
 
-  if ((strcmp (sub_name, "cur") != 0 && strcmp (sub_name, "new") != 0)
-      || strcmp (box_name, dot) != 0)
+  if ((strcmp (sub_name, "cur") != 0 && strcmp (sub_name, "new") != 0) || strcmp (box_name, dot) != 0)
     return NULL;
   target = g_build_filename (maildir, sub_name, name, NULL);
   /* link + unlink: never replaces a message of the same name. */
   if (link (path, target) != 0)
     {
-      g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_IO, "cannot move it back to %s: %s",
-                   target, g_strerror (errno));
+      g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_IO, "cannot move it back to %s: %s", target, g_strerror (errno));
       return NULL;
     }
   if (unlink (path) != 0)
@@ -71,8 +69,7 @@ move_back (const char *path, const char *folder, GError **error)
 }
 
 static int
-release_one (CliContext *ctx, BounceIndex **idx, const char *index_path, const char *path,
-             const char *folder)
+release_one (CliContext *ctx, BounceIndex **idx, const char *index_path, const char *path, const char *folder)
 {
   g_autoptr (GError) error = NULL;
   g_autofree char *data = NULL, *headers = NULL, *moved = NULL;
@@ -141,7 +138,8 @@ cli_release (CliRun *run, int argc, char **argv)
 {
   g_autofree char *folder = NULL;
   GOptionEntry entries[] = {
-    { "folder", 0, 0, G_OPTION_ARG_STRING, &folder, "The Maildir++ folder bounces are moved back from (default Backscatter)", "FOLDER" },
+    { "folder", 0, 0, G_OPTION_ARG_STRING, &folder,
+      "The Maildir++ folder bounces are moved back from (default Backscatter)", "FOLDER" },
     { NULL },
   };
   g_autoptr (GError) error = NULL;

@@ -29,16 +29,16 @@ typedef struct
 {
   CliContext *ctx;
   Action action;
-  char *folder;          /* move=FOLDER */
-  char *defang;          /* --defang FOLDER */
-  char *writes[3];       /* the folders written to: folder, defang */
+  char *folder;    /* move=FOLDER */
+  char *defang;    /* --defang FOLDER */
+  char *writes[3]; /* the folders written to: folder, defang */
   BounceVerdict only;
   gboolean dry_run, json, quiet, recursive;
-  int jobs;              /* threads reading and parsing; 0: one per processor */
+  int jobs; /* threads reading and parsing; 0: one per processor */
 
   /* the mailbox being scanned */
   const char *mailbox;
-  char *root;            /* Maildir: the Maildir++ top its folders are made in */
+  char *root; /* Maildir: the Maildir++ top its folders are made in */
   gboolean is_mbox;
   GArray *spans;         /* mbox messages to change */
   GPtrArray *texts;      /* mbox: the new texts of the spans */
@@ -50,7 +50,7 @@ typedef struct
   guint messages, bounces, errors, acted, defanged;
   guint verdicts[4];
   int first_error;
-  CliProgress progress;        /* on a terminal */
+  CliProgress progress;          /* on a terminal */
   guint mb_messages, mb_bounces; /* the counts when this mailbox began */
 } Scan;
 
@@ -81,8 +81,8 @@ maildir_root (const char *path)
   g_autofree char *parent = g_path_get_dirname (path);
   g_autofree char *parent_cur = g_build_filename (parent, "cur", NULL);
 
-  if (base[0] == '.' && base[1] != '\0' && strcmp (base, "..") != 0
-      && g_file_test (mark, G_FILE_TEST_IS_REGULAR) && g_file_test (parent_cur, G_FILE_TEST_IS_DIR))
+  if (base[0] == '.' && base[1] != '\0' && strcmp (base, "..") != 0 && g_file_test (mark, G_FILE_TEST_IS_REGULAR)
+      && g_file_test (parent_cur, G_FILE_TEST_IS_DIR))
     return g_steal_pointer (&parent);
   return g_strdup (path);
 }
@@ -155,8 +155,7 @@ print_error (Scan *s, const char *source, const char *message, int code)
 
 /* Act on one judged message; returns what was done, for the output. */
 static const char *
-act (Scan *s, const BounceMessageRef *ref, BounceReport *report, BounceJudgement *jm,
-     char **target, GError **error)
+act (Scan *s, const BounceMessageRef *ref, BounceReport *report, BounceJudgement *jm, char **target, GError **error)
 {
   BounceVerdict v = bounce_judgement_get_verdict (jm);
 
@@ -210,7 +209,8 @@ act (Scan *s, const BounceMessageRef *ref, BounceReport *report, BounceJudgement
       {
         g_autofree char *headers = bounce_judgement_to_headers (jm, report, "\n");
         gsize len;
-        g_autofree char *data = bounce_message_add_headers (ref->data, ref->length, headers, BOUNCE_HEADER_PREFIX, &len);
+        g_autofree char *data =
+            bounce_message_add_headers (ref->data, ref->length, headers, BOUNCE_HEADER_PREFIX, &len);
 
         /* A message that carries these headers already is left as it is;
          * X-Backscatter headers it came with are replaced by ours. */
@@ -229,8 +229,7 @@ act (Scan *s, const BounceMessageRef *ref, BounceReport *report, BounceJudgement
 /* --defang: a bounce that stays but carries a worm keeps its text; the
  * untouched message goes to the quarantine folder first. */
 static gboolean
-defang (Scan *s, const BounceMessageRef *ref, BounceReport *report, BounceJudgement *jm,
-        char **kept, GError **error)
+defang (Scan *s, const BounceMessageRef *ref, BounceReport *report, BounceJudgement *jm, char **kept, GError **error)
 {
   BounceOriginal *o = bounce_report_get_original (report);
   BounceVerdict v = bounce_judgement_get_verdict (jm);
@@ -240,8 +239,7 @@ defang (Scan *s, const BounceMessageRef *ref, BounceReport *report, BounceJudgem
   gsize len;
   guint removed = 0;
 
-  if (s->defang == NULL || o == NULL
-      || (v != BOUNCE_VERDICT_LEGITIMATE && v != BOUNCE_VERDICT_UNKNOWN))
+  if (s->defang == NULL || o == NULL || (v != BOUNCE_VERDICT_LEGITIMATE && v != BOUNCE_VERDICT_UNKNOWN))
     return FALSE;
   for (guint i = 0; i < bounce_original_get_n_attachments (o); i++)
     risky |= bounce_original_get_attachment (o, i)->risky;
@@ -309,8 +307,7 @@ parse_one (const BounceMessageRef *ref, gpointer user_data)
   Scan *s = user_data;
   Parsed *p = g_new0 (Parsed, 1);
 
-  p->report = bounce_report_new_from_data (ref->data, ref->length, s->ctx->rules,
-                                           BOUNCE_PARSE_DEFAULT, &p->error);
+  p->report = bounce_report_new_from_data (ref->data, ref->length, s->ctx->rules, BOUNCE_PARSE_DEFAULT, &p->error);
   return p;
 }
 
@@ -344,8 +341,7 @@ scan_one (const BounceMessageRef *ref, gpointer prepared, gpointer user_data, GE
   report = parsed ? parsed->report : NULL; /* nothing was prepared when it could not be read */
   if (ref->data != NULL && report != NULL && bounce_report_get_kind (report) == BOUNCE_KIND_NOT_BOUNCE)
     return TRUE; /* most mail */
-  source = ref->in_mbox ? g_strdup_printf ("%s:%" G_GOFFSET_FORMAT, ref->path, ref->offset)
-                        : g_strdup (ref->path);
+  source = ref->in_mbox ? g_strdup_printf ("%s:%" G_GOFFSET_FORMAT, ref->path, ref->offset) : g_strdup (ref->path);
   if (ref->data == NULL)
     {
       print_error (s, source, ref->read_error, EX_IOERR);
@@ -361,7 +357,8 @@ scan_one (const BounceMessageRef *ref, gpointer prepared, gpointer user_data, GE
   v = bounce_judgement_get_verdict (jm);
   s->verdicts[v]++;
   if (ref->truncated)
-    print_error (s, source, "the message is larger than the read limit; it was judged from its start and left alone", EX_DATAERR);
+    print_error (s, source, "the message is larger than the read limit; it was judged from its start and left alone",
+                 EX_DATAERR);
   else
     {
       BounceMessageRef renamed;
@@ -405,7 +402,7 @@ scan_one (const BounceMessageRef *ref, gpointer prepared, gpointer user_data, GE
           /* The mailbox could not be written: an I/O error. */
           print_error (s, source, err->message,
                        err->domain == BOUNCE_ERROR && err->code == BOUNCE_ERROR_IO ? EX_IOERR
-                                                                                 : cli_exit_for_error (err));
+                                                                                   : cli_exit_for_error (err));
           done = NULL;
         }
     }
@@ -413,11 +410,12 @@ scan_one (const BounceMessageRef *ref, gpointer prepared, gpointer user_data, GE
     {
       BounceJsonWriter *o = cli_json_begin (source, report, jm);
 
-      cli_json_member (o, "action", done ? (strcmp (done, "would-be") == 0
-                                              ? (s->action == ACTION_MOVE ? "would-move"
-                                                 : s->action == ACTION_DELETE ? "would-delete" : "would-tag")
-                                              : done)
-                                         : "none");
+      cli_json_member (o, "action",
+                       done ? (strcmp (done, "would-be") == 0 ? (s->action == ACTION_MOVE     ? "would-move"
+                                                                 : s->action == ACTION_DELETE ? "would-delete"
+                                                                                              : "would-tag")
+                                                              : done)
+                            : "none");
       if (target || kept)
         cli_json_member (o, "target", target ? target : kept);
       else if (done && strcmp (done, "would-be") == 0 && s->action == ACTION_MOVE)
@@ -467,8 +465,10 @@ parse_action (Scan *s, const char *action)
       s->folder = g_strdup (action + 5);
       if (!bounce_folder_name_is_valid (s->folder))
         {
-          fprintf (stderr, "backscatter scan: '%s' is not a folder name inside the Maildir "
-                           "(no '/', no '..', no leading dot)\n", s->folder);
+          fprintf (stderr,
+                   "backscatter scan: '%s' is not a folder name inside the Maildir "
+                   "(no '/', no '..', no leading dot)\n",
+                   s->folder);
           return FALSE;
         }
     }
@@ -502,8 +502,9 @@ mbox_target_is_valid (const char *path, const char *folder)
       return FALSE;
     }
   if ((stat (path, &st) == 0 && stat (target, &tst) == 0 && st.st_dev == tst.st_dev && st.st_ino == tst.st_ino)
-      || (real_source && ((real_target && strcmp (real_source, real_target) == 0)
-                          || (real_linked && strcmp (real_source, real_linked) == 0))))
+      || (real_source
+          && ((real_target && strcmp (real_source, real_target) == 0)
+              || (real_linked && strcmp (real_source, real_linked) == 0))))
     {
       g_autofree char *shown = cli_escape (path);
 
@@ -559,8 +560,7 @@ scan_mbox (Scan *s, const char *path)
         }
       if (!ok || !bounce_mbox_rewrite (s->mlock, s->spans, targets, G_N_ELEMENTS (targets), s->state_dir, &error))
         {
-          print_error (s, path, error->message,
-                       error->code == BOUNCE_ERROR_LOCKED ? EX_TEMPFAIL : EX_IOERR);
+          print_error (s, path, error->message, error->code == BOUNCE_ERROR_LOCKED ? EX_TEMPFAIL : EX_IOERR);
           s->acted = acted;
           s->defanged = defanged;
         }
@@ -601,9 +601,8 @@ scan_mailbox (Scan *s, const char *path)
   if (s->is_mbox && writes)
     scan_mbox (s, path);
   /* -r never reads a folder this run writes to. */
-  else if (!bounce_mailbox_foreach (path, s->recursive ? BOUNCE_MAILBOX_RECURSIVE : 0,
-                                    (const char *const *) s->writes, s->jobs,
-                                    parse_one, parsed_free, scan_one, s, &error))
+  else if (!bounce_mailbox_foreach (path, s->recursive ? BOUNCE_MAILBOX_RECURSIVE : 0, (const char *const *) s->writes,
+                                    s->jobs, parse_one, parsed_free, scan_one, s, &error))
     print_error (s, path, error->message, cli_exit_for_error (error));
   bounce_mailbox_unlock (lock);
   cli_progress_end (&s->progress);
@@ -616,15 +615,20 @@ cli_scan (CliRun *run, int argc, char **argv)
   g_autofree char *action = NULL, *only = NULL;
   gboolean exit_status = FALSE;
   GOptionEntry entries[] = {
-    { "action", 'a', 0, G_OPTION_ARG_STRING, &action, "What to do with backscatter: report (default), tag, move=FOLDER, delete", "ACTION" },
-    { "only", 0, 0, G_OPTION_ARG_STRING, &only, "Act on this verdict instead of backscatter (unknown, legitimate; delete takes backscatter only)", "VERDICT" },
-    { "defang", 0, 0, G_OPTION_ARG_STRING, &s.defang, "Remove worm attachments from bounces that stay, keeping the untouched message in FOLDER", "FOLDER" },
+    { "action", 'a', 0, G_OPTION_ARG_STRING, &action,
+      "What to do with backscatter: report (default), tag, move=FOLDER, delete", "ACTION" },
+    { "only", 0, 0, G_OPTION_ARG_STRING, &only,
+      "Act on this verdict instead of backscatter (unknown, legitimate; delete takes backscatter only)", "VERDICT" },
+    { "defang", 0, 0, G_OPTION_ARG_STRING, &s.defang,
+      "Remove worm attachments from bounces that stay, keeping the untouched message in FOLDER", "FOLDER" },
     { "dry-run", 'n', 0, G_OPTION_ARG_NONE, &s.dry_run, "Say what would be done, change nothing", NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &s.json, "One JSON object per bounce, one per line", NULL },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &s.quiet, "Only a summary, and only when something was found or done", NULL },
     { "recursive", 'r', 0, G_OPTION_ARG_NONE, &s.recursive, "Read the Maildir++ subfolders too", NULL },
-    { "jobs", 'j', 0, G_OPTION_ARG_INT, &s.jobs, "Threads reading and parsing messages (default: one per processor)", "N" },
-    { "exit-status", 0, 0, G_OPTION_ARG_NONE, &exit_status, "Exit as check does: 0 backscatter found, 1 none, 2 only undecided bounces", NULL },
+    { "jobs", 'j', 0, G_OPTION_ARG_INT, &s.jobs, "Threads reading and parsing messages (default: one per processor)",
+      "N" },
+    { "exit-status", 0, 0, G_OPTION_ARG_NONE, &exit_status,
+      "Exit as check does: 0 backscatter found, 1 none, 2 only undecided bounces", NULL },
     { NULL },
   };
   g_autoptr (GError) error = NULL;
@@ -665,8 +669,8 @@ cli_scan (CliRun *run, int argc, char **argv)
   /* Every mailbox's targets are checked before the first is read. */
   for (int i = 1; i < argc; i++)
     {
-      gboolean (*valid) (const char *, const char *)
-        = g_file_test (argv[i], G_FILE_TEST_IS_DIR) ? maildir_target_is_valid : mbox_target_is_valid;
+      gboolean (*valid) (const char *, const char *) =
+          g_file_test (argv[i], G_FILE_TEST_IS_DIR) ? maildir_target_is_valid : mbox_target_is_valid;
 
       if ((s.action != ACTION_MOVE || valid (argv[i], s.folder)) && (!s.defang || valid (argv[i], s.defang)))
         continue;
@@ -684,8 +688,7 @@ cli_scan (CliRun *run, int argc, char **argv)
   s.texts = g_ptr_array_new_with_free_func (g_free);
   s.lock_dir = g_build_filename (g_get_user_runtime_dir (), "backscatter", NULL);
   s.state_dir = g_build_filename (g_get_user_data_dir (), "backscatter", "mbox-backups", NULL);
-  s.folders = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                     (GDestroyNotify) bounce_maildir_folder_free);
+  s.folders = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) bounce_maildir_folder_free);
   {
     guint w = 0;
 
@@ -696,16 +699,16 @@ cli_scan (CliRun *run, int argc, char **argv)
   }
   for (int i = 1; i < argc; i++)
     scan_mailbox (&s, argv[i]);
-  if (!s.json && (s.bounces > 0 || s.errors > 0) && (!s.quiet || s.acted || s.defanged || s.errors
-                                                       || s.verdicts[BOUNCE_VERDICT_BACKSCATTER]))
+  if (!s.json && (s.bounces > 0 || s.errors > 0)
+      && (!s.quiet || s.acted || s.defanged || s.errors || s.verdicts[BOUNCE_VERDICT_BACKSCATTER]))
     {
       g_autofree char *messages = cli_count (s.messages, "message", NULL);
       g_autofree char *bounces = cli_count (s.bounces, "bounce", NULL);
       g_autofree char *errors = cli_count (s.errors, "error", NULL);
 
-      printf ("%s, %s: %u backscatter, %u legitimate, %u unknown",
-              messages, bounces, s.verdicts[BOUNCE_VERDICT_BACKSCATTER],
-              s.verdicts[BOUNCE_VERDICT_LEGITIMATE], s.verdicts[BOUNCE_VERDICT_UNKNOWN]);
+      printf ("%s, %s: %u backscatter, %u legitimate, %u unknown", messages, bounces,
+              s.verdicts[BOUNCE_VERDICT_BACKSCATTER], s.verdicts[BOUNCE_VERDICT_LEGITIMATE],
+              s.verdicts[BOUNCE_VERDICT_UNKNOWN]);
       if (s.action != ACTION_REPORT)
         printf ("; %u %s%s%s%s", s.acted, s.dry_run ? "would be " : "", action_verb (&s, TRUE),
                 s.action == ACTION_MOVE ? " to " : "", s.action == ACTION_MOVE ? s.folder : "");

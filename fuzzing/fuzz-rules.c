@@ -12,13 +12,12 @@
 #include "bounce-private.h"
 #include <string.h>
 
-static const char bounce[] =
-  "From: MAILER-DAEMON@example.org\n"
-  "Subject: Undelivered Mail Returned to Sender\n"
-  "Content-Type: text/plain\n\n"
-  "This is the mail system at host mx.example.org.\n\n"
-  "<user@example.com>: host mx.example.com[192.0.2.1] said: 550 5.1.1\n"
-  "    <user@example.com>: Recipient address rejected: User unknown\n";
+static const char bounce[] = "From: MAILER-DAEMON@example.org\n"
+                             "Subject: Undelivered Mail Returned to Sender\n"
+                             "Content-Type: text/plain\n\n"
+                             "This is the mail system at host mx.example.org.\n\n"
+                             "<user@example.com>: host mx.example.com[192.0.2.1] said: 550 5.1.1\n"
+                             "    <user@example.com>: Recipient address rejected: User unknown\n";
 
 static void
 use (BounceRules *rules, const char *data, gssize length)

@@ -20,8 +20,7 @@
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
 static inline GLogWriterOutput
-fuzz_log_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields,
-                 gpointer user_data)
+fuzz_log_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer user_data)
 {
   (void) user_data;
   if (level & (G_LOG_FLAG_FATAL | G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL))

@@ -83,8 +83,7 @@ typedef enum
 } BounceKind;
 
 BOUNCE_PUBLIC const char *bounce_kind_to_string (BounceKind kind);
-BOUNCE_PUBLIC gboolean bounce_kind_from_string (const char *name,
-                                                BounceKind *kind);
+BOUNCE_PUBLIC gboolean bounce_kind_from_string (const char *name, BounceKind *kind);
 
 /**
  * BounceVerdict: did the owner send the returned message?
@@ -98,31 +97,21 @@ typedef enum
 } BounceVerdict;
 
 BOUNCE_PUBLIC const char *bounce_verdict_to_string (BounceVerdict verdict);
-BOUNCE_PUBLIC gboolean bounce_verdict_from_string (const char *name,
-                                                   BounceVerdict *verdict);
+BOUNCE_PUBLIC gboolean bounce_verdict_from_string (const char *name, BounceVerdict *verdict);
 
 /* ---- Rules ------------------------------------------------------------ */
 
 typedef struct _BounceRules BounceRules;
 
 BOUNCE_PUBLIC BounceRules *bounce_rules_new (void);
-BOUNCE_PUBLIC gboolean bounce_rules_load_dir (BounceRules *rules,
-                                              const char *dir,
-                                              gboolean user,
-                                              GError **error);
-BOUNCE_PUBLIC gboolean bounce_rules_load_data (BounceRules *rules,
-                                               const char *name,
-                                               const char *data,
-                                               gssize length,
-                                               gboolean user,
-                                               GError **error);
+BOUNCE_PUBLIC gboolean bounce_rules_load_dir (BounceRules *rules, const char *dir, gboolean user, GError **error);
+BOUNCE_PUBLIC gboolean bounce_rules_load_data (BounceRules *rules, const char *name, const char *data, gssize length,
+                                               gboolean user, GError **error);
 BOUNCE_PUBLIC guint bounce_rules_get_n_formats (BounceRules *rules);
 BOUNCE_PUBLIC void bounce_rules_compile (BounceRules *rules);
 BOUNCE_PUBLIC void bounce_rules_set_checked (BounceRules *rules, gboolean checked);
 BOUNCE_PUBLIC char *bounce_rules_dir_stamp (const char *dir, GError **error);
-BOUNCE_PUBLIC double bounce_rules_get_weight (BounceRules *rules,
-                                              const char *evidence,
-                                              double fallback);
+BOUNCE_PUBLIC double bounce_rules_get_weight (BounceRules *rules, const char *evidence, double fallback);
 BOUNCE_PUBLIC BounceRules *bounce_rules_ref (BounceRules *rules);
 BOUNCE_PUBLIC void bounce_rules_unref (BounceRules *rules);
 
@@ -143,17 +132,10 @@ typedef enum
   BOUNCE_PARSE_NO_TRIAGE = 1 << 0,
 } BounceParseFlags;
 
-BOUNCE_PUBLIC BounceReport *bounce_report_new_from_data (const char *data,
-                                                         gsize length,
-                                                         BounceRules *rules,
-                                                         BounceParseFlags flags,
-                                                         GError **error);
-BOUNCE_PUBLIC gboolean bounce_report_needs_rules (const char *data,
-                                                  gsize length,
-                                                  BounceParseFlags flags);
-BOUNCE_PUBLIC BounceReport *bounce_report_new_from_file (const char *path,
-                                                         BounceRules *rules,
-                                                         BounceParseFlags flags,
+BOUNCE_PUBLIC BounceReport *bounce_report_new_from_data (const char *data, gsize length, BounceRules *rules,
+                                                         BounceParseFlags flags, GError **error);
+BOUNCE_PUBLIC gboolean bounce_report_needs_rules (const char *data, gsize length, BounceParseFlags flags);
+BOUNCE_PUBLIC BounceReport *bounce_report_new_from_file (const char *path, BounceRules *rules, BounceParseFlags flags,
                                                          GError **error);
 BOUNCE_PUBLIC BounceReport *bounce_report_ref (BounceReport *report);
 BOUNCE_PUBLIC void bounce_report_unref (BounceReport *report);
@@ -165,12 +147,10 @@ BOUNCE_PUBLIC const char *bounce_report_get_reporting_mta (BounceReport *report)
 BOUNCE_PUBLIC const char *bounce_report_get_received_from_mta (BounceReport *report);
 BOUNCE_PUBLIC const char *bounce_report_get_arrival_date (BounceReport *report);
 BOUNCE_PUBLIC const char *bounce_report_get_envelope_id (BounceReport *report);
-BOUNCE_PUBLIC const char *bounce_report_get_header (BounceReport *report,
-                                                    const char *name);
+BOUNCE_PUBLIC const char *bounce_report_get_header (BounceReport *report, const char *name);
 BOUNCE_PUBLIC const char *bounce_report_get_bounce_to (BounceReport *report);
 BOUNCE_PUBLIC guint bounce_report_get_n_recipients (BounceReport *report);
-BOUNCE_PUBLIC BounceRecipient *bounce_report_get_recipient (BounceReport *report,
-                                                            guint index);
+BOUNCE_PUBLIC BounceRecipient *bounce_report_get_recipient (BounceReport *report, guint index);
 BOUNCE_PUBLIC BounceOriginal *bounce_report_get_original (BounceReport *report);
 BOUNCE_PUBLIC const char *const *bounce_report_get_warnings (BounceReport *report);
 BOUNCE_PUBLIC const char *const *bounce_report_get_signals (BounceReport *report);
@@ -191,27 +171,20 @@ typedef struct _BounceJsonWriter BounceJsonWriter;
 BOUNCE_PUBLIC BounceJsonWriter *bounce_json_writer_new (void);
 BOUNCE_PUBLIC void bounce_json_writer_free (BounceJsonWriter *w);
 BOUNCE_PUBLIC void bounce_json_writer_reset (BounceJsonWriter *w);
-BOUNCE_PUBLIC const char *bounce_json_writer_get_text (BounceJsonWriter *w,
-                                                       gsize *length);
+BOUNCE_PUBLIC const char *bounce_json_writer_get_text (BounceJsonWriter *w, gsize *length);
 BOUNCE_PUBLIC char *bounce_json_writer_steal_text (BounceJsonWriter *w);
 BOUNCE_PUBLIC void bounce_json_writer_begin_object (BounceJsonWriter *w);
 BOUNCE_PUBLIC void bounce_json_writer_end_object (BounceJsonWriter *w);
 BOUNCE_PUBLIC void bounce_json_writer_begin_array (BounceJsonWriter *w);
 BOUNCE_PUBLIC void bounce_json_writer_end_array (BounceJsonWriter *w);
-BOUNCE_PUBLIC void bounce_json_writer_key (BounceJsonWriter *w,
-                                           const char *name);
-BOUNCE_PUBLIC void bounce_json_writer_string (BounceJsonWriter *w,
-                                              const char *s);
+BOUNCE_PUBLIC void bounce_json_writer_key (BounceJsonWriter *w, const char *name);
+BOUNCE_PUBLIC void bounce_json_writer_string (BounceJsonWriter *w, const char *s);
 BOUNCE_PUBLIC void bounce_json_writer_null (BounceJsonWriter *w);
-BOUNCE_PUBLIC void bounce_json_writer_boolean (BounceJsonWriter *w,
-                                               gboolean value);
-BOUNCE_PUBLIC void bounce_json_writer_int (BounceJsonWriter *w,
-                                           gint64 value);
-BOUNCE_PUBLIC void bounce_json_writer_double (BounceJsonWriter *w,
-                                              double value);
+BOUNCE_PUBLIC void bounce_json_writer_boolean (BounceJsonWriter *w, gboolean value);
+BOUNCE_PUBLIC void bounce_json_writer_int (BounceJsonWriter *w, gint64 value);
+BOUNCE_PUBLIC void bounce_json_writer_double (BounceJsonWriter *w, double value);
 
-BOUNCE_PUBLIC void bounce_report_write_json (BounceReport *report,
-                                             BounceJsonWriter *w);
+BOUNCE_PUBLIC void bounce_report_write_json (BounceReport *report, BounceJsonWriter *w);
 BOUNCE_PUBLIC char *bounce_report_to_json (BounceReport *report);
 
 BOUNCE_PUBLIC const char *bounce_recipient_get_address (BounceRecipient *rcpt);
@@ -245,9 +218,9 @@ BOUNCE_PUBLIC int bounce_recipient_get_permanent (BounceRecipient *rcpt);
  */
 typedef struct
 {
-  char *name;          /* nullable */
+  char *name; /* nullable */
   char *content_type;
-  gboolean risky;      /* executable, script or archive */
+  gboolean risky; /* executable, script or archive */
   /*< private >*/
   gpointer reserved[2];
 } BounceAttachment;
@@ -257,10 +230,10 @@ typedef struct
  */
 typedef struct
 {
-  char *from_host;     /* nullable */
-  char *from_ip;       /* nullable */
-  char *by_host;       /* nullable */
-  char *date;          /* nullable */
+  char *from_host; /* nullable */
+  char *from_ip;   /* nullable */
+  char *by_host;   /* nullable */
+  char *date;      /* nullable */
   /*< private >*/
   gpointer reserved[2];
 } BounceReceived;
@@ -271,28 +244,23 @@ typedef struct
 typedef struct
 {
   char *domain;
-  char *selector;      /* nullable */
+  char *selector; /* nullable */
   /*< private >*/
   gpointer reserved[2];
 } BounceDkim;
 
-BOUNCE_PUBLIC const char *bounce_original_get_header (BounceOriginal *orig,
-                                                      const char *name);
+BOUNCE_PUBLIC const char *bounce_original_get_header (BounceOriginal *orig, const char *name);
 BOUNCE_PUBLIC const char *bounce_original_get_message_id (BounceOriginal *orig);
 BOUNCE_PUBLIC const char *bounce_original_get_from (BounceOriginal *orig);
 BOUNCE_PUBLIC const char *bounce_original_get_carried_as (BounceOriginal *orig);
 BOUNCE_PUBLIC guint bounce_original_get_n_received (BounceOriginal *orig);
-BOUNCE_PUBLIC const BounceReceived *bounce_original_get_received (BounceOriginal *orig,
-                                                                  guint index);
+BOUNCE_PUBLIC const BounceReceived *bounce_original_get_received (BounceOriginal *orig, guint index);
 BOUNCE_PUBLIC guint bounce_original_get_n_dkim (BounceOriginal *orig);
-BOUNCE_PUBLIC const BounceDkim *bounce_original_get_dkim (BounceOriginal *orig,
-                                                          guint index);
+BOUNCE_PUBLIC const BounceDkim *bounce_original_get_dkim (BounceOriginal *orig, guint index);
 BOUNCE_PUBLIC guint bounce_original_get_n_attachments (BounceOriginal *orig);
-BOUNCE_PUBLIC const BounceAttachment *bounce_original_get_attachment (BounceOriginal *orig,
-                                                                      guint index);
+BOUNCE_PUBLIC const BounceAttachment *bounce_original_get_attachment (BounceOriginal *orig, guint index);
 
-BOUNCE_PUBLIC gboolean bounce_filename_is_risky (const char *name,
-                                                 const char *content_type);
+BOUNCE_PUBLIC gboolean bounce_filename_is_risky (const char *name, const char *content_type);
 
 /* ---- Mailboxes --------------------------------------------------------- */
 
@@ -302,12 +270,12 @@ BOUNCE_PUBLIC gboolean bounce_filename_is_risky (const char *name,
  */
 typedef struct
 {
-  const char *path;       /* the Maildir file, or the mbox file */
-  const char *folder;     /* the Maildir (or subfolder) it is in, or the mbox */
-  const char *data;       /* the message; NULL when it could not be read */
+  const char *path;   /* the Maildir file, or the mbox file */
+  const char *folder; /* the Maildir (or subfolder) it is in, or the mbox */
+  const char *data;   /* the message; NULL when it could not be read */
   gsize length;
-  goffset offset;         /* mbox: where the message starts */
-  gsize span;             /* mbox: its length up to the next message */
+  goffset offset; /* mbox: where the message starts */
+  gsize span;     /* mbox: its length up to the next message */
   gboolean in_mbox;
   gboolean truncated;     /* larger than the read limit: never act on it */
   const char *read_error; /* why data is NULL */
@@ -323,49 +291,29 @@ typedef enum
   BOUNCE_MAILBOX_RECURSIVE = 1 << 0,
 } BounceMailboxFlags;
 
-typedef gpointer (*BounceMessagePrepareFunc) (const BounceMessageRef *msg,
-                                               gpointer user_data);
-typedef gboolean (*BounceMessageFunc) (const BounceMessageRef *msg,
-                                       gpointer prepared,
-                                       gpointer user_data,
+typedef gpointer (*BounceMessagePrepareFunc) (const BounceMessageRef *msg, gpointer user_data);
+typedef gboolean (*BounceMessageFunc) (const BounceMessageRef *msg, gpointer prepared, gpointer user_data,
                                        GError **error);
 
 BOUNCE_PUBLIC gboolean bounce_mailbox_is_maildir (const char *path);
-BOUNCE_PUBLIC gboolean bounce_mailbox_foreach (const char *path,
-                                               BounceMailboxFlags flags,
-                                               const char *const *skip_folders,
-                                               guint threads,
-                                               BounceMessagePrepareFunc prepare,
-                                               GDestroyNotify prepared_free,
-                                               BounceMessageFunc func,
-                                               gpointer user_data,
-                                               GError **error);
+BOUNCE_PUBLIC gboolean bounce_mailbox_foreach (const char *path, BounceMailboxFlags flags,
+                                               const char *const *skip_folders, guint threads,
+                                               BounceMessagePrepareFunc prepare, GDestroyNotify prepared_free,
+                                               BounceMessageFunc func, gpointer user_data, GError **error);
 
 BOUNCE_PUBLIC gboolean bounce_folder_name_is_valid (const char *name);
 typedef struct _BounceMaildirFolder BounceMaildirFolder;
 
-BOUNCE_PUBLIC BounceMaildirFolder *bounce_maildir_folder_open (const char *maildir,
-                                                              const char *name,
-                                                              GError **error);
+BOUNCE_PUBLIC BounceMaildirFolder *bounce_maildir_folder_open (const char *maildir, const char *name, GError **error);
 BOUNCE_PUBLIC const char *bounce_maildir_folder_get_path (BounceMaildirFolder *folder);
-BOUNCE_PUBLIC gboolean bounce_maildir_folder_holds (BounceMaildirFolder *folder,
-                                                    const BounceMessageRef *msg);
+BOUNCE_PUBLIC gboolean bounce_maildir_folder_holds (BounceMaildirFolder *folder, const BounceMessageRef *msg);
 BOUNCE_PUBLIC void bounce_maildir_folder_free (BounceMaildirFolder *folder);
-BOUNCE_PUBLIC gboolean bounce_maildir_move (const BounceMessageRef *msg,
-                                            BounceMaildirFolder *folder,
-                                            gboolean link_only,
-                                            char **target,
-                                            GError **error);
-BOUNCE_PUBLIC gboolean bounce_maildir_delete (const BounceMessageRef *msg,
-                                              GError **error);
-BOUNCE_PUBLIC gboolean bounce_maildir_fix_name (const BounceMessageRef *msg,
-                                                char **new_name,
-                                                GError **error);
-BOUNCE_PUBLIC gboolean bounce_maildir_replace (const BounceMessageRef *msg,
-                                               const char *data,
-                                               gsize length,
-                                               char **new_path,
-                                               GError **error);
+BOUNCE_PUBLIC gboolean bounce_maildir_move (const BounceMessageRef *msg, BounceMaildirFolder *folder,
+                                            gboolean link_only, char **target, GError **error);
+BOUNCE_PUBLIC gboolean bounce_maildir_delete (const BounceMessageRef *msg, GError **error);
+BOUNCE_PUBLIC gboolean bounce_maildir_fix_name (const BounceMessageRef *msg, char **new_name, GError **error);
+BOUNCE_PUBLIC gboolean bounce_maildir_replace (const BounceMessageRef *msg, const char *data, gsize length,
+                                               char **new_path, GError **error);
 
 /**
  * BounceSpan: one message of an mbox file to change: where it lies, the
@@ -396,34 +344,19 @@ typedef struct
  */
 typedef struct _BounceMailboxLock BounceMailboxLock;
 
-BOUNCE_PUBLIC BounceMailboxLock *bounce_mailbox_lock (const char *path,
-                                                      const char *lock_dir,
-                                                      GError **error);
+BOUNCE_PUBLIC BounceMailboxLock *bounce_mailbox_lock (const char *path, const char *lock_dir, GError **error);
 BOUNCE_PUBLIC void bounce_mailbox_unlock (BounceMailboxLock *lock);
 
 typedef struct _BounceMboxLock BounceMboxLock;
 
-BOUNCE_PUBLIC BounceMboxLock *bounce_mbox_lock (const char *path,
-                                                const char *create_like,
-                                                GError **error);
+BOUNCE_PUBLIC BounceMboxLock *bounce_mbox_lock (const char *path, const char *create_like, GError **error);
 BOUNCE_PUBLIC void bounce_mbox_lock_refresh (BounceMboxLock *lock);
 BOUNCE_PUBLIC void bounce_mbox_unlock (BounceMboxLock *lock);
-BOUNCE_PUBLIC gboolean bounce_mbox_recover (BounceMboxLock *lock,
-                                            const char *state_dir,
-                                            char **note,
-                                            GError **error);
-BOUNCE_PUBLIC gboolean bounce_mbox_rewrite (BounceMboxLock *lock,
-                                            GArray *spans,
-                                            BounceMboxLock **targets,
-                                            guint n_targets,
-                                            const char *state_dir,
-                                            GError **error);
+BOUNCE_PUBLIC gboolean bounce_mbox_recover (BounceMboxLock *lock, const char *state_dir, char **note, GError **error);
+BOUNCE_PUBLIC gboolean bounce_mbox_rewrite (BounceMboxLock *lock, GArray *spans, BounceMboxLock **targets,
+                                            guint n_targets, const char *state_dir, GError **error);
 
-BOUNCE_PUBLIC char *bounce_defang (const char *data,
-                                   gsize length,
-                                   const char *note,
-                                   gsize *out_length,
-                                   guint *removed,
+BOUNCE_PUBLIC char *bounce_defang (const char *data, gsize length, const char *note, gsize *out_length, guint *removed,
                                    GError **error);
 
 /* ---- Identity ---------------------------------------------------------- */
@@ -433,33 +366,21 @@ typedef struct _BounceIdentity BounceIdentity;
 BOUNCE_PUBLIC BounceIdentity *bounce_identity_new (void);
 BOUNCE_PUBLIC BounceIdentity *bounce_identity_ref (BounceIdentity *id);
 BOUNCE_PUBLIC void bounce_identity_unref (BounceIdentity *id);
-BOUNCE_PUBLIC gboolean bounce_identity_add_address (BounceIdentity *id,
-                                                    const char *pattern,
-                                                    GError **error);
-BOUNCE_PUBLIC gboolean bounce_identity_add_relay (BounceIdentity *id,
-                                                  const char *pattern,
-                                                  GError **error);
-BOUNCE_PUBLIC gboolean bounce_identity_add_dkim_domain (BounceIdentity *id,
-                                                        const char *domain,
-                                                        GError **error);
+BOUNCE_PUBLIC gboolean bounce_identity_add_address (BounceIdentity *id, const char *pattern, GError **error);
+BOUNCE_PUBLIC gboolean bounce_identity_add_relay (BounceIdentity *id, const char *pattern, GError **error);
+BOUNCE_PUBLIC gboolean bounce_identity_add_dkim_domain (BounceIdentity *id, const char *domain, GError **error);
 BOUNCE_PUBLIC void bounce_identity_set_batv_key (BounceIdentity *id, GBytes *key);
 BOUNCE_PUBLIC GBytes *bounce_identity_get_batv_key (BounceIdentity *id);
-BOUNCE_PUBLIC void bounce_identity_add_sent_folder (BounceIdentity *id,
-                                                    const char *path);
+BOUNCE_PUBLIC void bounce_identity_add_sent_folder (BounceIdentity *id, const char *path);
 BOUNCE_PUBLIC const char *const *bounce_identity_get_sent_folders (BounceIdentity *id);
-BOUNCE_PUBLIC void bounce_identity_set_complete (BounceIdentity *id,
-                                                 gboolean complete);
+BOUNCE_PUBLIC void bounce_identity_set_complete (BounceIdentity *id, gboolean complete);
 BOUNCE_PUBLIC gboolean bounce_identity_get_complete (BounceIdentity *id);
 BOUNCE_PUBLIC gboolean bounce_identity_has_addresses (BounceIdentity *id);
 BOUNCE_PUBLIC gboolean bounce_identity_has_relays (BounceIdentity *id);
 BOUNCE_PUBLIC gboolean bounce_identity_has_dkim_domains (BounceIdentity *id);
-BOUNCE_PUBLIC gboolean bounce_identity_is_owner_address (BounceIdentity *id,
-                                                         const char *address);
-BOUNCE_PUBLIC const char *bounce_identity_is_relay (BounceIdentity *id,
-                                                    const char *host,
-                                                    const char *ip);
-BOUNCE_PUBLIC const char *bounce_identity_signs (BounceIdentity *id,
-                                                 const char *domain);
+BOUNCE_PUBLIC gboolean bounce_identity_is_owner_address (BounceIdentity *id, const char *address);
+BOUNCE_PUBLIC const char *bounce_identity_is_relay (BounceIdentity *id, const char *host, const char *ip);
+BOUNCE_PUBLIC const char *bounce_identity_signs (BounceIdentity *id, const char *domain);
 
 /**
  * BounceBatv: what a BATV "prvs=" tag on an address says.
@@ -472,37 +393,23 @@ typedef enum
   BOUNCE_BATV_EXPIRED, /* made with the key, but its day has passed */
 } BounceBatv;
 
-BOUNCE_PUBLIC char *bounce_batv_sign (GBytes *key,
-                                      const char *address,
-                                      gint64 now,
-                                      guint days);
-BOUNCE_PUBLIC BounceBatv bounce_batv_verify (GBytes *key,
-                                             const char *address,
-                                             gint64 now,
-                                             char **plain);
+BOUNCE_PUBLIC char *bounce_batv_sign (GBytes *key, const char *address, gint64 now, guint days);
+BOUNCE_PUBLIC BounceBatv bounce_batv_verify (GBytes *key, const char *address, gint64 now, char **plain);
 
 /* ---- The sent-mail index --------------------------------------------- */
 
 typedef struct _BounceIndex BounceIndex;
 
-BOUNCE_PUBLIC BounceIndex *bounce_index_open (const char *path,
-                                              gboolean readonly,
-                                              GError **error);
+BOUNCE_PUBLIC BounceIndex *bounce_index_open (const char *path, gboolean readonly, GError **error);
 BOUNCE_PUBLIC BounceIndex *bounce_index_ref (BounceIndex *idx);
 BOUNCE_PUBLIC void bounce_index_unref (BounceIndex *idx);
 BOUNCE_PUBLIC gboolean bounce_index_clear (BounceIndex *idx, GError **error);
 BOUNCE_PUBLIC gboolean bounce_index_begin (BounceIndex *idx, GError **error);
 BOUNCE_PUBLIC gboolean bounce_index_commit (BounceIndex *idx, GError **error);
 BOUNCE_PUBLIC gboolean bounce_index_rollback (BounceIndex *idx, GError **error);
-BOUNCE_PUBLIC gboolean bounce_index_add_message (BounceIndex *idx,
-                                                 const char *data,
-                                                 gsize length,
-                                                 gboolean *added,
+BOUNCE_PUBLIC gboolean bounce_index_add_message (BounceIndex *idx, const char *data, gsize length, gboolean *added,
                                                  GError **error);
-BOUNCE_PUBLIC gboolean bounce_index_learn_folder (BounceIndex *idx,
-                                                  const char *path,
-                                                  guint *n_read,
-                                                  guint *n_added,
+BOUNCE_PUBLIC gboolean bounce_index_learn_folder (BounceIndex *idx, const char *path, guint *n_read, guint *n_added,
                                                   GError **error);
 /**
  * BounceLearnCounts: what bounce_index_learn() read, in a structure the
@@ -517,22 +424,13 @@ typedef struct
   guint reserved[5];
 } BounceLearnCounts;
 
-typedef void (*BounceLearnProgressFunc) (const BounceLearnCounts *counts,
-                                         guint looked_at,
-                                         goffset offset,
+typedef void (*BounceLearnProgressFunc) (const BounceLearnCounts *counts, guint looked_at, goffset offset,
                                          gpointer user_data);
 
-BOUNCE_PUBLIC gboolean bounce_index_learn (BounceIndex *idx,
-                                           const char *path,
-                                           BounceMailboxFlags flags,
-                                           BounceIdentity *owner,
-                                           BounceLearnProgressFunc progress,
-                                           gpointer user_data,
-                                           BounceLearnCounts *counts,
-                                           GError **error);
-BOUNCE_PUBLIC gboolean bounce_index_lookup (BounceIndex *idx,
-                                            const char *message_id,
-                                            gint64 *date);
+BOUNCE_PUBLIC gboolean bounce_index_learn (BounceIndex *idx, const char *path, BounceMailboxFlags flags,
+                                           BounceIdentity *owner, BounceLearnProgressFunc progress, gpointer user_data,
+                                           BounceLearnCounts *counts, GError **error);
+BOUNCE_PUBLIC gboolean bounce_index_lookup (BounceIndex *idx, const char *message_id, gint64 *date);
 
 /**
  * BounceIndexKey: what the sent-mail index counts in the owner's mail,
@@ -564,14 +462,9 @@ typedef enum
   BOUNCE_INDEX_STYLE,
 } BounceIndexKey;
 
-BOUNCE_PUBLIC guint bounce_index_count (BounceIndex *idx,
-                                        BounceIndexKey key,
-                                        const char *value);
+BOUNCE_PUBLIC guint bounce_index_count (BounceIndex *idx, BounceIndexKey key, const char *value);
 BOUNCE_PUBLIC gint64 bounce_index_get_updated (BounceIndex *idx);
-BOUNCE_PUBLIC gboolean bounce_index_get_range (BounceIndex *idx,
-                                               guint *n,
-                                               gint64 *first,
-                                               gint64 *last);
+BOUNCE_PUBLIC gboolean bounce_index_get_range (BounceIndex *idx, guint *n, gint64 *first, gint64 *last);
 
 /* ---- Judgement --------------------------------------------------------- */
 
@@ -590,21 +483,16 @@ typedef struct
   gpointer reserved[2];
 } BounceEvidence;
 
-BOUNCE_PUBLIC BounceJudge *bounce_judge_new (BounceIdentity *identity,
-                                             BounceIndex *index,
-                                             BounceRules *rules);
+BOUNCE_PUBLIC BounceJudge *bounce_judge_new (BounceIdentity *identity, BounceIndex *index, BounceRules *rules);
 BOUNCE_PUBLIC BounceJudge *bounce_judge_ref (BounceJudge *judge);
 BOUNCE_PUBLIC void bounce_judge_unref (BounceJudge *judge);
-BOUNCE_PUBLIC BounceJudgement *bounce_judge_report (BounceJudge *judge,
-                                                    BounceReport *report);
+BOUNCE_PUBLIC BounceJudgement *bounce_judge_report (BounceJudge *judge, BounceReport *report);
 BOUNCE_PUBLIC void bounce_judgement_free (BounceJudgement *judgement);
 BOUNCE_PUBLIC BounceVerdict bounce_judgement_get_verdict (BounceJudgement *judgement);
 BOUNCE_PUBLIC double bounce_judgement_get_score (BounceJudgement *judgement);
 BOUNCE_PUBLIC guint bounce_judgement_get_n_evidence (BounceJudgement *judgement);
-BOUNCE_PUBLIC const BounceEvidence *bounce_judgement_get_evidence (BounceJudgement *judgement,
-                                                                   guint index);
-BOUNCE_PUBLIC void bounce_judgement_write_json (BounceJudgement *judgement,
-                                                BounceJsonWriter *w);
+BOUNCE_PUBLIC const BounceEvidence *bounce_judgement_get_evidence (BounceJudgement *judgement, guint index);
+BOUNCE_PUBLIC void bounce_judgement_write_json (BounceJudgement *judgement, BounceJsonWriter *w);
 /**
  * BOUNCE_HEADER_PREFIX:
  * What the names of the fields bounce_judgement_to_headers() writes begin
@@ -612,20 +500,11 @@ BOUNCE_PUBLIC void bounce_judgement_write_json (BounceJudgement *judgement,
  */
 #define BOUNCE_HEADER_PREFIX "X-Backscatter"
 
-BOUNCE_PUBLIC char *bounce_judgement_to_headers (BounceJudgement *judgement,
-                                                 BounceReport *report,
-                                                 const char *newline);
-BOUNCE_PUBLIC char *bounce_message_add_headers (const char *data,
-                                                gsize length,
-                                                const char *headers,
-                                                const char *replace,
-                                                gsize *out_length);
-BOUNCE_PUBLIC GByteArray *bounce_message_read (int fd,
-                                               gboolean *more,
-                                               GError **error);
-BOUNCE_PUBLIC char *bounce_message_get_header (const char *data,
-                                               gsize length,
-                                               const char *name);
+BOUNCE_PUBLIC char *bounce_judgement_to_headers (BounceJudgement *judgement, BounceReport *report, const char *newline);
+BOUNCE_PUBLIC char *bounce_message_add_headers (const char *data, gsize length, const char *headers,
+                                                const char *replace, gsize *out_length);
+BOUNCE_PUBLIC GByteArray *bounce_message_read (int fd, gboolean *more, GError **error);
+BOUNCE_PUBLIC char *bounce_message_get_header (const char *data, gsize length, const char *name);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BounceRules, bounce_rules_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BounceReport, bounce_report_unref)

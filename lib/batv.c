@@ -18,8 +18,7 @@ bounce_batv_tag (GBytes *key, const char *mailbox, int k, int day)
 {
   g_autofree char *src = g_strdup_printf ("%d%03d%s", k % 10, day % 1000, mailbox);
   g_autofree char *lower = g_ascii_strdown (src, -1);
-  g_autoptr (GHmac) h = g_hmac_new (G_CHECKSUM_SHA1, g_bytes_get_data (key, NULL),
-                                     g_bytes_get_size (key));
+  g_autoptr (GHmac) h = g_hmac_new (G_CHECKSUM_SHA1, g_bytes_get_data (key, NULL), g_bytes_get_size (key));
   guint8 digest[20];
   gsize len = sizeof digest;
 

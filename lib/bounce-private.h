@@ -11,18 +11,18 @@
 #include <gmime/gmime.h>
 
 /* Limits on hostile input. */
-#define BOUNCE_MAX_HEADER_BYTES    (256 * 1024)       /* triage header block */
-#define BOUNCE_MAX_MIME_DEPTH      32                 /* nesting walked */
-#define BOUNCE_MAX_MIME_PARTS      2000               /* parts walked */
-#define BOUNCE_MAX_RECIPIENTS      1000               /* per report */
-#define BOUNCE_MAX_RECEIVED        64                 /* Received kept */
-#define BOUNCE_MAX_ATTACHMENTS     100                /* listed per original */
-#define BOUNCE_MAX_TEXT_BYTES      (256 * 1024)       /* report text matched */
-#define BOUNCE_MAX_DSN_BYTES       (1024 * 1024)      /* delivery-status body */
-#define BOUNCE_MAX_FIELD_BYTES     4096               /* one value kept */
-#define BOUNCE_MAX_DIAGNOSTIC_BYTES 2048              /* one recipient's diagnostic */
-#define BOUNCE_MAX_ORIGINAL_FIELDS 500                /* header fields of an original kept */
-#define BOUNCE_MAX_LISTED_ADDRESSES 500               /* addresses read from one header */
+#define BOUNCE_MAX_HEADER_BYTES (256 * 1024) /* triage header block */
+#define BOUNCE_MAX_MIME_DEPTH 32             /* nesting walked */
+#define BOUNCE_MAX_MIME_PARTS 2000           /* parts walked */
+#define BOUNCE_MAX_RECIPIENTS 1000           /* per report */
+#define BOUNCE_MAX_RECEIVED 64               /* Received kept */
+#define BOUNCE_MAX_ATTACHMENTS 100           /* listed per original */
+#define BOUNCE_MAX_TEXT_BYTES (256 * 1024)   /* report text matched */
+#define BOUNCE_MAX_DSN_BYTES (1024 * 1024)   /* delivery-status body */
+#define BOUNCE_MAX_FIELD_BYTES 4096          /* one value kept */
+#define BOUNCE_MAX_DIAGNOSTIC_BYTES 2048     /* one recipient's diagnostic */
+#define BOUNCE_MAX_ORIGINAL_FIELDS 500       /* header fields of an original kept */
+#define BOUNCE_MAX_LISTED_ADDRESSES 500      /* addresses read from one header */
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeObject, g_object_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeMessage, g_object_unref)
@@ -43,20 +43,20 @@ struct _BounceRecipient
   char *reason;
   char *last_attempt;
   char *will_retry_until;
-  char *command;  /* the SMTP command the error answered: MAIL, RCPT, DATA... */
+  char *command; /* the SMTP command the error answered: MAIL, RCPT, DATA... */
   int permanent; /* 1, 0, or -1 for unknown */
 };
 
 struct _BounceOriginal
 {
   char *carried_as;
-  GPtrArray *headers;   /* alternating name, value (decoded) */
+  GPtrArray *headers; /* alternating name, value (decoded) */
   char *message_id;
   char *from;
-  GArray *received;     /* BounceReceived */
+  GArray *received;         /* BounceReceived */
   GPtrArray *received_text; /* each Received value, NULL-terminated */
-  GArray *dkim;         /* BounceDkim */
-  GArray *attachments;  /* BounceAttachment */
+  GArray *dkim;             /* BounceDkim */
+  GArray *attachments;      /* BounceAttachment */
   gboolean cut_received;    /* more Received than BOUNCE_MAX_RECEIVED */
   gboolean cut_fields;      /* more fields than BOUNCE_MAX_ORIGINAL_FIELDS */
   gboolean cut_attachments; /* more attachments than BOUNCE_MAX_ATTACHMENTS */
@@ -104,11 +104,8 @@ void bounce_dsn_free (BounceDsn *dsn);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BounceDsn, bounce_dsn_free)
 
 /* original.c */
-BounceOriginal *bounce_original_from_message (GMimeMessage *msg,
-                                              const char *carried_as);
-BounceOriginal *bounce_original_from_headers_text (const char *text,
-                                                   gsize len,
-                                                   const char *carried_as);
+BounceOriginal *bounce_original_from_message (GMimeMessage *msg, const char *carried_as);
+BounceOriginal *bounce_original_from_headers_text (const char *text, gsize len, const char *carried_as);
 BounceOriginal *bounce_original_from_part (GMimeObject *part);
 guint bounce_original_get_n_fields (BounceOriginal *orig);
 const char *const *bounce_original_get_received_text (BounceOriginal *orig);
@@ -132,26 +129,20 @@ typedef struct _BounceFormatRule BounceFormatRule;
 
 typedef struct
 {
-  GMimeMessage *message;  /* the bounce */
-  const char *text;       /* the report text, UTF-8, LF line ends */
+  GMimeMessage *message; /* the bounce */
+  const char *text;      /* the report text, UTF-8, LF line ends */
   gsize text_len;
 } BounceRuleInput;
 
-const BounceFormatRule *bounce_rules_match (BounceRules *rules,
-                                            const BounceRuleInput *in);
+const BounceFormatRule *bounce_rules_match (BounceRules *rules, const BounceRuleInput *in);
 const char *bounce_format_rule_name (const BounceFormatRule *rule);
 BounceKind bounce_format_rule_kind (const BounceFormatRule *rule);
-void bounce_format_rule_extract (const BounceFormatRule *rule,
-                                 const char *text,
-                                 gsize len,
-                                 GPtrArray *recipients,
+void bounce_format_rule_extract (const BounceFormatRule *rule, const char *text, gsize len, GPtrArray *recipients,
                                  gsize *original_offset);
 const char *bounce_format_rule_default_status (const BounceFormatRule *rule);
 const char *bounce_format_rule_default_reason (const BounceFormatRule *rule);
 void bounce_rules_set_prefilter (BounceRules *rules, gboolean on);
-const char *bounce_rules_reason (BounceRules *rules,
-                                 const char *diagnostic,
-                                 const char *status);
+const char *bounce_rules_reason (BounceRules *rules, const char *diagnostic, const char *status);
 const char *const *bounce_format_rule_samples (const BounceFormatRule *rule);
 GPtrArray *bounce_rules_list_formats (BounceRules *rules);
 
@@ -202,7 +193,7 @@ const char *bounce_judge_evidence_name (guint i);
 /* The parts of a report's MIME tree the parse reads. */
 typedef struct
 {
-  GMimeObject *status_part;   /* delivery-status or global-delivery-status */
+  GMimeObject *status_part;    /* delivery-status or global-delivery-status */
   GMimeObject *more_status[3]; /* later ones: the first may hold prose, not fields */
   gboolean global;
   GMimeObject *mdn_part;
@@ -215,7 +206,7 @@ typedef struct
   const char *prologue;         /* the first non-empty multipart prologue */
   guint parts;
   gboolean limited;
-  gboolean text_cut;            /* out of bounce_report_text: text past the cap */
+  gboolean text_cut; /* out of bounce_report_text: text past the cap */
 } BounceWalk;
 
 void bounce_walk (BounceWalk *w, GMimeObject *obj);
@@ -227,8 +218,8 @@ char *bounce_report_text (BounceWalk *w, gsize *len);
 /* recipients.c */
 BounceRecipient *bounce_recipients_find (GPtrArray *recipients, const char *address);
 void bounce_recipients_merge (GPtrArray *recipients, GPtrArray *found);
-guint bounce_recipients_finish (GPtrArray *recipients, BounceRules *rules,
-                                const BounceFormatRule *rule, const char *text, gsize text_len);
+guint bounce_recipients_finish (GPtrArray *recipients, BounceRules *rules, const BounceFormatRule *rule,
+                                const char *text, gsize text_len);
 BounceKind bounce_kind_from_actions (GPtrArray *recipients);
 
 /* generic.c */
@@ -236,18 +227,18 @@ BounceKind bounce_kind_from_actions (GPtrArray *recipients);
  * the format rules were read. */
 typedef struct
 {
-  GMimeMessage *message;  /* the report */
-  const char *text;       /* its text, as the rules read it */
+  GMimeMessage *message; /* the report */
+  const char *text;      /* its text, as the rules read it */
   gsize text_len;
-  gboolean rule;          /* a format rule recognised it */
-  BounceRules *rules;     /* (nullable) whose reasons name a paragraph that says why */
-  BounceKind kind;        /* in: what is known; out: what the reader makes of it */
-  const char *format;     /* likewise; (transfer none) a static or rule name */
-  GPtrArray *recipients;  /* BounceRecipient, added to */
-  gsize inline_at;        /* where an inline original starts; G_MAXSIZE: none */
-  GMimeObject *orig_part; /* the part carrying the original, or NULL */
+  gboolean rule;            /* a format rule recognised it */
+  BounceRules *rules;       /* (nullable) whose reasons name a paragraph that says why */
+  BounceKind kind;          /* in: what is known; out: what the reader makes of it */
+  const char *format;       /* likewise; (transfer none) a static or rule name */
+  GPtrArray *recipients;    /* BounceRecipient, added to */
+  gsize inline_at;          /* where an inline original starts; G_MAXSIZE: none */
+  GMimeObject *orig_part;   /* the part carrying the original, or NULL */
   BounceOriginal *original; /* out: (transfer full) (nullable) read from @orig_part */
-  GPtrArray *signals;     /* out: char *, what made the reader take it for a report */
+  GPtrArray *signals;       /* out: char *, what made the reader take it for a report */
 } BounceGeneric;
 
 BounceDsn *bounce_generic_dsn (const char *text, gsize len);
@@ -294,8 +285,8 @@ typedef enum
 
 BounceTriage bounce_triage (const char *data, gsize len, gsize *header_end);
 gboolean bounce_second_look (const char *data, gsize length, gsize hend, BounceRules *rules);
-gboolean bounce_worth_parsing (const char *data, gsize length, gsize probe, BounceRules *rules,
-                               BounceParseFlags flags, gsize *hend, BounceTriage *triage);
+gboolean bounce_worth_parsing (const char *data, gsize length, gsize probe, BounceRules *rules, BounceParseFlags flags,
+                               gsize *hend, BounceTriage *triage);
 /* What the second look at a plain message knows of it, for the rules. */
 typedef struct
 {

@@ -78,8 +78,7 @@ defang_object (GMimeObject *obj, const char *note, int depth)
  *   attachments; when there were none, a copy of @data and @removed 0.
  */
 char *
-bounce_defang (const char *data, gsize length, const char *note, gsize *out_length,
-               guint *removed, GError **error)
+bounce_defang (const char *data, gsize length, const char *note, gsize *out_length, guint *removed, GError **error)
 {
   g_autoptr (GMimeMessage) msg = NULL;
   g_autoptr (GMimeStream) out = NULL;
@@ -91,8 +90,7 @@ bounce_defang (const char *data, gsize length, const char *note, gsize *out_leng
   if (bounce_mime_bounded_length (data + skip, length - skip, NULL) < length - skip)
     {
       /* Only part of it would be read: it is not rewritten. */
-      g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_LIMIT,
-                   "the message has more MIME parts or levels than are read");
+      g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_LIMIT, "the message has more MIME parts or levels than are read");
       return NULL;
     }
   msg = bounce_parse_bounded_message (data + skip, length - skip);

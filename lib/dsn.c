@@ -94,8 +94,7 @@ typed_address (const char *value)
   if (semi)
     {
       addr = semi + 1;
-      if (g_ascii_strncasecmp (v, "utf-8", 5) == 0
-          || g_ascii_strncasecmp (v, "unknown", 7) == 0)
+      if (g_ascii_strncasecmp (v, "utf-8", 5) == 0 || g_ascii_strncasecmp (v, "unknown", 7) == 0)
         addr = decoded = decode_unicode_escapes (semi + 1);
     }
   return bounce_addr_spec (addr);
@@ -134,8 +133,7 @@ set_diagnostic (BounceRecipient *r, const char *value)
     {
       const char *p = value;
 
-      while (p < semi && (g_ascii_isalnum (*p) || *p == '-' || *p == '_'
-                          || *p == ' '))
+      while (p < semi && (g_ascii_isalnum (*p) || *p == '-' || *p == '_' || *p == ' '))
         p++;
       if (p == semi)
         text = semi + 1;
@@ -206,9 +204,9 @@ is_recipient_field (Field f)
 typedef struct
 {
   BounceDsn *dsn;
-  BounceRecipient *cur;    /* the recipient group being filled */
-  gboolean in_recipients;  /* a recipient field has been seen */
-  gboolean blank_before;   /* a blank line since the last field */
+  BounceRecipient *cur;       /* the recipient group being filled */
+  gboolean in_recipients;     /* a recipient field has been seen */
+  gboolean blank_before;      /* a blank line since the last field */
   gboolean field_after_blank; /* the field being read follows one */
 } State;
 
@@ -264,15 +262,13 @@ take_field (State *st, const char *name, const char *raw)
       /* A per-message field after recipients is most likely a second
        * report glued on; keep the first values. */
       BounceDsn *d = st->dsn;
-      char **slot = f == F_REPORTING_MTA ? &d->reporting_mta
-                  : f == F_RECEIVED_FROM_MTA ? &d->received_from_mta
-                  : f == F_ARRIVAL_DATE ? &d->arrival_date
-                  : &d->envelope_id;
+      char **slot = f == F_REPORTING_MTA       ? &d->reporting_mta
+                    : f == F_RECEIVED_FROM_MTA ? &d->received_from_mta
+                    : f == F_ARRIVAL_DATE      ? &d->arrival_date
+                                               : &d->envelope_id;
 
       if (*slot == NULL)
-        *slot = (f == F_REPORTING_MTA || f == F_RECEIVED_FROM_MTA)
-                  ? typed_name (value)
-                  : bounce_collapse_space (value);
+        *slot = (f == F_REPORTING_MTA || f == F_RECEIVED_FROM_MTA) ? typed_name (value) : bounce_collapse_space (value);
       return;
     }
 
@@ -430,8 +426,7 @@ bounce_dsn_parse (const char *data, gsize len)
           st.blank_before = FALSE;
           while (line[start] == ' ' || line[start] == '\t')
             start++;
-          g_string_append_len (field, line + start,
-                               MIN (n - start, BOUNCE_MAX_FIELD_BYTES));
+          g_string_append_len (field, line + start, MIN (n - start, BOUNCE_MAX_FIELD_BYTES));
           continue;
         }
       /* A continuation line (folded, or a wrapped diagnostic). */

@@ -60,8 +60,8 @@ bounce_generic_paragraph_at (const char *text, gsize len, gsize s, gsize e)
   char *c = lines_at (text, len, s, &b);
   char code[4], status[16];
 
-  if (c && !bounce_find_reply_code (c, code) && !bounce_find_status (c, status)
-      && b + 2 < len && text[b] == '\n' && text[b + 1] == '\n')
+  if (c && !bounce_find_reply_code (c, code) && !bounce_find_status (c, status) && b + 2 < len && text[b] == '\n'
+      && text[b + 1] == '\n')
     {
       g_autofree char *next = lines_at (text, len, b + 2, &b2);
 
@@ -311,8 +311,8 @@ bounce_generic_recipient_diagnostics (BounceGeneric *g, gsize stop)
 
       /* A status that names a cause is an answer; "5.0.0" with no
        * diagnostic beside it says only that it failed. */
-      if ((x->status && (x->diagnostic || !g_str_has_suffix (x->status, ".0.0")))
-          || x->address == NULL || holds_code (x->diagnostic))
+      if ((x->status && (x->diagnostic || !g_str_has_suffix (x->status, ".0.0"))) || x->address == NULL
+          || holds_code (x->diagnostic))
         continue;
       if ((s = answer_line (g->text, n, x->address)) != NULL)
         {

@@ -45,15 +45,15 @@ bounce_generic_is_auto_reply (GMimeMessage *msg)
 /* Points each signal is worth, and what a failure needs. */
 enum
 {
-  EVIDENCE_SENDER = 3,        /* a mail system's From, a null Return-Path */
-  EVIDENCE_WEAK_SENDER = 1,   /* no-reply, bounce or notification addresses */
-  EVIDENCE_REPORT_TYPE = 3,   /* multipart/report */
-  EVIDENCE_SUBJECT = 2,       /* a phrase of failure or delay in the Subject */
-  EVIDENCE_TEXT = 2,          /* the same in the text */
-  EVIDENCE_CODE = 1,          /* an SMTP or RFC 3463 code in the text */
-  EVIDENCE_ORIGINAL = 1,      /* a returned original */
-  EVIDENCE_AUTO = 1,          /* Auto-Submitted other than "no" */
-  EVIDENCE_FAILURE = 6,       /* what a failure needs in all */
+  EVIDENCE_SENDER = 3,      /* a mail system's From, a null Return-Path */
+  EVIDENCE_WEAK_SENDER = 1, /* no-reply, bounce or notification addresses */
+  EVIDENCE_REPORT_TYPE = 3, /* multipart/report */
+  EVIDENCE_SUBJECT = 2,     /* a phrase of failure or delay in the Subject */
+  EVIDENCE_TEXT = 2,        /* the same in the text */
+  EVIDENCE_CODE = 1,        /* an SMTP or RFC 3463 code in the text */
+  EVIDENCE_ORIGINAL = 1,    /* a returned original */
+  EVIDENCE_AUTO = 1,        /* Auto-Submitted other than "no" */
+  EVIDENCE_FAILURE = 6,     /* what a failure needs in all */
 };
 
 /* Phrases of failure, by language: English, German, French, Spanish,
@@ -62,80 +62,94 @@ enum
  * Norwegian, Finnish, Czech and Slovak, Hungarian, Romanian, Turkish,
  * Greek, Ukrainian, Bulgarian, Croatian and Serbian, Indonesian and Malay,
  * Vietnamese, Catalan. */
-#define FAILURE_PHRASES \
-  "undeliver|could ?n[o']t be delivered|can ?n[o']t be delivered|could not deliver|unable to deliver|" \
-  "delivery (?:has |to [^\\n]{0,80} )?failed|delivery failure|failed to deliver|delivery to the following|" \
-  "failure notice|returned mail|was not delivered|not been delivered|(?:message|mail) not delivered|" \
-  "did not reach|did not receive (?:this|your|the) message|(?:was|were)(?: not|n't) able to deliver|error (?:has )?occurred while (?:attempting|trying) to deliver|(?:mail|message) failed|return(?:ed|ing) to sender|host unknown|unknown host|" \
-  "permanent(?:ly)? (?:fatal )?error|fatal error|non-?delivery|mail delivery (?:failed|problem)|" \
-  "rejected|refused|user unknown|unknown user|no such (?:user|mailbox|address)|does ?n[o']t exist|" \
-  "mailbox (?:is )?(?:full|unavailable|not found)|delivery status notification \\(failure\\)|" \
-  "message (?:was )?(?:bounced|blocked|returned)|could not be sent|" \
-  "unzustellbar|nicht zugestellt|nicht zustellbar|konnte nicht zugestellt|zustellung (?:ist )?fehlgeschlagen|" \
-  "unbekannte?r? empf|fehlgeschlagen|" \
-  "non remis|non distribu|pas pu (?:être|etre) (?:remis|distribu|d[ée]livr)|[ée]chec (?:de|lors de) (?:la )?(?:remise|livraison|distribution)|" \
-  "impossible de (?:remettre|d[ée]livrer|distribuer)|destinataire inconnu|n'a pas (?:été|pu être) (?:remis|distribu|livr|d[ée]livr)|" \
-  "no (?:se )?(?:ha )?(?:podido|pudo) (?:ser )?entreg(?:ar|ado|ada)|no (?:fue |ha sido )?entregad[oa]|" \
-  "error (?:permanente )?(?:de|en la) entrega|entrega fallida|imposible entregar|fallo (?:en la|de) entrega|" \
-  "n[ãa]o (?:foi )?(?:poss[ií]vel )?entreg|n[ãa]o p[ôo]de ser entregue|falha (?:na|de) entrega|" \
-  "non (?:[èe] stato|pu[òo] essere|[èe] stato possibile) (?:recapitat|consegnat)|mancata consegna|" \
-  "impossibile (?:recapitare|consegnare)|non recapitabile|" \
-  "onbestelbaar|niet (?:worden )?(?:afgeleverd|bezorgd)|kon niet (?:worden )?(?:afgeleverd|bezorgd)|" \
-  "nie (?:może|można|mógł|mogła|zostać|został|została) (?:być |zostać )?dostarcz|niedostarcz|błąd dostarcz|" \
-  "не (?:может быть |удалось |был |была |было )?доставлен|недоставлен|ошибка доставки|невозможно доставить|не удалось доставить|" \
-  "配信できません|配送できません|届きませんでした|送信できませんでした|配信に失敗|配送に失敗|配信失敗|配送失敗|不達|宛先不明|" \
-  "エラー通知|メールエラー|" \
-  "无法投递|無法投遞|投递失败|投遞失敗|发送失败|發送失敗|无法发送|無法發送|无法传送|無法傳送|传送失败|傳送失敗|退件|未能送达|無法送達|无法送达|退信|传递失败|傳遞失敗|" \
-  "전달되지 않았|전달 실패|전송 실패|배달 실패|배달되지 않았|반송|" \
-  "kunde inte levereras|kunde inte leverera|leveransen misslyckades|kunne ikke (?:leveres|levere|afleveres)|levering(?:en)? mislykkedes|ikke levert|" \
-  "ei voitu toimittaa|toimitus epäonnistui|" \
-  "nelze doručit|nebylo možné doručit|nepodařilo doručit|nedoručiteln|nedoručen|nebolo možné doručiť|nepodarilo doručiť|" \
-  "nem sikerült kézbesíteni|kézbesíthetetlen|nem kézbesíthető|" \
-  "nu a putut fi (?:livrat|trimis)|livrare eșuată|" \
-  "teslim edilemedi|iletilemedi|gönderilemedi|" \
-  "δεν (?:ήταν δυνατό να παραδοθεί|παραδόθηκε|ήταν δυνατή η παράδοση)|αποτυχία παράδοσης|" \
-  "не вдалося доставити|не доставлено|не може да бъде доставено|не беше доставено|" \
-  "nije (?:moguće )?isporučen|nije moguće isporučiti|" \
-  "tidak dapat (?:dikirim|disampaikan|dihantar)|gagal (?:dikirim|terkirim|dihantar)|" \
-  "không thể gửi|không gửi được|gửi thất bại|không thể chuyển|" \
+#define FAILURE_PHRASES                                                                                                                                                                             \
+  "undeliver|could ?n[o']t be delivered|can ?n[o']t be delivered|could not deliver|unable to deliver|"                                                                                              \
+  "delivery (?:has |to [^\\n]{0,80} )?failed|delivery failure|failed to deliver|delivery to the following|"                                                                                         \
+  "failure notice|returned mail|was not delivered|not been delivered|(?:message|mail) not delivered|"                                                                                               \
+  "did not reach|did not receive (?:this|your|the) message|(?:was|were)(?: not|n't) able to deliver|error (?:has "                                                                                  \
+  ")?occurred while (?:attempting|trying) to deliver|(?:mail|message) failed|return(?:ed|ing) to sender|host "                                                                                      \
+  "unknown|unknown host|"                                                                                                                                                                           \
+  "permanent(?:ly)? (?:fatal )?error|fatal error|non-?delivery|mail delivery (?:failed|problem)|"                                                                                                   \
+  "rejected|refused|user unknown|unknown user|no such (?:user|mailbox|address)|does ?n[o']t exist|"                                                                                                 \
+  "mailbox (?:is )?(?:full|unavailable|not found)|delivery status notification \\(failure\\)|"                                                                                                      \
+  "message (?:was )?(?:bounced|blocked|returned)|could not be sent|"                                                                                                                                \
+  "unzustellbar|nicht zugestellt|nicht zustellbar|konnte nicht zugestellt|zustellung (?:ist )?fehlgeschlagen|"                                                                                      \
+  "unbekannte?r? empf|fehlgeschlagen|"                                                                                                                                                              \
+  "non remis|non distribu|pas pu (?:être|etre) (?:remis|distribu|d[ée]livr)|[ée]chec (?:de|lors de) (?:la "                                                                                      \
+  ")?(?:remise|livraison|distribution)|"                                                                                                                                                            \
+  "impossible de (?:remettre|d[ée]livrer|distribuer)|destinataire inconnu|n'a pas (?:été|pu être) "                                                                                             \
+  "(?:remis|distribu|livr|d[ée]livr)|"                                                                                                                                                             \
+  "no (?:se )?(?:ha )?(?:podido|pudo) (?:ser )?entreg(?:ar|ado|ada)|no (?:fue |ha sido )?entregad[oa]|"                                                                                             \
+  "error (?:permanente )?(?:de|en la) entrega|entrega fallida|imposible entregar|fallo (?:en la|de) entrega|"                                                                                       \
+  "n[ãa]o (?:foi )?(?:poss[ií]vel )?entreg|n[ãa]o p[ôo]de ser entregue|falha (?:na|de) entrega|"                                                                                                \
+  "non (?:[èe] stato|pu[òo] essere|[èe] stato possibile) (?:recapitat|consegnat)|mancata consegna|"                                                                                              \
+  "impossibile (?:recapitare|consegnare)|non recapitabile|"                                                                                                                                         \
+  "onbestelbaar|niet (?:worden )?(?:afgeleverd|bezorgd)|kon niet (?:worden )?(?:afgeleverd|bezorgd)|"                                                                                               \
+  "nie (?:może|można|mógł|mogła|zostać|został|została) (?:być |zostać )?dostarcz|niedostarcz|błąd dostarcz|"                                                                            \
+  "не (?:может быть |удалось |был |была |было )?доставлен|недоставлен|ошибка доставки|невозможно доставить|не " \
+  "удалось доставить|"                                                                                                                                                              \
+  "配信できません|配送できません|届きませんでした|送信できませんでした|配信に失敗|配送に失敗|配信失敗|配送失敗|不達|"                           \
+  "宛先不明|"                                                                                                                                                                                   \
+  "エラー通知|メールエラー|"                                                                                                                                                             \
+  "无法投递|無法投遞|投递失败|投遞失敗|发送失败|發送失敗|无法发送|無法發送|无法传送|無法傳送|传送失败|傳送失敗|退件|"                             \
+  "未能送达|無法送達|无法送达|退信|传递失败|傳遞失敗|"                                                                                                                        \
+  "전달되지 않았|전달 실패|전송 실패|배달 실패|배달되지 않았|반송|"                                                                                                       \
+  "kunde inte levereras|kunde inte leverera|leveransen misslyckades|kunne ikke "                                                                                                                    \
+  "(?:leveres|levere|afleveres)|levering(?:en)? mislykkedes|ikke levert|"                                                                                                                           \
+  "ei voitu toimittaa|toimitus epäonnistui|"                                                                                                                                                       \
+  "nelze doručit|nebylo možné doručit|nepodařilo doručit|nedoručiteln|nedoručen|nebolo možné doručiť|nepodarilo "                                                                       \
+  "doručiť|"                                                                                                                                                                                      \
+  "nem sikerült kézbesíteni|kézbesíthetetlen|nem kézbesíthető|"                                                                                                                             \
+  "nu a putut fi (?:livrat|trimis)|livrare eșuată|"                                                                                                                                               \
+  "teslim edilemedi|iletilemedi|gönderilemedi|"                                                                                                                                                    \
+  "δεν (?:ήταν δυνατό να παραδοθεί|παραδόθηκε|ήταν δυνατή η παράδοση)|αποτυχία παράδοσης|"                                    \
+  "не вдалося доставити|не доставлено|не може да бъде доставено|не беше доставено|"                                               \
+  "nije (?:moguće )?isporučen|nije moguće isporučiti|"                                                                                                                                          \
+  "tidak dapat (?:dikirim|disampaikan|dihantar)|gagal (?:dikirim|terkirim|dihantar)|"                                                                                                               \
+  "không thể gửi|không gửi được|gửi thất bại|không thể chuyển|"                                                                                                              \
   "no s'ha pogut lliurar"
 
 /* Phrases of delay, in the same languages. */
-#define DELAY_PHRASES \
-  "delayed|delivery delay|not yet been delivered|will (?:continue to |keep )?(?:retry|try)|still (?:trying|being retried)|" \
-  "could not send (?:message|mail) for (?:the )?past|message still undelivered|delivery status notification \\(delay\\)|" \
-  "verz[öo]gert|noch nicht zugestellt|retard[ée]|en attente de (?:remise|distribution)|retrasad|" \
-  "atrasad|ritardat|vertraagd|opóźnion|задерж|遅延|延迟|延遲|지연|" \
-  "wird (?:weiterhin|erneut) versucht|pas encore (?:été )?(?:remis|distribu|livr)|continuera (?:d'|à )essayer|" \
-  "todav[íi]a no (?:ha sido |se ha )?entregad|seguir[áa] intentando|ainda n[ãa]o (?:foi )?entreg|continuar[áa] (?:a tentar|tentando)|" \
-  "non (?:[èe] )?ancora (?:stato )?(?:recapitat|consegnat)|continuer[àa] a (?:tentare|provare)|nog niet (?:afgeleverd|bezorgd)|" \
+#define DELAY_PHRASES                                                                                                                              \
+  "delayed|delivery delay|not yet been delivered|will (?:continue to |keep )?(?:retry|try)|still (?:trying|being "                                 \
+  "retried)|"                                                                                                                                      \
+  "could not send (?:message|mail) for (?:the )?past|message still undelivered|delivery status notification "                                      \
+  "\\(delay\\)|"                                                                                                                                   \
+  "verz[öo]gert|noch nicht zugestellt|retard[ée]|en attente de (?:remise|distribution)|retrasad|"                                                \
+  "atrasad|ritardat|vertraagd|opóźnion|задерж|遅延|延迟|延遲|지연|"                                                                \
+  "wird (?:weiterhin|erneut) versucht|pas encore (?:été )?(?:remis|distribu|livr)|continuera (?:d'|à )essayer|"                                 \
+  "todav[íi]a no (?:ha sido |se ha )?entregad|seguir[áa] intentando|ainda n[ãa]o (?:foi )?entreg|continuar[áa] (?:a "                          \
+  "tentar|tentando)|"                                                                                                                              \
+  "non (?:[èe] )?ancora (?:stato )?(?:recapitat|consegnat)|continuer[àa] a (?:tentare|provare)|nog niet "                                        \
+  "(?:afgeleverd|bezorgd)|"                                                                                                                        \
   "jeszcze nie (?:została |zostało |został )?dostarcz|ещ[её] не (?:был[оа]? )?доставлен|まだ配信されていません|" \
   "尚未投递|尚未投遞|尚未送达|尚未送達|将继续尝试|將繼續嘗試|아직 전달되지 않았"
 
 /* Phrases of a virus scanner or content filter that stopped a message,
  * in the same languages. */
-#define CONTENT_PHRASES \
-  "virus|malware|malicious|infected|trojan|stopped delivery|dangerous (?:attachment|content)|" \
-  "(?:attachment|file) (?:type )?(?:is )?not (?:allowed|permitted)|attachment type|banned (?:file|attachment)|" \
-  "schadsoftware|anhangstyp|dateityp|logiciel malveillant|pi[èe]ce jointe (?:interdite|non autoris)|" \
-  "adjunto no permitido|anexo n[ãa]o permitido|allegato non (?:consentito|ammesso)|bijlage niet toegestaan|" \
+#define CONTENT_PHRASES                                                                                                \
+  "virus|malware|malicious|infected|trojan|stopped delivery|dangerous (?:attachment|content)|"                         \
+  "(?:attachment|file) (?:type )?(?:is )?not (?:allowed|permitted)|attachment type|banned (?:file|attachment)|"        \
+  "schadsoftware|anhangstyp|dateityp|logiciel malveillant|pi[èe]ce jointe (?:interdite|non autoris)|"                 \
+  "adjunto no permitido|anexo n[ãa]o permitido|allegato non (?:consentito|ammesso)|bijlage niet toegestaan|"          \
   "niedozwolon[a-z]* załącznik|вредоносн|вирус|ウイルス|ウィルス|病毒|恶意|惡意|바이러스|악성"
 
 /* Phrases of a challenge: confirm that you are a person, in the same
  * languages. */
-#define CHALLENGE_PHRASES \
-  "confirm (?:that )?you are (?:a )?(?:real )?(?:person|human)|held until you confirm|" \
-  "(?:click|open) (?:on )?(?:the|this) link[^\\n]{0,40}(?:confirm|verif)|please confirm your (?:message|e-?mail)|" \
-  "confirmer (?:l'envoi|votre (?:message|adresse))|qui ont confirm|bestätigen sie (?:ihre|bitte)|" \
-  "confirme (?:su|seu) (?:mensaje|mensagem|correo|e-?mail)|conferm[ai] (?:il tuo|di essere)|bevestig (?:uw|je) |" \
+#define CHALLENGE_PHRASES                                                                                                         \
+  "confirm (?:that )?you are (?:a )?(?:real )?(?:person|human)|held until you confirm|"                                           \
+  "(?:click|open) (?:on )?(?:the|this) link[^\\n]{0,40}(?:confirm|verif)|please confirm your (?:message|e-?mail)|"                \
+  "confirmer (?:l'envoi|votre (?:message|adresse))|qui ont confirm|bestätigen sie (?:ihre|bitte)|"                               \
+  "confirme (?:su|seu) (?:mensaje|mensagem|correo|e-?mail)|conferm[ai] (?:il tuo|di essere)|bevestig (?:uw|je) |"                 \
   "potwierd[źz] |подтвердите|確認してください|请确认|請確認|확인해 주십시오|확인해주세요|" \
-  "confirm[ea] que (?:usted |você |voce )?(?:es|é|e) (?:una persona|uma pessoa|humano)|confirmer que vous (?:êtes|etes) (?:une personne|humain)|" \
+  "confirm[ea] que (?:usted |você |voce )?(?:es|é|e) (?:una persona|uma pessoa|humano)|confirmer que vous "                     \
+  "(?:êtes|etes) (?:une personne|humain)|"                                                                                       \
   "bestätigen sie, dass sie ein mensch sind|bevestig dat u een mens bent"
 
 /* Mail systems' From: the names and local parts they use. */
-#define SENDER_NAMES \
-  "mailer-?daemon|post_?master|mail ?delivery|delivery ?(?:sub)?system|" \
-  "mail ?(?:system|administrator|admin|master|server|gateway)|system ?administrator|" \
+#define SENDER_NAMES                                                                                                   \
+  "mailer-?daemon|post_?master|mail ?delivery|delivery ?(?:sub)?system|"                                               \
+  "mail ?(?:system|administrator|admin|master|server|gateway)|system ?administrator|"                                  \
   "\\bmta\\b|smtp|mailer\\b|maildelivery|administrateur|systemverwalter"
 
 #define WEAK_SENDER_NAMES "no-?reply|do-?not-?reply|bounce|notif|daemon|auto"
@@ -205,8 +219,7 @@ phrases_init (gpointer data)
                          "destinataire|empf[äa]nger|destinatario|destinatário|ontvanger|odbiorc|получател|"
                          "宛先|收件人|收件者|수신자|받는 사람|user|mailbox|account|"
                          "mottagare|modtager|mottaker|vastaanottaja|příjemc|príjemc|címzett|destinatar|alıcı|παραλήπτ|"
-                         "одержувач|получател|primatelj|penerima|người nhận|"
-                         FAILURE_PHRASES,
+                         "одержувач|получател|primatelj|penerima|người nhận|" FAILURE_PHRASES,
                          f, 0, NULL);
   p->address = g_regex_new ("(?:\"[^\"\\n]{1,64}\"|[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+)"
                             "@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+",
@@ -294,11 +307,11 @@ bounce_generic_weigh (BounceGeneric *g, gsize stop, gboolean original, Found fou
       g_autofree char *v = g_strstrip (g_strdup (rp));
 
       if (*v == '\0' || strcmp (v, "<>") == 0 || strcmp (v, "< >") == 0
-          || g_ascii_strncasecmp (v, "<mailer-daemon", 14) == 0
-          || g_ascii_strncasecmp (v, "mailer-daemon", 13) == 0)
+          || g_ascii_strncasecmp (v, "<mailer-daemon", 14) == 0 || g_ascii_strncasecmp (v, "mailer-daemon", 13) == 0)
         {
           sender = carried = TRUE;
-          bounce_generic_signal_add (g, *v == '<' && v[1] == '>' ? "a null Return-Path" : "Return-Path", *v == '<' && v[1] == '>' ? NULL : v);
+          bounce_generic_signal_add (g, *v == '<' && v[1] == '>' ? "a null Return-Path" : "Return-Path",
+                                     *v == '<' && v[1] == '>' ? NULL : v);
         }
     }
   score += sender ? EVIDENCE_SENDER : weak ? EVIDENCE_WEAK_SENDER : 0;
@@ -401,8 +414,7 @@ bounce_generic_weigh (BounceGeneric *g, gsize stop, gboolean original, Found fou
     }
   /* Who sent it, what it says, and something only a report carries (a
    * From is easily written: spam that pretends to be a bounce has one). */
-  if (!(sender || (weak && original)) || !(failure || delay || content) || !carried
-      || score < EVIDENCE_FAILURE)
+  if (!(sender || (weak && original)) || !(failure || delay || content) || !carried || score < EVIDENCE_FAILURE)
     {
       if (g->signals)
         g_ptr_array_set_size (g->signals, first_signal);

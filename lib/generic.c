@@ -49,8 +49,7 @@ failed_recipients_header (GPtrArray *r, GMimeMessage *msg)
     {
       g_autofree char *a = bounce_addr_spec (parts[i]);
 
-      if (a && strchr (a, '@') && bounce_recipients_find (r, a) == NULL
-          && r->len < BOUNCE_MAX_RECIPIENTS)
+      if (a && strchr (a, '@') && bounce_recipients_find (r, a) == NULL && r->len < BOUNCE_MAX_RECIPIENTS)
         failed_add (r, g_steal_pointer (&a), NULL);
     }
 }
@@ -168,10 +167,12 @@ daemon_recipients (GPtrArray *r, GMimeMessage *msg, const char *text, gsize len,
 
   if (g_once_init_enter (&once))
     {
-      from_re = g_regex_new ("mailer-?daemon|postmaster|mail delivery (?:sub)?system", G_REGEX_CASELESS | G_REGEX_OPTIMIZE, 0, NULL);
+      from_re = g_regex_new ("mailer-?daemon|postmaster|mail delivery (?:sub)?system",
+                             G_REGEX_CASELESS | G_REGEX_OPTIMIZE, 0, NULL);
       line_re = g_regex_new ("^(?=[^\\n]*(?<![.@])\\b(?:unknown|no such|not found|unable to|does ?n[o']t exist|invalid|"
                              "rejected|refused|unavailable|disabled|over ?quota|is full|undeliverable|"
-                             "could not be delivered|failed)\\b)[^\\n]*?<?([^\\s<>\"()@,;:]+@[A-Za-z0-9.-]+\\.[A-Za-z]{2,})>?",
+                             "could not be "
+                             "delivered|failed)\\b)[^\\n]*?<?([^\\s<>\"()@,;:]+@[A-Za-z0-9.-]+\\.[A-Za-z]{2,})>?",
                              G_REGEX_CASELESS | G_REGEX_MULTILINE | G_REGEX_OPTIMIZE, 0, NULL);
       g_once_init_leave (&once, 1);
     }
@@ -184,8 +185,7 @@ daemon_recipients (GPtrArray *r, GMimeMessage *msg, const char *text, gsize len,
       int s0, e0;
 
       g_match_info_fetch_pos (mi, 0, &s0, &e0);
-      if (bounce_recipients_find (r, addr) == NULL
-          && !message_id_like (text + s0, strcspn (text + s0, "\n"), addr))
+      if (bounce_recipients_find (r, addr) == NULL && !message_id_like (text + s0, strcspn (text + s0, "\n"), addr))
         failed_add (r, g_ascii_strdown (addr, -1), bounce_generic_paragraph_at (text, MIN (stop, len), s0, e0));
       if (!g_match_info_next (mi, NULL))
         break;
@@ -409,9 +409,9 @@ holds_address (GPtrArray *list, const char *a)
 static gboolean
 system_address (const char *a)
 {
-  static const char *const locals[] = { "postmaster@", "mailer-daemon@", "mailerdaemon@",
-                                        "mailer_daemon@", "mail-daemon@", "root@", "daemon@",
-                                        "mdaemon@", "double-bounce@" };
+  static const char *const locals[] = { "postmaster@",    "mailer-daemon@", "mailerdaemon@",
+                                        "mailer_daemon@", "mail-daemon@",   "root@",
+                                        "daemon@",        "mdaemon@",       "double-bounce@" };
 
   for (guint i = 0; i < G_N_ELEMENTS (locals); i++)
     if (g_ascii_strncasecmp (a, locals[i], strlen (locals[i])) == 0)
@@ -428,8 +428,7 @@ message_id_like (const char *line, gsize line_len, const char *addr)
   gsize digits = 0, dots = 0;
 
   for (gsize i = 0; i + 10 < line_len; i++)
-    if (g_ascii_strncasecmp (line + i, "message-id", 10) == 0
-        || g_ascii_strncasecmp (line + i, "in-reply-to", 11) == 0
+    if (g_ascii_strncasecmp (line + i, "message-id", 10) == 0 || g_ascii_strncasecmp (line + i, "in-reply-to", 11) == 0
         || g_ascii_strncasecmp (line + i, "references", 10) == 0)
       return TRUE;
   for (const char *q = addr; *q && *q != '@'; q++)
@@ -446,8 +445,9 @@ message_id_like (const char *line, gsize line_len, const char *addr)
 static GPtrArray *
 not_recipients (BounceGeneric *g, BounceOriginal *o)
 {
-  static const char *const own[] = { "From", "To", "Sender", "Reply-To", "Return-Path",
-                                     "Delivered-To", "X-Original-To" };
+  static const char *const own[] = {
+    "From", "To", "Sender", "Reply-To", "Return-Path", "Delivered-To", "X-Original-To"
+  };
   static const char *const theirs[] = { "From", "Sender", "Reply-To", "Return-Path" };
   GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
 
@@ -489,8 +489,7 @@ text_recipients (BounceGeneric *g, gsize stop, BounceOriginal *o)
         ;
       for (le = e; le < n && g->text[le] != '\n'; le++)
         ;
-      if (!holds_address (skip, a) && !system_address (a)
-          && !message_id_like (g->text + ls, le - ls, a))
+      if (!holds_address (skip, a) && !system_address (a) && !message_id_like (g->text + ls, le - ls, a))
         {
           /* The line, the one before and the one after. */
           for (ws = ls > 0 ? ls - 1 : 0; ws > 0 && g->text[ws - 1] != '\n'; ws--)
@@ -499,7 +498,8 @@ text_recipients (BounceGeneric *g, gsize stop, BounceOriginal *o)
             ;
           if (!holds_address (seen, a))
             g_ptr_array_add (seen, g_strdup (a));
-          if ((bounce_generic_says (p->near, g->text + ls, le - ls) || bounce_generic_says (p->code, g->text + ws, we - ws)
+          if ((bounce_generic_says (p->near, g->text + ls, le - ls)
+               || bounce_generic_says (p->code, g->text + ws, we - ws)
                || bounce_generic_says (p->failure, g->text + ws, we - ws))
               && bounce_recipients_find (r, a) == NULL)
             failed_add (r, g_steal_pointer (&a), bounce_generic_paragraph_at (g->text, n, s, e));
@@ -516,8 +516,7 @@ text_recipients (BounceGeneric *g, gsize stop, BounceOriginal *o)
       g_autoptr (GMatchInfo) sm = NULL;
       g_autofree char *a = NULL;
 
-      if (subject && g_utf8_validate (subject, -1, NULL)
-          && g_regex_match (p->address, subject, 0, &sm))
+      if (subject && g_utf8_validate (subject, -1, NULL) && g_regex_match (p->address, subject, 0, &sm))
         {
           g_autofree char *raw = g_match_info_fetch (sm, 0);
 
@@ -692,7 +691,8 @@ bounce_generic_read (BounceGeneric *g)
         {
           g->kind = BOUNCE_KIND_CHALLENGE;
           g->format = "generic";
-          bounce_generic_signal_add (g, "a request to confirm in the Subject, and a challenge's words in the text", challenge);
+          bounce_generic_signal_add (g, "a request to confirm in the Subject, and a challenge's words in the text",
+                                     challenge);
         }
       else if (bounce_generic_is_auto_reply (g->message))
         {

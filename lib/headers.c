@@ -96,8 +96,7 @@ bounce_header_next (const char *data, gsize len, gsize *pos, BounceHeaderField *
   /* The name as GMime reads it: blanks before the colon dropped
    * ("Content-Type : multipart/report"). */
   for (field->name_len = colon ? (gsize) (colon - p) : 0;
-       field->name_len > 0 && (p[field->name_len - 1] == ' ' || p[field->name_len - 1] == '\t');
-       field->name_len--)
+       field->name_len > 0 && (p[field->name_len - 1] == ' ' || p[field->name_len - 1] == '\t'); field->name_len--)
     ;
   return TRUE;
 }

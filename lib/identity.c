@@ -134,14 +134,12 @@ bounce_identity_add_relay (BounceIdentity *id, const char *pattern, GError **err
   for (const char *p = pattern; *p; p++)
     if (!(g_ascii_isxdigit (*p) || *p == '.' || *p == ':' || *p == '/'))
       ip_like = FALSE;
-  if (ip_like && *pattern && (strchr (pattern, ':') || strchr (pattern, '/')
-                              || g_hostname_is_ip_address (pattern)))
+  if (ip_like && *pattern && (strchr (pattern, ':') || strchr (pattern, '/') || g_hostname_is_ip_address (pattern)))
     {
       mask = prefix_fits (pattern) ? g_inet_address_mask_new_from_string (pattern, NULL) : NULL;
       if (mask == NULL)
         {
-          g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_CONFIG,
-                       "'%s' is not an IP address or network", pattern);
+          g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_CONFIG, "'%s' is not an IP address or network", pattern);
           return FALSE;
         }
       g_ptr_array_add (id->relay_nets, mask);
@@ -149,8 +147,8 @@ bounce_identity_add_relay (BounceIdentity *id, const char *pattern, GError **err
     }
   if (!valid_glob (pattern) || strchr (pattern, '@') || strchr (pattern, '/'))
     {
-      g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_CONFIG,
-                   "'%s' is not a host name pattern, IP address or network", pattern);
+      g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_CONFIG, "'%s' is not a host name pattern, IP address or network",
+                   pattern);
       return FALSE;
     }
   g_ptr_array_add (id->relay_hosts, g_ascii_strdown (pattern, -1));

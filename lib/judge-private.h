@@ -38,21 +38,13 @@ typedef struct
 #define MIN_HISTORY 20
 
 void bounce_judge_add (BounceJudge *j, BounceJudgement *jm, const char *name, const char *fmt, ...)
-  G_GNUC_PRINTF (4, 5);
+    G_GNUC_PRINTF (4, 5);
 char *bounce_judge_day (gint64 t);
 
 /* judge-profile.c */
-void bounce_judge_path (BounceJudge *j,
-                        BounceJudgement *jm,
-                        BounceReport *r,
-                        BounceOriginal *o,
-                        const char *mid,
+void bounce_judge_path (BounceJudge *j, BounceJudgement *jm, BounceReport *r, BounceOriginal *o, const char *mid,
                         PathFacts *pf);
-void bounce_judge_profile (BounceJudge *j,
-                           BounceJudgement *jm,
-                           BounceReport *r,
-                           BounceOriginal *o,
-                           const char *mid,
+void bounce_judge_profile (BounceJudge *j, BounceJudgement *jm, BounceReport *r, BounceOriginal *o, const char *mid,
                            gint64 orig_date);
 
 /* judgement.c */

@@ -67,8 +67,8 @@ recipient_side (BounceReport *r, const BounceHop *top, const char *org)
 }
 
 void
-bounce_judge_path (BounceJudge *j, BounceJudgement *jm, BounceReport *r, BounceOriginal *o,
-                   const char *mid, PathFacts *pf)
+bounce_judge_path (BounceJudge *j, BounceJudgement *jm, BounceReport *r, BounceOriginal *o, const char *mid,
+                   PathFacts *pf)
 {
   const char *const *texts = bounce_original_get_received_text (o);
   guint n = g_strv_length ((char **) texts);
@@ -97,7 +97,8 @@ bounce_judge_path (BounceJudge *j, BounceJudgement *jm, BounceReport *r, BounceO
           pf->known = TRUE;
           bounce_judge_add (j, jm, "path-known",
                             "The original left by a way your mail takes: %s (%s), as %u of your sent messages did.",
-                            hops[i].by_host ? hops[i].by_host : "the sending host", submission_how (hops[i].submission), count);
+                            hops[i].by_host ? hops[i].by_host : "the sending host", submission_how (hops[i].submission),
+                            count);
         }
     }
   pf->submitted = first_sub >= 0;
@@ -116,8 +117,10 @@ bounce_judge_path (BounceJudge *j, BounceJudgement *jm, BounceReport *r, BounceO
     }
   if (!pf->known && first_sub >= 0 && learned)
     bounce_judge_add (j, jm, "path-new-submission",
-                      "The original was handed in at %s (%s), a way none of your sent mail shows: a new way of sending rather than a forgery's.",
-                      hops[first_sub].by_host ? hops[first_sub].by_host : "the sending host", submission_how (hops[first_sub].submission));
+                      "The original was handed in at %s (%s), a way none of your sent mail shows: a new way of sending "
+                      "rather than a forgery's.",
+                      hops[first_sub].by_host ? hops[first_sub].by_host : "the sending host",
+                      submission_how (hops[first_sub].submission));
   else if (!pf->known && !pf->style && history && n > 0 && parsed[n - 1]
            && hops[n - 1].submission == BOUNCE_SUBMISSION_NONE)
     {
@@ -132,7 +135,8 @@ bounce_judge_path (BounceJudge *j, BounceJudgement *jm, BounceReport *r, BounceO
 
       if (straight || always_submits)
         bounce_judge_add (j, jm, "no-submission-hop",
-                          "The original came from %s%s%s%s and %s %s, through no server that takes mail in from its author: the way worms and bots send%s.",
+                          "The original came from %s%s%s%s and %s %s, through no server that takes mail in from its "
+                          "author: the way worms and bots send%s.",
                           first->from_host ? first->from_host : "", first->from_ip ? " [" : "",
                           first->from_ip ? first->from_ip : "", first->from_ip ? "]" : "",
                           straight ? "went straight to the recipients' server" : "was relayed by", first->by_host,
@@ -146,16 +150,24 @@ bounce_judge_path (BounceJudge *j, BounceJudgement *jm, BounceReport *r, BounceO
 /* Mail programs that bulk senders and bots name (or forge) far more
  * often than people do. Only evidence when the owner never used one. */
 static const char *const bulk_agents[] = {
-  "microsoft outlook express", "phpmailer", "swiftmailer", "the bat!", "foxmail",
-  "mailer", "mail.ru mailer", "smtp relay", "bulk", "mass mailer", "atomic mail sender",
+  "microsoft outlook express",
+  "phpmailer",
+  "swiftmailer",
+  "the bat!",
+  "foxmail",
+  "mailer",
+  "mail.ru mailer",
+  "smtp relay",
+  "bulk",
+  "mass mailer",
+  "atomic mail sender",
 };
 
 /* Forgery markers and what else the profile says: the shape of the
  * Message-ID, a bulk mail program, the time zone, DKIM domains of the
  * owner's sent mail, a harvested-looking recipient list. */
 static void
-judge_markers (BounceJudge *j, BounceJudgement *jm, BounceOriginal *o, const char *mid,
-               const char *agent)
+judge_markers (BounceJudge *j, BounceJudgement *jm, BounceOriginal *o, const char *mid, const char *agent)
 {
   g_autofree char *shape = bounce_message_id_shape (mid);
   g_autofree char *zone = bounce_date_zone (bounce_original_get_header (o, "Date"));
@@ -163,18 +175,21 @@ judge_markers (BounceJudge *j, BounceJudgement *jm, BounceOriginal *o, const cha
 
   if (shape && bounce_index_count_kind (j->index, BOUNCE_INDEX_ID_SHAPE) > 0
       && bounce_index_count (j->index, BOUNCE_INDEX_ID_SHAPE, shape) == 0)
-    bounce_judge_add (j, jm, "id-shape-unknown", "No mail program of yours makes Message-IDs shaped like %s (%s).",
-                      mid, shape);
+    bounce_judge_add (j, jm, "id-shape-unknown", "No mail program of yours makes Message-IDs shaped like %s (%s).", mid,
+                      shape);
   if (agent && bounce_index_count (j->index, BOUNCE_INDEX_AGENT, agent) == 0)
     for (guint i = 0; i < G_N_ELEMENTS (bulk_agents); i++)
       if (strcmp (agent, bulk_agents[i]) == 0)
         {
-          bounce_judge_add (j, jm, "agent-bulk", "The original names %s, a program bulk senders and bots use (or name), and you never did.",
+          bounce_judge_add (j, jm, "agent-bulk",
+                            "The original names %s, a program bulk senders and bots use (or name), and you never did.",
                             agent);
           break;
         }
-  if (zone && bounce_index_count_kind (j->index, BOUNCE_INDEX_TIME_ZONE) > 0 && bounce_index_count (j->index, BOUNCE_INDEX_TIME_ZONE, zone) == 0)
-    bounce_judge_add (j, jm, "zone-unknown", "The original is dated in time zone %s, in which none of your sent mail is.", zone);
+  if (zone && bounce_index_count_kind (j->index, BOUNCE_INDEX_TIME_ZONE) > 0
+      && bounce_index_count (j->index, BOUNCE_INDEX_TIME_ZONE, zone) == 0)
+    bounce_judge_add (j, jm, "zone-unknown",
+                      "The original is dated in time zone %s, in which none of your sent mail is.", zone);
   for (guint i = 0; i < bounce_original_get_n_dkim (o); i++)
     {
       const BounceDkim *d = bounce_original_get_dkim (o, i);
@@ -182,7 +197,8 @@ judge_markers (BounceJudge *j, BounceJudgement *jm, BounceOriginal *o, const cha
       if ((j->identity == NULL || !bounce_identity_signs (j->identity, d->domain))
           && bounce_index_count (j->index, BOUNCE_INDEX_DKIM, d->domain) > 0)
         {
-          bounce_judge_add (j, jm, "dkim-learned", "The original carries a DKIM signature of %s, as your sent mail does.", d->domain);
+          bounce_judge_add (j, jm, "dkim-learned",
+                            "The original carries a DKIM signature of %s, as your sent mail does.", d->domain);
           break;
         }
     }
@@ -200,19 +216,21 @@ judge_markers (BounceJudge *j, BounceJudgement *jm, BounceOriginal *o, const cha
           if (!INTERNET_ADDRESS_IS_MAILBOX (a))
             continue;
           n_addr++;
-          if (bounce_index_count (j->index, BOUNCE_INDEX_RECIPIENT, internet_address_mailbox_get_idn_addr (INTERNET_ADDRESS_MAILBOX (a))) > 0)
+          if (bounce_index_count (j->index, BOUNCE_INDEX_RECIPIENT,
+                                  internet_address_mailbox_get_idn_addr (INTERNET_ADDRESS_MAILBOX (a)))
+              > 0)
             n_known++;
         }
       g_clear_object (&list);
     }
   if (n_addr >= 5 && n_known == 0)
-    bounce_judge_add (j, jm, "recipients-harvested", "The original went to %u addresses, none of whom you have written to: a harvested list.",
-                      n_addr);
+    bounce_judge_add (j, jm, "recipients-harvested",
+                      "The original went to %u addresses, none of whom you have written to: a harvested list.", n_addr);
 }
 
 void
-bounce_judge_profile (BounceJudge *j, BounceJudgement *jm, BounceReport *r, BounceOriginal *o,
-                      const char *mid, gint64 orig_date)
+bounce_judge_profile (BounceJudge *j, BounceJudgement *jm, BounceReport *r, BounceOriginal *o, const char *mid,
+                      gint64 orig_date)
 {
   g_autofree char *domain = bounce_message_id_domain (mid);
   const char *ua = bounce_original_get_header (o, "User-Agent");
@@ -227,8 +245,8 @@ bounce_judge_profile (BounceJudge *j, BounceJudgement *jm, BounceReport *r, Boun
       if (bounce_index_count (j->index, BOUNCE_INDEX_ID_DOMAIN, domain) > 0)
         bounce_judge_add (j, jm, "id-domain-known", "Your mail has had Message-IDs @%s before.", domain);
       else
-        bounce_judge_add (j, jm, "id-domain-unknown", "None of your %u sent messages has a Message-ID @%s.",
-                          j->index_n, domain);
+        bounce_judge_add (j, jm, "id-domain-unknown", "None of your %u sent messages has a Message-ID @%s.", j->index_n,
+                          domain);
     }
   if (ua == NULL)
     ua = bounce_original_get_header (o, "X-Mailer");
@@ -251,10 +269,11 @@ bounce_judge_profile (BounceJudge *j, BounceJudgement *jm, BounceReport *r, Boun
     }
   if (known)
     bounce_judge_add (j, jm, "recipient-known", "You have written to %s before.", friend);
-  else if (strangers && (bounce_report_get_kind (r) == BOUNCE_KIND_FAILURE
-                         || bounce_report_get_kind (r) == BOUNCE_KIND_DELAY))
+  else if (strangers
+           && (bounce_report_get_kind (r) == BOUNCE_KIND_FAILURE || bounce_report_get_kind (r) == BOUNCE_KIND_DELAY))
     bounce_judge_add (j, jm, "recipient-new",
-                      "You have never written to %s%s; a first message to a mistyped or departed address is what bounces are about.",
+                      "You have never written to %s%s; a first message to a mistyped or departed address is what "
+                      "bounces are about.",
                       stranger, strangers > 1 ? " or the other recipients" : "");
   else if (strangers)
     bounce_judge_add (j, jm, "recipient-stranger", "You have never written to %s%s.", stranger,
@@ -267,7 +286,9 @@ bounce_judge_profile (BounceJudge *j, BounceJudgement *jm, BounceReport *r, Boun
       g_autofree char *f = bounce_judge_day (j->index_first);
       g_autofree char *l = bounce_judge_day (j->index_last);
 
-      bounce_judge_add (j, jm, "date-outside-history", "The original is dated %s, far outside your sending history (your sent messages are dated %s to %s).",
+      bounce_judge_add (j, jm, "date-outside-history",
+                        "The original is dated %s, far outside your sending history (your sent messages are dated %s "
+                        "to %s).",
                         d, f, l);
     }
 }

@@ -109,8 +109,8 @@ from_address (const char *value)
 }
 
 static void
-judge_index (BounceJudge *j, BounceJudgement *jm, const char *mid, gint64 orig_date,
-             gint64 bounce_date, const PathFacts *pf)
+judge_index (BounceJudge *j, BounceJudgement *jm, const char *mid, gint64 orig_date, gint64 bounce_date,
+             const PathFacts *pf)
 {
   gint64 sent = 0;
   gint64 when = orig_date ? orig_date : bounce_date;
@@ -120,8 +120,8 @@ judge_index (BounceJudge *j, BounceJudgement *jm, const char *mid, gint64 orig_d
     {
       g_autofree char *d = bounce_judge_day (sent);
 
-      bounce_judge_add (j, jm, "sent-id-found", "The original's Message-ID %s is in your sent mail (sent %s).",
-                        mid, sent ? d : "on an unknown date");
+      bounce_judge_add (j, jm, "sent-id-found", "The original's Message-ID %s is in your sent mail (sent %s).", mid,
+                        sent ? d : "on an unknown date");
       return;
     }
   if (j->identity && bounce_identity_get_complete (j->identity))
@@ -135,21 +135,25 @@ judge_index (BounceJudge *j, BounceJudgement *jm, const char *mid, gint64 orig_d
       if (j->index_dated && when && when >= j->index_first - day && when <= j->index_updated)
         bounce_judge_add (j, jm, "sent-id-missing",
                           "The original's Message-ID %s is not in your sent mail, which is complete from %s to %s "
-                          "(its first message, and when it was last brought up to date) and so holds the original's date, %s.",
+                          "(its first message, and when it was last brought up to date) and so holds the original's "
+                          "date, %s.",
                           mid, f, l, w);
       else if (j->index_dated)
-        bounce_judge_add (j, jm, "sent-id-missing-uncovered",
-                          "The original's Message-ID %s is not in your sent mail, which holds what you sent from %s to %s "
-                          "(its first message, and when it was last brought up to date); the original is of %s, outside that span.",
-                          mid, f, l, when ? w : "an unknown date");
+        bounce_judge_add (
+            j, jm, "sent-id-missing-uncovered",
+            "The original's Message-ID %s is not in your sent mail, which holds what you sent from %s to %s "
+            "(its first message, and when it was last brought up to date); the original is of %s, outside that span.",
+            mid, f, l, when ? w : "an unknown date");
       else
         bounce_judge_add (j, jm, "sent-id-missing-uncovered",
-                          "The original's Message-ID %s is not in your sent mail, which holds no dated message yet.", mid);
+                          "The original's Message-ID %s is not in your sent mail, which holds no dated message yet.",
+                          mid);
       return;
     }
   if (pf->known || pf->style)
     bounce_judge_add (j, jm, "sent-id-missing-known-path",
-                      "The original's Message-ID %s is not in your sent mail, which may not hold everything you send; the original took a way you send by, so that says little.",
+                      "The original's Message-ID %s is not in your sent mail, which may not hold everything you send; "
+                      "the original took a way you send by, so that says little.",
                       mid);
   else
     bounce_judge_add (j, jm, "sent-id-missing-incomplete",
@@ -192,7 +196,8 @@ judge_relays_unreceived (BounceJudge *j, BounceJudgement *jm, BounceOriginal *o,
     g_clear_pointer (&domain, g_free);
   if (whole_header (o))
     bounce_judge_add (j, jm, "relay-missing-whole",
-                      "The original came back with its whole header (%u fields) and no Received header: mail through your relays has one.",
+                      "The original came back with its whole header (%u fields) and no Received header: mail through "
+                      "your relays has one.",
                       bounce_original_get_n_fields (o));
   if (domain && *domain)
     {
@@ -200,21 +205,22 @@ judge_relays_unreceived (BounceJudge *j, BounceJudgement *jm, BounceOriginal *o,
 
       if (under)
         bounce_judge_add (j, jm, "relay-id-domain",
-                          "The original came back without a Received header; its Message-ID %s was made under the domain of %s.",
+                          "The original came back without a Received header; its Message-ID %s was made under the "
+                          "domain of %s.",
                           mid, under);
       /* With sent mail to learn from, the list of relays may be a part of
        * the ways the owner sends; what that mail shows of Message-IDs
        * speaks instead (id-domain-known, id-domain-unknown). */
       else if (j->index_n < MIN_HISTORY)
         bounce_judge_add (j, jm, "relay-id-foreign",
-                          "The original came back without a Received header, and its Message-ID %s was made under a domain none of your relays or addresses is in.",
+                          "The original came back without a Received header, and its Message-ID %s was made under a "
+                          "domain none of your relays or addresses is in.",
                           mid);
     }
 }
 
 static void
-judge_relays (BounceJudge *j, BounceJudgement *jm, BounceOriginal *o, const PathFacts *pf,
-              const char *from_addr)
+judge_relays (BounceJudge *j, BounceJudgement *jm, BounceOriginal *o, const PathFacts *pf, const char *from_addr)
 {
   const char *const *texts = bounce_original_get_received_text (o);
   guint n = g_strv_length ((char **) texts);
@@ -236,7 +242,10 @@ judge_relays (BounceJudge *j, BounceJudgement *jm, BounceOriginal *o, const Path
         {
           bounce_judge_add (j, jm, "relay-found",
                             "The original passed through your relay (%s: Received from %s by %s).", m,
-                            hop.from_host ? hop.from_host : hop.from_ip ? hop.from_ip : "?", hop.by_host ? hop.by_host : "?");
+                            hop.from_host ? hop.from_host
+                            : hop.from_ip ? hop.from_ip
+                                          : "?",
+                            hop.by_host ? hop.by_host : "?");
           bounce_hop_clear (&hop);
           return;
         }
@@ -245,7 +254,8 @@ judge_relays (BounceJudge *j, BounceJudgement *jm, BounceOriginal *o, const Path
   /* Configured relays add to the ways learned from the sent mail; they
    * never make one of those missing. */
   if (n > 0 && !pf->known)
-    bounce_judge_add (j, jm, "relay-missing", "None of the original's %u Received headers names one of your relays.", n);
+    bounce_judge_add (j, jm, "relay-missing", "None of the original's %u Received headers names one of your relays.",
+                      n);
   if (n == 0)
     judge_relays_unreceived (j, jm, o, pf, from_addr);
 }
@@ -271,8 +281,9 @@ judge_dkim (BounceJudge *j, BounceJudgement *jm, BounceOriginal *o, const char *
    * domain, with its headers back. */
   signer = from_domain ? bounce_identity_signs (j->identity, from_domain + 1) : NULL;
   if (signer && g_strcmp0 (bounce_original_get_carried_as (o), "inline") != 0)
-    bounce_judge_add (j, jm, "dkim-missing", "The original, From %s, has no DKIM signature of %s, which signs all your mail.",
-                      from_addr, signer);
+    bounce_judge_add (j, jm, "dkim-missing",
+                      "The original, From %s, has no DKIM signature of %s, which signs all your mail.", from_addr,
+                      signer);
 }
 
 static void
@@ -349,8 +360,8 @@ bounce_judge_report (BounceJudge *j, BounceReport *r)
   bounce_date = header_date (bounce_report_get_header (r, "Date"));
   /* Replies name the message they answer; so do many reports that
    * return nothing of it (In-Reply-To: the original's Message-ID). */
-  if (mid == NULL && (kind == BOUNCE_KIND_AUTOREPLY || kind == BOUNCE_KIND_CHALLENGE
-                      || kind == BOUNCE_KIND_MDN || o == NULL))
+  if (mid == NULL
+      && (kind == BOUNCE_KIND_AUTOREPLY || kind == BOUNCE_KIND_CHALLENGE || kind == BOUNCE_KIND_MDN || o == NULL))
     {
       mid = bounce_report_get_header (r, "In-Reply-To");
       if (mid && !strchr (mid, '<'))
@@ -386,25 +397,28 @@ bounce_judge_report (BounceJudge *j, BounceReport *r)
 
         if (a->risky)
           {
-            bounce_judge_add (j, jm, "risky-attachment", "The original carries %s (%s), the kind of attachment worms travel in.",
+            bounce_judge_add (j, jm, "risky-attachment",
+                              "The original carries %s (%s), the kind of attachment worms travel in.",
                               a->name ?: "an attachment", a->content_type);
             break;
           }
       }
-  if (o && orig_date && bounce_date
-      && (orig_date < bounce_date - 7 * 86400 || orig_date > bounce_date + 86400))
+  if (o && orig_date && bounce_date && (orig_date < bounce_date - 7 * 86400 || orig_date > bounce_date + 86400))
     {
       g_autofree char *d = bounce_judge_day (orig_date);
       g_autofree char *b = bounce_judge_day (bounce_date);
 
       bounce_judge_add (j, jm, "date-far-from-bounce",
-                        "The original is dated %s and its bounce %s: forgers set the clock anywhere, servers give up within days.",
+                        "The original is dated %s and its bounce %s: forgers set the clock anywhere, servers give up "
+                        "within days.",
                         d, b);
     }
   if (kind == BOUNCE_KIND_VIRUS_NOTICE)
-    bounce_judge_add (j, jm, "virus-notice", "The report is a virus scanner's notice; worms forge the sender of what they send.");
+    bounce_judge_add (j, jm, "virus-notice",
+                      "The report is a virus scanner's notice; worms forge the sender of what they send.");
   if (!has_original && mid == NULL)
-    bounce_judge_add (j, jm, "no-original", "Nothing of the original message came back, so it cannot be checked against your mail.");
+    bounce_judge_add (j, jm, "no-original",
+                      "Nothing of the original message came back, so it cannot be checked against your mail.");
 
   bounce_judgement_decide (jm, j->rules);
   return jm;

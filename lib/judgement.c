@@ -244,8 +244,7 @@ bounce_judgement_to_headers (BounceJudgement *jm, BounceReport *report, const ch
   gsize line_start;
 
   g_ascii_formatd (score, sizeof score, "%.1f", jm->score);
-  g_string_append_printf (out, "X-Backscatter: %s; score=%s; kind=%s",
-                          bounce_verdict_to_string (jm->verdict), score,
+  g_string_append_printf (out, "X-Backscatter: %s; score=%s; kind=%s", bounce_verdict_to_string (jm->verdict), score,
                           bounce_kind_to_string (bounce_report_get_kind (report)));
   if (format)
     g_string_append_printf (out, "; format=%s", format);

@@ -44,7 +44,7 @@ bounce_mailbox_is_maildir (const char *path)
   return g_file_test (cur, G_FILE_TEST_IS_DIR) || g_file_test (new, G_FILE_TEST_IS_DIR);
 }
 
-#define MAP_OVER (128 * 1024) /* files larger are mapped, not read */
+#define MAP_OVER (128 * 1024)   /* files larger are mapped, not read */
 #define KEEP_BUFFER (16 * 1024) /* a read buffer's first size; larger ones are not kept */
 
 /* Read a whole file of the folder open as @dirfd (capped) into *buffer,
@@ -52,8 +52,8 @@ bounce_mailbox_is_maildir (const char *path)
  * instead (*mapped set), so that only the pages looked at are read. FALSE
  * with *err set on failure. */
 static gboolean
-read_file (int dirfd, const char *name, char **buffer, gsize *size, const char **mapped,
-           gsize *len, gboolean *truncated, int *err)
+read_file (int dirfd, const char *name, char **buffer, gsize *size, const char **mapped, gsize *len,
+           gboolean *truncated, int *err)
 {
   /* O_NONBLOCK: a FIFO someone left in the folder must not stop the scan
    * (it is then refused as not a plain file). */
@@ -154,7 +154,7 @@ typedef enum
 
 typedef struct
 {
-  int state;        /* a SlotState, read and written atomically */
+  int state; /* a SlotState, read and written atomically */
   BounceMessageRef ref;
   const char *name; /* Maildir: the file's name in dir */
   gboolean in_dir;  /* Maildir: name is a file of the folder */
@@ -178,24 +178,24 @@ typedef struct
 
   /* the folder or mbox being walked */
   const char *folder;
-  const char *dir;       /* Maildir: its new/ or cur/ */
-  int dirfd;             /* Maildir: that folder, open */
-  GPtrArray *names;      /* Maildir: file names in dir, sorted */
-  int mbox_fd;           /* mbox: the file, read in order (never mapped: */
-  char *mbox_buf;        /* another program may cut it meanwhile) */
+  const char *dir;  /* Maildir: its new/ or cur/ */
+  int dirfd;        /* Maildir: that folder, open */
+  GPtrArray *names; /* Maildir: file names in dir, sorted */
+  int mbox_fd;      /* mbox: the file, read in order (never mapped: */
+  char *mbox_buf;   /* another program may cut it meanwhile) */
   gsize mbox_cap, mbox_len, mbox_pos;
-  goffset mbox_offset;   /* mbox: where mbox_buf starts in the file */
+  goffset mbox_offset; /* mbox: where mbox_buf starts in the file */
   gboolean mbox_eof;
   int mbox_error;
 
   pthread_mutex_t lock;
-  pthread_cond_t head_done;  /* the caller waits for the next message in order */
-  pthread_cond_t room;       /* threads wait for a free slot */
-  int caller_waits;          /* atomic: the caller sleeps on head_done */
+  pthread_cond_t head_done; /* the caller waits for the next message in order */
+  pthread_cond_t room;      /* threads wait for a free slot */
+  int caller_waits;         /* atomic: the caller sleeps on head_done */
   guint threads_waiting;
-  guint claimed;    /* messages taken by a thread */
-  guint delivered;  /* messages handed to func (or skipped) */
-  gsize held;       /* atomic: bytes read and not yet handed out */
+  guint claimed;   /* messages taken by a thread */
+  guint delivered; /* messages handed to func (or skipped) */
+  gsize held;      /* atomic: bytes read and not yet handed out */
   gboolean exhausted;
   guint window;
   Slot *slots;
@@ -272,9 +272,10 @@ mbox_next (Walk *w, Slot *slot)
 
       /* Everything before the last 8 bytes (a separator may be cut
        * there) belongs to this message. */
-      upto = next ? (gsize) (next - w->mbox_buf)
-             : w->mbox_eof ? w->mbox_len
-             : w->mbox_len > from + 8 ? w->mbox_len - 8 : w->mbox_pos;
+      upto = next                     ? (gsize) (next - w->mbox_buf)
+             : w->mbox_eof            ? w->mbox_len
+             : w->mbox_len > from + 8 ? w->mbox_len - 8
+                                      : w->mbox_pos;
       take = MIN (upto - w->mbox_pos, (gsize) BOUNCE_MAX_MESSAGE_BYTES - copied);
       if (take > 0 && (next || w->mbox_eof || upto - w->mbox_pos > MBOX_CHUNK))
         {
@@ -380,8 +381,8 @@ work (Walk *w, guint index)
       g_string_append (slot->path, slot->name);
       slot->ref.path = slot->path->str;
 
-      slot->read = read_file (w->dirfd, slot->name, &slot->buffer, &slot->buffer_size, &slot->map,
-                              &slot->ref.length, &slot->ref.truncated, &err);
+      slot->read = read_file (w->dirfd, slot->name, &slot->buffer, &slot->buffer_size, &slot->map, &slot->ref.length,
+                              &slot->ref.truncated, &err);
       slot->ref.data = !slot->read ? NULL : slot->map ? slot->map : slot->buffer;
       if (!slot->read)
         {
@@ -591,8 +592,7 @@ refuse_folder (Walk *w, const char *folder, const char *path, int err, GError **
   ref.path = path;
   ref.folder = folder;
   ref.dirfd = -1;
-  ref.read_error = err == ELOOP || err == ENOTDIR ? "a symbolic link or not a folder: not read"
-                                                  : g_strerror (err);
+  ref.read_error = err == ELOOP || err == ENOTDIR ? "a symbolic link or not a folder: not read" : g_strerror (err);
   if (w->stop || w->func (&ref, NULL, w->user_data, error))
     return TRUE;
   w->stop = TRUE;
@@ -640,8 +640,7 @@ foreach_maildir_folder (Walk *w, const char *maildir, int folder, GError **error
 }
 
 static gboolean
-foreach_maildir (Walk *w, const char *maildir, BounceMailboxFlags flags, const char *const *skip,
-                 GError **error)
+foreach_maildir (Walk *w, const char *maildir, BounceMailboxFlags flags, const char *const *skip, GError **error)
 {
   int top = open (maildir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   gboolean ok;
@@ -679,7 +678,8 @@ foreach_maildir (Walk *w, const char *maildir, BounceMailboxFlags flags, const c
            * none of ours. */
           if (sfd < 0)
             continue;
-          if (fstatat (sfd, "cur", &st, AT_SYMLINK_NOFOLLOW) == 0 || fstatat (sfd, "new", &st, AT_SYMLINK_NOFOLLOW) == 0)
+          if (fstatat (sfd, "cur", &st, AT_SYMLINK_NOFOLLOW) == 0
+              || fstatat (sfd, "new", &st, AT_SYMLINK_NOFOLLOW) == 0)
             ok = foreach_maildir_folder (w, sub, sfd, error);
           close (sfd);
         }
@@ -756,9 +756,9 @@ foreach_mbox (Walk *w, const char *path, GError **error)
  *   walk without an error).
  */
 gboolean
-bounce_mailbox_foreach (const char *path, BounceMailboxFlags flags, const char *const *skip_folders,
-                        guint threads, BounceMessagePrepareFunc prepare, GDestroyNotify prepared_free,
-                        BounceMessageFunc func, gpointer user_data, GError **error)
+bounce_mailbox_foreach (const char *path, BounceMailboxFlags flags, const char *const *skip_folders, guint threads,
+                        BounceMessagePrepareFunc prepare, GDestroyNotify prepared_free, BounceMessageFunc func,
+                        gpointer user_data, GError **error)
 {
   Walk w = { 0 };
   struct stat st;
@@ -771,8 +771,7 @@ bounce_mailbox_foreach (const char *path, BounceMailboxFlags flags, const char *
     }
   if (S_ISDIR (st.st_mode) && !bounce_mailbox_is_maildir (path))
     {
-      g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_PARSE,
-                   "%s: not a Maildir (it has no cur/ or new/ folder)", path);
+      g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_PARSE, "%s: not a Maildir (it has no cur/ or new/ folder)", path);
       return FALSE;
     }
   if (threads == 0)

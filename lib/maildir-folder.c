@@ -37,8 +37,9 @@ bounce_maildir_open_dir (int parent, const char *name, const struct stat *like, 
           return -1;
         }
       fd = openat (parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      if (fd >= 0 && ((fchown (fd, like->st_uid, like->st_gid) < 0 && errno != EPERM)
-                      || fchmod (fd, like->st_mode & 07777) < 0))
+      if (fd >= 0
+          && ((fchown (fd, like->st_uid, like->st_gid) < 0 && errno != EPERM)
+              || fchmod (fd, like->st_mode & 07777) < 0))
         {
           bounce_io_error (error, "cannot set the owner and mode of", path);
           close (fd);
@@ -48,8 +49,7 @@ bounce_maildir_open_dir (int parent, const char *name, const struct stat *like, 
   if (fd < 0)
     {
       if (errno == ELOOP || errno == ENOTDIR)
-        g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_IO,
-                     "%s is a symbolic link or not a folder: refused", path);
+        g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_IO, "%s is a symbolic link or not a folder: refused", path);
       else
         bounce_io_error (error, "cannot open", path);
     }
@@ -108,8 +108,7 @@ lists (const char *text, gsize len, const char *entry)
  * then renamed over FILE. Best effort: a folder that stays unsubscribed
  * still holds its mail, so nothing here is an error. */
 static void
-subscribe (int topfd, const char *file, const char *name, gboolean courier, gboolean create,
-           const struct stat *top)
+subscribe (int topfd, const char *file, const char *name, gboolean courier, gboolean create, const struct stat *top)
 {
   g_autofree char *lock = g_strconcat (file, ".lock", NULL);
   g_autofree char *entry = NULL;
@@ -181,7 +180,6 @@ subscribe (int topfd, const char *file, const char *name, gboolean courier, gboo
     fsync (topfd);
 }
 
-
 /**
  * bounce_maildir_folder_free:
  * @folder: (nullable) (transfer full): a folder from bounce_maildir_folder_open()
@@ -227,8 +225,7 @@ bounce_maildir_folder_open (const char *maildir, const char *name, GError **erro
   if (!bounce_folder_name_is_valid (name))
     {
       g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_CONFIG,
-                   "'%s' is not a folder name inside the Maildir (no '/', no '..', no leading dot)",
-                   name ? name : "");
+                   "'%s' is not a folder name inside the Maildir (no '/', no '..', no leading dot)", name ? name : "");
       return NULL;
     }
   dotted = g_strconcat (".", name, NULL);
@@ -304,8 +301,7 @@ same_folder (int fd, int dirfd)
 {
   struct stat a, b;
 
-  return fstat (fd, &a) == 0 && fstatat (dirfd, "..", &b, 0) == 0 && a.st_dev == b.st_dev
-         && a.st_ino == b.st_ino;
+  return fstat (fd, &a) == 0 && fstatat (dirfd, "..", &b, 0) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
 /**

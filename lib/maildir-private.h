@@ -18,7 +18,6 @@ struct _BounceMaildirFolder
   int fd, cur, new, tmp;
 };
 
-int bounce_maildir_open_dir (int parent, const char *name, const struct stat *like, const char *path,
-                             GError **error);
+int bounce_maildir_open_dir (int parent, const char *name, const struct stat *like, const char *path, GError **error);
 
 #endif /* BOUNCE_MAILDIR_PRIVATE_H */

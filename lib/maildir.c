@@ -47,8 +47,7 @@ message_sub (const BounceMessageRef *msg, char **sub, GError **error)
   g_autofree char *dir = g_path_get_dirname (msg->path);
   g_autofree char *subname = g_path_get_basename (dir);
 
-  if (msg->dirfd < 0 || msg->name == NULL
-      || (strcmp (subname, "cur") != 0 && strcmp (subname, "new") != 0))
+  if (msg->dirfd < 0 || msg->name == NULL || (strcmp (subname, "cur") != 0 && strcmp (subname, "new") != 0))
     {
       g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_IO, "%s is not in a Maildir's cur/ or new/", msg->path);
       return FALSE;
@@ -87,8 +86,8 @@ name_of (int dir, const struct stat *st)
     {
       struct stat o;
 
-      if (e->d_ino == st->st_ino && fstatat (dir, e->d_name, &o, AT_SYMLINK_NOFOLLOW) == 0
-          && o.st_dev == st->st_dev && o.st_ino == st->st_ino)
+      if (e->d_ino == st->st_ino && fstatat (dir, e->d_name, &o, AT_SYMLINK_NOFOLLOW) == 0 && o.st_dev == st->st_dev
+          && o.st_ino == st->st_ino)
         found = g_strdup (e->d_name);
     }
   closedir (d);
@@ -138,8 +137,8 @@ link_elsewhere (const BounceMessageRef *msg, int to, const struct stat *st, char
  * message that is already in @folder is an error.
  */
 gboolean
-bounce_maildir_move (const BounceMessageRef *msg, BounceMaildirFolder *folder, gboolean link_only,
-                     char **target, GError **error)
+bounce_maildir_move (const BounceMessageRef *msg, BounceMaildirFolder *folder, gboolean link_only, char **target,
+                     GError **error)
 {
   g_autofree char *sub = NULL, *dest = NULL;
   int to;
@@ -177,8 +176,7 @@ bounce_maildir_move (const BounceMessageRef *msg, BounceMaildirFolder *folder, g
             return vanished (error, msg->path);
           if (errno != EEXIST || fstatat (msg->dirfd, msg->name, &a, AT_SYMLINK_NOFOLLOW) < 0)
             return bounce_io_error (error, "cannot move the message to", dest);
-          if (!(fstatat (to, msg->name, &b, AT_SYMLINK_NOFOLLOW) == 0 && a.st_dev == b.st_dev
-                && a.st_ino == b.st_ino))
+          if (!(fstatat (to, msg->name, &b, AT_SYMLINK_NOFOLLOW) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino))
             {
               /* Another message has the name there: this one takes a new
                * one (or the one an interrupted run gave it). */
@@ -285,8 +283,8 @@ bounce_maildir_fix_name (const BounceMessageRef *msg, char **new_name, GError **
 /* Write @data to a new file in the folder open as @tmp, as @like (owner,
  * group, mode), fsynced; its name in *name. */
 static gboolean
-write_new (int tmp, const char *tmp_path, const struct stat *like, const char *data, gsize length,
-           char **name, GError **error)
+write_new (int tmp, const char *tmp_path, const struct stat *like, const char *data, gsize length, char **name,
+           GError **error)
 {
   g_autofree char *host = g_strdup (g_get_host_name ());
   g_autofree char *path = NULL;
@@ -297,8 +295,8 @@ write_new (int tmp, const char *tmp_path, const struct stat *like, const char *d
   for (int tries = 0; fd < 0 && tries < 100; tries++)
     {
       g_free (*name);
-      *name = g_strdup_printf ("%" G_GINT64_FORMAT ".P%dR%08x.%s", g_get_real_time () / G_USEC_PER_SEC,
-                               (int) getpid (), g_random_int (), host);
+      *name = g_strdup_printf ("%" G_GINT64_FORMAT ".P%dR%08x.%s", g_get_real_time () / G_USEC_PER_SEC, (int) getpid (),
+                               g_random_int (), host);
       fd = openat (tmp, *name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
       if (fd < 0 && errno != EEXIST)
         break;
@@ -319,8 +317,7 @@ write_new (int tmp, const char *tmp_path, const struct stat *like, const char *d
   /* The owner's mail stays the owner's: a scan run as root gives the new
    * file the old one's owner, group and mode. (Others cannot give files
    * away, and keep what they can.) */
-  if ((like->st_uid != geteuid () || like->st_gid != getegid ())
-      && fchown (fd, like->st_uid, like->st_gid) < 0
+  if ((like->st_uid != geteuid () || like->st_gid != getegid ()) && fchown (fd, like->st_uid, like->st_gid) < 0
       && (errno != EPERM || geteuid () == 0))
     {
       bounce_io_error (error, "cannot give the rewritten message its owner:", path);
@@ -381,8 +378,7 @@ holds (int dirfd, const char *name, const char *data, gsize length)
  * BOUNCE_ERROR_VANISHED and nothing is written.
  */
 gboolean
-bounce_maildir_replace (const BounceMessageRef *msg, const char *data, gsize length, char **new_path,
-                        GError **error)
+bounce_maildir_replace (const BounceMessageRef *msg, const char *data, gsize length, char **new_path, GError **error)
 {
   g_autofree char *sub = NULL, *dir = NULL, *maildir = NULL, *tmp_path = NULL;
   g_autofree char *tmp_name = NULL, *name = NULL;
@@ -415,10 +411,9 @@ bounce_maildir_replace (const BounceMessageRef *msg, const char *data, gsize len
         {
           /* A filesystem that cannot swap: the new file takes its new
            * name (never over another file), then the old one goes. */
-          if (strcmp (name, msg->name) == 0
-                ? renameat (tmp, tmp_name, msg->dirfd, name) == 0
-                : renameat2 (tmp, tmp_name, msg->dirfd, name, RENAME_NOREPLACE) == 0
-                    && (unlinkat (msg->dirfd, msg->name, 0) == 0 || errno == ENOENT))
+          if (strcmp (name, msg->name) == 0 ? renameat (tmp, tmp_name, msg->dirfd, name) == 0
+                                            : renameat2 (tmp, tmp_name, msg->dirfd, name, RENAME_NOREPLACE) == 0
+                                                  && (unlinkat (msg->dirfd, msg->name, 0) == 0 || errno == ENOENT))
             goto renamed;
         }
       if (errno == ENOENT)
@@ -430,8 +425,7 @@ bounce_maildir_replace (const BounceMessageRef *msg, const char *data, gsize len
     }
   /* Then the name that says the new size; a name already taken (by the
    * same content: a run killed at this point) is not overwritten. */
-  if (strcmp (name, msg->name) != 0
-      && renameat2 (msg->dirfd, msg->name, msg->dirfd, name, RENAME_NOREPLACE) < 0)
+  if (strcmp (name, msg->name) != 0 && renameat2 (msg->dirfd, msg->name, msg->dirfd, name, RENAME_NOREPLACE) < 0)
     {
       int e = errno;
 

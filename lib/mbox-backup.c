@@ -30,8 +30,8 @@
 /* Copy @len bytes from @from at @src to @to at @dst (files may be the
  * same when @dst <= @src). */
 static gboolean
-copy_range (int from, goffset src, int to, goffset dst, goffset len, const char *from_path,
-            const char *to_path, char *buf, GError **error)
+copy_range (int from, goffset src, int to, goffset dst, goffset len, const char *from_path, const char *to_path,
+            char *buf, GError **error)
 {
   while (len > 0)
     {
@@ -47,9 +47,7 @@ copy_range (int from, goffset src, int to, goffset dst, goffset len, const char 
   return TRUE;
 }
 
-
 #define PHASE_AT (sizeof MAGIC - 1 + 6) /* the digit of "phase P" */
-
 
 void
 bounce_mbox_backup_clear (Backup *b)
@@ -404,13 +402,12 @@ bounce_mbox_recover (BounceMboxLock *lock, const char *state_dir, char **note, G
     }
   else if (b.new_size < b.old_size && b.phase >= 3
            && (st.st_size < b.old_size
-               || !same_bytes (&b, lock->fd, b.new_size, b.data_at + (b.new_size - b.start),
-                               b.old_size - b.new_size, buf)))
+               || !same_bytes (&b, lock->fd, b.new_size, b.data_at + (b.new_size - b.start), b.old_size - b.new_size,
+                               buf)))
     eof = b.new_size;
   done = b.phase != 4 && eof == b.new_size && has_new_tail (&b, lock->fd, buf);
   if (done)
-    *note = g_strdup_printf ("an interrupted rewrite of %s was complete; its backup %s is removed",
-                             lock->path, b.file);
+    *note = g_strdup_printf ("an interrupted rewrite of %s was complete; its backup %s is removed", lock->path, b.file);
   else
     {
       /* Targets first: when one cannot be cut back, the mbox stays as it
@@ -418,8 +415,7 @@ bounce_mbox_recover (BounceMboxLock *lock, const char *state_dir, char **note, G
       if (!bounce_mbox_undo_targets (&b, error)
           || !bounce_mbox_restore_old_tail (&b, lock->fd, lock->path, eof, buf, error))
         goto out;
-      *note = g_strdup_printf ("an interrupted rewrite of %s was undone from its backup %s",
-                               lock->path, b.file);
+      *note = g_strdup_printf ("an interrupted rewrite of %s was undone from its backup %s", lock->path, b.file);
     }
   if (unlink (b.file) < 0)
     {

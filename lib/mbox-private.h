@@ -55,11 +55,6 @@ char *bounce_mbox_backup_name (const char *state_dir, const struct stat *st);
 gboolean bounce_mbox_set_phase (Backup *b, int phase, GError **error);
 gboolean bounce_mbox_write_new_tail (Backup *b, int fd, const char *path, char *buf, GError **error);
 gboolean bounce_mbox_undo_targets (Backup *b, GError **error);
-gboolean bounce_mbox_restore_old_tail (Backup *b,
-                                       int fd,
-                                       const char *path,
-                                       goffset eof,
-                                       char *buf,
-                                       GError **error);
+gboolean bounce_mbox_restore_old_tail (Backup *b, int fd, const char *path, goffset eof, char *buf, GError **error);
 
 #endif /* BOUNCE_MBOX_PRIVATE_H */

@@ -54,8 +54,7 @@ trim_breaks (const char *data, gsize len)
 /* Append the old text of the spans going to target @t (old tail in the
  * backup), each as a message of its own. */
 static gboolean
-append_to_target (Backup *b, GArray *spans, guint index, BounceMboxLock *target, Target *t,
-                  char *buf, GError **error)
+append_to_target (Backup *b, GArray *spans, guint index, BounceMboxLock *target, Target *t, char *buf, GError **error)
 {
   goffset at = t->old_size;
   char tail[2] = { 0, 0 };
@@ -91,8 +90,9 @@ append_to_target (Backup *b, GArray *spans, guint index, BounceMboxLock *target,
     }
   if (at != t->new_size)
     {
-      g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_IO, "%s: appended %" G_GOFFSET_FORMAT " bytes, not %" G_GOFFSET_FORMAT,
-                   target->path, at - t->old_size, t->new_size - t->old_size);
+      g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_IO,
+                   "%s: appended %" G_GOFFSET_FORMAT " bytes, not %" G_GOFFSET_FORMAT, target->path, at - t->old_size,
+                   t->new_size - t->old_size);
       return FALSE;
     }
   return bounce_fsync_fd (target->fd, target->path, error);
@@ -180,14 +180,15 @@ bounce_mbox_rewrite (BounceMboxLock *lock, GArray *spans, BounceMboxLock **targe
       BounceSpan *s = &g_array_index (spans, BounceSpan, i);
       Change c = { s->offset, s->length, -1, 0 };
 
-      if ((i > 0 && s->offset < g_array_index (spans, BounceSpan, i - 1).offset
-                                  + (goffset) g_array_index (spans, BounceSpan, i - 1).length)
+      if ((i > 0
+           && s->offset < g_array_index (spans, BounceSpan, i - 1).offset
+                              + (goffset) g_array_index (spans, BounceSpan, i - 1).length)
           || s->offset + (goffset) s->length > b.old_size || s->length < 5
           || memcmp (old_tail + (s->offset - b.start), "From ", 5) != 0
           || (s->target >= 0 && ((guint) s->target >= n_targets || targets[s->target] == NULL)))
         {
-          g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_IO,
-                       "%s changed while it was read; nothing was changed in it", lock->path);
+          g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_IO, "%s changed while it was read; nothing was changed in it",
+                       lock->path);
           goto out;
         }
       if (s->data)
@@ -278,7 +279,8 @@ bounce_mbox_rewrite (BounceMboxLock *lock, GArray *spans, BounceMboxLock **targe
       text = trim_breaks (s->data, s->data_length);
       keep = trim_breaks (old_tail + (s->offset - b.start), s->length);
       if (!bounce_pwrite_all (b.fd, s->data, text, at, tmp, error)
-          || !bounce_pwrite_all (b.fd, old_tail + (s->offset - b.start) + keep, s->length - keep, at + text, tmp, error))
+          || !bounce_pwrite_all (b.fd, old_tail + (s->offset - b.start) + keep, s->length - keep, at + text, tmp,
+                                 error))
         goto out_tmp;
       at += c->new_length;
     }
@@ -341,8 +343,9 @@ undo:
     /* Nobody else wrote to the mbox meanwhile (it is locked): its end is
      * where this run left it. The error is the first one; the undoing is
      * said only when it fails too. */
-    if (mbox_touched && (fstat (lock->fd, &now) < 0
-                         || !bounce_mbox_restore_old_tail (&b, lock->fd, lock->path, now.st_size, buf, &err)))
+    if (mbox_touched
+        && (fstat (lock->fd, &now) < 0
+            || !bounce_mbox_restore_old_tail (&b, lock->fd, lock->path, now.st_size, buf, &err)))
       goto kept;
     if (targets_touched && !bounce_mbox_undo_targets (&b, &err))
       goto kept;

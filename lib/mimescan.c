@@ -24,8 +24,8 @@ typedef struct
 {
   char *boundary; /* without the leading "--" */
   gsize len;
-  int depth;        /* of the multipart */
-  gboolean digest;  /* parts default to message/rfc822 */
+  int depth;       /* of the multipart */
+  gboolean digest; /* parts default to message/rfc822 */
 } Level;
 
 typedef enum
@@ -116,8 +116,7 @@ read_headers (const char **at, const char *end, gboolean digest, char **boundary
   if (shape == MESSAGE && cte)
     {
       g_strstrip (cte->str);
-      if (g_ascii_strcasecmp (cte->str, "base64") == 0
-          || g_ascii_strcasecmp (cte->str, "quoted-printable") == 0)
+      if (g_ascii_strcasecmp (cte->str, "base64") == 0 || g_ascii_strcasecmp (cte->str, "quoted-printable") == 0)
         shape = LEAF;
     }
   return shape;
@@ -240,9 +239,12 @@ bounce_mime_bounded_length (const char *data, gsize length, char **warning)
   while (n > 0)
     g_free (levels[--n].boundary);
   if (warning)
-    *warning = why ? g_strdup_printf ("the message has more %s than the %d read; only the first %" G_GSIZE_FORMAT " bytes were parsed",
-                                      why, g_str_equal (why, "MIME parts") ? BOUNCE_MAX_MIME_PARTS : BOUNCE_MAX_MIME_DEPTH, cut)
-                   : NULL;
+    *warning =
+        why ? g_strdup_printf ("the message has more %s than the %d read; only the first %" G_GSIZE_FORMAT
+                               " bytes were parsed",
+                               why, g_str_equal (why, "MIME parts") ? BOUNCE_MAX_MIME_PARTS : BOUNCE_MAX_MIME_DEPTH,
+                               cut)
+            : NULL;
   return cut;
 }
 

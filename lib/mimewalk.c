@@ -15,7 +15,6 @@
 
 #include <string.h>
 
-
 static gboolean
 type_is (GMimeObject *obj, const char *type, const char *subtype)
 {
@@ -28,10 +27,8 @@ static gboolean
 carries_original (GMimeObject *obj)
 {
   return type_is (obj, "message", "rfc822") || type_is (obj, "message", "global")
-         || type_is (obj, "text", "rfc822-headers")
-         || type_is (obj, "message", "global-headers")
-         || type_is (obj, "text", "rfc822-header")
-         || type_is (obj, "message", "rfc822-headers")
+         || type_is (obj, "text", "rfc822-headers") || type_is (obj, "message", "global-headers")
+         || type_is (obj, "text", "rfc822-header") || type_is (obj, "message", "rfc822-headers")
          || type_is (obj, "message", "partial");
 }
 
@@ -51,8 +48,8 @@ is_attachment (GMimeObject *obj)
 {
   GMimeContentDisposition *cd = g_mime_object_get_content_disposition (obj);
 
-  return cd && g_mime_content_disposition_is_attachment (cd)
-         && GMIME_IS_PART (obj) && g_mime_part_get_filename (GMIME_PART (obj));
+  return cd && g_mime_content_disposition_is_attachment (cd) && GMIME_IS_PART (obj)
+         && g_mime_part_get_filename (GMIME_PART (obj));
 }
 
 static gboolean
@@ -99,8 +96,8 @@ walk (BounceWalk *w, GMimeObject *obj, int depth)
 
       /* A report forwarded (or wrapped by a gateway) inside a message:
        * read the inner report when the outer message has none. */
-      if (w->status_part == NULL && w->mdn_part == NULL && w->feedback_part == NULL
-          && w->orig_part == NULL && is_report_message (inner))
+      if (w->status_part == NULL && w->mdn_part == NULL && w->feedback_part == NULL && w->orig_part == NULL
+          && is_report_message (inner))
         {
           w->report_message = inner;
           w->text_part = w->html_part = NULL;
@@ -112,8 +109,7 @@ walk (BounceWalk *w, GMimeObject *obj, int depth)
       return;
     }
   /* a leaf */
-  if (type_is (obj, "message", "delivery-status")
-      || type_is (obj, "message", "global-delivery-status"))
+  if (type_is (obj, "message", "delivery-status") || type_is (obj, "message", "global-delivery-status"))
     {
       if (w->status_part == NULL)
         {
@@ -211,12 +207,9 @@ html_to_text (const char *html)
     {
       if (*p == '<')
         {
-          gboolean block = g_ascii_strncasecmp (p, "<br", 3) == 0
-                           || g_ascii_strncasecmp (p, "<p", 2) == 0
-                           || g_ascii_strncasecmp (p, "</p", 3) == 0
-                           || g_ascii_strncasecmp (p, "<div", 4) == 0
-                           || g_ascii_strncasecmp (p, "</div", 5) == 0
-                           || g_ascii_strncasecmp (p, "<tr", 3) == 0
+          gboolean block = g_ascii_strncasecmp (p, "<br", 3) == 0 || g_ascii_strncasecmp (p, "<p", 2) == 0
+                           || g_ascii_strncasecmp (p, "</p", 3) == 0 || g_ascii_strncasecmp (p, "<div", 4) == 0
+                           || g_ascii_strncasecmp (p, "</div", 5) == 0 || g_ascii_strncasecmp (p, "<tr", 3) == 0
                            || g_ascii_strncasecmp (p, "<li", 3) == 0;
           const char *gt = strchr (p, '>');
 
@@ -232,7 +225,7 @@ html_to_text (const char *html)
           static const struct
           {
             const char *ent, *text;
-          } ents[] = { { "&lt;", "<" }, { "&gt;", ">" }, { "&amp;", "&" },
+          } ents[] = { { "&lt;", "<" },   { "&gt;", ">" },    { "&amp;", "&" },
                        { "&nbsp;", " " }, { "&quot;", "\"" }, { "&#39;", "'" } };
           gboolean done = FALSE;
 
@@ -262,8 +255,7 @@ bounce_text_to_utf8 (char *bytes, gsize n, const char *charset, gsize *len)
   for (gsize i = 0; i < n; i++)
     if (bytes[i] == '\0')
       bytes[i] = ' ';
-  if (charset && g_ascii_strcasecmp (charset, "utf-8") != 0
-      && g_ascii_strcasecmp (charset, "us-ascii") != 0)
+  if (charset && g_ascii_strcasecmp (charset, "utf-8") != 0 && g_ascii_strcasecmp (charset, "us-ascii") != 0)
     {
       const char *name = bounce_charset_iconv_name (charset);
       gsize written = 0;
@@ -294,7 +286,7 @@ bounce_text_of (GMimeObject *part, gsize *len)
   if (bytes->len == 0)
     return g_strdup ("");
   return bounce_text_to_utf8 ((char *) bytes->data, bytes->len,
-                       g_mime_object_get_content_type_parameter (part, "charset"), len);
+                              g_mime_object_get_content_type_parameter (part, "charset"), len);
 }
 
 /* The text the parse reads, from the decoded text of the part: capped,

@@ -89,15 +89,13 @@ received_word (const char *text, const char *key)
     {
       const char *start, *end;
 
-      if ((p == text || g_ascii_isspace (p[-1]) || p[-1] == ';')
-          && g_ascii_isspace (p[klen]))
+      if ((p == text || g_ascii_isspace (p[-1]) || p[-1] == ';') && g_ascii_isspace (p[klen]))
         {
           start = p + klen;
           while (g_ascii_isspace (*start))
             start++;
           end = start;
-          while (*end && !g_ascii_isspace (*end) && *end != ';' && *end != '('
-                 && *end != ')')
+          while (*end && !g_ascii_isspace (*end) && *end != ';' && *end != '(' && *end != ')')
             end++;
           if (end > start)
             return bounce_utf8 (start, end - start);
@@ -266,10 +264,9 @@ add_header (BounceOriginal *o, const char *name, const char *value)
 }
 
 static const char *const risky_extensions[] = {
-  "exe", "com", "scr", "pif", "bat", "cmd", "cpl", "vbs", "vbe", "js", "jse",
-  "wsf", "wsh", "hta", "msi", "msp", "jar", "lnk", "reg", "ps1", "dll",
-  "zip", "rar", "7z", "cab", "arj", "lzh", "ace", "iso", "img", "gz", "tgz",
-  "bz2", "xz", "docm", "xlsm", "pptm", "chm", "scf", "shs", "url", NULL,
+  "exe", "com", "scr", "pif", "bat", "cmd", "cpl",  "vbs",  "vbe",  "js",  "jse", "wsf", "wsh", "hta",
+  "msi", "msp", "jar", "lnk", "reg", "ps1", "dll",  "zip",  "rar",  "7z",  "cab", "arj", "lzh", "ace",
+  "iso", "img", "gz",  "tgz", "bz2", "xz",  "docm", "xlsm", "pptm", "chm", "scf", "shs", "url", NULL,
 };
 
 /**
@@ -302,12 +299,22 @@ bounce_filename_is_risky (const char *name, const char *content_type)
   if (content_type)
     {
       static const char *const types[] = {
-        "application/x-msdownload", "application/x-msdos-program",
-        "application/x-executable", "application/x-dosexec",
-        "application/zip", "application/x-zip-compressed",
-        "application/x-rar", "application/vnd.rar", "application/x-7z-compressed",
-        "application/java-archive", "application/hta", "application/x-sh",
-        "application/javascript", "text/javascript", "text/vbscript", NULL,
+        "application/x-msdownload",
+        "application/x-msdos-program",
+        "application/x-executable",
+        "application/x-dosexec",
+        "application/zip",
+        "application/x-zip-compressed",
+        "application/x-rar",
+        "application/vnd.rar",
+        "application/x-7z-compressed",
+        "application/java-archive",
+        "application/hta",
+        "application/x-sh",
+        "application/javascript",
+        "text/javascript",
+        "text/vbscript",
+        NULL,
       };
 
       for (guint i = 0; types[i]; i++)
@@ -334,8 +341,7 @@ list_attachments (BounceOriginal *o, GMimeObject *obj, int depth)
   if (GMIME_IS_MESSAGE_PART (obj) || GMIME_IS_PART (obj))
     {
       GMimeContentType *ct = g_mime_object_get_content_type (obj);
-      g_autofree char *type = ct ? g_mime_content_type_get_mime_type (ct)
-                                 : g_strdup ("application/octet-stream");
+      g_autofree char *type = ct ? g_mime_content_type_get_mime_type (ct) : g_strdup ("application/octet-stream");
       const char *name = NULL;
       BounceAttachment a = { 0 };
 
@@ -343,8 +349,7 @@ list_attachments (BounceOriginal *o, GMimeObject *obj, int depth)
         name = g_mime_part_get_filename (GMIME_PART (obj));
       if (name == NULL && !GMIME_IS_MESSAGE_PART (obj)
           && (g_mime_object_get_content_disposition (obj) == NULL
-              || !g_mime_content_disposition_is_attachment (
-                   g_mime_object_get_content_disposition (obj))))
+              || !g_mime_content_disposition_is_attachment (g_mime_object_get_content_disposition (obj))))
         return; /* a body part, not an attachment */
       if (o->attachments->len >= BOUNCE_MAX_ATTACHMENTS)
         {
@@ -479,8 +484,7 @@ plain_text_type (const char *raw)
  * as GMime decodes them. Returns FALSE when the block is not such; else
  * TRUE, with *@out the original (NULL when it has no header). */
 static gboolean
-original_from_plain_block (const char *text, gsize len, const char *carried_as,
-                           BounceOriginal **out)
+original_from_plain_block (const char *text, gsize len, const char *carried_as, BounceOriginal **out)
 {
   g_autoptr (GMimeParserOptions) opts = NULL;
   BounceOriginal *o = original_new (carried_as);
@@ -540,8 +544,7 @@ not_plain:
  * block is parsed too, for attachments. Returns: (transfer full) (nullable)
  * NULL when the text holds no header of a message. */
 BounceOriginal *
-bounce_original_from_headers_text (const char *text, gsize len,
-                                   const char *carried_as)
+bounce_original_from_headers_text (const char *text, gsize len, const char *carried_as)
 {
   g_autofree char *block = NULL;
   g_autoptr (GMimeMessage) msg = NULL;
@@ -596,9 +599,10 @@ BounceOriginal *
 bounce_original_from_part (GMimeObject *part)
 {
   GMimeContentType *ct = g_mime_object_get_content_type (part);
-  gboolean headers_only = ct && (g_mime_content_type_is_type (ct, "text", "rfc822-headers")
-                                 || g_mime_content_type_is_type (ct, "message", "global-headers")
-                                 || g_mime_content_type_is_type (ct, "text", "rfc822-header"));
+  gboolean headers_only = ct
+                          && (g_mime_content_type_is_type (ct, "text", "rfc822-headers")
+                              || g_mime_content_type_is_type (ct, "message", "global-headers")
+                              || g_mime_content_type_is_type (ct, "text", "rfc822-header"));
   const char *carried = headers_only ? "text/rfc822-headers" : "message/rfc822";
 
   if (GMIME_IS_MESSAGE_PART (part))

@@ -312,8 +312,8 @@ words_of_sequence (Reader *rd, const char *p, const char *end)
         }
       if (*p == '\\')
         len = escape (rd, p, end, &literal);
-      else if (*p == '.' || *p == '^' || *p == '$' || *p == '?' || *p == '*' || *p == '+'
-               || *p == '{' || *p == ')' || *p == '|')
+      else if (*p == '.' || *p == '^' || *p == '$' || *p == '?' || *p == '*' || *p == '+' || *p == '{' || *p == ')'
+               || *p == '|')
         literal = -1;
       else
         literal = (guchar) *p;

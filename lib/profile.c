@@ -103,7 +103,7 @@ bounce_ip_is_private (const char *ip)
   b = g_inet_address_to_bytes (a);
   if (g_inet_address_get_family (a) == G_SOCKET_FAMILY_IPV4)
     return b[0] == 100 && (b[1] & 0xc0) == 64; /* carrier-grade NAT, RFC 6598 */
-  return (b[0] & 0xfe) == 0xfc; /* unique local, RFC 4193 */
+  return (b[0] & 0xfe) == 0xfc;                /* unique local, RFC 4193 */
 }
 
 /* The client's name as the server found it. Postfix and sendmail write
@@ -126,7 +126,8 @@ found_name (const char *from_part, const char *from_word, gboolean exim)
   if (*p == '[')
     {
       /* Exim: the name before the parentheses is the one it found. */
-      return exim && from_word && !g_hostname_is_ip_address (from_word) && from_word[0] != '[' ? g_strdup (from_word) : NULL;
+      return exim && from_word && !g_hostname_is_ip_address (from_word) && from_word[0] != '[' ? g_strdup (from_word)
+                                                                                               : NULL;
     }
   for (end = p; *end && *end != ' ' && *end != '[' && *end != ')'; end++)
     ;
@@ -140,8 +141,8 @@ found_name (const char *from_part, const char *from_word, gboolean exim)
 static gboolean
 is_auth_protocol (const char *with)
 {
-  static const char *const names[] = { "esmtpa", "esmtpsa", "lmtpa", "lmtpsa", "utf8smtpa",
-                                       "utf8smtpsa", "utf8lmtpa", "utf8lmtpsa" };
+  static const char *const names[] = { "esmtpa",    "esmtpsa",    "lmtpa",     "lmtpsa",
+                                       "utf8smtpa", "utf8smtpsa", "utf8lmtpa", "utf8lmtpsa" };
 
   for (guint i = 0; with && i < G_N_ELEMENTS (names); i++)
     if (g_ascii_strcasecmp (with, names[i]) == 0)
@@ -301,8 +302,7 @@ bounce_hop_key (const BounceHop *hop)
       if (hop->by_host == NULL)
         return g_strdup ("s:[local]");
       if (by == NULL)
-        return strchr (hop->by_host, ':') || g_hostname_is_ip_address (hop->by_host)
-                 ? g_strdup ("s:[address]") : NULL;
+        return strchr (hop->by_host, ':') || g_hostname_is_ip_address (hop->by_host) ? g_strdup ("s:[address]") : NULL;
       return g_strconcat ("s:", by, NULL);
     }
   from = hop->from_ip ? network_of (hop->from_ip) : bounce_org_domain (hop->from_host);
@@ -439,9 +439,8 @@ bounce_date_zone (const char *date)
   if (v == NULL)
     return NULL;
   for (p = v + strlen (v); p > v; p--)
-    if ((p[-1] == '+' || p[-1] == '-') && g_ascii_isdigit (p[0]) && strlen (p) >= 4
-        && g_ascii_isdigit (p[1]) && g_ascii_isdigit (p[2]) && g_ascii_isdigit (p[3])
-        && (p[4] == '\0' || p[4] == ' '))
+    if ((p[-1] == '+' || p[-1] == '-') && g_ascii_isdigit (p[0]) && strlen (p) >= 4 && g_ascii_isdigit (p[1])
+        && g_ascii_isdigit (p[2]) && g_ascii_isdigit (p[3]) && (p[4] == '\0' || p[4] == ' '))
       {
         if (p[-1] == '-' && strncmp (p, "0000", 4) == 0)
           return NULL;
@@ -461,8 +460,7 @@ bounce_date_zone (const char *date)
 char *
 bounce_sending_style (const char *hop_key, const char *shape, const char *agent)
 {
-  return g_strdup_printf ("%s|%s|%s", hop_key ? hop_key : "-", shape ? shape : "-",
-                          agent ? agent : "-");
+  return g_strdup_printf ("%s|%s|%s", hop_key ? hop_key : "-", shape ? shape : "-", agent ? agent : "-");
 }
 
 /* The domain of a Message-ID: "<abc@mail.example.org>" -> "mail.example.org". */

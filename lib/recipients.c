@@ -14,8 +14,8 @@
 
 #include <string.h>
 
-#define MAX_LINES_BACK 40     /* lines of an SMTP transcript read back to the command */
-#define PARAGRAPH_BYTES 4096  /* of the paragraph read for the command a reply answered */
+#define MAX_LINES_BACK 40    /* lines of an SMTP transcript read back to the command */
+#define PARAGRAPH_BYTES 4096 /* of the paragraph read for the command a reply answered */
 
 /* bounce_recipients_find: the recipient of @recipients with @address
  * (ASCII case ignored), or NULL. Returns: (transfer none) */
@@ -86,8 +86,7 @@ bounce_recipients_merge (GPtrArray *recipients, GPtrArray *found)
         }
       if (x->diagnostic == NULL)
         x->diagnostic = g_steal_pointer (&f->diagnostic);
-      if (x->status == NULL || (is_generic_status (x->status) && f->status
-                                && f->status[0] == x->status[0]))
+      if (x->status == NULL || (is_generic_status (x->status) && f->status && f->status[0] == x->status[0]))
         {
           g_free (x->status);
           x->status = g_steal_pointer (&f->status);
@@ -96,7 +95,6 @@ bounce_recipients_merge (GPtrArray *recipients, GPtrArray *found)
         x->reply_code = g_steal_pointer (&f->reply_code);
     }
 }
-
 
 /* The SMTP command named in @text ("in reply to end of DATA command",
  * "after RCPT TO", a ">>> DATA" transcript line), or NULL. */
@@ -144,8 +142,7 @@ recipient_command (BounceRecipient *x, const char *text, gsize len)
     return cmd;
   /* A few mentions of the address, a few dozen lines back: enough for any
    * real report, bounded for a hostile one. */
-  for (p = text; looked++ < 8 && (at = memmem (p, text + len - p, x->address, strlen (x->address))) != NULL;
-       p = at + 1)
+  for (p = text; looked++ < 8 && (at = memmem (p, text + len - p, x->address, strlen (x->address))) != NULL; p = at + 1)
     {
       const char *line = at, *end;
 
@@ -196,8 +193,8 @@ recipient_command (BounceRecipient *x, const char *text, gsize len)
  * permanence, the SMTP command and the reason. Returns: how many
  * diagnostics were cut to BOUNCE_MAX_DIAGNOSTIC_BYTES. */
 guint
-bounce_recipients_finish (GPtrArray *recipients, BounceRules *rules, const BounceFormatRule *rule,
-                          const char *text, gsize text_len)
+bounce_recipients_finish (GPtrArray *recipients, BounceRules *rules, const BounceFormatRule *rule, const char *text,
+                          gsize text_len)
 {
   guint cut = 0;
 
@@ -260,8 +257,7 @@ bounce_recipients_finish (GPtrArray *recipients, BounceRules *rules, const Bounc
         reason = "rejected";
       if (reason == NULL)
         {
-          if (g_strcmp0 (x->action, "delivered") == 0
-              || g_strcmp0 (x->action, "relayed") == 0
+          if (g_strcmp0 (x->action, "delivered") == 0 || g_strcmp0 (x->action, "relayed") == 0
               || g_strcmp0 (x->action, "expanded") == 0)
             reason = "delivered";
           else if (g_strcmp0 (x->action, "delayed") == 0)
@@ -298,8 +294,7 @@ bounce_kind_from_actions (GPtrArray *recipients)
         failed = TRUE;
       else if (g_str_has_prefix (a, "delay"))
         delayed = TRUE;
-      else if (g_str_has_prefix (a, "deliver") || g_str_has_prefix (a, "relay")
-               || g_str_has_prefix (a, "expand"))
+      else if (g_str_has_prefix (a, "deliver") || g_str_has_prefix (a, "relay") || g_str_has_prefix (a, "expand"))
         delivered = TRUE;
       else
         failed = TRUE;

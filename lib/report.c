@@ -36,7 +36,7 @@ struct _BounceReport
   GPtrArray *headers;    /* alternating name, value of the report itself */
   GPtrArray *recipients; /* BounceRecipient */
   BounceOriginal *original;
-  GPtrArray *warnings;   /* char *, NULL-terminated */
+  GPtrArray *warnings; /* char *, NULL-terminated */
 };
 
 static const char *const kind_names[] = {
@@ -118,7 +118,9 @@ bounce_report_unref (BounceReport *report)
   g_free (report);
 }
 
-static void G_GNUC_PRINTF (2, 3)
+static void warn (BounceReport *r, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
+
+static void
 warn (BounceReport *r, const char *fmt, ...)
 {
   va_list ap;
@@ -149,8 +151,8 @@ keep_header (BounceReport *r, GMimeMessage *msg, const char *name)
  * field, which give the MIME structure, and those the rules' header
  * conditions name. */
 static const char *const read_fields[] = {
-  "From", "To", "Subject", "Date", "Message-ID", "Delivered-To", "X-Original-To",
-  "In-Reply-To", "Sender", "Reply-To", "Return-Path", "X-Failed-Recipients",
+  "From",           "To",          "Subject",       "Date",       "Message-ID",   "Delivered-To",
+  "X-Original-To",  "In-Reply-To", "Sender",        "Reply-To",   "Return-Path",  "X-Failed-Recipients",
   "Auto-Submitted", "X-Autoreply", "X-Autorespond", "Precedence", "MIME-Version",
 };
 
@@ -228,14 +230,12 @@ parse_message (BounceReport *r, GMimeMessage *msg, BounceRules *rules)
           BOUNCE_MAX_MIME_DEPTH, BOUNCE_MAX_MIME_PARTS);
   text = bounce_report_text (&w, &text_len);
   if (w.text_cut)
-    warn (r, "the report text is longer than %d KiB; only its start was read",
-          BOUNCE_MAX_TEXT_BYTES / 1024);
+    warn (r, "the report text is longer than %d KiB; only its start was read", BOUNCE_MAX_TEXT_BYTES / 1024);
 
   if (w.status_part && GMIME_IS_PART (w.status_part))
     {
       /* one byte more than is parsed, to know whether there was more */
-      g_autoptr (GByteArray) body = bounce_part_content (GMIME_PART (w.status_part),
-                                                         BOUNCE_MAX_DSN_BYTES + 1);
+      g_autoptr (GByteArray) body = bounce_part_content (GMIME_PART (w.status_part), BOUNCE_MAX_DSN_BYTES + 1);
       g_autoptr (BounceDsn) dsn = bounce_dsn_parse ((const char *) body->data, body->len);
 
       /* A delivery-status part of prose, not fields: a later one may
@@ -243,8 +243,7 @@ parse_message (BounceReport *r, GMimeMessage *msg, BounceRules *rules)
       for (guint i = 0; dsn->recipients->len == 0 && i < G_N_ELEMENTS (w.more_status); i++)
         if (w.more_status[i] && GMIME_IS_PART (w.more_status[i]))
           {
-            g_autoptr (GByteArray) next = bounce_part_content (GMIME_PART (w.more_status[i]),
-                                                               BOUNCE_MAX_DSN_BYTES + 1);
+            g_autoptr (GByteArray) next = bounce_part_content (GMIME_PART (w.more_status[i]), BOUNCE_MAX_DSN_BYTES + 1);
             BounceDsn *d = bounce_dsn_parse ((const char *) next->data, next->len);
 
             if (d->recipients->len > 0)
@@ -292,8 +291,7 @@ parse_message (BounceReport *r, GMimeMessage *msg, BounceRules *rules)
       /* A report whose delivery-status part is labelled text/plain. */
       if (dsn == NULL && w.text_attachment && GMIME_IS_PART (w.text_attachment))
         {
-          g_autoptr (GByteArray) body = bounce_part_content (GMIME_PART (w.text_attachment),
-                                                             BOUNCE_MAX_DSN_BYTES);
+          g_autoptr (GByteArray) body = bounce_part_content (GMIME_PART (w.text_attachment), BOUNCE_MAX_DSN_BYTES);
 
           if (g_utf8_validate ((const char *) body->data, body->len, NULL))
             dsn = bounce_generic_dsn ((const char *) body->data, body->len);
@@ -352,10 +350,11 @@ parse_message (BounceReport *r, GMimeMessage *msg, BounceRules *rules)
   g_clear_pointer (&g.signals, g_ptr_array_unref);
   if (g.kind == BOUNCE_KIND_NOT_BOUNCE)
     {
-      r->not_report = rule && bounce_format_rule_kind (rule) == BOUNCE_KIND_NOT_BOUNCE
-        ? g_strdup_printf ("the format rule %s says it is no report", bounce_format_rule_name (rule))
-        : g_strdup ("read whole, it has no delivery-status part and no report format a rule knows, and "
-                    "the format-free reader did not find a report's sender, wording and codes together");
+      r->not_report =
+          rule && bounce_format_rule_kind (rule) == BOUNCE_KIND_NOT_BOUNCE
+              ? g_strdup_printf ("the format rule %s says it is no report", bounce_format_rule_name (rule))
+              : g_strdup ("read whole, it has no delivery-status part and no report format a rule knows, and "
+                          "the format-free reader did not find a report's sender, wording and codes together");
       g_ptr_array_set_size (r->recipients, 0);
       g_clear_pointer (&r->original, bounce_original_free);
       return;
@@ -364,11 +363,10 @@ parse_message (BounceReport *r, GMimeMessage *msg, BounceRules *rules)
   if (n_cut == 1)
     warn (r, "a diagnostic is longer than %d bytes; only its start was kept", BOUNCE_MAX_DIAGNOSTIC_BYTES);
   else if (n_cut > 1)
-    warn (r, "%u diagnostics are longer than %d bytes; only their start was kept", n_cut,
-          BOUNCE_MAX_DIAGNOSTIC_BYTES);
+    warn (r, "%u diagnostics are longer than %d bytes; only their start was kept", n_cut, BOUNCE_MAX_DIAGNOSTIC_BYTES);
   if (r->recipients->len >= BOUNCE_MAX_RECIPIENTS)
-    warn (r, "the report names %d recipients or more; only the first %d were read",
-          BOUNCE_MAX_RECIPIENTS, BOUNCE_MAX_RECIPIENTS);
+    warn (r, "the report names %d recipients or more; only the first %d were read", BOUNCE_MAX_RECIPIENTS,
+          BOUNCE_MAX_RECIPIENTS);
 
   /* The original: an attached part first, then text after a marker, then
    * a header block found in the text. */
@@ -393,14 +391,14 @@ parse_message (BounceReport *r, GMimeMessage *msg, BounceRules *rules)
         r->original = bounce_original_from_headers_text (text + at, text_len - at, "inline");
     }
   if (r->original && r->original->cut_received)
-    warn (r, "the original has more than %d Received headers; only the first %d were read",
-          BOUNCE_MAX_RECEIVED, BOUNCE_MAX_RECEIVED);
+    warn (r, "the original has more than %d Received headers; only the first %d were read", BOUNCE_MAX_RECEIVED,
+          BOUNCE_MAX_RECEIVED);
   if (r->original && r->original->cut_fields)
-    warn (r, "the original has more than %d header fields; only the first %d were read",
-          BOUNCE_MAX_ORIGINAL_FIELDS, BOUNCE_MAX_ORIGINAL_FIELDS);
+    warn (r, "the original has more than %d header fields; only the first %d were read", BOUNCE_MAX_ORIGINAL_FIELDS,
+          BOUNCE_MAX_ORIGINAL_FIELDS);
   if (r->original && r->original->cut_attachments)
-    warn (r, "the original has more than %d attachments; only the first %d are listed",
-          BOUNCE_MAX_ATTACHMENTS, BOUNCE_MAX_ATTACHMENTS);
+    warn (r, "the original has more than %d attachments; only the first %d are listed", BOUNCE_MAX_ATTACHMENTS,
+          BOUNCE_MAX_ATTACHMENTS);
 }
 
 /* The address the report was delivered to: Delivered-To, X-Original-To,
@@ -431,8 +429,7 @@ delivered_to (BounceReport *report)
  * Returns: (transfer full) (nullable): the report, or NULL on error.
  */
 BounceReport *
-bounce_report_new_from_data (const char *data, gsize length, BounceRules *rules,
-                             BounceParseFlags flags, GError **error)
+bounce_report_new_from_data (const char *data, gsize length, BounceRules *rules, BounceParseFlags flags, GError **error)
 {
   g_autoptr (BounceReport) r = report_new ();
   g_autoptr (GMimeMessage) msg = NULL;
@@ -451,8 +448,8 @@ bounce_report_new_from_data (const char *data, gsize length, BounceRules *rules,
   /* The triage reads the header block once; a candidate's is measured
    * on its own. */
   probe = MIN (length, (gsize) BOUNCE_MAX_HEADER_BYTES + 2);
-  worth = bounce_worth_parsing (data, MIN (length, (gsize) BOUNCE_MAX_MESSAGE_BYTES), probe,
-                                rules, flags, &hend, &triage);
+  worth =
+      bounce_worth_parsing (data, MIN (length, (gsize) BOUNCE_MAX_MESSAGE_BYTES), probe, rules, flags, &hend, &triage);
   if (length == 0 || hend == 0)
     {
       g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_PARSE, "empty message or no header");
@@ -462,25 +459,24 @@ bounce_report_new_from_data (const char *data, gsize length, BounceRules *rules,
     {
       /* No mail system writes such a header block: refuse it whole rather
        * than hand it to the MIME parser. */
-      g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_LIMIT,
-                   "the header block is larger than %d KiB", BOUNCE_MAX_HEADER_BYTES / 1024);
+      g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_LIMIT, "the header block is larger than %d KiB",
+                   BOUNCE_MAX_HEADER_BYTES / 1024);
       return NULL;
     }
   if (length > BOUNCE_MAX_MESSAGE_BYTES)
     {
-      warn (r, "the message is larger than %d bytes; only the start was read",
-            BOUNCE_MAX_MESSAGE_BYTES);
+      warn (r, "the message is larger than %d bytes; only the start was read", BOUNCE_MAX_MESSAGE_BYTES);
       length = BOUNCE_MAX_MESSAGE_BYTES;
     }
   if (!worth)
     {
       r->kind = BOUNCE_KIND_NOT_BOUNCE;
-      r->not_report = g_strdup (
-        triage == BOUNCE_TRIAGE_NO
-          ? "its header has nothing of a report: no report content type, no mail system's From or "
-            "empty Return-Path, no automatic-reply header, no report's word in the Subject"
-          : "only its Subject has a report's word, and its plain text holds no delivery-status field, "
-            "no code beside an address and no phrase a rule looks for");
+      r->not_report =
+          g_strdup (triage == BOUNCE_TRIAGE_NO
+                        ? "its header has nothing of a report: no report content type, no mail system's From or "
+                          "empty Return-Path, no automatic-reply header, no report's word in the Subject"
+                        : "only its Subject has a report's word, and its plain text holds no delivery-status field, "
+                          "no code beside an address and no phrase a rule looks for");
       return g_steal_pointer (&r);
     }
   {
@@ -546,8 +542,7 @@ bounce_report_needs_rules (const char *data, gsize length, BounceParseFlags flag
   if (length == 0)
     return FALSE;
   /* As bounce_report_new_from_data() reads it. */
-  return bounce_triage (data, MIN (length, (gsize) BOUNCE_MAX_HEADER_BYTES + 2), &hend)
-         != BOUNCE_TRIAGE_NO;
+  return bounce_triage (data, MIN (length, (gsize) BOUNCE_MAX_HEADER_BYTES + 2), &hend) != BOUNCE_TRIAGE_NO;
 }
 
 /**
@@ -561,8 +556,7 @@ bounce_report_needs_rules (const char *data, gsize length, BounceParseFlags flag
  * Returns: (transfer full) (nullable): the report, or NULL on error.
  */
 BounceReport *
-bounce_report_new_from_file (const char *path, BounceRules *rules,
-                             BounceParseFlags flags, GError **error)
+bounce_report_new_from_file (const char *path, BounceRules *rules, BounceParseFlags flags, GError **error)
 {
   /* O_NONBLOCK: a FIFO is refused, not waited on. */
   int fd = open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
@@ -723,10 +717,10 @@ bounce_report_get_warnings (BounceReport *report)
 /* The recipient's fields: bounce_recipient_get_address() and the rest
  * return (transfer none) (nullable) strings, valid UTF-8, borrowed until
  * the report that holds the recipient is freed. */
-#define RCPT_GETTER(field) \
-  const char *bounce_recipient_get_##field (BounceRecipient *rcpt) \
-  { \
-    return rcpt->field; \
+#define RCPT_GETTER(field)                                                                                             \
+  const char *bounce_recipient_get_##field (BounceRecipient *rcpt)                                                     \
+  {                                                                                                                    \
+    return rcpt->field;                                                                                                \
   }
 
 RCPT_GETTER (address)
@@ -745,4 +739,3 @@ bounce_recipient_get_permanent (BounceRecipient *rcpt)
 {
   return rcpt->permanent;
 }
-

@@ -44,9 +44,9 @@ line_of_match (GRegex *re, const char *text, gsize len, gsize from)
 
 typedef struct
 {
-  int start, end;      /* the recipient match */
+  int start, end; /* the recipient match */
   char *addr;
-  char *diag;          /* from a diag group, or NULL */
+  char *diag; /* from a diag group, or NULL */
   char *code;
   char *status;
 } Hit;
@@ -211,8 +211,8 @@ paragraph_after (const char *text, gsize pos, gsize limit)
  * add failed recipients to @recipients (BounceRecipient) and set
  * @original_offset to where an inline original starts (or G_MAXSIZE). */
 void
-bounce_format_rule_extract (const BounceFormatRule *rule, const char *text, gsize len,
-                            GPtrArray *recipients, gsize *original_offset)
+bounce_format_rule_extract (const BounceFormatRule *rule, const char *text, gsize len, GPtrArray *recipients,
+                            gsize *original_offset)
 {
   gsize err_start = 0, err_end = len, orig = G_MAXSIZE;
   g_autoptr (GArray) hits = g_array_new (FALSE, TRUE, sizeof (Hit));
@@ -322,9 +322,9 @@ bounce_format_rule_extract (const BounceFormatRule *rule, const char *text, gsiz
             break;
           r = bounce_recipient_new ();
           r->address = g_strdup (h->addr);
-          r->action = g_strdup (rule->kind == BOUNCE_KIND_DELAY ? "delayed"
+          r->action = g_strdup (rule->kind == BOUNCE_KIND_DELAY       ? "delayed"
                                 : rule->kind == BOUNCE_KIND_DELIVERED ? "delivered"
-                                : "failed");
+                                                                      : "failed");
           g_ptr_array_add (recipients, r);
         }
       if (r->diagnostic == NULL)

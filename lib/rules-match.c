@@ -55,8 +55,7 @@ typedef struct
 } Seen;
 
 static gboolean
-cond_holds (const Cond *c, const BounceRuleInput *in, const char *from, const char *subject,
-            const Seen *seen)
+cond_holds (const Cond *c, const BounceRuleInput *in, const char *from, const char *subject, const Seen *seen)
 {
   gboolean m = FALSE;
 
@@ -79,8 +78,7 @@ cond_holds (const Cond *c, const BounceRuleInput *in, const char *from, const ch
 }
 
 static const BounceFormatRule *
-match_in (GPtrArray *formats, const BounceRuleInput *in, const char *from, const char *subject,
-          const Seen *seen)
+match_in (GPtrArray *formats, const BounceRuleInput *in, const char *from, const char *subject, const Seen *seen)
 {
   for (guint i = 0; i < formats->len; i++)
     {
@@ -151,8 +149,7 @@ typedef struct
  * pattern needs and the headers there are, and with @run by running its
  * pattern. */
 static gboolean
-cond_cannot_hold (const Cond *c, BouncePrefilter *pf, const BounceLook *look, const LookWords *seen,
-                  gboolean run)
+cond_cannot_hold (const Cond *c, BouncePrefilter *pf, const BounceLook *look, const LookWords *seen, gboolean run)
 {
   GPtrArray *values;
 
@@ -161,11 +158,11 @@ cond_cannot_hold (const Cond *c, BouncePrefilter *pf, const BounceLook *look, co
   switch (c->where)
     {
     case COND_FROM:
-      return look->from && (test_cannot_match (c->test, pf, seen->from)
-                            || (run && !test_matches_any (c->test, look->from)));
+      return look->from
+             && (test_cannot_match (c->test, pf, seen->from) || (run && !test_matches_any (c->test, look->from)));
     case COND_SUBJECT:
-      return look->subject && (test_cannot_match (c->test, pf, seen->subject)
-                               || (run && !test_matches_any (c->test, look->subject)));
+      return look->subject
+             && (test_cannot_match (c->test, pf, seen->subject) || (run && !test_matches_any (c->test, look->subject)));
     case COND_HEADER:
       if (!g_hash_table_lookup_extended (look->headers, c->header, NULL, (gpointer *) &values))
         return TRUE; /* no such header */

@@ -14,13 +14,42 @@
 #include <string.h>
 
 static const char *const known_reasons[] = {
-  "userunknown", "mailboxfull", "hostunknown", "blocked", "spamdetected",
-  "virusdetected", "policyviolation", "expired", "mesgtoobig", "exceedlimit",
-  "norelaying", "systemerror", "systemfull", "networkerror", "suspend",
-  "rejected", "filtered", "securityerror", "authfailure", "badreputation",
-  "requireptr", "toomanyconn", "speeding", "notaccept", "notcompliantrfc",
-  "contenterror", "syntaxerror", "mailererror", "hasmoved", "failedstarttls",
-  "suppressed", "onhold", "undefined", "vacation", "feedback", "delivered",
+  "userunknown",
+  "mailboxfull",
+  "hostunknown",
+  "blocked",
+  "spamdetected",
+  "virusdetected",
+  "policyviolation",
+  "expired",
+  "mesgtoobig",
+  "exceedlimit",
+  "norelaying",
+  "systemerror",
+  "systemfull",
+  "networkerror",
+  "suspend",
+  "rejected",
+  "filtered",
+  "securityerror",
+  "authfailure",
+  "badreputation",
+  "requireptr",
+  "toomanyconn",
+  "speeding",
+  "notaccept",
+  "notcompliantrfc",
+  "contenterror",
+  "syntaxerror",
+  "mailererror",
+  "hasmoved",
+  "failedstarttls",
+  "suppressed",
+  "onhold",
+  "undefined",
+  "vacation",
+  "feedback",
+  "delivered",
   NULL,
 };
 
@@ -37,7 +66,9 @@ typedef struct
   int cur_line;
 } Ctx;
 
-static gboolean G_GNUC_PRINTF (2, 3)
+static gboolean fail (Ctx *ctx, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
+
+static gboolean
 fail (Ctx *ctx, const char *fmt, ...)
 {
   va_list ap;
@@ -46,8 +77,7 @@ fail (Ctx *ctx, const char *fmt, ...)
   va_start (ap, fmt);
   msg = g_strdup_vprintf (fmt, ap);
   va_end (ap);
-  g_set_error (ctx->error, BOUNCE_ERROR, BOUNCE_ERROR_RULES, "%s:%d: %s",
-               ctx->file, ctx->line, msg);
+  g_set_error (ctx->error, BOUNCE_ERROR, BOUNCE_ERROR_RULES, "%s:%d: %s", ctx->file, ctx->line, msg);
   return FALSE;
 }
 
@@ -524,8 +554,8 @@ parse_rules (Ctx *ctx, char *data)
  * the text before the faulty line stay loaded: discard the set.
  */
 gboolean
-bounce_rules_load_data (BounceRules *rules, const char *name, const char *data,
-                        gssize length, gboolean user, GError **error)
+bounce_rules_load_data (BounceRules *rules, const char *name, const char *data, gssize length, gboolean user,
+                        GError **error)
 {
   Ctx ctx = { name, 0, error, rules, user, NULL, 0 };
   g_autofree char *copy = length < 0 ? g_strdup (data) : g_strndup (data, length);
@@ -623,10 +653,11 @@ stamp_file (const char *path, gpointer data, GError **error)
       g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_IO, "%s: %s", path, g_strerror (errno));
       return FALSE;
     }
-  g_string_append_printf (out, "%s %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT " %" G_GINT64_FORMAT ".%09ld %" G_GINT64_FORMAT ".%09ld\n",
-                          path, (guint64) st.st_ino, (guint64) st.st_size,
-                          (gint64) st.st_mtim.tv_sec, (long) st.st_mtim.tv_nsec,
-                          (gint64) st.st_ctim.tv_sec, (long) st.st_ctim.tv_nsec);
+  g_string_append_printf (out,
+                          "%s %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT " %" G_GINT64_FORMAT ".%09ld %" G_GINT64_FORMAT
+                          ".%09ld\n",
+                          path, (guint64) st.st_ino, (guint64) st.st_size, (gint64) st.st_mtim.tv_sec,
+                          (long) st.st_mtim.tv_nsec, (gint64) st.st_ctim.tv_sec, (long) st.st_ctim.tv_nsec);
   return TRUE;
 }
 

@@ -28,9 +28,9 @@ typedef struct _Pattern Pattern;
 struct _Pattern
 {
   char *source;
-  GRegex *re;     /* the checked one; NULL until it first runs for an alternative */
-  GRegex *fast;   /* the JIT-compiled one, once it has run often enough */
-  gsize re_once;  /* re is set (an alternative's is made on first use) */
+  GRegex *re;    /* the checked one; NULL until it first runs for an alternative */
+  GRegex *fast;  /* the JIT-compiled one, once it has run often enough */
+  gsize re_once; /* re is set (an alternative's is made on first use) */
   gsize fast_once;
   gint runs;
   Pattern *whole; /* an alternative: the pattern it was cut from */
@@ -93,7 +93,7 @@ struct _BounceRules
   GPtrArray *reasons;      /* ReasonRule */
   GPtrArray *user_reasons; /* ReasonRule, tried first */
   GHashTable *status_reasons;
-  GHashTable *weights;     /* char * -> double * */
+  GHashTable *weights; /* char * -> double * */
   BouncePrefilter *prefilter;
   GHashTable *header_names; /* lower case: the headers conditions read */
   gboolean checked;         /* the files loaded were checked before: see bounce_rules_set_checked() */
@@ -103,10 +103,7 @@ struct _BounceRules
 
 GRegex *bounce_rule_pattern_re (Pattern *p, gssize len);
 void bounce_rule_pattern_free (gpointer data);
-gboolean bounce_rule_test_matches (const Test *t,
-                                   BouncePrefilter *pf,
-                                   const guint64 *seen,
-                                   const char *text,
+gboolean bounce_rule_test_matches (const Test *t, BouncePrefilter *pf, const guint64 *seen, const char *text,
                                    gssize len);
 void bounce_rule_cond_free (gpointer p);
 

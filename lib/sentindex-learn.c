@@ -43,7 +43,8 @@ add_addresses (BounceIndex *idx, GMimeMessage *msg, GMimeAddressType type, const
       InternetAddress *a = internet_address_list_get_address (list, i);
 
       if (INTERNET_ADDRESS_IS_MAILBOX (a))
-        bump (idx, BOUNCE_INDEX_RECIPIENT, internet_address_mailbox_get_idn_addr (INTERNET_ADDRESS_MAILBOX (a)), source);
+        bump (idx, BOUNCE_INDEX_RECIPIENT, internet_address_mailbox_get_idn_addr (INTERNET_ADDRESS_MAILBOX (a)),
+              source);
     }
 }
 
@@ -71,8 +72,7 @@ dkim_domain (const char *value)
  * shape of its Message-ID, the DKIM domains, its time zone and the style
  * all of these make together. */
 static void
-add_sending_profile (BounceIndex *idx, GMimeMessage *msg, const char *id, const char *agent,
-                     const char *source)
+add_sending_profile (BounceIndex *idx, GMimeMessage *msg, const char *id, const char *agent, const char *source)
 {
   GMimeHeaderList *headers = g_mime_object_get_header_list (GMIME_OBJECT (msg));
   int n = g_mime_header_list_get_count (headers);
@@ -130,8 +130,8 @@ add_sending_profile (BounceIndex *idx, GMimeMessage *msg, const char *id, const 
 }
 
 static gboolean
-add_message (BounceIndex *idx, const char *data, gsize len, const char *source, gboolean *added,
-             char **from_out, GError **error)
+add_message (BounceIndex *idx, const char *data, gsize len, const char *source, gboolean *added, char **from_out,
+             GError **error)
 {
   gsize hlen = bounce_header_block_end (data, len), skip;
   g_autoptr (GMimeMessage) msg = NULL;
@@ -157,7 +157,8 @@ add_message (BounceIndex *idx, const char *data, gsize len, const char *source, 
   if (from && internet_address_list_length (from) > 0
       && INTERNET_ADDRESS_IS_MAILBOX (internet_address_list_get_address (from, 0)))
     sender = g_ascii_strdown (internet_address_mailbox_get_idn_addr (
-               INTERNET_ADDRESS_MAILBOX (internet_address_list_get_address (from, 0))), -1);
+                                  INTERNET_ADDRESS_MAILBOX (internet_address_list_get_address (from, 0))),
+                              -1);
   if (from_out)
     *from_out = g_strdup (sender);
   mid = msg ? g_mime_message_get_message_id (msg) : NULL;
@@ -215,8 +216,7 @@ add_message (BounceIndex *idx, const char *data, gsize len, const char *source, 
  * (bounce_index_clear()), since no sent folder may hold it.
  */
 gboolean
-bounce_index_add_message (BounceIndex *idx, const char *data, gsize len, gboolean *added,
-                          GError **error)
+bounce_index_add_message (BounceIndex *idx, const char *data, gsize len, gboolean *added, GError **error)
 {
   /* One transaction: readers see the message with all it adds, or not yet. */
   if (!bounce_index_begin (idx, error))
@@ -331,8 +331,7 @@ learn_one (const BounceMessageRef *ref, gpointer prepared, gpointer user_data, G
  * with BOUNCE_MAILBOX_RECURSIVE and no owner.
  */
 gboolean
-bounce_index_learn_folder (BounceIndex *idx, const char *path, guint *n_read, guint *n_added,
-                           GError **error)
+bounce_index_learn_folder (BounceIndex *idx, const char *path, guint *n_read, guint *n_added, GError **error)
 {
   BounceLearnCounts c = { 0 };
   gboolean ok = bounce_index_learn (idx, path, BOUNCE_MAILBOX_RECURSIVE, NULL, NULL, NULL, &c, error);
@@ -363,9 +362,8 @@ bounce_index_learn_folder (BounceIndex *idx, const char *path, guint *n_read, gu
  * the index did not hold.
  */
 gboolean
-bounce_index_learn (BounceIndex *idx, const char *path, BounceMailboxFlags flags,
-                    BounceIdentity *owner, BounceLearnProgressFunc progress, gpointer user_data,
-                    BounceLearnCounts *counts, GError **error)
+bounce_index_learn (BounceIndex *idx, const char *path, BounceMailboxFlags flags, BounceIdentity *owner,
+                    BounceLearnProgressFunc progress, gpointer user_data, BounceLearnCounts *counts, GError **error)
 {
   Learn l = { idx, owner && bounce_identity_has_addresses (owner) ? owner : NULL, progress, user_data };
   gboolean ok;
@@ -375,7 +373,8 @@ bounce_index_learn (BounceIndex *idx, const char *path, BounceMailboxFlags flags
   gboolean is_mbox = stat (path, &st) == 0 && S_ISREG (st.st_mode);
 
   if (sqlite3_prepare_v2 (idx->db, "SELECT 1 FROM seen WHERE path = ?", -1, &l.seen_q, NULL) != SQLITE_OK
-      || sqlite3_prepare_v2 (idx->db, "INSERT OR REPLACE INTO seen VALUES (?, ?, ?)", -1, &l.seen_add, NULL) != SQLITE_OK)
+      || sqlite3_prepare_v2 (idx->db, "INSERT OR REPLACE INTO seen VALUES (?, ?, ?)", -1, &l.seen_add, NULL)
+             != SQLITE_OK)
     {
       sqlite3_finalize (l.seen_q);
       return bounce_index_db_error (idx, error, "preparing");
@@ -396,7 +395,7 @@ bounce_index_learn (BounceIndex *idx, const char *path, BounceMailboxFlags flags
           sqlite3_finalize (l.seen_q);
           sqlite3_finalize (l.seen_add);
           if (counts)
-            *counts = (BounceLearnCounts) { 0 };
+            *counts = (BounceLearnCounts){ 0 };
           return TRUE;
         }
     }

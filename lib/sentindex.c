@@ -30,39 +30,36 @@
 
 #define SCHEMA_VERSION "2"
 
-static const char schema[] =
-  "PRAGMA journal_mode=WAL;"
-  "PRAGMA synchronous=NORMAL;"
-  "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);"
-  "CREATE TABLE IF NOT EXISTS sent (message_id TEXT PRIMARY KEY, date INTEGER,"
-  "  sender TEXT, user_agent TEXT, id_domain TEXT, source TEXT NOT NULL DEFAULT 'folder');"
-  "CREATE INDEX IF NOT EXISTS sent_date ON sent (date);"
-  /* kind: a BounceIndexKey's name (key_names below); counted per source. */
-  "CREATE TABLE IF NOT EXISTS profile (kind TEXT, value TEXT, count INTEGER NOT NULL,"
-  "  source TEXT NOT NULL DEFAULT 'folder', PRIMARY KEY (kind, value, source));"
-  "CREATE TABLE IF NOT EXISTS seen (path TEXT PRIMARY KEY, size INTEGER, mtime INTEGER);";
+static const char schema[] = "PRAGMA journal_mode=WAL;"
+                             "PRAGMA synchronous=NORMAL;"
+                             "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);"
+                             "CREATE TABLE IF NOT EXISTS sent (message_id TEXT PRIMARY KEY, date INTEGER,"
+                             "  sender TEXT, user_agent TEXT, id_domain TEXT, source TEXT NOT NULL DEFAULT 'folder');"
+                             "CREATE INDEX IF NOT EXISTS sent_date ON sent (date);"
+                             /* kind: a BounceIndexKey's name (key_names below); counted per source. */
+                             "CREATE TABLE IF NOT EXISTS profile (kind TEXT, value TEXT, count INTEGER NOT NULL,"
+                             "  source TEXT NOT NULL DEFAULT 'folder', PRIMARY KEY (kind, value, source));"
+                             "CREATE TABLE IF NOT EXISTS seen (path TEXT PRIMARY KEY, size INTEGER, mtime INTEGER);";
 
 /* Schema 1 had no sources. Which of its entries were recorded one by one
  * cannot be told any more: they are all kept as recorded, so that a
  * rebuild never forgets mail that was sent (an entry of a message since
  * deleted from the Sent folder only ever speaks for the owner). */
-static const char upgrade_1[] =
-  "ALTER TABLE sent ADD COLUMN source TEXT NOT NULL DEFAULT 'folder';"
-  "UPDATE sent SET source = 'recorded';"
-  "ALTER TABLE profile RENAME TO profile_1;"
-  "CREATE TABLE profile (kind TEXT, value TEXT, count INTEGER NOT NULL,"
-  "  source TEXT NOT NULL DEFAULT 'folder', PRIMARY KEY (kind, value, source));"
-  "INSERT INTO profile SELECT kind, value, count, 'recorded' FROM profile_1;"
-  "DROP TABLE profile_1;"
-  "INSERT OR REPLACE INTO meta VALUES ('schema', '2');";
+static const char upgrade_1[] = "ALTER TABLE sent ADD COLUMN source TEXT NOT NULL DEFAULT 'folder';"
+                                "UPDATE sent SET source = 'recorded';"
+                                "ALTER TABLE profile RENAME TO profile_1;"
+                                "CREATE TABLE profile (kind TEXT, value TEXT, count INTEGER NOT NULL,"
+                                "  source TEXT NOT NULL DEFAULT 'folder', PRIMARY KEY (kind, value, source));"
+                                "INSERT INTO profile SELECT kind, value, count, 'recorded' FROM profile_1;"
+                                "DROP TABLE profile_1;"
+                                "INSERT OR REPLACE INTO meta VALUES ('schema', '2');";
 
 /* bounce_index_db_error: set @error to BOUNCE_ERROR_INDEX with what
  * SQLite says of the last call; returns FALSE. */
 gboolean
 bounce_index_db_error (BounceIndex *idx, GError **error, const char *what)
 {
-  g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_INDEX, "sent-mail index: %s: %s", what,
-               sqlite3_errmsg (idx->db));
+  g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_INDEX, "sent-mail index: %s: %s", what, sqlite3_errmsg (idx->db));
   return FALSE;
 }
 
@@ -120,8 +117,7 @@ make_private (const char *path, GError **error)
     {
       int e = errno;
 
-      g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_INDEX, "sent-mail index: %s: %s", path,
-                   g_strerror (e));
+      g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_INDEX, "sent-mail index: %s: %s", path, g_strerror (e));
       return FALSE;
     }
   close (fd);
@@ -130,8 +126,7 @@ make_private (const char *path, GError **error)
       g_autofree char *p = g_strconcat (path, suffixes[i], NULL);
       struct stat st;
 
-      if (lstat (p, &st) == 0 && S_ISREG (st.st_mode) && st.st_uid == geteuid ()
-          && (st.st_mode & 077) != 0)
+      if (lstat (p, &st) == 0 && S_ISREG (st.st_mode) && st.st_uid == geteuid () && (st.st_mode & 077) != 0)
         chmod (p, st.st_mode & 0700);
     }
   return TRUE;
@@ -143,8 +138,8 @@ upgrade (BounceIndex *idx, GError **error)
   sqlite3_stmt *q = NULL;
   gboolean has_source = FALSE;
 
-  if (sqlite3_prepare_v2 (idx->db, "SELECT 1 FROM pragma_table_info('sent') WHERE name = 'source'",
-                          -1, &q, NULL) != SQLITE_OK)
+  if (sqlite3_prepare_v2 (idx->db, "SELECT 1 FROM pragma_table_info('sent') WHERE name = 'source'", -1, &q, NULL)
+      != SQLITE_OK)
     return bounce_index_db_error (idx, error, "reading the schema");
   has_source = sqlite3_step (q) == SQLITE_ROW;
   sqlite3_finalize (q);
@@ -200,20 +195,25 @@ bounce_index_open (const char *path, gboolean readonly, GError **error)
     {
       char *msg = NULL;
 
-      sqlite3_exec (idx->db, "INSERT OR IGNORE INTO meta VALUES ('schema', '" SCHEMA_VERSION "')",
-                    NULL, NULL, &msg);
+      sqlite3_exec (idx->db, "INSERT OR IGNORE INTO meta VALUES ('schema', '" SCHEMA_VERSION "')", NULL, NULL, &msg);
       sqlite3_free (msg);
     }
   if (sqlite3_prepare_v2 (idx->db, "SELECT date FROM sent WHERE message_id = ?", -1, &idx->has_id, NULL) != SQLITE_OK
-      || sqlite3_prepare_v2 (idx->db, "SELECT sum(count) FROM profile WHERE kind = ? AND value = ?", -1, &idx->count, NULL) != SQLITE_OK)
+      || sqlite3_prepare_v2 (idx->db, "SELECT sum(count) FROM profile WHERE kind = ? AND value = ?", -1, &idx->count,
+                             NULL)
+             != SQLITE_OK)
     {
       bounce_index_db_error (idx, error, path);
       return NULL;
     }
   if (!readonly
-      && (sqlite3_prepare_v2 (idx->db, "INSERT OR IGNORE INTO sent VALUES (?, ?, ?, ?, ?, ?)", -1, &idx->insert, NULL) != SQLITE_OK
-          || sqlite3_prepare_v2 (idx->db, "INSERT INTO profile VALUES (?, ?, 1, ?) ON CONFLICT (kind, value, source)"
-                                          " DO UPDATE SET count = count + 1", -1, &idx->bump, NULL) != SQLITE_OK))
+      && (sqlite3_prepare_v2 (idx->db, "INSERT OR IGNORE INTO sent VALUES (?, ?, ?, ?, ?, ?)", -1, &idx->insert, NULL)
+              != SQLITE_OK
+          || sqlite3_prepare_v2 (idx->db,
+                                 "INSERT INTO profile VALUES (?, ?, 1, ?) ON CONFLICT (kind, value, source)"
+                                 " DO UPDATE SET count = count + 1",
+                                 -1, &idx->bump, NULL)
+                 != SQLITE_OK))
     {
       bounce_index_db_error (idx, error, path);
       return NULL;
@@ -267,9 +267,11 @@ bounce_index_get_updated (BounceIndex *idx)
 gboolean
 bounce_index_clear (BounceIndex *idx, GError **error)
 {
-  return exec (idx, "DELETE FROM sent WHERE source = '" SOURCE_FOLDER "';"
-                    "DELETE FROM profile WHERE source = '" SOURCE_FOLDER "';"
-                    "DELETE FROM seen;", error);
+  return exec (idx,
+               "DELETE FROM sent WHERE source = '" SOURCE_FOLDER "';"
+               "DELETE FROM profile WHERE source = '" SOURCE_FOLDER "';"
+               "DELETE FROM seen;",
+               error);
 }
 
 /**
@@ -283,8 +285,8 @@ bounce_index_clear (BounceIndex *idx, GError **error)
 gboolean
 bounce_index_begin (BounceIndex *idx, GError **error)
 {
-  g_autofree char *sql = idx->depth == 0 ? g_strdup ("BEGIN IMMEDIATE")
-                                         : g_strdup_printf ("SAVEPOINT level%u", idx->depth);
+  g_autofree char *sql =
+      idx->depth == 0 ? g_strdup ("BEGIN IMMEDIATE") : g_strdup_printf ("SAVEPOINT level%u", idx->depth);
 
   if (!exec (idx, sql, error))
     return FALSE;
@@ -341,15 +343,9 @@ bounce_index_lookup (BounceIndex *idx, const char *message_id, gint64 *date)
 
 /* The name each BounceIndexKey has in the database's profile table. */
 static const char *const key_names[] = {
-  [BOUNCE_INDEX_RECIPIENT] = "rcpt",
-  [BOUNCE_INDEX_FROM] = "from",
-  [BOUNCE_INDEX_AGENT] = "agent",
-  [BOUNCE_INDEX_ID_DOMAIN] = "iddomain",
-  [BOUNCE_INDEX_ID_SHAPE] = "idshape",
-  [BOUNCE_INDEX_TIME_ZONE] = "tz",
-  [BOUNCE_INDEX_DKIM] = "dkim",
-  [BOUNCE_INDEX_HOP] = "hop",
-  [BOUNCE_INDEX_STYLE] = "style",
+  [BOUNCE_INDEX_RECIPIENT] = "rcpt",     [BOUNCE_INDEX_FROM] = "from",        [BOUNCE_INDEX_AGENT] = "agent",
+  [BOUNCE_INDEX_ID_DOMAIN] = "iddomain", [BOUNCE_INDEX_ID_SHAPE] = "idshape", [BOUNCE_INDEX_TIME_ZONE] = "tz",
+  [BOUNCE_INDEX_DKIM] = "dkim",          [BOUNCE_INDEX_HOP] = "hop",          [BOUNCE_INDEX_STYLE] = "style",
 };
 
 /* bounce_index_key_name: @key's name in the database (static), or NULL
@@ -406,8 +402,8 @@ bounce_index_count_prefix (BounceIndex *idx, BounceIndexKey key, const char *pre
   g_autofree char *like = g_strconcat (prefix, "%", NULL);
 
   g_return_val_if_fail (kind != NULL, 0);
-  if (sqlite3_prepare_v2 (idx->db, "SELECT sum(count) FROM profile WHERE kind = ? AND value LIKE ?",
-                          -1, &q, NULL) != SQLITE_OK)
+  if (sqlite3_prepare_v2 (idx->db, "SELECT sum(count) FROM profile WHERE kind = ? AND value LIKE ?", -1, &q, NULL)
+      != SQLITE_OK)
     return 0;
   sqlite3_bind_text (q, 1, kind, -1, SQLITE_STATIC);
   sqlite3_bind_text (q, 2, like, -1, SQLITE_STATIC);

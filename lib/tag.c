@@ -83,8 +83,7 @@ block_end_of (const char *p, const char *end, char eol)
  * Returns: (transfer full): the new message
  */
 char *
-bounce_message_add_headers (const char *data, gsize length, const char *headers, const char *replace,
-                            gsize *out_length)
+bounce_message_add_headers (const char *data, gsize length, const char *headers, const char *replace, gsize *out_length)
 {
   const char *p = data, *end = data + length, *block_end;
   const char *newline = newline_of (data, length);

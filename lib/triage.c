@@ -44,7 +44,10 @@ typedef struct
   gsize len;
 } Word;
 
-#define W(s) { s, sizeof (s) - 1 }
+#define W(s)                                                                                                           \
+  {                                                                                                                    \
+    s, sizeof (s) - 1                                                                                                  \
+  }
 
 /* A list of words indexed by first byte, so that a value is read once
  * whatever the number of words; a bit per pair of first bytes lets most
@@ -116,83 +119,184 @@ contains_ci (const char *lowered, gsize n, const char *needle)
 
 /* Words in the From of automatic senders. */
 static const Word auto_senders[] = {
-  W ("mailer-daemon"), W ("mailer_daemon"), W ("maildaemon"),
-  W ("mailerdaemon"), W ("postmaster"), W ("post_master"), W ("mail delivery"),
-  W ("delivery subsystem"), W ("delivery system"), W ("mail system"),
-  W ("mail administrator"), W ("mailadmin"), W ("mail-admin"),
-  W ("system administrator"), W ("bounce"), W ("devnull"), W ("nobody@"),
-  W ("noreply"), W ("no-reply"), W ("do-not-reply"), W ("donotreply"),
-  W ("virus"), W ("antivirus"), W ("anti-virus"), W ("scanner"),
-  W ("mailscanner"), W ("mailsweeper"), W ("interscan"), W ("quarantine"),
-  W ("amavis"), W ("mailguard"), W ("mail guard"), W ("autoreply"),
-  W ("auto-reply"), W ("autoresponder"), W ("auto-responder"), W ("vacation"),
-  W ("out of office"), W ("challenge"), W ("verify"), W ("confirm"),
-  W ("tmda"), W ("spamarrest"), W ("boxbe"), W ("bluebottle"),
-  W ("mailblocks"), W ("root@"), W ("mmdf"), W ("abuse"), W ("feedback"),
-  W ("fbl"), W ("complaints"), W ("mailmaster"), W ("mail-router"),
-  W ("-admin@"), W ("owner-"), W ("-owner@"), W ("-request@"), W ("listserv"),
-  W ("majordomo"), W ("mailman"), { NULL, 0 },
+  W ("mailer-daemon"),
+  W ("mailer_daemon"),
+  W ("maildaemon"),
+  W ("mailerdaemon"),
+  W ("postmaster"),
+  W ("post_master"),
+  W ("mail delivery"),
+  W ("delivery subsystem"),
+  W ("delivery system"),
+  W ("mail system"),
+  W ("mail administrator"),
+  W ("mailadmin"),
+  W ("mail-admin"),
+  W ("system administrator"),
+  W ("bounce"),
+  W ("devnull"),
+  W ("nobody@"),
+  W ("noreply"),
+  W ("no-reply"),
+  W ("do-not-reply"),
+  W ("donotreply"),
+  W ("virus"),
+  W ("antivirus"),
+  W ("anti-virus"),
+  W ("scanner"),
+  W ("mailscanner"),
+  W ("mailsweeper"),
+  W ("interscan"),
+  W ("quarantine"),
+  W ("amavis"),
+  W ("mailguard"),
+  W ("mail guard"),
+  W ("autoreply"),
+  W ("auto-reply"),
+  W ("autoresponder"),
+  W ("auto-responder"),
+  W ("vacation"),
+  W ("out of office"),
+  W ("challenge"),
+  W ("verify"),
+  W ("confirm"),
+  W ("tmda"),
+  W ("spamarrest"),
+  W ("boxbe"),
+  W ("bluebottle"),
+  W ("mailblocks"),
+  W ("root@"),
+  W ("mmdf"),
+  W ("abuse"),
+  W ("feedback"),
+  W ("fbl"),
+  W ("complaints"),
+  W ("mailmaster"),
+  W ("mail-router"),
+  W ("-admin@"),
+  W ("owner-"),
+  W ("-owner@"),
+  W ("-request@"),
+  W ("listserv"),
+  W ("majordomo"),
+  W ("mailman"),
+  { NULL, 0 },
 };
 
 /* Words of reports in scripts an encoded subject may use. */
 static const Word foreign_subjects[] = {
-  W ("配信"), W ("不達"), W ("エラー"), W ("送信"), W ("未送信"), W ("返送"), W ("宛先"),
-  W ("不在"), W ("自動"), W ("通知"), W ("退信"), W ("投递"), W ("失败"), W ("系统"),
-  W ("退回"), W ("無法"), W ("傳遞"), W ("自动"), W ("回复"), W ("回覆"), W ("失敗"),
-  W ("傳送"), W ("无法"), W ("退件"), W ("자동"), W ("반송"), W ("실패"), W ("Недостав"),
-  W ("недостав"), W ("Не доставлено"), W ("не доставлено"), W ("Ошибка"),
-  W ("ошибка"), W ("Автоответ"), W ("автоответ"), W ("Уведомление"),
-  W ("уведомление"), W ("Возврат"), W ("Отпуск"), W ("abwesenheit"),
-  W ("unzustellbar"), W ("zustellung"), W ("nicht zustellbar"),
-  W ("non remis"), W ("absence"), W ("Échec"), W ("échec"),
-  W ("réponse automatique"), W ("risposta automatica"),
-  W ("respuesta automática"), W ("resposta automática"), W ("não entregue"),
-  W ("no entregado"), { NULL, 0 },
+  W ("配信"),
+  W ("不達"),
+  W ("エラー"),
+  W ("送信"),
+  W ("未送信"),
+  W ("返送"),
+  W ("宛先"),
+  W ("不在"),
+  W ("自動"),
+  W ("通知"),
+  W ("退信"),
+  W ("投递"),
+  W ("失败"),
+  W ("系统"),
+  W ("退回"),
+  W ("無法"),
+  W ("傳遞"),
+  W ("自动"),
+  W ("回复"),
+  W ("回覆"),
+  W ("失敗"),
+  W ("傳送"),
+  W ("无法"),
+  W ("退件"),
+  W ("자동"),
+  W ("반송"),
+  W ("실패"),
+  W ("Недостав"),
+  W ("недостав"),
+  W ("Не доставлено"),
+  W ("не доставлено"),
+  W ("Ошибка"),
+  W ("ошибка"),
+  W ("Автоответ"),
+  W ("автоответ"),
+  W ("Уведомление"),
+  W ("уведомление"),
+  W ("Возврат"),
+  W ("Отпуск"),
+  W ("abwesenheit"),
+  W ("unzustellbar"),
+  W ("zustellung"),
+  W ("nicht zustellbar"),
+  W ("non remis"),
+  W ("absence"),
+  W ("Échec"),
+  W ("échec"),
+  W ("réponse automatique"),
+  W ("risposta automatica"),
+  W ("respuesta automática"),
+  W ("resposta automática"),
+  W ("não entregue"),
+  W ("no entregado"),
+  { NULL, 0 },
 };
 
 /* The envelope senders of reports: empty, or a mail system's. */
 static const Word report_envelopes[] = {
-  W ("mailer-daemon"), W ("mailer_daemon"), W ("postmaster"),
-  W ("post_master"), W ("<>"), { NULL, 0 },
+  W ("mailer-daemon"), W ("mailer_daemon"), W ("postmaster"), W ("post_master"), W ("<>"), { NULL, 0 },
 };
 
 /* Words in the Subject of reports, notices, challenges and auto-replies. */
 static const Word report_subjects[] = {
-  W ("undeliver"), W ("undelivered"), W ("not delivered"), W ("non delivered"),
-  W ("nondeliver"), W ("non-deliver"), W ("delivery"), W ("deliver"),
-  W ("failure"), W ("failed"), W ("fail"), W ("returned"), W ("return"),
-  W ("bounce"), W ("rejected"), W ("reject"), W ("error"), W ("unable"),
-  W ("could not"), W ("couldn't"), W ("can't"), W ("cannot"), W ("warning"),
-  W ("delayed"), W ("delay"), W ("notice"), W ("notification"), W ("virus"),
-  W ("infected"), W ("malware"), W ("worm"), W ("blocked"), W ("quarantin"),
-  W ("banned"), W ("filtered"), W ("policy"), W ("out of office"),
-  W ("out-of-office"), W ("autorepl"), W ("auto-repl"), W ("auto repl"),
-  W ("automatic"), W ("automatisch"), W ("auto:"), W ("autoresp"),
-  W ("vacation"), W ("away"), W ("absent"), W ("absence"), W ("holiday"),
-  W ("abwesen"), W ("urlaub"), W ("abwesenheit"), W ("congé"), W ("conge"),
-  W ("ausencia"), W ("ausente"), W ("vacanze"), W ("assente"), W ("afwezig"),
-  W ("vakantie"), W ("frånvaro"), W ("confirm"), W ("verif"), W ("challenge"),
-  W ("authori"), W ("approval"), W ("pending"), W ("abuse"), W ("complaint"),
-  W ("read:"), W ("receipt"), W ("disposition"), W ("displayed"),
-  W ("message status"), W ("mail system"), W ("postmaster"), W ("mailer"),
-  W ("non remis"), W ("non-remis"), W ("distribuição"), W ("entrega"),
-  W ("zustell"), W ("unzustellbar"), W ("nicht zustellbar"),
-  W ("onbestelbaar"), W ("recipient"), W ("user unknown"), W ("unknown"),
-  W ("mailbox"), W ("quota"), W ("expired"), W ("not member"),
-  W ("not a member"), W ("loop"), W ("test message"), W ("registration"), { NULL, 0 },
+  W ("undeliver"),    W ("undelivered"),   W ("not delivered"), W ("non delivered"), W ("nondeliver"),
+  W ("non-deliver"),  W ("delivery"),      W ("deliver"),       W ("failure"),       W ("failed"),
+  W ("fail"),         W ("returned"),      W ("return"),        W ("bounce"),        W ("rejected"),
+  W ("reject"),       W ("error"),         W ("unable"),        W ("could not"),     W ("couldn't"),
+  W ("can't"),        W ("cannot"),        W ("warning"),       W ("delayed"),       W ("delay"),
+  W ("notice"),       W ("notification"),  W ("virus"),         W ("infected"),      W ("malware"),
+  W ("worm"),         W ("blocked"),       W ("quarantin"),     W ("banned"),        W ("filtered"),
+  W ("policy"),       W ("out of office"), W ("out-of-office"), W ("autorepl"),      W ("auto-repl"),
+  W ("auto repl"),    W ("automatic"),     W ("automatisch"),   W ("auto:"),         W ("autoresp"),
+  W ("vacation"),     W ("away"),          W ("absent"),        W ("absence"),       W ("holiday"),
+  W ("abwesen"),      W ("urlaub"),        W ("abwesenheit"),   W ("congé"),         W ("conge"),
+  W ("ausencia"),     W ("ausente"),       W ("vacanze"),       W ("assente"),       W ("afwezig"),
+  W ("vakantie"),     W ("frånvaro"),      W ("confirm"),       W ("verif"),         W ("challenge"),
+  W ("authori"),      W ("approval"),      W ("pending"),       W ("abuse"),         W ("complaint"),
+  W ("read:"),        W ("receipt"),       W ("disposition"),   W ("displayed"),     W ("message status"),
+  W ("mail system"),  W ("postmaster"),    W ("mailer"),        W ("non remis"),     W ("non-remis"),
+  W ("distribuição"), W ("entrega"),       W ("zustell"),       W ("unzustellbar"),  W ("nicht zustellbar"),
+  W ("onbestelbaar"), W ("recipient"),     W ("user unknown"),  W ("unknown"),       W ("mailbox"),
+  W ("quota"),        W ("expired"),       W ("not member"),    W ("not a member"),  W ("loop"),
+  W ("test message"), W ("registration"),  { NULL, 0 },
 };
 
 static const Word auto_headers[] = {
-  W ("x-failed-recipients"), W ("x-autoreply"), W ("x-autorespond"),
-  W ("x-autoresponder"), W ("x-auto-response"), W ("x-vacation"),
-  W ("x-mailer-daemon"), W ("x-amavis-alert"), W ("x-virus-notice"),
-  W ("x-mailscanner-virus"), W ("x-tmda"), W ("x-boxbe"), W ("x-spamarrest"),
-  W ("x-challenge"), W ("x-autogenerated"),
+  W ("x-failed-recipients"),
+  W ("x-autoreply"),
+  W ("x-autorespond"),
+  W ("x-autoresponder"),
+  W ("x-auto-response"),
+  W ("x-vacation"),
+  W ("x-mailer-daemon"),
+  W ("x-amavis-alert"),
+  W ("x-virus-notice"),
+  W ("x-mailscanner-virus"),
+  W ("x-tmda"),
+  W ("x-boxbe"),
+  W ("x-spamarrest"),
+  W ("x-challenge"),
+  W ("x-autogenerated"),
   W ("x-ms-exchange-generated-message-source"),
-  W ("x-ms-exchange-message-is-ndr"), W ("x-postfix-queue-id-bounce"),
-  W ("x-dsnsource"), W ("x-ses-outgoing"), W ("x-mailgun-bounce"),
-  W ("x-sendgrid-bounce"), W ("feedback-type"), W ("x-hmxmroriginalrecipient"),
-  W ("x-original-failed-recipients"), { NULL, 0 },
+  W ("x-ms-exchange-message-is-ndr"),
+  W ("x-postfix-queue-id-bounce"),
+  W ("x-dsnsource"),
+  W ("x-ses-outgoing"),
+  W ("x-mailgun-bounce"),
+  W ("x-sendgrid-bounce"),
+  W ("feedback-type"),
+  W ("x-hmxmroriginalrecipient"),
+  W ("x-original-failed-recipients"),
+  { NULL, 0 },
 };
 
 /* The header fields the triage reads, by what it does with them. */
@@ -234,9 +338,8 @@ sets_init (gpointer data)
     const char *s;
     Field field;
   } read[] = {
-    { "content-type", FIELD_CONTENT_TYPE }, { "from", FIELD_FROM },
-    { "sender", FIELD_ENVELOPE }, { "return-path", FIELD_ENVELOPE },
-    { "subject", FIELD_SUBJECT }, { "auto-submitted", FIELD_AUTO_SUBMITTED },
+    { "content-type", FIELD_CONTENT_TYPE }, { "from", FIELD_FROM },       { "sender", FIELD_ENVELOPE },
+    { "return-path", FIELD_ENVELOPE },      { "subject", FIELD_SUBJECT }, { "auto-submitted", FIELD_AUTO_SUBMITTED },
     { "precedence", FIELD_PRECEDENCE },
   };
   guint n = 0;
@@ -518,8 +621,8 @@ bounce_second_look (const char *data, gsize length, gsize hend, BounceRules *rul
         if ((guchar) line[k] <= ' ' || (guchar) line[k] >= 127)
           return FALSE;
       name = g_ascii_strdown (line, nlen);
-      if (strcmp (name, "from") != 0 && strcmp (name, "subject") != 0
-          && !g_str_has_prefix (name, "content-") && !bounce_rules_reads_header (rules, name))
+      if (strcmp (name, "from") != 0 && strcmp (name, "subject") != 0 && !g_str_has_prefix (name, "content-")
+          && !bounce_rules_reads_header (rules, name))
         continue;
       /* The value unfolded: line ends removed. */
       value = g_string_sized_new (vend - colon);
@@ -574,7 +677,7 @@ bounce_second_look (const char *data, gsize length, gsize hend, BounceRules *rul
   look.headers = headers;
   forms = g_hash_table_lookup (headers, "from");
   look.from = g_hash_table_contains (headers, "from") ? (forms ? (const char *const *) forms->pdata : NULL)
-                                                       : (const char *const[]) { NULL };
+                                                      : (const char *const[]){ NULL };
   forms = g_hash_table_lookup (headers, "subject");
   look.subject = forms ? (const char *const *) forms->pdata : NULL;
 
@@ -601,8 +704,8 @@ bounce_second_look (const char *data, gsize length, gsize hend, BounceRules *rul
  * where its header block ends, as bounce_header_block_end() says;
  * *@seen: what the triage made of it. */
 gboolean
-bounce_worth_parsing (const char *data, gsize length, gsize probe, BounceRules *rules,
-                      BounceParseFlags flags, gsize *hend, BounceTriage *seen)
+bounce_worth_parsing (const char *data, gsize length, gsize probe, BounceRules *rules, BounceParseFlags flags,
+                      gsize *hend, BounceTriage *seen)
 {
   BounceTriage triage;
 

@@ -7,7 +7,7 @@
 
 #include <string.h>
 
-G_DEFINE_QUARK (bounce-error-quark, bounce_error)
+G_DEFINE_QUARK (bounce - error - quark, bounce_error)
 
 static gpointer
 gmime_init_once (gpointer data)
@@ -87,17 +87,36 @@ static const struct
 {
   const char *label, *iconv;
 } charset_aliases[] = {
-  { "big5_tw", "BIG5" }, { "big5-tw", "BIG5" }, { "x-x-big5", "BIG5" },
-  { "gb2312", "GB18030" }, { "gb_2312-80", "GB18030" }, { "gbk", "GB18030" },
-  { "x-gbk", "GB18030" }, { "cp936", "GB18030" }, { "euc-cn", "GB18030" },
-  { "x-euc-cn", "GB18030" }, { "eucgb2312_cn", "GB18030" }, { "gb2312_cn", "GB18030" },
-  { "csgb2312", "GB18030" }, { "chinese", "GB18030" },
-  { "shift_jis", "CP932" }, { "shift-jis", "CP932" }, { "x-sjis", "CP932" },
-  { "sjis", "CP932" }, { "ms_kanji", "CP932" }, { "windows-31j", "CP932" },
-  { "euc-kr", "CP949" }, { "ks_c_5601-1987", "CP949" }, { "ks_c_5601", "CP949" },
-  { "ksc5601", "CP949" }, { "x-windows-949", "CP949" }, { "korean", "CP949" },
-  { "iso-8859-8-i", "ISO-8859-8" }, { "windows-874", "CP874" },
-  { "unicode-1-1-utf-7", "UTF-7" }, { "utf8", "UTF-8" },
+  { "big5_tw", "BIG5" },
+  { "big5-tw", "BIG5" },
+  { "x-x-big5", "BIG5" },
+  { "gb2312", "GB18030" },
+  { "gb_2312-80", "GB18030" },
+  { "gbk", "GB18030" },
+  { "x-gbk", "GB18030" },
+  { "cp936", "GB18030" },
+  { "euc-cn", "GB18030" },
+  { "x-euc-cn", "GB18030" },
+  { "eucgb2312_cn", "GB18030" },
+  { "gb2312_cn", "GB18030" },
+  { "csgb2312", "GB18030" },
+  { "chinese", "GB18030" },
+  { "shift_jis", "CP932" },
+  { "shift-jis", "CP932" },
+  { "x-sjis", "CP932" },
+  { "sjis", "CP932" },
+  { "ms_kanji", "CP932" },
+  { "windows-31j", "CP932" },
+  { "euc-kr", "CP949" },
+  { "ks_c_5601-1987", "CP949" },
+  { "ks_c_5601", "CP949" },
+  { "ksc5601", "CP949" },
+  { "x-windows-949", "CP949" },
+  { "korean", "CP949" },
+  { "iso-8859-8-i", "ISO-8859-8" },
+  { "windows-874", "CP874" },
+  { "unicode-1-1-utf-7", "UTF-7" },
+  { "utf8", "UTF-8" },
 };
 
 /* bounce_charset_iconv_name: the iconv name to read text labelled
@@ -120,8 +139,7 @@ static gboolean
 header_is_plain (const char *raw)
 {
   for (const unsigned char *p = (const unsigned char *) raw; *p; p++)
-    if ((*p < 0x20 && *p != '\t' && *p != '\r' && *p != '\n') || *p >= 0x7f
-        || (*p == '=' && p[1] == '?'))
+    if ((*p < 0x20 && *p != '\t' && *p != '\r' && *p != '\n') || *p >= 0x7f || (*p == '=' && p[1] == '?'))
       return FALSE;
   return TRUE;
 }
@@ -251,9 +269,8 @@ bounce_date_iso (GDateTime *date)
 
   return g_strdup_printf ("%d-%02d-%02dT%02d:%02d:%02d%c%02d:%02d", g_date_time_get_year (date),
                           g_date_time_get_month (date), g_date_time_get_day_of_month (date),
-                          g_date_time_get_hour (date), g_date_time_get_minute (date),
-                          g_date_time_get_second (date), offset < 0 ? '-' : '+',
-                          (int) (abs_offset / 3600), (int) (abs_offset / 60 % 60));
+                          g_date_time_get_hour (date), g_date_time_get_minute (date), g_date_time_get_second (date),
+                          offset < 0 ? '-' : '+', (int) (abs_offset / 3600), (int) (abs_offset / 60 % 60));
 }
 
 /* Converters to UTF-8 are kept open, a few per thread: opening one
@@ -519,19 +536,17 @@ bounce_find_reply_code (const char *text, char out[4])
     return FALSE;
   for (p = text; *p; p++)
     {
-      if (!(*p == '4' || *p == '5') || !g_ascii_isdigit (p[1])
-          || !g_ascii_isdigit (p[2]) || p[1] > '5')
+      if (!(*p == '4' || *p == '5') || !g_ascii_isdigit (p[1]) || !g_ascii_isdigit (p[2]) || p[1] > '5')
         continue;
       /* "host:465" is a port; "ERROR_CODE :421", a label, a blank and
        * a colon before the code, is a reply. */
-      if (p > text && (g_ascii_isalnum (p[-1]) || p[-1] == '.'
-                       || p[-1] == '#' || p[-1] == '-' || p[-1] == '/'
-                       || (p[-1] == ':' && !(p - 1 > text && p[-2] == ' '))))
+      if (p > text
+          && (g_ascii_isalnum (p[-1]) || p[-1] == '.' || p[-1] == '#' || p[-1] == '-' || p[-1] == '/'
+              || (p[-1] == ':' && !(p - 1 > text && p[-2] == ' '))))
         continue;
       /* "550." and "550x" are not codes; a continuation line's "550-"
        * is one when a status or a blank follows. */
-      if (g_ascii_isalnum (p[3]) || p[3] == '.' || p[3] == ':'
-          || p[3] == '/' || p[3] == '@')
+      if (g_ascii_isalnum (p[3]) || p[3] == '.' || p[3] == ':' || p[3] == '/' || p[3] == '@')
         continue;
       if (p[3] == '-' && !g_ascii_isdigit (p[4]) && p[4] != ' ')
         continue;

@@ -20,8 +20,8 @@ static inline char *
 test_corpus_path (const char *first, ...)
 {
   const char *env = g_getenv ("BACKSCATTER_CORPUS");
-  g_autofree char *root = env && *env ? g_strdup (env)
-                                      : g_test_build_filename (G_TEST_DIST, "..", "..", "shared", "corpus", NULL);
+  g_autofree char *root =
+      env && *env ? g_strdup (env) : g_test_build_filename (G_TEST_DIST, "..", "..", "shared", "corpus", NULL);
   GString *path = g_string_new (root);
   va_list ap;
 

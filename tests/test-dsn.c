@@ -23,18 +23,32 @@ static const DsnCase cases[] = {
     "Final-Recipient: rfc822; alice@example.com\n"
     "Action: failed\nStatus: 5.1.1\n"
     "Diagnostic-Code: smtp; 550 5.1.1 <alice@example.com>: unknown user\n",
-    "mx.example.org", 1, { "alice@example.com" }, { "failed" }, { "5.1.1" }, { "550" } },
+    "mx.example.org",
+    1,
+    { "alice@example.com" },
+    { "failed" },
+    { "5.1.1" },
+    { "550" } },
   { "no-blank-line-between-groups",
     "Reporting-MTA: dns; mx.example.org\n"
     "Final-Recipient: rfc822; bob@example.com\n"
     "Action: failed\nStatus: 5.2.2\n",
-    "mx.example.org", 1, { "bob@example.com" }, { "failed" }, { "5.2.2" }, { NULL } },
+    "mx.example.org",
+    1,
+    { "bob@example.com" },
+    { "failed" },
+    { "5.2.2" },
+    { NULL } },
   { "two-recipients-no-blank",
     "Reporting-MTA: dns; mx.example.org\n\n"
     "Final-Recipient: rfc822; a@example.com\nAction: failed\nStatus: 5.1.1\n"
     "Final-Recipient: rfc822; b@example.com\nAction: delayed\nStatus: 4.4.7\n",
-    "mx.example.org", 2, { "a@example.com", "b@example.com" }, { "failed", "delayed" },
-    { "5.1.1", "4.4.7" }, { NULL, NULL } },
+    "mx.example.org",
+    2,
+    { "a@example.com", "b@example.com" },
+    { "failed", "delayed" },
+    { "5.1.1", "4.4.7" },
+    { NULL, NULL } },
   { "folded-and-comments",
     "Reporting-MTA: dns;\n mx.example.org (the relay)\n\n"
     "Original-Recipient: rfc822;Carol@Example.COM\n"
@@ -43,43 +57,76 @@ static const DsnCase cases[] = {
     "Status: 5.7.1 (delivery not authorized)\n"
     "Diagnostic-Code: smtp; 554-5.7.1 rejected\n"
     "    by policy\n",
-    "mx.example.org", 1, { "carol@example.com" }, { "failed" }, { "5.7.1" }, { "554" },
+    "mx.example.org",
+    1,
+    { "carol@example.com" },
+    { "failed" },
+    { "5.7.1" },
+    { "554" },
     { "Carol@Example.COM" } },
   { "status-only-in-diagnostic",
     "Reporting-MTA: dns; mx.example.org\n\n"
     "Final-Recipient: rfc822; dave@example.com\nAction: failed\n"
     "Diagnostic-Code: smtp; 552 5.2.2 mailbox full\n",
-    "mx.example.org", 1, { "dave@example.com" }, { "failed" }, { "5.2.2" }, { "552" } },
+    "mx.example.org",
+    1,
+    { "dave@example.com" },
+    { "failed" },
+    { "5.2.2" },
+    { "552" } },
   { "indented-fields-crlf",
     "   Reporting-MTA: dns; mx.example.org\r\n\r\n"
     "   Final-Recipient: RFC822; erin@example.com\r\n"
     "   Action: failed\r\n   Status: 5.0.0\r\n",
-    "mx.example.org", 1, { "erin@example.com" }, { "failed" }, { "5.0.0" }, { NULL } },
+    "mx.example.org",
+    1,
+    { "erin@example.com" },
+    { "failed" },
+    { "5.0.0" },
+    { NULL } },
   { "utf8-address",
     "Reporting-MTA: dns; mx.example.org\n\n"
     "Original-Recipient: utf-8; j\\x{00F6}rg@example.com\n"
     "Final-Recipient: utf-8; jörg@example.com\n"
     "Action: failed\nStatus: 5.1.1\n",
-    "mx.example.org", 1, { "jörg@example.com" }, { "failed" }, { "5.1.1" }, { NULL },
+    "mx.example.org",
+    1,
+    { "jörg@example.com" },
+    { "failed" },
+    { "5.1.1" },
+    { NULL },
     { "jörg@example.com" } },
   { "x-address-type",
     "Reporting-MTA: x-local-hostname; gateway\n\n"
     "Final-Recipient: x-ms-x400; frank@example.com\nAction: failed\nStatus: 5.0.0\n",
-    "gateway", 1, { "frank@example.com" }, { "failed" }, { "5.0.0" }, { NULL } },
+    "gateway",
+    1,
+    { "frank@example.com" },
+    { "failed" },
+    { "5.0.0" },
+    { NULL } },
   { "only-original-recipient",
     "Reporting-MTA: dns; mx.example.org\n\n"
     "Original-Recipient: rfc822; gina@example.com\nAction: failed\nStatus: 5.1.1\n",
-    "mx.example.org", 1, { "gina@example.com" }, { "failed" }, { "5.1.1" }, { NULL },
+    "mx.example.org",
+    1,
+    { "gina@example.com" },
+    { "failed" },
+    { "5.1.1" },
+    { NULL },
     { "gina@example.com" } },
   { "final-at-bare-host",
     "Reporting-MTA: dns; mx.example.org\n\n"
     "Original-Recipient: rfc822; hugo@example.com\n"
     "Final-Recipient: rfc822; @gw.example.com:hugo@mailstore\nAction: failed\nStatus: 5.2.0\n",
-    "mx.example.org", 1, { "hugo@example.com" }, { "failed" }, { "5.2.0" }, { NULL },
+    "mx.example.org",
+    1,
+    { "hugo@example.com" },
+    { "failed" },
+    { "5.2.0" },
+    { NULL },
     { "hugo@example.com" } },
-  { "no-recipients",
-    "Reporting-MTA: dns; mx.example.org\n\n",
-    "mx.example.org", 0 },
+  { "no-recipients", "Reporting-MTA: dns; mx.example.org\n\n", "mx.example.org", 0 },
   { "empty", "", NULL, 0 },
 };
 

@@ -20,8 +20,8 @@
 static const char *bin;
 static char *testdata;
 static char **envp;
-static char *learnt_day;    /* "YYYY-MM-DD" (UTC) of the learn run */
-static char *index_path;     /* the owner's sent index, in the temporary home */
+static char *learnt_day; /* "YYYY-MM-DD" (UTC) of the learn run */
+static char *index_path; /* the owner's sent index, in the temporary home */
 
 static char *
 run (const char *const *argv, int *status)
@@ -29,8 +29,8 @@ run (const char *const *argv, int *status)
   g_autoptr (GError) error = NULL;
   char *out = NULL;
 
-  if (!g_spawn_sync (testdata, (char **) argv, envp, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out,
-                     NULL, status, &error))
+  if (!g_spawn_sync (testdata, (char **) argv, envp, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out, NULL, status,
+                     &error))
     g_error ("%s: %s", argv[0], error->message);
   return out;
 }
@@ -100,8 +100,8 @@ test_sample (gconstpointer data)
       const char *dargv[] = { "diff", "-u", expected_path, tmp, NULL };
 
       g_file_set_contents (tmp, got, -1, NULL);
-      g_spawn_sync (NULL, (char **) dargv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL,
-                    NULL, NULL, &diff, NULL, NULL, NULL);
+      g_spawn_sync (NULL, (char **) dargv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &diff,
+                    NULL, NULL, NULL);
       g_test_message ("%s", diff ? diff : "");
       g_test_fail_printf ("%s differs from its expected result", rel);
     }

@@ -30,10 +30,11 @@ test_addresses (void)
 static void
 test_bad_patterns (void)
 {
-  static const char *const addresses[] = { "", "no-at-sign.example.org", "a b@example.org",
-                                           "<bob@example.org>", "a@example.org,b@example.org" };
-  static const char *const relays[] = { "", "bob@example.org", "mx.example.org/24", "192.0.2.0/33",
-                                        "2001:db8::/129", "two words" };
+  static const char *const addresses[] = { "", "no-at-sign.example.org", "a b@example.org", "<bob@example.org>",
+                                           "a@example.org,b@example.org" };
+  static const char *const relays[] = {
+    "", "bob@example.org", "mx.example.org/24", "192.0.2.0/33", "2001:db8::/129", "two words"
+  };
   static const char *const domains[] = { "", "*.example.org", "bob@example.org", "a b" };
   g_autoptr (BounceIdentity) id = bounce_identity_new ();
 

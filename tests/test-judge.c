@@ -125,16 +125,16 @@ judge (BounceIdentity *id, BounceRules *w, const char *data)
   return bounce_judge_report (shared, r);
 }
 
-#define STANDARD_WEIGHTS \
-  "weight threshold-backscatter 6\n" \
-  "weight threshold-legitimate -4\n" \
-  "weight veto -6\n" \
-  "weight batv-valid -8\n" \
-  "weight batv-invalid 8\n" \
-  "weight batv-expired 3\n" \
-  "weight batv-untagged 5\n" \
-  "weight relay-found -8\n" \
-  "weight relay-missing 6\n" \
+#define STANDARD_WEIGHTS                                                                                               \
+  "weight threshold-backscatter 6\n"                                                                                   \
+  "weight threshold-legitimate -4\n"                                                                                   \
+  "weight veto -6\n"                                                                                                   \
+  "weight batv-valid -8\n"                                                                                             \
+  "weight batv-invalid 8\n"                                                                                            \
+  "weight batv-expired 3\n"                                                                                            \
+  "weight batv-untagged 5\n"                                                                                           \
+  "weight relay-found -8\n"                                                                                            \
+  "weight relay-missing 6\n"                                                                                           \
   "weight from-not-owner 4\n"
 
 /* A bounce to a tag the owner's key made that day is the owner's mail. */
@@ -377,7 +377,7 @@ test_index_outlives_opener (void)
 
   /* The last reference, the judge's, closes the database. */
   g_clear_pointer (&j, bounce_judge_unref);
-  for (const char *const *suffix = (const char *const[]) { "", "-wal", "-shm", NULL }; *suffix; suffix++)
+  for (const char *const *suffix = (const char *const[]){ "", "-wal", "-shm", NULL }; *suffix; suffix++)
     {
       g_autofree char *f = g_strconcat (db, *suffix, NULL);
 

@@ -17,9 +17,9 @@
 
 typedef struct
 {
-  char *dir;      /* the test's own folder */
-  char *maildir;  /* DIR/Maildir: new/one, cur/two:2,S */
-  char *mbox;     /* DIR/mbox: two messages */
+  char *dir;     /* the test's own folder */
+  char *maildir; /* DIR/Maildir: new/one, cur/two:2,S */
+  char *mbox;    /* DIR/mbox: two messages */
 } Boxes;
 
 static void
@@ -52,8 +52,9 @@ boxes_init (Boxes *b, gconstpointer unused)
     write_file (one, MESSAGE ("1"));
     write_file (two, MESSAGE ("2"));
   }
-  write_file (b->mbox, "From ann@example.net Mon Apr  8 10:00:00 2024\n" MESSAGE ("1") "\n"
-                       "From ann@example.net Mon Apr  8 10:00:01 2024\n" MESSAGE ("2"));
+  write_file (b->mbox, "From ann@example.net Mon Apr  8 10:00:00 2024\n" MESSAGE (
+                           "1") "\n"
+                                "From ann@example.net Mon Apr  8 10:00:01 2024\n" MESSAGE ("2"));
 }
 
 /* Removes everything under @path (no links are followed: none are made). */
@@ -132,8 +133,8 @@ test_foreach (Boxes *b, gconstpointer unused)
       g_autoptr (GString) seen = g_string_new (NULL);
       Walk w = { 0, seen };
 
-      g_assert_true (bounce_mailbox_foreach (paths[i], BOUNCE_MAILBOX_DEFAULT, NULL, 1, NULL, NULL,
-                                             check_ref, &w, &error));
+      g_assert_true (
+          bounce_mailbox_foreach (paths[i], BOUNCE_MAILBOX_DEFAULT, NULL, 1, NULL, NULL, check_ref, &w, &error));
       g_assert_no_error (error);
       g_assert_cmpuint (w.n, ==, 2);
       /* a Maildir's new/ and cur/ in either order; an mbox in file order */

@@ -23,8 +23,8 @@ draft_tag (GBytes *key, int k, int day, const char *address)
 {
   g_autofree char *src = g_strdup_printf ("%d%03d%s", k, day, address);
   g_autofree char *lower = g_ascii_strdown (src, -1);
-  g_autofree char *hmac = g_compute_hmac_for_string (G_CHECKSUM_SHA1, g_bytes_get_data (key, NULL),
-                                                     g_bytes_get_size (key), lower, -1);
+  g_autofree char *hmac =
+      g_compute_hmac_for_string (G_CHECKSUM_SHA1, g_bytes_get_data (key, NULL), g_bytes_get_size (key), lower, -1);
 
   return g_strdup_printf ("%d%03d%.6s", k, day, hmac);
 }
@@ -192,33 +192,32 @@ make_dsn (const char *to, const char *mid, const char *received)
 {
   g_autofree char *orig = original_headers (mid, received);
 
-  return g_strdup_printf (
-    "From: Mail Delivery System <MAILER-DAEMON@mail.example.com>\nTo: %s\n"
-    "Subject: Undelivered Mail Returned to Sender\nDate: Mon, 8 Apr 2024 11:00:00 +0000\n"
-    "Message-ID: <bounce.%s>\nMIME-Version: 1.0\n"
-    "Content-Type: multipart/report; report-type=delivery-status;\n\tboundary=\"B\"\n\n"
-    "--B\nContent-Type: text/plain\n\nI could not deliver your message.\n\n"
-    "--B\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mail.example.com\n\n"
-    "Final-Recipient: rfc822; carol@example.com\nAction: failed\nStatus: 5.1.1\n"
-    "Diagnostic-Code: smtp; 550 5.1.1 User unknown\n\n"
-    "--B\nContent-Type: text/rfc822-headers\n\n%s\n--B--\n",
-    to, mid, orig);
+  return g_strdup_printf ("From: Mail Delivery System <MAILER-DAEMON@mail.example.com>\nTo: %s\n"
+                          "Subject: Undelivered Mail Returned to Sender\nDate: Mon, 8 Apr 2024 11:00:00 +0000\n"
+                          "Message-ID: <bounce.%s>\nMIME-Version: 1.0\n"
+                          "Content-Type: multipart/report; report-type=delivery-status;\n\tboundary=\"B\"\n\n"
+                          "--B\nContent-Type: text/plain\n\nI could not deliver your message.\n\n"
+                          "--B\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mail.example.com\n\n"
+                          "Final-Recipient: rfc822; carol@example.com\nAction: failed\nStatus: 5.1.1\n"
+                          "Diagnostic-Code: smtp; 550 5.1.1 User unknown\n\n"
+                          "--B\nContent-Type: text/rfc822-headers\n\n%s\n--B--\n",
+                          to, mid, orig);
 }
 
 #define OURS "Received: from [192.0.2.10] by mx.example.org with ESMTPSA; Mon, 8 Apr 2024 10:00:01 +0000"
 #define THEIRS "Received: from infected.example.com ([203.0.113.9]) by mail.example.com; Mon, 8 Apr 2024 10:00:01 +0000"
 
 static const char outgoing_msg[] =
-  "From: Alice <alice@example.net>\nTo: carol@example.com\nSubject: the minutes of Tuesday\n"
-  "Date: Mon, 8 Apr 2024 10:00:00 +0000\nMessage-ID: <real-1@example.net>\n\nHere they are.\n";
+    "From: Alice <alice@example.net>\nTo: carol@example.com\nSubject: the minutes of Tuesday\n"
+    "Date: Mon, 8 Apr 2024 10:00:00 +0000\nMessage-ID: <real-1@example.net>\n\nHere they are.\n";
 
 static const char ordinary_msg[] =
-  "From: Dan <dan@example.com>\nTo: alice@example.net\nSubject: results\n"
-  "Date: Mon, 8 Apr 2024 10:00:00 +0000\nMessage-ID: <o-1@example.com>\n\nThe results.\n";
+    "From: Dan <dan@example.com>\nTo: alice@example.net\nSubject: results\n"
+    "Date: Mon, 8 Apr 2024 10:00:00 +0000\nMessage-ID: <o-1@example.com>\n\nThe results.\n";
 
 static MilterResult *
-run (MilterConfig *cfg, const char *ip, const char *daemon, const char *auth, const char *from,
-     const char *rcpt, const char *msg, MilterAction *rcpt_action, char **rcpt_reply)
+run (MilterConfig *cfg, const char *ip, const char *daemon, const char *auth, const char *from, const char *rcpt,
+     const char *msg, MilterAction *rcpt_action, char **rcpt_reply)
 {
   g_autoptr (MilterSession) s = milter_session_new (cfg, ip, "client.example", daemon);
   g_autofree char *reply = NULL, *log = NULL;
@@ -252,8 +251,8 @@ has_header (MilterResult *r, const char *name, const char *value_prefix)
 static void
 test_outgoing_recorded_then_bounce (Fixture *f, gconstpointer data)
 {
-  g_autoptr (MilterResult) out = run (f->cfg, "192.0.2.10", NULL, NULL, "<alice@example.net>",
-                                      "<carol@example.com>", outgoing_msg, NULL, NULL);
+  g_autoptr (MilterResult) out =
+      run (f->cfg, "192.0.2.10", NULL, NULL, "<alice@example.net>", "<carol@example.com>", outgoing_msg, NULL, NULL);
   g_autofree char *real = make_dsn ("alice@example.net", "real-1@example.net", OURS);
   g_autofree char *forged = make_dsn ("alice@example.net", "worm-1@example.net", THEIRS);
   g_autoptr (MilterResult) r1 = NULL;
@@ -287,17 +286,17 @@ test_outgoing_kinds (Fixture *f, gconstpointer data)
     const char *ip, *daemon, *auth;
     gboolean outgoing;
   } cases[] = {
-    { "192.0.2.99", NULL, NULL, TRUE },         /* outgoing-networks */
+    { "192.0.2.99", NULL, NULL, TRUE }, /* outgoing-networks */
     { "198.51.100.7", "ORIGINATING", NULL, TRUE },
-    { "198.51.100.7", NULL, "alice", TRUE },    /* {auth_authen} */
-    { NULL, NULL, NULL, TRUE },                 /* submitted on the host */
+    { "198.51.100.7", NULL, "alice", TRUE }, /* {auth_authen} */
+    { NULL, NULL, NULL, TRUE },              /* submitted on the host */
     { "198.51.100.7", "smtpd", "", FALSE },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
-      g_autoptr (MilterResult) r = run (f->cfg, cases[i].ip, cases[i].daemon, cases[i].auth, "<>",
-                                        "<alice@example.net>", forged, NULL, NULL);
+      g_autoptr (MilterResult) r =
+          run (f->cfg, cases[i].ip, cases[i].daemon, cases[i].auth, "<>", "<alice@example.net>", forged, NULL, NULL);
 
       /* outgoing mail is recorded, never judged */
       g_assert_cmpint (r->action, ==, cases[i].outgoing ? MILTER_ACCEPT : MILTER_REJECT);
@@ -308,11 +307,10 @@ test_outgoing_kinds (Fixture *f, gconstpointer data)
 static void
 test_batv_sign_and_check (Fixture *f, gconstpointer data)
 {
-  static const char bob_msg[] =
-    "From: Bob <bob@example.org>\nTo: carol@example.com\nSubject: hello\n"
-    "Date: Mon, 8 Apr 2024 10:00:00 +0000\nMessage-ID: <b-1@example.org>\n\nHello.\n";
-  g_autoptr (MilterResult) out = run (f->cfg, "192.0.2.10", NULL, NULL, "<bob@example.org>",
-                                      "<carol@example.com>", bob_msg, NULL, NULL);
+  static const char bob_msg[] = "From: Bob <bob@example.org>\nTo: carol@example.com\nSubject: hello\n"
+                                "Date: Mon, 8 Apr 2024 10:00:00 +0000\nMessage-ID: <b-1@example.org>\n\nHello.\n";
+  g_autoptr (MilterResult) out =
+      run (f->cfg, "192.0.2.10", NULL, NULL, "<bob@example.org>", "<carol@example.com>", bob_msg, NULL, NULL);
   g_autofree char *tagged = NULL, *forged = NULL, *dsn = NULL, *reply = NULL;
   g_autoptr (MilterResult) back = NULL;
   g_autoptr (MilterResult) none = NULL;
@@ -322,8 +320,7 @@ test_batv_sign_and_check (Fixture *f, gconstpointer data)
   g_assert_nonnull (out->new_sender);
   g_assert_true (g_str_has_prefix (out->new_sender, "<prvs="));
   tagged = g_strndup (out->new_sender + 1, strlen (out->new_sender) - 2);
-  g_assert_cmpint (bounce_batv_verify (key, tagged, g_get_real_time () / G_USEC_PER_SEC, NULL), ==,
-                   BOUNCE_BATV_VALID);
+  g_assert_cmpint (bounce_batv_verify (key, tagged, g_get_real_time () / G_USEC_PER_SEC, NULL), ==, BOUNCE_BATV_VALID);
   g_assert_nonnull (strstr (out->log, "batv=signed"));
 
   /* a bounce to the tag: accepted, the tag taken off */
@@ -350,8 +347,8 @@ test_batv_sign_and_check (Fixture *f, gconstpointer data)
   g_assert_cmpint (a, ==, MILTER_ACCEPT);
   g_assert_cmpint (none->del_rcpt->len, ==, 0);
   /* a bounce to an untagged address of a signing domain */
-  g_assert_null (run (f->cfg, "198.51.100.7", NULL, NULL, "<MAILER-DAEMON@mail.example.com>",
-                      "<bob@example.org>", dsn, &a, &reply));
+  g_assert_null (run (f->cfg, "198.51.100.7", NULL, NULL, "<MAILER-DAEMON@mail.example.com>", "<bob@example.org>", dsn,
+                      &a, &reply));
   g_assert_cmpint (a, ==, MILTER_REJECT);
 }
 
@@ -360,8 +357,7 @@ test_untagged_tag (Fixture *f, gconstpointer data)
 {
   g_autofree char *dsn = make_dsn ("bob@example.org", "x-1@example.org", OURS);
   MilterAction a;
-  g_autoptr (MilterResult) r = run (f->cfg, "198.51.100.7", NULL, NULL, "<>", "<bob@example.org>",
-                                    dsn, &a, NULL);
+  g_autoptr (MilterResult) r = run (f->cfg, "198.51.100.7", NULL, NULL, "<>", "<bob@example.org>", dsn, &a, NULL);
 
   g_assert_cmpint (a, ==, MILTER_ACCEPT);
   g_assert_true (has_header (r, "X-Backscatter-BATV", "untagged"));
@@ -370,8 +366,8 @@ test_untagged_tag (Fixture *f, gconstpointer data)
 static void
 test_ordinary_untouched (Fixture *f, gconstpointer data)
 {
-  g_autoptr (MilterResult) r = run (f->cfg, "198.51.100.7", NULL, NULL, "<dan@example.com>",
-                                    "<alice@example.net>", ordinary_msg, NULL, NULL);
+  g_autoptr (MilterResult) r =
+      run (f->cfg, "198.51.100.7", NULL, NULL, "<dan@example.com>", "<alice@example.net>", ordinary_msg, NULL, NULL);
 
   g_assert_cmpint (r->action, ==, MILTER_ACCEPT);
   g_assert_cmpint (r->headers->len, ==, 0);
@@ -383,8 +379,8 @@ static void
 test_actions_configured (Fixture *f, gconstpointer data)
 {
   g_autofree char *forged = make_dsn ("alice@example.net", "worm-3@example.net", THEIRS);
-  g_autoptr (MilterResult) r = run (f->cfg, "198.51.100.7", NULL, NULL, "<>", "<alice@example.net>",
-                                    forged, NULL, NULL);
+  g_autoptr (MilterResult) r =
+      run (f->cfg, "198.51.100.7", NULL, NULL, "<>", "<alice@example.net>", forged, NULL, NULL);
 
   g_assert_cmpint (r->action, ==, MILTER_QUARANTINE);
   g_assert_nonnull (r->quarantine);
@@ -457,16 +453,14 @@ main (int argc, char **argv)
   g_test_add_func ("/milter/config-mistakes", test_config_mistakes);
   g_test_add ("/milter/outgoing-recorded-then-bounce", Fixture, NULL, fixture_set_up,
               test_outgoing_recorded_then_bounce, fixture_tear_down);
-  g_test_add ("/milter/outgoing-kinds", Fixture, NULL, fixture_set_up, test_outgoing_kinds,
-              fixture_tear_down);
+  g_test_add ("/milter/outgoing-kinds", Fixture, NULL, fixture_set_up, test_outgoing_kinds, fixture_tear_down);
   g_test_add ("/milter/batv", Fixture, NULL, fixture_set_up, test_batv_sign_and_check, fixture_tear_down);
-  g_test_add ("/milter/untagged-tag", Fixture, "action-untagged = tag\n", fixture_set_up,
-              test_untagged_tag, fixture_tear_down);
-  g_test_add ("/milter/ordinary-untouched", Fixture, NULL, fixture_set_up, test_ordinary_untouched,
+  g_test_add ("/milter/untagged-tag", Fixture, "action-untagged = tag\n", fixture_set_up, test_untagged_tag,
               fixture_tear_down);
+  g_test_add ("/milter/ordinary-untouched", Fixture, NULL, fixture_set_up, test_ordinary_untouched, fixture_tear_down);
   g_test_add ("/milter/action-quarantine", Fixture, "action-backscatter = quarantine\n", fixture_set_up,
               test_actions_configured, fixture_tear_down);
-  g_test_add ("/milter/memory-bound", Fixture, "max-message-size = 65536\n", fixture_set_up,
-              test_memory_bound, fixture_tear_down);
+  g_test_add ("/milter/memory-bound", Fixture, "max-message-size = 65536\n", fixture_set_up, test_memory_bound,
+              fixture_tear_down);
   return g_test_run ();
 }

@@ -6,16 +6,18 @@
 #include "bounce-private.h"
 #include "test-common.h"
 
-#define RECEIVED "Received: from client.example.org (client.example.org [192.0.2.10])\n" \
-                 "\tby smtp.example.org (Postfix) with ESMTPSA id 4VdQ2;\n" \
-                 "\tMon, 08 Apr 2024 09:59:58 +0000\n"
-#define HEADERS  RECEIVED \
-                 "DKIM-Signature: v=1; a=rsa-sha256; d=example.org; s=mail2024;\n" \
-                 "\th=from:to:subject; bh=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=; b=dGVzdA==\n" \
-                 "From: Bob <bob@example.org>\n" \
-                 "To: carol@example.net\n" \
-                 "Subject: the minutes\n" \
-                 "Message-ID: minutes-7@example.org\n"
+#define RECEIVED                                                                                                       \
+  "Received: from client.example.org (client.example.org [192.0.2.10])\n"                                              \
+  "\tby smtp.example.org (Postfix) with ESMTPSA id 4VdQ2;\n"                                                           \
+  "\tMon, 08 Apr 2024 09:59:58 +0000\n"
+#define HEADERS                                                                                                        \
+  RECEIVED                                                                                                             \
+  "DKIM-Signature: v=1; a=rsa-sha256; d=example.org; s=mail2024;\n"                                                    \
+  "\th=from:to:subject; bh=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=; b=dGVzdA==\n"                                 \
+  "From: Bob <bob@example.org>\n"                                                                                      \
+  "To: carol@example.net\n"                                                                                            \
+  "Subject: the minutes\n"                                                                                             \
+  "Message-ID: minutes-7@example.org\n"
 
 static void
 check_headers (BounceOriginal *o, const char *carried_as)
@@ -104,39 +106,37 @@ test_no_headers (void)
 static void
 test_message_part (void)
 {
-  static const char report[] =
-    "From: MAILER-DAEMON@mx.example.net\n"
-    "To: bob@example.org\n"
-    "Subject: Undelivered Mail Returned to Sender\n"
-    "MIME-Version: 1.0\n"
-    "Content-Type: multipart/report; report-type=delivery-status; boundary=\"outer\"\n"
-    "\n"
-    "--outer\n"
-    "Content-Type: text/plain\n"
-    "\n"
-    "Delivery failed.\n"
-    "--outer\n"
-    "Content-Type: message/rfc822\n"
-    "\n" HEADERS
-    "MIME-Version: 1.0\n"
-    "Content-Type: multipart/mixed; boundary=\"inner\"\n"
-    "\n"
-    "--inner\n"
-    "Content-Type: text/plain\n"
-    "\n"
-    "See the files.\n"
-    "--inner\n"
-    "Content-Type: application/octet-stream; name=\"invoice.pdf.exe\"\n"
-    "Content-Disposition: attachment; filename=\"invoice.pdf.exe\"\n"
-    "\n"
-    "TVqQAAMAAAAEAAAA\n"
-    "--inner\n"
-    "Content-Type: text/plain; name=\"notes.txt\"\n"
-    "Content-Disposition: attachment; filename=\"notes.txt\"\n"
-    "\n"
-    "notes\n"
-    "--inner--\n"
-    "--outer--\n";
+  static const char report[] = "From: MAILER-DAEMON@mx.example.net\n"
+                               "To: bob@example.org\n"
+                               "Subject: Undelivered Mail Returned to Sender\n"
+                               "MIME-Version: 1.0\n"
+                               "Content-Type: multipart/report; report-type=delivery-status; boundary=\"outer\"\n"
+                               "\n"
+                               "--outer\n"
+                               "Content-Type: text/plain\n"
+                               "\n"
+                               "Delivery failed.\n"
+                               "--outer\n"
+                               "Content-Type: message/rfc822\n"
+                               "\n" HEADERS "MIME-Version: 1.0\n"
+                               "Content-Type: multipart/mixed; boundary=\"inner\"\n"
+                               "\n"
+                               "--inner\n"
+                               "Content-Type: text/plain\n"
+                               "\n"
+                               "See the files.\n"
+                               "--inner\n"
+                               "Content-Type: application/octet-stream; name=\"invoice.pdf.exe\"\n"
+                               "Content-Disposition: attachment; filename=\"invoice.pdf.exe\"\n"
+                               "\n"
+                               "TVqQAAMAAAAEAAAA\n"
+                               "--inner\n"
+                               "Content-Type: text/plain; name=\"notes.txt\"\n"
+                               "Content-Disposition: attachment; filename=\"notes.txt\"\n"
+                               "\n"
+                               "notes\n"
+                               "--inner--\n"
+                               "--outer--\n";
   g_autoptr (GMimeMessage) msg = bounce_parse_message_bytes (report, strlen (report));
   GMimeObject *part = NULL;
   BounceOriginal *o;
@@ -169,8 +169,9 @@ test_received_limit (void)
   BounceOriginal *o;
 
   for (guint i = 0; i < BOUNCE_MAX_RECEIVED + 10; i++)
-    g_string_append_printf (text, "Received: from h%u.example.net by h%u.example.net; Mon, 08 Apr 2024 09:00:00 +0000\n",
-                            i, i + 1);
+    g_string_append_printf (text,
+                            "Received: from h%u.example.net by h%u.example.net; Mon, 08 Apr 2024 09:00:00 +0000\n", i,
+                            i + 1);
   g_string_append (text, "From: bob@example.org\nMessage-ID: <many-hops@example.org>\n\nbody\n");
   o = bounce_original_from_headers_text (text->str, text->len, "inline");
   g_assert_nonnull (o);

@@ -23,63 +23,83 @@ typedef struct
 
 static const HopCase hop_cases[] = {
   { "postfix-submission",
-    "from [192.168.1.20] (dsl-20.example.net [198.51.100.20])\n\tby smtp.example.org (Postfix) with ESMTPSA id 4VDX1Q2c3Dz9x\n\tfor <ann@example.com>; Mon,  8 Apr 2024 11:02:17 +0200 (CEST)",
+    "from [192.168.1.20] (dsl-20.example.net [198.51.100.20])\n\tby smtp.example.org (Postfix) with ESMTPSA id "
+    "4VDX1Q2c3Dz9x\n\tfor <ann@example.com>; Mon,  8 Apr 2024 11:02:17 +0200 (CEST)",
     "smtp.example.org", BOUNCE_SUBMISSION_AUTHENTICATED, "s:example.org" },
   { "postfix-authenticated-sender",
-    "from laptop.example.org (laptop.example.org [198.51.100.31])\n\t(Authenticated sender: me)\n\tby mail.example.org (Postfix) with ESMTP id 1A2B3C4D5E\n\tfor <ann@example.com>; Tue, 9 Apr 2024 10:00:00 +0000",
+    "from laptop.example.org (laptop.example.org [198.51.100.31])\n\t(Authenticated sender: me)\n\tby mail.example.org "
+    "(Postfix) with ESMTP id 1A2B3C4D5E\n\tfor <ann@example.com>; Tue, 9 Apr 2024 10:00:00 +0000",
     "mail.example.org", BOUNCE_SUBMISSION_AUTHENTICATED, "s:example.org" },
   { "postfix-pickup",
     "by host.example.org (Postfix, from userid 1000)\n\tid 4F3E2D1C0B; Tue,  9 Apr 2024 10:00:00 +0200 (CEST)",
     "host.example.org", BOUNCE_SUBMISSION_LOCAL, "s:example.org" },
   { "postfix-relay",
-    "from smtp.example.org (smtp.example.org [192.0.2.10])\n\tby mx.example.net (Postfix) with ESMTPS id 9F3E1C2D3E\n\tfor <olga@example.net>; Wed, 03 Apr 2024 09:12:40 +0200",
+    "from smtp.example.org (smtp.example.org [192.0.2.10])\n\tby mx.example.net (Postfix) with ESMTPS id "
+    "9F3E1C2D3E\n\tfor <olga@example.net>; Wed, 03 Apr 2024 09:12:40 +0200",
     "mx.example.net", BOUNCE_SUBMISSION_NONE, "n:192.0.2.0/24" },
   { "exim-esmtpsa",
-    "from [100.64.12.7] (helo=[10.1.2.3])\n\tby submit.example.net with esmtpsa  (TLS1.3) tls TLS_AES_256_GCM_SHA384\n\t(Exim 4.96)\n\t(envelope-from <me@example.org>)\n\tid 1rABCD-000123-5x\n\tfor ann@example.com; Mon, 08 Apr 2024 09:00:00 +0000",
+    "from [100.64.12.7] (helo=[10.1.2.3])\n\tby submit.example.net with esmtpsa  (TLS1.3) tls "
+    "TLS_AES_256_GCM_SHA384\n\t(Exim 4.96)\n\t(envelope-from <me@example.org>)\n\tid 1rABCD-000123-5x\n\tfor "
+    "ann@example.com; Mon, 08 Apr 2024 09:00:00 +0000",
     "submit.example.net", BOUNCE_SUBMISSION_AUTHENTICATED, "s:example.net" },
   { "exim-local",
-    "from me by host.example.co.uk with local (Exim 4.96)\n\t(envelope-from <me@example.co.uk>)\n\tid 1rABCE-000124-6y; Mon, 08 Apr 2024 09:00:00 +0100",
+    "from me by host.example.co.uk with local (Exim 4.96)\n\t(envelope-from <me@example.co.uk>)\n\tid "
+    "1rABCE-000124-6y; Mon, 08 Apr 2024 09:00:00 +0100",
     "host.example.co.uk", BOUNCE_SUBMISSION_LOCAL, "s:example.co.uk" },
   { "exim-esmtp-from-bot",
-    "from [203.0.113.77] (helo=example.org)\n\tby mx.example.com with esmtp (Exim 4.96)\n\t(envelope-from <me@example.org>)\n\tid 1rABCF-000125-7z\n\tfor ann@example.com; Mon, 08 Apr 2024 09:00:00 +0000",
+    "from [203.0.113.77] (helo=example.org)\n\tby mx.example.com with esmtp (Exim 4.96)\n\t(envelope-from "
+    "<me@example.org>)\n\tid 1rABCF-000125-7z\n\tfor ann@example.com; Mon, 08 Apr 2024 09:00:00 +0000",
     "mx.example.com", BOUNCE_SUBMISSION_NONE, "n:203.0.113.0/24" },
   { "exchange-mapi",
-    "from DB7PR04MB4567.eurprd04.prod.example.com ([fe80::1c2d:3e4f:5a6b:7c8d]) by\n DB7PR04MB4567.eurprd04.prod.example.com ([fe80::1c2d:3e4f:5a6b:7c8d%5]) with\n mapi id 15.20.7452.049; Mon, 8 Apr 2024 09:00:00 +0000",
+    "from DB7PR04MB4567.eurprd04.prod.example.com ([fe80::1c2d:3e4f:5a6b:7c8d]) by\n "
+    "DB7PR04MB4567.eurprd04.prod.example.com ([fe80::1c2d:3e4f:5a6b:7c8d%5]) with\n mapi id 15.20.7452.049; Mon, 8 Apr "
+    "2024 09:00:00 +0000",
     "db7pr04mb4567.eurprd04.prod.example.com", BOUNCE_SUBMISSION_WEBMAIL, "s:example.com" },
   { "exchange-internal",
-    "from EXCH01.corp.example.org (10.20.30.40) by EXCH02.corp.example.org\n (10.20.30.41) with Microsoft SMTP Server (version=TLS1_2,\n cipher=TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384) id 15.1.2507.35; Mon, 8 Apr\n 2024 11:00:00 +0200",
+    "from EXCH01.corp.example.org (10.20.30.40) by EXCH02.corp.example.org\n (10.20.30.41) with Microsoft SMTP Server "
+    "(version=TLS1_2,\n cipher=TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384) id 15.1.2507.35; Mon, 8 Apr\n 2024 11:00:00 "
+    "+0200",
     "exch02.corp.example.org", BOUNCE_SUBMISSION_PRIVATE, "s:example.org" },
   { "gmail-web",
-    "by 2002:a05:6a10:8e42:b0:4a3:1234:5678 with SMTP id ab12csp345678pxb;\n        Mon, 8 Apr 2024 02:00:00 -0700 (PDT)",
+    "by 2002:a05:6a10:8e42:b0:4a3:1234:5678 with SMTP id ab12csp345678pxb;\n        Mon, 8 Apr 2024 02:00:00 -0700 "
+    "(PDT)",
     "2002:a05:6a10:8e42:b0:4a3:1234:5678", BOUNCE_SUBMISSION_LOCAL, "s:[address]" },
   { "gmail-client",
-    "from [192.168.178.22] (p5b1c2d3e.dip0.example.net. [198.51.100.62])\n        by smtp.gmail.com with ESMTPSA id h12-20020a05600c350c00b004162a9f03cbsm12345678wmq.1.2024.04.08.02.00.00\n        for <ann@example.com>\n        (version=TLS1_3 cipher=TLS_AES_256_GCM_SHA384 bits=256/256);\n        Mon, 08 Apr 2024 02:00:00 -0700 (PDT)",
+    "from [192.168.178.22] (p5b1c2d3e.dip0.example.net. [198.51.100.62])\n        by smtp.gmail.com with ESMTPSA id "
+    "h12-20020a05600c350c00b004162a9f03cbsm12345678wmq.1.2024.04.08.02.00.00\n        for <ann@example.com>\n        "
+    "(version=TLS1_3 cipher=TLS_AES_256_GCM_SHA384 bits=256/256);\n        Mon, 08 Apr 2024 02:00:00 -0700 (PDT)",
     "smtp.gmail.com", BOUNCE_SUBMISSION_AUTHENTICATED, "s:gmail.com" },
-  { "qmail-local",
-    "(qmail 12345 invoked by uid 1000); 8 Apr 2024 09:00:00 -0000",
-    NULL, BOUNCE_SUBMISSION_LOCAL, "s:[local]" },
+  { "qmail-local", "(qmail 12345 invoked by uid 1000); 8 Apr 2024 09:00:00 -0000", NULL, BOUNCE_SUBMISSION_LOCAL,
+    "s:[local]" },
   { "no-receiving-host", "from somewhere.example.org; 8 Apr 2024 09:00:00 -0000", "-", 0, NULL },
   { "qmail-network",
     "from unknown (HELO example.org) (203.0.113.9)\n  by mail.example.com with SMTP; 8 Apr 2024 09:00:00 -0000",
     "mail.example.com", BOUNCE_SUBMISSION_NONE, "n:203.0.113.0/24" },
   { "qmail-smtp-auth",
-    "from unknown (HELO laptop) (me@example.org@198.51.100.44)\n  by mail.example.org with ESMTPA; 8 Apr 2024 09:00:00 -0000",
+    "from unknown (HELO laptop) (me@example.org@198.51.100.44)\n  by mail.example.org with ESMTPA; 8 Apr 2024 09:00:00 "
+    "-0000",
     "mail.example.org", BOUNCE_SUBMISSION_AUTHENTICATED, "s:example.org" },
   { "sendmail-authenticated",
-    "from laptop.example.org (dsl-7.example.net [198.51.100.7])\n\t(authenticated bits=0)\n\tby mail.example.org (8.17.1/8.17.1) with ESMTP id 438901aB012345\n\t(version=TLSv1.3 cipher=TLS_AES_256_GCM_SHA384 bits=256 verify=NO)\n\tfor <ann@example.com>; Mon, 8 Apr 2024 11:00:00 +0200",
+    "from laptop.example.org (dsl-7.example.net [198.51.100.7])\n\t(authenticated bits=0)\n\tby mail.example.org "
+    "(8.17.1/8.17.1) with ESMTP id 438901aB012345\n\t(version=TLSv1.3 cipher=TLS_AES_256_GCM_SHA384 bits=256 "
+    "verify=NO)\n\tfor <ann@example.com>; Mon, 8 Apr 2024 11:00:00 +0200",
     "mail.example.org", BOUNCE_SUBMISSION_AUTHENTICATED, "s:example.org" },
   { "sendmail-submit",
-    "(from me@localhost)\n\tby host.example.org (8.17.1/8.17.1/Submit) id 438901aC012346;\n\tMon, 8 Apr 2024 11:00:00 +0200",
+    "(from me@localhost)\n\tby host.example.org (8.17.1/8.17.1/Submit) id 438901aC012346;\n\tMon, 8 Apr 2024 11:00:00 "
+    "+0200",
     "host.example.org", BOUNCE_SUBMISSION_LOCAL, "s:example.org" },
   /* a name in HELO and no reverse DNS: what a bot says, not what the server found */
   { "sendmail-helo-only",
-    "from mail.example.org ([203.0.113.155])\n\tby relay.example.net (8.17.1/8.17.1) with ESMTP id 43890AA01234;\n\tMon, 8 Apr 2024 11:00:00 +0200",
+    "from mail.example.org ([203.0.113.155])\n\tby relay.example.net (8.17.1/8.17.1) with ESMTP id "
+    "43890AA01234;\n\tMon, 8 Apr 2024 11:00:00 +0200",
     "relay.example.net", BOUNCE_SUBMISSION_NONE, "n:203.0.113.0/24", "-" },
   { "exim-name-found",
-    "from mail.example.org ([198.51.100.9])\n\tby mx.example.com with esmtp (Exim 4.96)\n\t(envelope-from <me@example.org>)\n\tid 1rABCG-000126-8a\n\tfor ann@example.com; Mon, 08 Apr 2024 09:00:00 +0000",
+    "from mail.example.org ([198.51.100.9])\n\tby mx.example.com with esmtp (Exim 4.96)\n\t(envelope-from "
+    "<me@example.org>)\n\tid 1rABCG-000126-8a\n\tfor ann@example.com; Mon, 08 Apr 2024 09:00:00 +0000",
     "mx.example.com", BOUNCE_SUBMISSION_NONE, "n:198.51.100.0/24", "mail.example.org" },
   { "postfix-name-found",
-    "from helo.example.net (mail.example.org [198.51.100.9])\n\tby mx.example.com (Postfix) with ESMTPS id 4VDX1Q2c3Dz9y\n\tfor <ann@example.com>; Mon,  8 Apr 2024 11:02:17 +0200",
+    "from helo.example.net (mail.example.org [198.51.100.9])\n\tby mx.example.com (Postfix) with ESMTPS id "
+    "4VDX1Q2c3Dz9y\n\tfor <ann@example.com>; Mon,  8 Apr 2024 11:02:17 +0200",
     "mx.example.com", BOUNCE_SUBMISSION_NONE, "n:198.51.100.0/24", "mail.example.org" },
 };
 
@@ -155,7 +175,9 @@ typedef struct
   BounceIdentity *id;
 } Owner;
 
-#define PHONE_HOP "Received: from [100.64.1.2] (helo=[10.0.0.2])\n\tby submit.provider.example with esmtpsa (TLS1.3)\n\t(Exim 4.96)\n\tid 1rAAAA-000001-aa; Mon, 01 Apr 2024 09:00:00 +0000\n"
+#define PHONE_HOP                                                                                                      \
+  "Received: from [100.64.1.2] (helo=[10.0.0.2])\n\tby submit.provider.example with esmtpsa (TLS1.3)\n\t(Exim "        \
+  "4.96)\n\tid 1rAAAA-000001-aa; Mon, 01 Apr 2024 09:00:00 +0000\n"
 
 /* An owner who sends with Thunderbird (the client files its own copy: no
  * Received) and from a phone through the provider (the server files the
@@ -175,12 +197,13 @@ owner_init (Owner *o, gconstpointer unused)
   for (guint i = 0; i < 60; i++)
     {
       gboolean phone = i % 2;
-      g_autofree char *msg = g_strdup_printf (
-        "%sFrom: Me <me@example.org>\nTo: friend%u@example.net\nSubject: note\n"
-        "Date: Mon, %02u Apr 2024 09:00:00 +0200\nMessage-ID: %s\n%s\nhi\n",
-        phone ? PHONE_HOP : "", i % 10, 1 + i % 28,
-        phone ? "<a1b2c3d4e5f60718.4242@mobile.provider.example>" : "<0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b@example.org>",
-        phone ? "User-Agent: K-9 Mail for Android\n" : "User-Agent: Mozilla Thunderbird\n");
+      g_autofree char *msg =
+          g_strdup_printf ("%sFrom: Me <me@example.org>\nTo: friend%u@example.net\nSubject: note\n"
+                           "Date: Mon, %02u Apr 2024 09:00:00 +0200\nMessage-ID: %s\n%s\nhi\n",
+                           phone ? PHONE_HOP : "", i % 10, 1 + i % 28,
+                           phone ? "<a1b2c3d4e5f60718.4242@mobile.provider.example>"
+                                 : "<0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b@example.org>",
+                           phone ? "User-Agent: K-9 Mail for Android\n" : "User-Agent: Mozilla Thunderbird\n");
       char *at = strstr (msg, "4242@") ? strstr (msg, "4242@") : strstr (msg, "4a5b@");
 
       /* each Message-ID of its own, same shape */
@@ -216,8 +239,11 @@ test_learner (Owner *o, gconstpointer unused)
   g_assert_cmpuint (bounce_index_count (o->idx, BOUNCE_INDEX_ID_SHAPE, "x+.x@mobile.provider.example"), ==, 30);
   g_assert_cmpuint (bounce_index_count (o->idx, BOUNCE_INDEX_TIME_ZONE, "+0200"), ==, 60);
   /* two ways of sending, kept apart */
-  g_assert_cmpuint (bounce_index_count (o->idx, BOUNCE_INDEX_STYLE, "-|x-x-x-x-x@example.org|mozilla thunderbird"), ==, 30);
-  g_assert_cmpuint (bounce_index_count (o->idx, BOUNCE_INDEX_STYLE, "s:provider.example|x+.x@mobile.provider.example|k-"), ==, 30);
+  g_assert_cmpuint (bounce_index_count (o->idx, BOUNCE_INDEX_STYLE, "-|x-x-x-x-x@example.org|mozilla thunderbird"), ==,
+                    30);
+  g_assert_cmpuint (bounce_index_count (o->idx, BOUNCE_INDEX_STYLE,
+                                        "s:provider.example|x+.x@mobile.provider.example|k-"),
+                    ==, 30);
   /* each key counts its own values, whatever their case */
   g_assert_cmpuint (bounce_index_count (o->idx, BOUNCE_INDEX_FROM, "Me@Example.ORG"), ==, 60);
   g_assert_cmpuint (bounce_index_count (o->idx, BOUNCE_INDEX_RECIPIENT, "friend3@example.net"), ==, 6);
@@ -239,12 +265,12 @@ test_learn_counts (Owner *o, gconstpointer unused)
 {
   g_autofree char *sent = g_build_filename (o->dir, "Sent", NULL);
   static const char mbox[] =
-    "From me@example.org Mon Apr  8 09:00:00 2024\n"
-    "From: me@example.org\nTo: ann@example.net\nMessage-ID: <learn-1@example.org>\n\none\n\n"
-    "From me@example.org Mon Apr  8 09:10:00 2024\n"
-    "From: other@example.net\nTo: ann@example.net\nMessage-ID: <learn-2@example.net>\n\ntwo\n\n"
-    "From me@example.org Mon Apr  8 09:20:00 2024\n"
-    "From: Me <me@example.org>\nTo: ann@example.net\nMessage-ID: <learn-3@example.org>\n\nthree\n";
+      "From me@example.org Mon Apr  8 09:00:00 2024\n"
+      "From: me@example.org\nTo: ann@example.net\nMessage-ID: <learn-1@example.org>\n\none\n\n"
+      "From me@example.org Mon Apr  8 09:10:00 2024\n"
+      "From: other@example.net\nTo: ann@example.net\nMessage-ID: <learn-2@example.net>\n\ntwo\n\n"
+      "From me@example.org Mon Apr  8 09:20:00 2024\n"
+      "From: Me <me@example.org>\nTo: ann@example.net\nMessage-ID: <learn-3@example.org>\n\nthree\n";
   g_autoptr (GError) error = NULL;
   BounceLearnCounts c;
 
@@ -268,13 +294,13 @@ static BounceReport *
 bounce_of (const char *original_headers, const char *date)
 {
   g_autofree char *text = g_strdup_printf (
-    "From: MAILER-DAEMON@mx.example.com\nTo: me@example.org\nDate: %s\nSubject: Undelivered Mail Returned to Sender\n"
-    "MIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\n\n"
-    "--b\nContent-Type: text/plain\n\nCould not deliver.\n\n"
-    "--b\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.com\n\n"
-    "Final-Recipient: rfc822; ann@example.com\nAction: failed\nStatus: 5.1.1\n\n"
-    "--b\nContent-Type: text/rfc822-headers\n\n%s\n--b--\n",
-    date ? date : "Mon, 08 Apr 2024 09:05:00 +0000", original_headers);
+      "From: MAILER-DAEMON@mx.example.com\nTo: me@example.org\nDate: %s\nSubject: Undelivered Mail Returned to Sender\n"
+      "MIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\n\n"
+      "--b\nContent-Type: text/plain\n\nCould not deliver.\n\n"
+      "--b\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.com\n\n"
+      "Final-Recipient: rfc822; ann@example.com\nAction: failed\nStatus: 5.1.1\n\n"
+      "--b\nContent-Type: text/rfc822-headers\n\n%s\n--b--\n",
+      date ? date : "Mon, 08 Apr 2024 09:05:00 +0000", original_headers);
   g_autoptr (GError) error = NULL;
   BounceReport *r = bounce_report_new_from_data (text, strlen (text), rules, 0, &error);
 
@@ -300,15 +326,20 @@ judge (Owner *o, const char *headers, const char *date)
   return bounce_judge_report (j, r);
 }
 
-#define TO_MX "Received: from submit.provider.example (submit.provider.example [198.51.100.5])\n\tby mx.example.com with ESMTPS id 1; Mon, 08 Apr 2024 09:00:01 +0000\n"
+#define TO_MX                                                                                                          \
+  "Received: from submit.provider.example (submit.provider.example [198.51.100.5])\n\tby mx.example.com with ESMTPS "  \
+  "id 1; Mon, 08 Apr 2024 09:00:01 +0000\n"
 
 static void
 test_phone_bounce (Owner *o, gconstpointer unused)
 {
   /* Not in the Sent folder, but the phone's way: legitimate. */
-  g_autoptr (BounceJudgement) jm = judge (o, TO_MX PHONE_HOP
-    "From: me@example.org\nTo: ann@example.com\nDate: Mon, 08 Apr 2024 11:00:00 +0200\n"
-    "Message-ID: <ffffeeeeddddcccc.1@mobile.provider.example>\nUser-Agent: K-9 Mail for Android\n", NULL);
+  g_autoptr (BounceJudgement) jm =
+      judge (o,
+             TO_MX PHONE_HOP
+             "From: me@example.org\nTo: ann@example.com\nDate: Mon, 08 Apr 2024 11:00:00 +0200\n"
+             "Message-ID: <ffffeeeeddddcccc.1@mobile.provider.example>\nUser-Agent: K-9 Mail for Android\n",
+             NULL);
 
   g_assert_nonnull (find (jm, "path-known"));
   g_assert_nonnull (find (jm, "sent-id-missing-known-path"));
@@ -327,11 +358,15 @@ static void
 test_desktop_bounce (Owner *o, gconstpointer unused)
 {
   /* The desktop's copies show no path; its style speaks. */
-  g_autoptr (BounceJudgement) jm = judge (o,
-    "Received: from smtp.example.org (smtp.example.org [192.0.2.10])\n\tby mx.example.com with ESMTPS id 2; Mon, 08 Apr 2024 09:00:01 +0000\n"
-    "Received: from [192.168.1.20] (dsl.example.net [198.51.100.20])\n\tby smtp.example.org (Postfix) with ESMTPSA id 3; Mon, 08 Apr 2024 09:00:00 +0000\n"
-    "From: me@example.org\nTo: ann@example.com\nDate: Mon, 08 Apr 2024 11:00:00 +0200\n"
-    "Message-ID: <1a2b3c4d-3333-4444-8555-66667777888f@example.org>\nUser-Agent: Mozilla Thunderbird\n", NULL);
+  g_autoptr (BounceJudgement) jm =
+      judge (o,
+             "Received: from smtp.example.org (smtp.example.org [192.0.2.10])\n\tby mx.example.com with ESMTPS id 2; "
+             "Mon, 08 Apr 2024 09:00:01 +0000\n"
+             "Received: from [192.168.1.20] (dsl.example.net [198.51.100.20])\n\tby smtp.example.org (Postfix) with "
+             "ESMTPSA id 3; Mon, 08 Apr 2024 09:00:00 +0000\n"
+             "From: me@example.org\nTo: ann@example.com\nDate: Mon, 08 Apr 2024 11:00:00 +0200\n"
+             "Message-ID: <1a2b3c4d-3333-4444-8555-66667777888f@example.org>\nUser-Agent: Mozilla Thunderbird\n",
+             NULL);
 
   g_assert_nonnull (find (jm, "style-known"));
   g_assert_nonnull (find (jm, "path-new-submission"));
@@ -344,11 +379,15 @@ static void
 test_new_way (Owner *o, gconstpointer unused)
 {
   /* A webmail never used before, no relays configured: at worst unknown. */
-  g_autoptr (BounceJudgement) jm = judge (o,
-    "Received: from mail-ej1-f41.example.net (mail-ej1-f41.example.net [198.51.100.41])\n\tby mx.example.com with ESMTPS id 4; Mon, 08 Apr 2024 09:00:01 +0000\n"
-    "Received: by 2002:a05:6a10:8e42:b0:4a3:1234:5678 with SMTP id ab12csp3456;\n\tMon, 08 Apr 2024 09:00:00 +0000\n"
-    "From: me@example.org\nTo: ann@example.com\nDate: Mon, 08 Apr 2024 09:00:00 +0000\n"
-    "Message-ID: <CAJ7y1x0webmail4242@mail.example.net>\n", NULL);
+  g_autoptr (BounceJudgement) jm =
+      judge (o,
+             "Received: from mail-ej1-f41.example.net (mail-ej1-f41.example.net [198.51.100.41])\n\tby mx.example.com "
+             "with ESMTPS id 4; Mon, 08 Apr 2024 09:00:01 +0000\n"
+             "Received: by 2002:a05:6a10:8e42:b0:4a3:1234:5678 with SMTP id ab12csp3456;\n\tMon, 08 Apr 2024 09:00:00 "
+             "+0000\n"
+             "From: me@example.org\nTo: ann@example.com\nDate: Mon, 08 Apr 2024 09:00:00 +0000\n"
+             "Message-ID: <CAJ7y1x0webmail4242@mail.example.net>\n",
+             NULL);
 
   g_assert_nonnull (find (jm, "path-new-submission"));
   g_assert_nonnull (find (jm, "id-shape-unknown"));
@@ -360,11 +399,15 @@ test_new_way (Owner *o, gconstpointer unused)
 static void
 test_worm (Owner *o, gconstpointer unused)
 {
-  g_autoptr (BounceJudgement) jm = judge (o,
-    "Received: from example.org (unknown [203.0.113.77])\n\tby mx.example.com (Postfix) with ESMTP id 5; Mon, 08 Apr 2024 09:00:00 +0000\n"
-    "From: me@example.org\nTo: ann@example.com, bob@example.com, cy@example.com, di@example.net, ed@example.net\n"
-    "Date: Fri, 01 Mar 2024 09:00:00 +0800\nMessage-ID: <KXRPQVGTDSXWBQJF@example.org>\n"
-    "X-Mailer: Microsoft Outlook Express 6.00.2600.0000\n", NULL);
+  g_autoptr (BounceJudgement) jm =
+      judge (o,
+             "Received: from example.org (unknown [203.0.113.77])\n\tby mx.example.com (Postfix) with ESMTP id 5; Mon, "
+             "08 Apr 2024 09:00:00 +0000\n"
+             "From: me@example.org\nTo: ann@example.com, bob@example.com, cy@example.com, di@example.net, "
+             "ed@example.net\n"
+             "Date: Fri, 01 Mar 2024 09:00:00 +0800\nMessage-ID: <KXRPQVGTDSXWBQJF@example.org>\n"
+             "X-Mailer: Microsoft Outlook Express 6.00.2600.0000\n",
+             NULL);
 
   g_assert_nonnull (find (jm, "no-submission-hop"));
   g_assert_cmpfloat (find (jm, "no-submission-hop")->weight, >=, 6);
@@ -384,11 +427,14 @@ test_relayed_bot (Owner *o, gconstpointer unused)
 {
   /* Through another server, no submission hop: every way the owner's
    * sent mail shows has one, so this one says so too. */
-  g_autoptr (BounceJudgement) jm = judge (o,
-    "Received: from relay.isp.example (relay.isp.example [198.51.100.200])\n\tby mx.example.com with SMTP id 6; Mon, 08 Apr 2024 09:00:01 +0000\n"
-    "Received: from pc-7 ([203.0.113.7]) by relay.isp.example with SMTP; Mon, 08 Apr 2024 09:00:00 +0000\n"
-    "From: me@example.org\nTo: ann@example.com\nDate: Mon, 08 Apr 2024 09:00:00 +0000\nMessage-ID: <1712566800.4711.qmail@example.org>\n",
-    NULL);
+  g_autoptr (BounceJudgement) jm =
+      judge (o,
+             "Received: from relay.isp.example (relay.isp.example [198.51.100.200])\n\tby mx.example.com with SMTP id "
+             "6; Mon, 08 Apr 2024 09:00:01 +0000\n"
+             "Received: from pc-7 ([203.0.113.7]) by relay.isp.example with SMTP; Mon, 08 Apr 2024 09:00:00 +0000\n"
+             "From: me@example.org\nTo: ann@example.com\nDate: Mon, 08 Apr 2024 09:00:00 +0000\nMessage-ID: "
+             "<1712566800.4711.qmail@example.org>\n",
+             NULL);
 
   g_assert_nonnull (find (jm, "no-submission-hop"));
   g_assert_cmpint (bounce_judgement_get_verdict (jm), ==, BOUNCE_VERDICT_BACKSCATTER);
@@ -402,27 +448,36 @@ test_relays_add (Owner *o, gconstpointer unused)
   g_autoptr (BounceJudgement) phone = NULL, helo = NULL;
 
   g_assert_true (bounce_identity_add_relay (o->id, "smtp.example.org", NULL));
-  phone = judge (o, TO_MX PHONE_HOP
-    "From: me@example.org\nTo: ann@example.com\nDate: Mon, 08 Apr 2024 11:00:00 +0200\n"
-    "Message-ID: <ffffeeeeddddcccc.2@mobile.provider.example>\nUser-Agent: K-9 Mail for Android\n", NULL);
+  phone = judge (o,
+                 TO_MX PHONE_HOP
+                 "From: me@example.org\nTo: ann@example.com\nDate: Mon, 08 Apr 2024 11:00:00 +0200\n"
+                 "Message-ID: <ffffeeeeddddcccc.2@mobile.provider.example>\nUser-Agent: K-9 Mail for Android\n",
+                 NULL);
   g_assert_null (find (phone, "relay-missing"));
   g_assert_cmpint (bounce_judgement_get_verdict (phone), ==, BOUNCE_VERDICT_LEGITIMATE);
   helo = judge (o,
-    "Received: from smtp.example.org (unknown [203.0.113.77])\n\tby mx.example.com (Postfix) with ESMTP id 7; Mon, 08 Apr 2024 09:00:00 +0000\n"
-    "From: me@example.org\nTo: ann@example.com\nDate: Mon, 08 Apr 2024 09:00:00 +0000\nMessage-ID: <QWERTZUIOPASDFGH@example.org>\n",
-    NULL);
+                "Received: from smtp.example.org (unknown [203.0.113.77])\n\tby mx.example.com (Postfix) with ESMTP id "
+                "7; Mon, 08 Apr 2024 09:00:00 +0000\n"
+                "From: me@example.org\nTo: ann@example.com\nDate: Mon, 08 Apr 2024 09:00:00 +0000\nMessage-ID: "
+                "<QWERTZUIOPASDFGH@example.org>\n",
+                NULL);
   g_assert_null (find (helo, "relay-found"));
   g_assert_nonnull (find (helo, "relay-missing"));
   g_assert_cmpint (bounce_judgement_get_verdict (helo), ==, BOUNCE_VERDICT_BACKSCATTER);
   /* the name the server found by reverse DNS counts, as Postfix and Exim write it */
   for (guint i = 0; i < 2; i++)
     {
-      g_autoptr (BounceJudgement) rdns = judge (o, i == 0
-        ? "Received: from laptop (smtp.example.org [198.51.100.9])\n\tby mx.example.com (Postfix) with ESMTP id 8; Mon, 08 Apr 2024 09:00:00 +0000\n"
-          "From: me@example.org\nTo: ann@example.com\nDate: Mon, 08 Apr 2024 09:00:00 +0000\nMessage-ID: <QWERTZUIOPASDFGH@example.org>\n"
-        : "Received: from smtp.example.org ([198.51.100.9] helo=laptop)\n\tby mx.example.com with esmtp (Exim 4.96) id 1rX; Mon, 08 Apr 2024 09:00:00 +0000\n"
-          "From: me@example.org\nTo: ann@example.com\nDate: Mon, 08 Apr 2024 09:00:00 +0000\nMessage-ID: <QWERTZUIOPASDFGH@example.org>\n",
-        NULL);
+      g_autoptr (BounceJudgement) rdns =
+          judge (o,
+                 i == 0 ? "Received: from laptop (smtp.example.org [198.51.100.9])\n\tby mx.example.com (Postfix) with "
+                          "ESMTP id 8; Mon, 08 Apr 2024 09:00:00 +0000\n"
+                          "From: me@example.org\nTo: ann@example.com\nDate: Mon, 08 Apr 2024 09:00:00 "
+                          "+0000\nMessage-ID: <QWERTZUIOPASDFGH@example.org>\n"
+                        : "Received: from smtp.example.org ([198.51.100.9] helo=laptop)\n\tby mx.example.com with "
+                          "esmtp (Exim 4.96) id 1rX; Mon, 08 Apr 2024 09:00:00 +0000\n"
+                          "From: me@example.org\nTo: ann@example.com\nDate: Mon, 08 Apr 2024 09:00:00 "
+                          "+0000\nMessage-ID: <QWERTZUIOPASDFGH@example.org>\n",
+                 NULL);
 
       g_assert_nonnull (find (rdns, "relay-found"));
     }
@@ -433,12 +488,15 @@ test_dkim_learned (Owner *o, gconstpointer unused)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (BounceJudgement) signed_ = NULL, other = NULL;
-  const char *sent = "Received: from [100.64.1.2] by submit.provider.example with esmtpsa; Mon, 01 Apr 2024 09:00:00 +0000\n"
-                     "DKIM-Signature: v=1; a=rsa-sha256; d=provider.example; s=s1; h=from; bh=x; b=y\n"
-                     "From: me@example.org\nTo: z@example.net\nDate: Mon, 01 Apr 2024 11:00:00 +0200\nMessage-ID: <dk1@example.org>\n\nhi\n";
-#define ORIG(d) "Received: from pc ([203.0.113.5]) by mx.example.com with ESMTP; Mon, 08 Apr 2024 09:00:00 +0000\n" \
-                "DKIM-Signature: v=1; a=rsa-sha256; d=" d "; s=s1; h=from; bh=x; b=y\n" \
-                "From: me@example.org\nTo: ann@example.com\nDate: Mon, 08 Apr 2024 11:00:00 +0200\nMessage-ID: <dk2@example.org>\n"
+  const char *sent =
+      "Received: from [100.64.1.2] by submit.provider.example with esmtpsa; Mon, 01 Apr 2024 09:00:00 +0000\n"
+      "DKIM-Signature: v=1; a=rsa-sha256; d=provider.example; s=s1; h=from; bh=x; b=y\n"
+      "From: me@example.org\nTo: z@example.net\nDate: Mon, 01 Apr 2024 11:00:00 +0200\nMessage-ID: "
+      "<dk1@example.org>\n\nhi\n";
+#define ORIG(d)                                                                                                        \
+  "Received: from pc ([203.0.113.5]) by mx.example.com with ESMTP; Mon, 08 Apr 2024 09:00:00 +0000\n"                  \
+  "DKIM-Signature: v=1; a=rsa-sha256; d=" d "; s=s1; h=from; bh=x; b=y\n"                                              \
+  "From: me@example.org\nTo: ann@example.com\nDate: Mon, 08 Apr 2024 11:00:00 +0200\nMessage-ID: <dk2@example.org>\n"
   const char *a = ORIG ("provider.example");
   const char *b = ORIG ("elsewhere.example");
 
@@ -453,9 +511,12 @@ test_dkim_learned (Owner *o, gconstpointer unused)
 static void
 test_date_near (Owner *o, gconstpointer unused)
 {
-  g_autoptr (BounceJudgement) jm = judge (o, TO_MX PHONE_HOP
-    "From: me@example.org\nTo: ann@example.com\nDate: Sat, 06 Apr 2024 11:00:00 +0200\n"
-    "Message-ID: <ffffeeeeddddcccc.3@mobile.provider.example>\nUser-Agent: K-9 Mail for Android\n", NULL);
+  g_autoptr (BounceJudgement) jm =
+      judge (o,
+             TO_MX PHONE_HOP
+             "From: me@example.org\nTo: ann@example.com\nDate: Sat, 06 Apr 2024 11:00:00 +0200\n"
+             "Message-ID: <ffffeeeeddddcccc.3@mobile.provider.example>\nUser-Agent: K-9 Mail for Android\n",
+             NULL);
 
   g_assert_null (find (jm, "date-far-from-bounce"));
   g_assert_null (find (jm, "agent-bulk"));

@@ -9,12 +9,13 @@
 
 /* Fields no part of the reader reads, written before and between the
  * others as mail systems write them. */
-#define NOISE "Received: from a.example.net (a.example.net [192.0.2.1])\n" \
-              "\tby b.example.org with ESMTPS id 1x; Mon, 1 Jan 2024 00:00:01 +0000\n" \
-              "DKIM-Signature: v=1; a=rsa-sha256; d=example.net; s=s1;\n" \
-              "\th=from:to; bh=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=; b=dGVzdA==\n" \
-              "ARC-Seal: i=1; a=rsa-sha256; d=example.org; s=arc; cv=none; b=dGVzdA==\n" \
-              "Authentication-Results: b.example.org; spf=pass smtp.mailfrom=example.net\n"
+#define NOISE                                                                                                          \
+  "Received: from a.example.net (a.example.net [192.0.2.1])\n"                                                         \
+  "\tby b.example.org with ESMTPS id 1x; Mon, 1 Jan 2024 00:00:01 +0000\n"                                             \
+  "DKIM-Signature: v=1; a=rsa-sha256; d=example.net; s=s1;\n"                                                          \
+  "\th=from:to; bh=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=; b=dGVzdA==\n"                                         \
+  "ARC-Seal: i=1; a=rsa-sha256; d=example.org; s=arc; cv=none; b=dGVzdA==\n"                                           \
+  "Authentication-Results: b.example.org; spf=pass smtp.mailfrom=example.net\n"
 
 static BounceReport *
 read_report (const char *msg, BounceRules *rules)
@@ -30,22 +31,18 @@ read_report (const char *msg, BounceRules *rules)
 static void
 test_own_fields (void)
 {
-  static const char msg[] = NOISE
-    "From: Mail Delivery System <MAILER-DAEMON@mx.example.org>\n" NOISE
-    "To: ann@example.com\n"
-    "Subject: Undelivered Mail Returned to Sender\n" NOISE
-    "Date: Mon, 1 Jan 2024 00:00:02 +0000\n"
-    "Message-ID: <dsn-1@mx.example.org>\n" NOISE
-    "Delivered-To: ann+lists@example.com\n"
-    "X-Original-To: ann@example.com\n"
-    "In-Reply-To: <sent-1@example.com>\n" NOISE
-    "MIME-Version: 1.0\n" NOISE
-    "Content-Type: multipart/report; report-type=delivery-status; boundary=b\n\n"
-    "--b\n\nThe mail could not be delivered.\n"
-    "--b\nContent-Type: message/delivery-status\n\n"
-    "Reporting-MTA: dns; mx.example.org\n\n"
-    "Final-Recipient: rfc822; bob@example.net\nAction: failed\nStatus: 5.1.1\n"
-    "--b--\n";
+  static const char msg[] =
+      NOISE "From: Mail Delivery System <MAILER-DAEMON@mx.example.org>\n" NOISE "To: ann@example.com\n"
+            "Subject: Undelivered Mail Returned to Sender\n" NOISE "Date: Mon, 1 Jan 2024 00:00:02 +0000\n"
+            "Message-ID: <dsn-1@mx.example.org>\n" NOISE "Delivered-To: ann+lists@example.com\n"
+            "X-Original-To: ann@example.com\n"
+            "In-Reply-To: <sent-1@example.com>\n" NOISE "MIME-Version: 1.0\n" NOISE
+            "Content-Type: multipart/report; report-type=delivery-status; boundary=b\n\n"
+            "--b\n\nThe mail could not be delivered.\n"
+            "--b\nContent-Type: message/delivery-status\n\n"
+            "Reporting-MTA: dns; mx.example.org\n\n"
+            "Final-Recipient: rfc822; bob@example.net\nAction: failed\nStatus: 5.1.1\n"
+            "--b--\n";
   g_autoptr (BounceRules) rules = test_project_rules ();
   g_autoptr (BounceReport) r = read_report (msg, rules);
 
@@ -67,8 +64,7 @@ static void
 test_auto_reply_fields (void)
 {
   static const char *const says[] = {
-    "Auto-Submitted: auto-replied\n", "X-Autoreply: yes\n", "X-Autorespond: yes\n",
-    "Precedence: auto_reply\n", "",
+    "Auto-Submitted: auto-replied\n", "X-Autoreply: yes\n", "X-Autorespond: yes\n", "Precedence: auto_reply\n", "",
   };
   g_autoptr (BounceRules) project = test_project_rules ();
   g_autoptr (BounceRules) none = bounce_rules_new ();
@@ -76,10 +72,11 @@ test_auto_reply_fields (void)
   for (guint i = 0; i < 2 * G_N_ELEMENTS (says); i++)
     {
       BounceRules *rules = i % 2 ? none : project;
-      g_autofree char *msg = g_strdup_printf (NOISE "From: Bob <bob@example.net>\nTo: ann@example.com\n" NOISE
-                                              "Subject: Re: minutes\n%s" NOISE "\n"
-                                              "Thank you for your message. I am out of the office until Monday.\n",
-                                              says[i / 2]);
+      g_autofree char *msg =
+          g_strdup_printf (NOISE "From: Bob <bob@example.net>\nTo: ann@example.com\n" NOISE
+                                 "Subject: Re: minutes\n%s" NOISE "\n"
+                                 "Thank you for your message. I am out of the office until Monday.\n",
+                           says[i / 2]);
       g_autoptr (BounceReport) r = read_report (msg, rules);
 
       g_assert_cmpint (bounce_report_get_kind (r), ==, *says[i / 2] ? BOUNCE_KIND_AUTOREPLY : BOUNCE_KIND_NOT_BOUNCE);

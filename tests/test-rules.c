@@ -48,18 +48,17 @@ test_good_rules (void)
 {
   g_autoptr (BounceRules) rules = bounce_rules_new ();
   g_autoptr (GError) error = NULL;
-  const char *text =
-    "# a comment\n\n"
-    "format demo\n"
-    "  kind failure\n"
-    "  from (?-i)MAILER-DAEMON\n"
-    "  header X-Demo: .\n"
-    "  recipient ^<(?<addr>[^>]+)>:\n"
-    "  original ^--- copy\n"
-    "  status 5.0.0\n"
-    "reason userunknown no such user\n"
-    "status-reason X.1.1 userunknown\n"
-    "weight relay-found -5.5\n";
+  const char *text = "# a comment\n\n"
+                     "format demo\n"
+                     "  kind failure\n"
+                     "  from (?-i)MAILER-DAEMON\n"
+                     "  header X-Demo: .\n"
+                     "  recipient ^<(?<addr>[^>]+)>:\n"
+                     "  original ^--- copy\n"
+                     "  status 5.0.0\n"
+                     "reason userunknown no such user\n"
+                     "status-reason X.1.1 userunknown\n"
+                     "weight relay-found -5.5\n";
 
   bounce_rules_load_data (rules, "t.rules", text, -1, FALSE, &error);
   g_assert_no_error (error);
@@ -81,7 +80,9 @@ test_user_rules_first (void)
   g_autoptr (BounceReport) report = NULL;
 
   g_assert_true (bounce_rules_load_data (rules, "i.rules", "format installed\nbody This is a test\n", -1, FALSE, NULL));
-  g_assert_true (bounce_rules_load_data (rules, "u.rules", "format mine\nbody This is a test\nrecipient ^<(?<addr>[^>]+)>:\n", -1, TRUE, NULL));
+  g_assert_true (bounce_rules_load_data (rules, "u.rules",
+                                         "format mine\nbody This is a test\nrecipient ^<(?<addr>[^>]+)>:\n", -1, TRUE,
+                                         NULL));
   report = bounce_report_new_from_data (msg, strlen (msg), rules, 0, NULL);
   g_assert_nonnull (report);
   g_assert_cmpstr (bounce_report_get_format (report), ==, "mine");
@@ -138,7 +139,7 @@ static const struct
   { "^Sent <<< RCPT TO:", "sent <<< rcpt to:" },
   { "\\buser\\s+unknown\\b", "unknown" },
   { "e-?mail\\s+delivery", "delivery" },
-  { "abc?d", "" },                        /* "ab" and "d": too short */
+  { "abc?d", "" }, /* "ab" and "d": too short */
   { "abcx?defg", "defg" },
   { "mailbox+ full", "mailbox" },
   { "over ?quota", "quota" },
@@ -146,13 +147,13 @@ static const struct
   { "(?:mailer-?daemon|postmaster)\\s+here", "mailer postmaster" }, /* the group's words are longer */
   { "(?:undeliverable|returned)\\s*:", "undeliverable returned" },
   { "unknown|no such user", "unknown no such user" },
-  { "unknown|no", "" },                   /* one alternative has no word */
+  { "unknown|no", "" }, /* one alternative has no word */
   { "[Uu]ser unknown", "ser unknown" },
   { "(?!not )delivered", "delivered" },
   { "(?=delivery)deliv", "deliv" },
   { "x{0,3}failure", "failure" },
   { "fail{2}ure", "fail" },
-  { "a{foo}bar", "foo}bar" },            /* not a quantifier: "{" ends a run */
+  { "a{foo}bar", "foo}bar" }, /* not a quantifier: "{" ends a run */
   { "\\Qa.b\\E", "" },
   { "caf\xc3\xa9 ferm\xc3\xa9", " ferm" }, /* non-ASCII ends a run */
   { "\\x41BCD", "bcd" },
@@ -177,8 +178,8 @@ test_pattern_words (void)
       for (guint j = 0; words && j < words->len; j++)
         g_string_append_printf (got, "%s%s", j ? " " : "", (char *) g_ptr_array_index (words, j));
       if (g_strcmp0 (got->str, pattern_words[i].words) != 0)
-        g_string_append_printf (failures, "%s: got \"%s\", expected \"%s\"\n", pattern_words[i].pattern,
-                                got->str, pattern_words[i].words);
+        g_string_append_printf (failures, "%s: got \"%s\", expected \"%s\"\n", pattern_words[i].pattern, got->str,
+                                pattern_words[i].words);
     }
   if (failures->len)
     g_test_fail_printf ("%s", failures->str);
@@ -197,25 +198,36 @@ static const struct
   { "(?<addr>\\S+@\\S+) failed|bounced", "(?<addr>\\S+@\\S+) failed || bounced" },
   { "(?=\\d)\\d+ held|pending", "(?=\\d)\\d+ held || pending" },
   { "single alternative", "" },
-  { "a||b", "" },                        /* an empty alternative */
+  { "a||b", "" }, /* an empty alternative */
   { "a|", "" },
-  { "(a)x|\\1y", "" },                 /* a back reference */
+  { "(a)x|\\1y", "" }, /* a back reference */
   { "(?<n>a)x|\\k<n>y", "" },
-  { "(a)x|(?1)y", "" },                  /* a subroutine call */
-  { "(?i)a|b", "" },                     /* options for the rest */
+  { "(a)x|(?1)y", "" }, /* a subroutine call */
+  { "(?i)a|b", "" },    /* options for the rest */
   { "a|(?-x)b", "" },
   { "(*UTF)a|b", "" },
   { "\\Qa|b\\E|c", "" },
-  { "(?(?=a)ab|cd)|e", "" },              /* a condition */
-  { "(?:x(?R)?y)|z", "" },                /* recursion */
+  { "(?(?=a)ab|cd)|e", "" }, /* a condition */
+  { "(?:x(?R)?y)|z", "" },   /* recursion */
 };
 
 /* The texts every split pattern is tried on: the whole must match one
  * exactly when one of its alternatives does. */
 static const char *const split_texts[] = {
-  "user unknown", "No such user here", "ac", "d|e", "f\\", "g",
-  "Subject: Undelivered", "From: MAILER-DAEMON", "x@example.com failed",
-  "BOUNCED", "12 held", "pending", "nothing at all", "",
+  "user unknown",
+  "No such user here",
+  "ac",
+  "d|e",
+  "f\\",
+  "g",
+  "Subject: Undelivered",
+  "From: MAILER-DAEMON",
+  "x@example.com failed",
+  "BOUNCED",
+  "12 held",
+  "pending",
+  "nothing at all",
+  "",
 };
 
 static void
@@ -231,8 +243,8 @@ test_pattern_split (void)
 
       g_assert_nonnull (whole);
       if (strcmp (got, pattern_splits[i].alts) != 0)
-        g_string_append_printf (failures, "%s: got \"%s\", expected \"%s\"\n", pattern_splits[i].pattern,
-                                got, pattern_splits[i].alts);
+        g_string_append_printf (failures, "%s: got \"%s\", expected \"%s\"\n", pattern_splits[i].pattern, got,
+                                pattern_splits[i].alts);
       for (guint t = 0; alts && t < G_N_ELEMENTS (split_texts); t++)
         {
           gboolean any = FALSE;
@@ -246,8 +258,8 @@ test_pattern_split (void)
             }
           if (any != g_regex_match (whole, split_texts[t], 0, NULL))
             g_string_append_printf (failures, "%s on \"%s\": the whole %s, its alternatives %s\n",
-                                    pattern_splits[i].pattern, split_texts[t],
-                                    any ? "does not match" : "matches", any ? "do" : "do not");
+                                    pattern_splits[i].pattern, split_texts[t], any ? "does not match" : "matches",
+                                    any ? "do" : "do not");
         }
     }
   if (failures->len)
@@ -348,8 +360,10 @@ test_reason_invalid_utf8 (void)
 {
   g_autoptr (BounceRules) rules = test_project_rules ();
 
-  g_assert_null (bounce_rules_reason (rules, "From: Mail Delivery System <MAILER-DAEMON@example.org>\n"
-                                             "Subject: Delivery failure\n\n\x91s         ", NULL));
+  g_assert_null (bounce_rules_reason (rules,
+                                      "From: Mail Delivery System <MAILER-DAEMON@example.org>\n"
+                                      "Subject: Delivery failure\n\n\x91s         ",
+                                      NULL));
   g_assert_cmpstr (bounce_rules_reason (rules, "550 mailbox \x91 full", NULL), ==, "mailboxfull");
 }
 

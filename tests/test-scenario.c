@@ -60,8 +60,7 @@ load_samples (void)
       BounceOriginal *o = r ? bounce_report_get_original (r) : NULL;
       Sample *s;
 
-      if (o == NULL || bounce_original_get_message_id (o) == NULL
-          || bounce_original_get_from (o) == NULL
+      if (o == NULL || bounce_original_get_message_id (o) == NULL || bounce_original_get_from (o) == NULL
           || bounce_report_get_kind (r) != BOUNCE_KIND_FAILURE
           /* The corpus holds some originals twice: one message is one sample. */
           || g_hash_table_contains (seen, bounce_original_get_message_id (o)))

@@ -48,8 +48,7 @@ collect (const char *dir, const char *suffix, GPtrArray *out)
 
       if (g_file_test (path, G_FILE_TEST_IS_DIR))
         collect (path, suffix, out);
-      else if (g_file_test (path, G_FILE_TEST_IS_REGULAR)
-               && (suffix == NULL || g_str_has_suffix (path, suffix)))
+      else if (g_file_test (path, G_FILE_TEST_IS_REGULAR) && (suffix == NULL || g_str_has_suffix (path, suffix)))
         g_ptr_array_add (out, g_steal_pointer (&path));
     }
 }
@@ -72,8 +71,7 @@ skip_from_line (const char *data, gsize *len)
 /* Calls @func with each unfolded header of the block at @data (name
  * lower-cased, value with its continuation lines); stops when it returns
  * TRUE. */
-typedef gboolean (*HeaderFunc) (const char *name, const char *line, gsize line_len,
-                                gsize value_at, gpointer user_data);
+typedef gboolean (*HeaderFunc) (const char *name, const char *line, gsize line_len, gsize value_at, gpointer user_data);
 
 static void
 foreach_header (const char *data, gsize len, HeaderFunc func, gpointer user_data)
@@ -240,9 +238,10 @@ check_file (BounceRules *rules, const char *path, const char *shown, Tally *t)
   passed = bounce_triage (data, probe, &hend);
   /* Where it stopped reading is where the header block ends. */
   if (passed != BOUNCE_TRIAGE_YES && hend != bounce_header_block_end (data, probe))
-    g_string_append_printf (t->failures, "%s: the triage says the header block ends at %" G_GSIZE_FORMAT
-                            ", it ends at %" G_GSIZE_FORMAT "\n", shown, hend,
-                            bounce_header_block_end (data, probe));
+    g_string_append_printf (t->failures,
+                            "%s: the triage says the header block ends at %" G_GSIZE_FORMAT
+                            ", it ends at %" G_GSIZE_FORMAT "\n",
+                            shown, hend, bounce_header_block_end (data, probe));
 
   /* What is parsed after the second look at plain messages. */
   looked = passed == BOUNCE_TRIAGE_YES
@@ -272,11 +271,11 @@ check_file (BounceRules *rules, const char *path, const char *shown, Tally *t)
     }
   if (kind_full != BOUNCE_KIND_NOT_BOUNCE && kind_quick != kind_full)
     {
-      g_string_append_printf (t->failures, "%s: the full parse says %s (%s), the triage %s it; its headers:\n",
-                              shown, bounce_kind_to_string (kind_full),
-                              bounce_report_get_format (full) ?: "no format",
-                              !passed ? "drops" : looked ? "passed (yet the kind differs)"
-                              : "passed, and the second look drops");
+      g_string_append_printf (t->failures, "%s: the full parse says %s (%s), the triage %s it; its headers:\n", shown,
+                              bounce_kind_to_string (kind_full), bounce_report_get_format (full) ?: "no format",
+                              !passed  ? "drops"
+                              : looked ? "passed (yet the kind differs)"
+                                       : "passed, and the second look drops");
       foreach_header (data, len, add_seen_header, t->failures);
     }
 }
@@ -317,8 +316,8 @@ check_files (const char *label, const char *root, GPtrArray *files)
                   "%u passed the triage, %u of those not reports; "
                   "%u passed the second look, %u of those not reports; "
                   "%u read without rules",
-                  label, t.files, t.reports, t.errors, t.passed, t.passed_not_reports,
-                  t.looked, t.looked_not_reports, t.no_rules);
+                  label, t.files, t.reports, t.errors, t.passed, t.passed_not_reports, t.looked, t.looked_not_reports,
+                  t.no_rules);
   keys = g_ptr_array_new ();
   g_hash_table_iter_init (&it, t.triggers);
   while (g_hash_table_iter_next (&it, &key, NULL))
@@ -387,8 +386,8 @@ test_blank_before_colon (void)
 
   for (guint i = 0; i < G_N_ELEMENTS (blocks); i++)
     g_assert_cmpint (bounce_triage (blocks[i], strlen (blocks[i]), NULL), ==, BOUNCE_TRIAGE_YES);
-  g_assert_cmpint (bounce_triage ("From: a@example.org\nSubject: hi\nContent-Type : text/plain\n\n", 59, NULL),
-                   ==, BOUNCE_TRIAGE_NO);
+  g_assert_cmpint (bounce_triage ("From: a@example.org\nSubject: hi\nContent-Type : text/plain\n\n", 59, NULL), ==,
+                   BOUNCE_TRIAGE_NO);
 }
 
 /* Messages the triage lets through on their Subject ("error"), and
@@ -402,25 +401,22 @@ static const struct
   gboolean dropped;
 } looks[] = {
   { "a plain message", "", "The build is fine again, see the log.\n", TRUE },
-  { "a plain message in Latin-1", "Content-Type: text/plain; charset=iso-8859-1\n",
-    "Caf\xe9 is open again.\n", TRUE },
-  { "an address far from any digit", "",
-    "Write to bob@example.org about it.\n\n\n\n\n\nRoom 101.\n", TRUE },
+  { "a plain message in Latin-1", "Content-Type: text/plain; charset=iso-8859-1\n", "Caf\xe9 is open again.\n", TRUE },
+  { "an address far from any digit", "", "Write to bob@example.org about it.\n\n\n\n\n\nRoom 101.\n", TRUE },
   { "delivery-status fields", "",
     "Reporting-MTA: dns; mx.example.net\n\nFinal-Recipient: rfc822; bob@example.org\nAction: failed\n", FALSE },
   { "an address and a code", "", "<bob@example.org>:\nhost said: 550 no such user\n", FALSE },
   { "an address and a status two lines on", "", "bob@example.org\n\nsays 5.1.1\n", FALSE },
-  { "a challenge's words", "",
-    "Just this once, click the link below so I can receive your email.\n", FALSE },
-  { "a virus notice's words", "",
-    "A virus was found in an email from you to carol@example.com.\n", FALSE },
-  { "a multipart message", "Content-Type: multipart/mixed; boundary=b\n",
-    "--b\n\nhello\n--b--\n", FALSE },
+  { "a challenge's words", "", "Just this once, click the link below so I can receive your email.\n", FALSE },
+  { "a virus notice's words", "", "A virus was found in an email from you to carol@example.com.\n", FALSE },
+  { "a multipart message", "Content-Type: multipart/mixed; boundary=b\n", "--b\n\nhello\n--b--\n", FALSE },
   { "a base64 body", "Content-Transfer-Encoding: base64\n", "aGVsbG8K\n", FALSE },
   { "an HTML body", "Content-Type: text/html\n", "<p>hello</p>\n", FALSE },
   /* Yandex's Russian first line, in KOI8-R: the rule reads it decoded. */
   { "a body in KOI8-R", "Content-Type: text/plain; charset=koi8-r\n",
-    "\xfc\xd4\xcf \xd0\xc9\xd3\xd8\xcd\xcf \xcf\xd4\xd0\xd2\xc1\xd7\xcc\xc5\xce\xcf \xd0\xcf\xde\xd4\xcf\xd7\xd9\xcd \xd3\xc5\xd2\xd7\xc5\xd2\xcf\xcd\n", FALSE },
+    "\xfc\xd4\xcf \xd0\xc9\xd3\xd8\xcd\xcf \xcf\xd4\xd0\xd2\xc1\xd7\xcc\xc5\xce\xcf \xd0\xcf\xde\xd4\xcf\xd7\xd9\xcd "
+    "\xd3\xc5\xd2\xd7\xc5\xd2\xcf\xcd\n",
+    FALSE },
   { "a line that is no header", "this line has no colon\n", "hello\n", FALSE },
   { "a header a rule reads", "X-Autoreply: yes\n", "I am away.\n", FALSE },
 };

@@ -121,8 +121,8 @@ test_convert (void)
   /* ISO-2022-JP: "日本" between escapes; cut, it ends in shifted state. */
   static const char jis[] = "\x1b$BF|K\\\x1b(B!";
   static const char *const charsets[] = {
-    "iso-8859-1", "ISO-8859-2", "windows-1252", "koi8-r", "iso-8859-15",
-    "cp1251", "iso-8859-7", "macintosh", "iso-8859-9", "cp850", "ISO-8859-1",
+    "iso-8859-1", "ISO-8859-2", "windows-1252", "koi8-r", "iso-8859-15", "cp1251",
+    "iso-8859-7", "macintosh",  "iso-8859-9",   "cp850",  "ISO-8859-1",
   };
   gsize n = 0;
   char *out;
@@ -293,7 +293,8 @@ static void
 test_message_get_header (void)
 {
   static const char msg[] = "From someone@example.org Mon Apr  8 12:00:00 2024\n"
-                            "\xef\xbb\xbf" "Subject: a long\r\n\tsubject\r\n"
+                            "\xef\xbb\xbf"
+                            "Subject: a long\r\n\tsubject\r\n"
                             "message-id :  <a@example.org> \n"
                             "X-Empty:\n"
                             "\n"
@@ -360,8 +361,7 @@ first_parse (gpointer data)
     ;
   while (spin > 0)
     spin--;
-  bounce_report_unref (bounce_report_new_from_data (report, strlen (report), first_rules,
-                                                    BOUNCE_PARSE_DEFAULT, NULL));
+  bounce_report_unref (bounce_report_new_from_data (report, strlen (report), first_rules, BOUNCE_PARSE_DEFAULT, NULL));
   return NULL;
 }
 
