@@ -276,10 +276,20 @@ cli_print_error (const char *source, const char *message)
 /* The start of a JSON line: an object, open, with the source first, then
  * the report's members and the judgement's, those that are given. The
  * caller adds its own members and ends it with cli_json_print(). */
+/* The writer of the last line printed by this thread, kept for the next:
+ * a new writer's buffer is the first large allocation after a report's
+ * objects are freed, where the allocator stops to tidy up. */
+static GPrivate spare_writer = G_PRIVATE_INIT ((GDestroyNotify) bounce_json_writer_free);
+
 BounceJsonWriter *
 cli_json_begin (const char *source, BounceReport *report, BounceJudgement *judgement)
 {
-  BounceJsonWriter *w = bounce_json_writer_new ();
+  BounceJsonWriter *w = g_private_get (&spare_writer);
+
+  if (w)
+    g_private_set (&spare_writer, NULL);
+  else
+    w = bounce_json_writer_new ();
 
   bounce_json_writer_begin_object (w);
   cli_json_member (w, "source", source);
@@ -299,7 +309,7 @@ cli_json_member (BounceJsonWriter *w, const char *name, const char *value)
 }
 
 /* Ends the object begun by cli_json_begin() and prints it on one line;
- * frees @w. */
+ * @w is the caller's no more. */
 void
 cli_json_print (BounceJsonWriter *w)
 {
@@ -310,7 +320,13 @@ cli_json_print (BounceJsonWriter *w)
   text = bounce_json_writer_get_text (w, &len);
   fwrite (text, 1, len, stdout);
   fputc ('\n', stdout);
-  bounce_json_writer_free (w);
+  if (len > 64 * 1024)
+    bounce_json_writer_free (w); /* a rare long line's buffer is not kept */
+  else
+    {
+      bounce_json_writer_reset (w);
+      g_private_replace (&spare_writer, w);
+    }
 }
 
 /* One JSON object on one line: source first, then the report's fields, or

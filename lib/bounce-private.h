@@ -82,6 +82,8 @@ char *bounce_header_decode (const char *raw);
 char *bounce_header_value (GMimeHeader *header);
 char *bounce_header_unfold_plain (const char *raw);
 char *bounce_date_iso (GDateTime *date);
+gboolean bounce_date_unix (const char *value, gint64 *out);
+char *bounce_date_to_iso (const char *value);
 char *bounce_header_text (GMimeObject *object, const char *name);
 char *bounce_convert_to_utf8 (const char *data, gsize len, const char *charset, gsize *written);
 char *bounce_strip (char *s);

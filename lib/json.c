@@ -329,11 +329,13 @@ member_str (BounceJsonWriter *w, const char *name, const char *value)
 static void
 member_date (BounceJsonWriter *w, const char *name, const char *value)
 {
-  g_autoptr (GDateTime) d = value ? g_mime_utils_header_decode_date (value) : NULL;
-  g_autofree char *iso = d ? bounce_date_iso (d) : NULL;
+  g_autofree char *iso = bounce_date_to_iso (value);
   char iso_name[64];
+  gsize n = strlen (name);
 
-  g_snprintf (iso_name, sizeof iso_name, "%s_iso", name);
+  g_assert (n + sizeof "_iso" <= sizeof iso_name);
+  memcpy (iso_name, name, n);
+  memcpy (iso_name + n, "_iso", sizeof "_iso");
   member_str (w, name, value);
   member_str (w, iso_name, iso);
 }

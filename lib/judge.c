@@ -96,9 +96,9 @@ minute (gint64 t)
 static gint64
 header_date (const char *value)
 {
-  g_autoptr (GDateTime) d = value ? g_mime_utils_header_decode_date (value) : NULL;
+  gint64 t;
 
-  return d ? g_date_time_to_unix (d) : 0;
+  return bounce_date_unix (value, &t) ? t : 0;
 }
 
 /* The From address (addr-spec) of a header value. */

@@ -273,6 +273,154 @@ bounce_date_iso (GDateTime *date)
                           offset < 0 ? '-' : '+', (int) (abs_offset / 3600), (int) (abs_offset / 60 % 60));
 }
 
+/* The usual form of an RFC 5322 date, "[Day,] D Mon YYYY HH:MM[:SS] +hhmm",
+ * with at most a comment after it, read without GMime's tokenizer: most
+ * dates in reports are written so. Anything else (two-digit years, zone
+ * names, odd spacing, out-of-range fields) is left to
+ * g_mime_utils_header_decode_date(), so that the two agree. */
+typedef struct
+{
+  int year, month, day, hour, minute, second;
+  int offset; /* seconds east of UTC */
+} DateFields;
+
+static const char *const month_names[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                           "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+static const char *const day_names[] = { "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun" };
+
+static gboolean
+read_digits (const char **p, int min, int max, int *out)
+{
+  int n = 0, v = 0;
+
+  while (g_ascii_isdigit ((*p)[n]) && n < max)
+    v = v * 10 + ((*p)[n++] - '0');
+  if (n < min || g_ascii_isdigit ((*p)[n]))
+    return FALSE;
+  *p += n;
+  *out = v;
+  return TRUE;
+}
+
+static gboolean
+read_name (const char **p, const char *const *names, guint n_names, int *index)
+{
+  for (guint i = 0; i < n_names; i++)
+    if (strncmp (*p, names[i], 3) == 0)
+      {
+        *p += 3;
+        *index = (int) i;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+static gboolean
+date_fast (const char *s, DateFields *f)
+{
+  const char *p = s;
+  int day, month, year, hour, minute, second = 0, zone, sign, ignored;
+
+  if (read_name (&p, day_names, G_N_ELEMENTS (day_names), &ignored))
+    {
+      if (*p++ != ',' || *p++ != ' ')
+        return FALSE;
+    }
+  if (!read_digits (&p, 1, 2, &day) || *p++ != ' ' || !read_name (&p, month_names, 12, &month) || *p++ != ' '
+      || !read_digits (&p, 4, 4, &year) || *p++ != ' ' || !read_digits (&p, 2, 2, &hour) || *p++ != ':'
+      || !read_digits (&p, 2, 2, &minute))
+    return FALSE;
+  if (*p == ':' && (p++, !read_digits (&p, 2, 2, &second)))
+    return FALSE;
+  if (*p++ != ' ' || (*p != '+' && *p != '-'))
+    return FALSE;
+  sign = *p++ == '-' ? -1 : 1;
+  if (!read_digits (&p, 4, 4, &zone))
+    return FALSE;
+  if (p[0] == ' ' && p[1] == '(')
+    {
+      const char *close = strchr (p, ')');
+
+      if (close && close[1] == '\0' && !memchr (p + 2, '(', close - p - 2))
+        p = close + 1;
+    }
+  if (*p != '\0' || year < 1970 || day < 1 || day > g_date_get_days_in_month (month + 1, year) || hour > 23
+      || minute > 59 || second > 59 || zone / 100 > 23 || zone % 100 > 59)
+    return FALSE;
+  *f = (DateFields){ year, month + 1, day, hour, minute, second, sign * ((zone / 100) * 3600 + (zone % 100) * 60) };
+  return TRUE;
+}
+
+/* Days from 1970-01-01 to a date of the proleptic Gregorian calendar. */
+static gint64
+days_from_civil (int y, int m, int d)
+{
+  y -= m <= 2;
+  {
+    gint64 era = (y >= 0 ? y : y - 399) / 400;
+    gint64 yoe = y - era * 400;
+    gint64 doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    gint64 doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+
+    return era * 146097 + doe - 719468;
+  }
+}
+
+/* bounce_date_unix: the instant a Date-like header value names, in seconds
+ * since the epoch, as g_mime_utils_header_decode_date() reads it.
+ * Returns: FALSE when it is no date */
+gboolean
+bounce_date_unix (const char *value, gint64 *out)
+{
+  DateFields f;
+  g_autoptr (GDateTime) d = NULL;
+
+  if (value == NULL)
+    return FALSE;
+  if (date_fast (value, &f))
+    {
+      *out = days_from_civil (f.year, f.month, f.day) * 86400 + f.hour * 3600 + f.minute * 60 + f.second - f.offset;
+      return TRUE;
+    }
+  d = g_mime_utils_header_decode_date (value);
+  if (d)
+    *out = g_date_time_to_unix (d);
+  return d != NULL;
+}
+
+/* bounce_date_to_iso: a Date-like header value in ISO 8601 with its
+ * offset, as bounce_date_iso() writes the date GMime reads in it.
+ * Returns: (transfer full) (nullable): NULL when it is no date */
+char *
+bounce_date_to_iso (const char *value)
+{
+  DateFields f;
+  g_autoptr (GDateTime) d = NULL;
+
+  if (value == NULL)
+    return NULL;
+  if (date_fast (value, &f))
+    {
+      /* written by hand: printf's machinery costs more than reading the date */
+      int abs_offset = f.offset < 0 ? -f.offset : f.offset;
+      const int parts[] = { f.month, f.day, f.hour, f.minute, f.second, abs_offset / 3600, abs_offset / 60 % 60 };
+      static const char seps[] = "--T::+:";
+      char iso[32], *o = iso;
+
+      for (int div = 1000; div > 0; div /= 10)
+        *o++ = (char) ('0' + f.year / div % 10);
+      for (guint i = 0; i < G_N_ELEMENTS (parts); i++)
+        {
+          *o++ = i == 5 ? (f.offset < 0 ? '-' : '+') : seps[i];
+          *o++ = (char) ('0' + parts[i] / 10);
+          *o++ = (char) ('0' + parts[i] % 10);
+        }
+      return g_strndup (iso, o - iso);
+    }
+  d = g_mime_utils_header_decode_date (value);
+  return d ? bounce_date_iso (d) : NULL;
+}
+
 /* Converters to UTF-8 are kept open, a few per thread: opening one
  * (iconv_open) costs more than converting a whole report. */
 #define KEEP_CONVERTERS 8

@@ -1,7 +1,8 @@
 /* test-util.c — finding status codes, reply codes and addresses in free
  * text, naming risky attachments, and the library's first use from
- * several threads at once. */
+ * several threads at once; dates read as GMime reads them. */
 #include "bounce-private.h"
+#include "test-common.h"
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -524,6 +525,106 @@ test_date_iso (void)
       }
 }
 
+/* bounce_date_to_iso() and bounce_date_unix() read a date as GMime's
+ * decoder does: the same instant and offset, or no date for both. Dates of the usual form and
+ * near misses, every day of two years' months, and every Date-like field
+ * of the shared corpus when it is there. */
+static void
+assert_date_agrees (const char *value)
+{
+  g_autoptr (GDateTime) want = g_mime_utils_header_decode_date (value);
+  g_autofree char *want_iso = want ? bounce_date_iso (want) : NULL;
+  g_autofree char *got_iso = bounce_date_to_iso (value);
+  gint64 got_unix = 0;
+  gboolean got = bounce_date_unix (value, &got_unix);
+
+  if (g_strcmp0 (got_iso, want_iso) != 0 || got != (want != NULL) || (want && got_unix != g_date_time_to_unix (want)))
+    g_error ("date \"%s\": GMime reads %s, bounce_date_to_iso %s, bounce_date_unix %s %" G_GINT64_FORMAT, value,
+             want_iso ? want_iso : "none", got_iso ? got_iso : "none", got ? "yes" : "no", got_unix);
+}
+
+static void
+test_date_parse (void)
+{
+  static const char *const values[] = {
+    "Mon, 1 Jan 2024 09:30:00 +0100",
+    "Mon, 01 Jan 2024 09:30:00 +0100",
+    "1 Jan 2024 09:30 -0530",
+    "Tue, 1 Jan 2024 09:30:00 +0100",
+    "Mon, 1 Jan 2024 09:30:00 +0100 (CET)",
+    "Mon, 1 Jan 2024 09:30:00 +0100 (a (b) c)",
+    "Mon, 1 Jan 2024 09:30:00 +0100 (CET",
+    "Mon, 1 Jan 2024 09:30:00 +0100 x",
+    "Mon, 1 Jan 2024 09:30:00 GMT",
+    "Mon, 1 Jan 24 09:30:00 +0100",
+    "Mon,1 Jan 2024 09:30:00 +0100",
+    "Mon, 1 jan 2024 09:30:00 +0100",
+    "Mon, 31 Feb 2024 09:30:00 +0100",
+    "Mon, 29 Feb 2023 09:30:00 +0100",
+    "Thu, 29 Feb 2024 23:59:59 -1200",
+    "Mon, 1 Jan 2024 24:00:00 +0100",
+    "Mon, 1 Jan 2024 09:60:00 +0100",
+    "Mon, 1 Jan 2024 09:30:60 +0100",
+    "Mon, 1 Jan 2024 09:30:00 +2400",
+    "Mon, 1 Jan 2024 09:30:00 +0160",
+    "Mon, 1 Jan 2024 09:30:00 -0000",
+    "Mon, 1 Jan 1969 09:30:00 +0100",
+    "Mon, 1 Jan 0999 09:30:00 +0100",
+    "Mon, 1 Jan 9999 23:59:59 +1400",
+    "Mon, 1 Jan 2024 9:30:00 +0100",
+    "Mon, 1 Jan 2024 09:30:00  +0100",
+    "Mon, 1 Jan 2024 09:30:00 +010",
+    "Mon, 1 Jan 2024 09:30:00 +01000",
+    "Mon, 100 Jan 2024 09:30:00 +0100",
+    "",
+    "Mon,",
+    "garbage",
+  };
+  static const char *const days[] = { "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun" };
+  static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+  g_autofree char *corpus = test_corpus_path ("bounces", NULL);
+  g_autoptr (GRegex) field = g_regex_new ("^(?:Date|Last-Attempt-Date|Will-Retry-Until|Arrival-Date):[ \t]*(.*?)\\r?$",
+                                          G_REGEX_MULTILINE | G_REGEX_CASELESS, 0, NULL);
+  guint n_corpus = 0;
+
+  for (guint i = 0; i < G_N_ELEMENTS (values); i++)
+    assert_date_agrees (values[i]);
+  for (int year = 2023; year <= 2024; year++)
+    for (guint m = 0; m < 12; m++)
+      for (int day = 0; day <= 32; day++)
+        {
+          g_autofree char *a = g_strdup_printf ("%s, %d %s %d 12:34:56 +0200", days[day % 7], day, months[m], year);
+          g_autofree char *b = g_strdup_printf ("%02d %s %d 00:00 -0945", day, months[m], year);
+
+          assert_date_agrees (a);
+          assert_date_agrees (b);
+        }
+  if (corpus && g_file_test (corpus, G_FILE_TEST_IS_DIR))
+    {
+      g_autoptr (GDir) dir = g_dir_open (corpus, 0, NULL);
+      const char *name;
+
+      while (dir && (name = g_dir_read_name (dir)))
+        {
+          g_autofree char *path = g_build_filename (corpus, name, NULL);
+          g_autofree char *data = NULL;
+          g_autoptr (GMatchInfo) match = NULL;
+
+          if (!g_file_get_contents (path, &data, NULL, NULL) || !g_utf8_validate (data, -1, NULL))
+            continue;
+          g_regex_match (field, data, 0, &match);
+          for (; g_match_info_matches (match); g_match_info_next (match, NULL), n_corpus++)
+            {
+              g_autofree char *value = g_match_info_fetch (match, 1);
+
+              assert_date_agrees (value);
+            }
+        }
+    }
+  g_test_message ("%u dates of the corpus read alike", n_corpus);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -533,6 +634,7 @@ main (int argc, char **argv)
   g_test_add_func ("/util/header-fields", test_header_fields);
   g_test_add_func ("/util/header-value", test_header_value);
   g_test_add_func ("/util/date-iso", test_date_iso);
+  g_test_add_func ("/util/date-parse", test_date_parse);
   g_test_add_func ("/util/reply-code", test_reply_code);
   g_test_add_func ("/util/addr-spec", test_addr_spec);
   g_test_add_func ("/util/risky", test_risky);
