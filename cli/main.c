@@ -8,6 +8,9 @@
 #include <locale.h>
 #include <stdio.h>
 #include <string.h>
+#ifdef BOUNCE_HAVE_MIMALLOC
+#include <mimalloc.h>
+#endif
 
 static const struct
 {
@@ -73,6 +76,16 @@ run_command (const char *name, int argc, char **argv)
 int
 main (int argc, char **argv)
 {
+#ifdef BOUNCE_HAVE_MIMALLOC
+  /* Memory freed is given back to the system at once rather than kept a
+   * while for reuse: a scan's peak stays near its working set (a few
+   * messages in flight), at no cost in time measured. */
+#if MI_MALLOC_VERSION >= 211
+  mi_option_set (mi_option_purge_delay, 0);
+#else
+  mi_option_set (mi_option_decommit_delay, 0);
+#endif
+#endif
   setlocale (LC_ALL, "");
   if (argc < 2)
     {

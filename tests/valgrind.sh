@@ -18,7 +18,9 @@ set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
 vg () {
-  exec valgrind --tool=memcheck --quiet --num-callers=30 \
+  # The program may be linked with mimalloc: memcheck takes over its
+  # malloc as it does libc's.
+  exec valgrind --tool=memcheck --quiet --num-callers=30 --soname-synonyms=somalloc='libmimalloc.so*' \
     --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite \
     ${BACKSCATTER_VALGRIND_SUPP:+--suppressions="$BACKSCATTER_VALGRIND_SUPP"} \
     --suppressions="$here/valgrind.supp" \
