@@ -15,6 +15,7 @@
  * The caller says how much of the header block may be read.
  */
 #include "bounce-private.h"
+#include "generic-private.h"
 
 #include <string.h>
 
@@ -447,8 +448,9 @@ bounce_triage (const char *data, gsize len, gsize *header_end)
           break;
         case FIELD_ENVELOPE:
           /* A list's envelope is its own address; a report's, a mail
-           * system's or empty. */
-          if (VALUE () && wordset_find (&sets->envelopes, lowered, vlen))
+           * system's or empty ("<>", "< >", nothing). */
+          VALUE ();
+          if (wordset_find (&sets->envelopes, lowered, vlen) || strspn (lowered, " \t\r\n<>") == vlen)
             return BOUNCE_TRIAGE_YES;
           break;
         case FIELD_SUBJECT:
@@ -494,9 +496,12 @@ bounce_triage (const char *data, gsize len, gsize *header_end)
  * it calls the message a report only through what the text and the
  * Subject and From hold. That is ruled out when none of these is there:
  * the words of any rule that could make it a report, delivery-status
- * field names, or an address with a digit on its line or the three after
- * it (the generic reading of a failure needs a code there). Every check
- * errs towards the full parse. */
+ * field names, what the format-free reader needs to read a report of its
+ * own (a mail system's or a role address's From, a null Return-Path; for
+ * a challenge, a Subject that asks to confirm), or an address with a
+ * digit on its line or the three after it (the generic reading of a
+ * failure needs a code there). Every check errs towards the full
+ * parse. */
 
 /* Whether a Content-Type value says plain text, read by GMime's own
  * parser as the full parse reads it; *@charset: the charset it names, or
@@ -557,6 +562,77 @@ address_near_digits (const char *body, gsize n)
       p = eol + 1;
     }
   return FALSE;
+}
+
+/* The text of a header value as the format-free reader reads it
+ * (bounce_header_text): encoded words decoded, line ends taken out, the
+ * blanks at either end too. Returns: (transfer full) */
+static char *
+header_text (const char *raw, gsize n)
+{
+  g_autofree char *copy = g_strndup (raw, n);
+  char *text = bounce_header_decode (copy), *o = text;
+
+  for (const char *c = text; *c; c++)
+    if (*c != '\r' && *c != '\n')
+      *o++ = *c;
+  *o = '\0';
+  return g_strstrip (text);
+}
+
+/* Whether the format-free reader could take the message for a mail
+ * system's report (bounce_generic_weigh): only with a mail system's or a
+ * role address's From, or a null Return-Path. @name: the field's name in
+ * lower case, @raw its value (@n bytes). */
+static gboolean
+says_report_sender (const char *name, const char *raw, gsize n)
+{
+  const BounceGenericPhrases *p;
+  g_autofree char *text = NULL;
+
+  if (strcmp (name, "return-path") == 0)
+    {
+      /* Null ("<>", "< >", blank) or a mail system's; the triage has
+       * seen to "<>" and "mailer-daemon" already. Anything but a plain
+       * address counts, whatever GMime would make of it. */
+      gboolean at = FALSE;
+
+      for (gsize i = 0; i < n; i++)
+        if (raw[i] == '@')
+          at = TRUE;
+        else if (raw[i] == '(' || raw[i] == '"' || raw[i] == '\\' || raw[i] == '\0'
+                 || (raw[i] == '=' && i + 1 < n && raw[i + 1] == '?'))
+          return TRUE;
+      return !at;
+    }
+  if (strcmp (name, "from") != 0)
+    return FALSE;
+  if (memchr (raw, '\0', n))
+    return TRUE;
+  p = bounce_generic_phrases ();
+  text = header_text (raw, n);
+  return bounce_generic_says (p->sender, text, -1) || bounce_generic_says (p->weak_sender, text, -1);
+}
+
+/* Whether a Subject may ask to confirm, as the format-free reader's
+ * challenge needs (bounce_generic_challenge: the same words). */
+static gboolean
+asks_to_confirm (const char *raw, gsize n)
+{
+  static GRegex *confirm;
+  static gsize once;
+  g_autofree char *text = NULL;
+
+  if (g_once_init_enter (&once))
+    {
+      confirm = g_regex_new ("confirm|verif|bestätig|conferm|bevestig|potwierd|подтвер|確認|确认|확인",
+                             G_REGEX_CASELESS | G_REGEX_OPTIMIZE, 0, NULL);
+      g_once_init_leave (&once, 1);
+    }
+  if (memchr (raw, '\0', n))
+    return TRUE;
+  text = header_text (raw, n);
+  return bounce_generic_says (confirm, text, -1);
 }
 
 /* The forms a header value may take once GMime has read it: unfolded,
@@ -621,6 +697,10 @@ bounce_second_look (const char *data, gsize length, gsize hend, BounceRules *rul
         if ((guchar) line[k] <= ' ' || (guchar) line[k] >= 127)
           return FALSE;
       name = g_ascii_strdown (line, nlen);
+      /* What the format-free reader needs for a report of its own. */
+      if (says_report_sender (name, colon + 1, vend - colon - 1)
+          || (strcmp (name, "subject") == 0 && asks_to_confirm (colon + 1, vend - colon - 1)))
+        return FALSE;
       if (strcmp (name, "from") != 0 && strcmp (name, "subject") != 0 && !g_str_has_prefix (name, "content-")
           && !bounce_rules_reads_header (rules, name))
         continue;
