@@ -9,6 +9,7 @@
 
 #include "backscatter.h"
 #include <gmime/gmime.h>
+#include <string.h>
 
 /* Limits on hostile input. */
 #define BOUNCE_MAX_HEADER_BYTES (256 * 1024) /* triage header block */
@@ -274,7 +275,49 @@ typedef struct
   const char *value; /* after the colon; NULL when the field has none */
   gsize value_len;   /* to the field's end, line ends included */
 } BounceHeaderField;
-gboolean bounce_header_next (const char *data, gsize len, gsize *pos, BounceHeaderField *field);
+/* bounce_header_next: the field of the header block of @data (@len
+ * bytes) at *@pos, unfolded: its first line and the continuation lines
+ * (those that start with a blank) after it. *@pos moves past it.
+ * Returns FALSE, with *@pos after it, at the blank line ("\n" or "\r\n")
+ * that ends the block, or at the end of @data (*@pos = @len).
+ * Defined here, inline, for the triage reads every field of every
+ * message of a mailbox with it (headers.c's reader). */
+static inline gboolean
+bounce_header_next (const char *data, gsize len, gsize *pos, BounceHeaderField *field)
+{
+  const char *p = data + *pos, *end = data + len, *vend = p, *colon;
+
+  if (p >= end)
+    {
+      *pos = len;
+      return FALSE;
+    }
+  if (*p == '\n' || (*p == '\r' && p + 1 < end && p[1] == '\n'))
+    {
+      *pos += *p == '\n' ? 1 : 2;
+      return FALSE;
+    }
+  for (;;)
+    {
+      const char *nl = memchr (vend, '\n', end - vend);
+
+      vend = nl ? nl + 1 : end;
+      if (nl == NULL || vend >= end || (*vend != ' ' && *vend != '\t'))
+        break;
+    }
+  *pos = vend - data;
+  field->line = p;
+  field->len = vend - p;
+  colon = memchr (p, ':', vend - p);
+  field->value = colon ? colon + 1 : NULL;
+  field->value_len = colon ? (gsize) (vend - colon - 1) : 0;
+  /* The name as GMime reads it: blanks before the colon dropped
+   * ("Content-Type : multipart/report"). */
+  for (field->name_len = colon ? (gsize) (colon - p) : 0;
+       field->name_len > 0 && (p[field->name_len - 1] == ' ' || p[field->name_len - 1] == '\t'); field->name_len--)
+    ;
+  return TRUE;
+}
 
 /* triage.c */
 /* What the triage saw in a header block. */

@@ -6,8 +6,9 @@
  * first blank line for the end of the header block would see no header at
  * all; bounce_message_start says where the message itself begins (after
  * bounce_mbox_from_end, the end of an mbox "From " line),
- * bounce_header_next reads the header block one unfolded field at a time
- * (as GMime reads it), and bounce_header_block_end says where it ends.
+ * bounce_header_next (inline, in bounce-private.h) reads the header
+ * block one unfolded field at a time (as GMime reads it), and
+ * bounce_header_block_end says where it ends.
  *
  * Limits: at most BOUNCE_MAX_LEADING_LINES blank lines are skipped; what
  * follows more of them is not taken for a message.
@@ -57,48 +58,6 @@ bounce_message_start (const char *data, gsize len)
       p = q + 1;
     }
   return p;
-}
-
-/* bounce_header_next: the field of the header block of @data (@len
- * bytes) at *@pos, unfolded: its first line and the continuation lines
- * (those that start with a blank) after it. *@pos moves past it.
- * Returns FALSE, with *@pos after it, at the blank line ("\n" or "\r\n")
- * that ends the block, or at the end of @data (*@pos = @len). */
-gboolean
-bounce_header_next (const char *data, gsize len, gsize *pos, BounceHeaderField *field)
-{
-  const char *p = data + *pos, *end = data + len, *vend = p, *colon;
-
-  if (p >= end)
-    {
-      *pos = len;
-      return FALSE;
-    }
-  if (*p == '\n' || (*p == '\r' && p + 1 < end && p[1] == '\n'))
-    {
-      *pos += *p == '\n' ? 1 : 2;
-      return FALSE;
-    }
-  for (;;)
-    {
-      const char *nl = memchr (vend, '\n', end - vend);
-
-      vend = nl ? nl + 1 : end;
-      if (nl == NULL || vend >= end || (*vend != ' ' && *vend != '\t'))
-        break;
-    }
-  *pos = vend - data;
-  field->line = p;
-  field->len = vend - p;
-  colon = memchr (p, ':', vend - p);
-  field->value = colon ? colon + 1 : NULL;
-  field->value_len = colon ? (gsize) (vend - colon - 1) : 0;
-  /* The name as GMime reads it: blanks before the colon dropped
-   * ("Content-Type : multipart/report"). */
-  for (field->name_len = colon ? (gsize) (colon - p) : 0;
-       field->name_len > 0 && (p[field->name_len - 1] == ' ' || p[field->name_len - 1] == '\t'); field->name_len--)
-    ;
-  return TRUE;
 }
 
 /* bounce_header_block_end: the offset where the body starts (after the

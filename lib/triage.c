@@ -26,16 +26,25 @@ lower (guchar c)
   return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
 }
 
-/* The header value, ASCII letters lowered, in @buf (cut to its size). */
-static gsize
-lower_copy (const char *value, gsize n, char *buf, gsize size)
-{
-  gsize m = MIN (n, size - 1);
+/* lower () as a table, for the loops that read a value byte by byte. */
+#define LOWER1(c) ((c) >= 'A' && (c) <= 'Z' ? (c) + ('a' - 'A') : (c))
+#define LOWER4(c) LOWER1 (c), LOWER1 (c + 1), LOWER1 (c + 2), LOWER1 (c + 3)
+#define LOWER16(c) LOWER4 (c), LOWER4 (c + 4), LOWER4 (c + 8), LOWER4 (c + 12)
+#define LOWER64(c) LOWER16 (c), LOWER16 (c + 16), LOWER16 (c + 32), LOWER16 (c + 48)
+static const guchar lower_table[256] = { LOWER64 (0), LOWER64 (64), LOWER64 (128), LOWER64 (192) };
 
-  for (gsize i = 0; i < m; i++)
-    buf[i] = lower (value[i]);
-  buf[m] = '\0';
-  return m;
+/* How much of a header value the triage reads: no mail system writes
+ * its words further on. */
+#define MAX_VALUE 1023
+
+/* Whether @text (@n bytes) has no byte but those of @set. */
+static gboolean
+only_of (const char *text, gsize n, const char *set)
+{
+  for (gsize i = 0; i < n; i++)
+    if (text[i] == '\0' || strchr (set, text[i]) == NULL)
+      return FALSE;
+  return TRUE;
 }
 
 /* A word sought in header values, and its length. */
@@ -58,7 +67,8 @@ typedef struct
   const Word *words;
   guint16 start[257]; /* words starting with byte c: order[start[c]..start[c+1]) */
   guint16 order[256];
-  guint64 pairs[65536 / 64]; /* bit (a << 8 | b): a word starts with a, b */
+  guint64 pairs[65536 / 64]; /* bit (a << 8 | b): a word starts with a, b,
+                              * ASCII letters in either case */
 } WordSet;
 
 #define PAIR(a, b) (((guint) (guchar) (a) << 8) | (guchar) (b))
@@ -82,40 +92,85 @@ wordset_init (WordSet *set, const Word *words)
   set->start[256] = at;
   for (guint i = 0; i < n; i++)
     {
-      guint pair = PAIR (words[i].s[0], words[i].s[1]);
-
       g_assert (words[i].len >= 2);
-      set->pairs[pair / 64] |= G_GUINT64_CONSTANT (1) << (pair % 64);
+      /* Each byte as it is and, for a letter, as a capital. */
+      for (guint k = 0; k < 4; k++)
+        {
+          guchar a = words[i].s[0], b = words[i].s[1];
+          guint pair = PAIR (k & 1 ? g_ascii_toupper (a) : a, k & 2 ? g_ascii_toupper (b) : b);
+
+          set->pairs[pair / 64] |= G_GUINT64_CONSTANT (1) << (pair % 64);
+        }
     }
 }
 
-/* Whether lowered text holds one of the set's words (written in lower
- * case). */
+/* Whether @text (@n bytes), ASCII letters compared without regard to
+ * case, holds one of the set's words (written in lower case). */
 static gboolean
-wordset_find (const WordSet *set, const char *lowered, gsize n)
+wordset_find (const WordSet *set, const char *text, gsize n)
 {
+  const guchar *t = (const guchar *) text;
+
   for (gsize i = 0; i + 1 < n; i++)
     {
-      guchar c = lowered[i];
-      guint pair = PAIR (c, lowered[i + 1]);
+      guint pair = PAIR (t[i], t[i + 1]), a, b;
 
       if (!(set->pairs[pair / 64] & (G_GUINT64_CONSTANT (1) << (pair % 64))))
         continue;
-      for (guint k = set->start[c]; k < set->start[c + 1]; k++)
+      a = lower_table[t[i]];
+      b = lower_table[t[i + 1]];
+      for (guint k = set->start[a]; k < set->start[a + 1]; k++)
         {
           const Word *w = &set->words[set->order[k]];
+          gsize j = 2;
 
-          if (w->len <= n - i && w->s[1] == lowered[i + 1] && memcmp (lowered + i, w->s, w->len) == 0)
+          if (w->len > n - i || (guchar) w->s[1] != b)
+            continue;
+          while (j < w->len && lower_table[t[i + j]] == (guchar) w->s[j])
+            j++;
+          if (j == w->len)
             return TRUE;
         }
     }
   return FALSE;
 }
 
+/* Whether @text (@n bytes) holds @needle (in lower case), ASCII letters
+ * compared without regard to case. */
 static gboolean
-contains_ci (const char *lowered, gsize n, const char *needle)
+contains_ci (const char *text, gsize n, const char *needle)
 {
-  return memmem (lowered, n, needle, strlen (needle)) != NULL;
+  const guchar *t = (const guchar *) text, *end = t + n;
+  gsize m = strlen (needle);
+
+  /* A needle that starts with no letter ("=?") is looked for with
+   * memchr: there is one way to write its first byte. */
+  if (!g_ascii_isalpha (needle[0]))
+    {
+      const guchar *q = t;
+
+      while ((gsize) (end - q) >= m && (q = memchr (q, needle[0], end - q - m + 1)) != NULL)
+        {
+          gsize j = 1;
+
+          while (j < m && lower_table[q[j]] == (guchar) needle[j])
+            j++;
+          if (j == m)
+            return TRUE;
+          q++;
+        }
+      return FALSE;
+    }
+  for (gsize i = 0; i + m <= n; i++)
+    {
+      gsize j = 0;
+
+      while (j < m && lower_table[t[i + j]] == (guchar) needle[j])
+        j++;
+      if (j == m)
+        return TRUE;
+    }
+  return FALSE;
 }
 
 /* Words in the From of automatic senders. */
@@ -403,10 +458,8 @@ subject_words (const Sets *sets, const char *value, gsize n)
   g_autofree char *raw = g_strndup (value, n);
   g_autofree char *text = bounce_header_decode (raw);
   gsize tl = text ? strlen (text) : 0;
-  g_autofree char *low = g_malloc (tl + 1);
 
-  tl = lower_copy (text ? text : "", tl, low, tl + 1);
-  return wordset_find (&sets->subjects, low, tl) || wordset_find (&sets->foreign, low, tl);
+  return text && (wordset_find (&sets->subjects, text, tl) || wordset_find (&sets->foreign, text, tl));
 }
 
 /* bounce_triage: whether the header block of @data (read up to @len
@@ -427,51 +480,48 @@ bounce_triage (const char *data, gsize len, gsize *header_end)
   /* Each unfolded header up to the blank line that ends the block. */
   while (bounce_header_next (data, len, &pos, &field))
     {
-      const char *line = field.line, *vend = field.line + field.len;
-      const char *colon = field.value ? field.value - 1 : NULL;
-      char lowered[1024];
-      gsize vlen = 0;
+      /* The value, read up to MAX_VALUE bytes */
+      const char *v = field.value;
+      gsize n = MIN (field.value_len, (gsize) MAX_VALUE);
 
-      if (colon == NULL)
+      if (v == NULL)
         continue;
-
-#define VALUE() (vlen = lower_copy (colon + 1, vend - colon - 1, lowered, sizeof lowered))
-      switch (field_of (sets, line, field.name_len))
+      switch (field_of (sets, field.line, field.name_len))
         {
         case FIELD_CONTENT_TYPE:
-          if (VALUE () && contains_ci (lowered, vlen, "report"))
+          if (contains_ci (v, n, "report"))
             return BOUNCE_TRIAGE_YES;
           break;
         case FIELD_FROM:
-          if (VALUE () && wordset_find (&sets->senders, lowered, vlen))
+          if (wordset_find (&sets->senders, v, n))
             return BOUNCE_TRIAGE_YES;
           break;
         case FIELD_ENVELOPE:
           /* A list's envelope is its own address; a report's, a mail
            * system's or empty ("<>", "< >", nothing). */
-          VALUE ();
-          if (wordset_find (&sets->envelopes, lowered, vlen) || strspn (lowered, " \t\r\n<>") == vlen)
+          if (wordset_find (&sets->envelopes, v, n) || only_of (v, n, " \t\r\n<>"))
             return BOUNCE_TRIAGE_YES;
           break;
         case FIELD_SUBJECT:
           /* Read on: another header may say more. */
-          if ((VALUE () && wordset_find (&sets->subjects, lowered, vlen))
-              || (contains_ci (lowered, vlen, "=?") && subject_words (sets, colon + 1, vend - colon - 1)))
+          if (wordset_find (&sets->subjects, v, n)
+              || (contains_ci (v, n, "=?") && subject_words (sets, v, field.value_len)))
             seen = BOUNCE_TRIAGE_SUBJECT;
           break;
         case FIELD_AUTO_SUBMITTED:
           {
-            const char *q = lowered;
+            gsize i = 0;
 
-            VALUE ();
-            while (*q == ' ' || *q == '\t')
-              q++;
-            if (!(strncmp (q, "no", 2) == 0 && !g_ascii_isalpha (q[2])))
+            /* "no" alone says a person sent it */
+            while (i < n && (v[i] == ' ' || v[i] == '\t'))
+              i++;
+            if (!(n - i >= 2 && lower (v[i]) == 'n' && lower (v[i + 1]) == 'o'
+                  && (n - i == 2 || !g_ascii_isalpha (v[i + 2]))))
               return BOUNCE_TRIAGE_YES;
             break;
           }
         case FIELD_PRECEDENCE:
-          if (VALUE () && contains_ci (lowered, vlen, "auto"))
+          if (contains_ci (v, n, "auto"))
             return BOUNCE_TRIAGE_YES;
           break;
         case FIELD_AUTOMATIC:
@@ -479,7 +529,6 @@ bounce_triage (const char *data, gsize len, gsize *header_end)
         default:
           break;
         }
-#undef VALUE
     }
   if (header_end)
     *header_end = pos;
