@@ -2,7 +2,9 @@
 #include "config.h"
 #include "cli.h"
 
+#include <dlfcn.h>
 #include <errno.h>
+#include <glib/gstdio.h>
 #include <sys/stat.h>
 #include <stdio.h>
 #include <string.h>
@@ -36,16 +38,14 @@ cli_rules_dirs (char **dirs)
   return g_strv_builder_end (b);
 }
 
-/* @dirs (from --rules) or the installed rules, then the user's
- * $XDG_CONFIG_HOME/backscatter/rules.d when it exists; with @checked, as
- * bounce_rules_set_checked() says. */
-static BounceRules *
-load_rules (char **dirs, gboolean checked, GError **error)
+/* cli_load_rules: @dirs (from --rules) or the installed rules, then the
+ * user's $XDG_CONFIG_HOME/backscatter/rules.d when it exists. */
+BounceRules *
+cli_load_rules (char **dirs, GError **error)
 {
   g_autoptr (BounceRules) rules = bounce_rules_new ();
   g_autofree char *user = g_build_filename (g_get_user_config_dir (), "backscatter", "rules.d", NULL);
 
-  bounce_rules_set_checked (rules, checked);
   if (dirs && dirs[0])
     {
       for (guint i = 0; dirs[i]; i++)
@@ -59,23 +59,46 @@ load_rules (char **dirs, gboolean checked, GError **error)
   return g_steal_pointer (&rules);
 }
 
-/* cli_load_rules: @dirs (from --rules) or the installed rules, then the
- * user's $XDG_CONFIG_HOME/backscatter/rules.d when it exists. */
-BounceRules *
-cli_load_rules (char **dirs, GError **error)
+/* Which program reads the rules: this program's file and the library's,
+ * each with its inode, size and times of change. A program built again
+ * may read the same rule files otherwise. FALSE when one cannot be found. */
+static gboolean
+stamp_program (GString *stamp)
 {
-  return load_rules (dirs, FALSE, error);
+  g_autofree char *exe = g_file_read_link ("/proc/self/exe", NULL);
+  const char *files[] = { exe, NULL };
+  Dl_info info;
+
+  if (exe == NULL)
+    return FALSE;
+  if (dladdr ((void *) bounce_rules_new, &info) && info.dli_fname)
+    files[1] = info.dli_fname;
+  for (guint i = 0; i < G_N_ELEMENTS (files) && files[i]; i++)
+    {
+      GStatBuf st;
+
+      if (g_stat (files[i], &st) != 0)
+        return FALSE;
+      g_string_append_printf (stamp,
+                              "%s %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT " %" G_GINT64_FORMAT
+                              ".%09ld %" G_GINT64_FORMAT ".%09ld\n",
+                              files[i], (guint64) st.st_ino, (guint64) st.st_size, (gint64) st.st_mtim.tv_sec,
+                              (long) st.st_mtim.tv_nsec, (gint64) st.st_ctim.tv_sec, (long) st.st_ctim.tv_nsec);
+    }
+  return TRUE;
 }
 
-/* What the rule files cli_load_rules() reads are like now: the program's
- * version, then each folder and its bounce_rules_dir_stamp(). NULL when
- * one cannot be read. */
+/* What the rule files cli_load_rules() reads are like now, and which
+ * program reads them: the version, the program's files, then each folder
+ * and its bounce_rules_dir_stamp(). NULL when one cannot be read. */
 static char *
 rules_stamp (char **dirs)
 {
   g_auto (GStrv) all = cli_rules_dirs (dirs);
   g_autoptr (GString) stamp = g_string_new ("backscatter " BOUNCE_VERSION "\n");
 
+  if (!stamp_program (stamp))
+    return NULL;
   for (guint i = 0; all[i]; i++)
     {
       g_autofree char *one = bounce_rules_dir_stamp (all[i], NULL);
@@ -88,26 +111,38 @@ rules_stamp (char **dirs)
 }
 
 /* cli_load_rules_once: the rules as cli_load_rules() loads them, for a
- * command that reads one message and exits (check, filter), where checking
- * every pattern costs more than reading the message. The stamp of the
- * files last loaded and found right is kept in
- * $XDG_CACHE_HOME/backscatter/rules-checked: while the files are the same
- * (names, inodes, sizes, times of change), they are loaded unchecked
- * (bounce_rules_set_checked()); when any changed, they are checked, and a
- * mistake is reported as by cli_load_rules(). A cache that cannot be read
- * or written only costs the check. */
+ * command that reads one message and exits (check, filter), where reading
+ * the rule files costs more than reading the message. The rules last
+ * loaded without a mistake are kept in $XDG_CACHE_HOME/backscatter/rules.cache
+ * (bounce_rules_to_cache()) with the stamp of their files and of the
+ * program: while both are the same (names, inodes, sizes, times of
+ * change), the rules are taken from there; when any changed, or the file
+ * is damaged, the rule files are read and checked, and a mistake is
+ * reported as by cli_load_rules(). A cache that cannot be read or written
+ * only costs the reading. */
 BounceRules *
 cli_load_rules_once (char **dirs, GError **error)
 {
   g_autofree char *stamp = rules_stamp (dirs);
   g_autofree char *cache_dir = g_build_filename (g_get_user_cache_dir (), "backscatter", NULL);
-  g_autofree char *cache = g_build_filename (cache_dir, "rules-checked", NULL);
+  g_autofree char *cache = g_build_filename (cache_dir, "rules.cache", NULL);
   g_autofree char *kept = NULL;
-  gboolean same = stamp && g_file_get_contents (cache, &kept, NULL, NULL) && strcmp (kept, stamp) == 0;
-  BounceRules *rules = load_rules (dirs, same, error);
+  gsize kept_len = 0;
+  BounceRules *rules = NULL;
 
-  if (rules && stamp && !same && g_mkdir_with_parents (cache_dir, 0700) == 0)
-    (void) g_file_set_contents (cache, stamp, -1, NULL);
+  if (stamp && g_file_get_contents (cache, &kept, &kept_len, NULL))
+    rules = bounce_rules_new_from_cache (kept, kept_len, stamp, NULL);
+  if (rules)
+    return rules;
+  rules = cli_load_rules (dirs, error);
+  if (rules && stamp && g_mkdir_with_parents (cache_dir, 0700) == 0)
+    {
+      g_autoptr (GBytes) bytes = bounce_rules_to_cache (rules, stamp);
+      gsize len;
+      const char *data = g_bytes_get_data (bytes, &len);
+
+      (void) g_file_set_contents_full (cache, data, len, G_FILE_SET_CONTENTS_CONSISTENT, 0600, NULL);
+    }
   return rules;
 }
 

@@ -111,6 +111,8 @@ BOUNCE_PUBLIC guint bounce_rules_get_n_formats (BounceRules *rules);
 BOUNCE_PUBLIC void bounce_rules_compile (BounceRules *rules);
 BOUNCE_PUBLIC void bounce_rules_set_checked (BounceRules *rules, gboolean checked);
 BOUNCE_PUBLIC char *bounce_rules_dir_stamp (const char *dir, GError **error);
+BOUNCE_PUBLIC GBytes *bounce_rules_to_cache (BounceRules *rules, const char *key);
+BOUNCE_PUBLIC BounceRules *bounce_rules_new_from_cache (const void *data, gsize len, const char *key, GError **error);
 BOUNCE_PUBLIC double bounce_rules_get_weight (BounceRules *rules, const char *evidence, double fallback);
 BOUNCE_PUBLIC BounceRules *bounce_rules_ref (BounceRules *rules);
 BOUNCE_PUBLIC void bounce_rules_unref (BounceRules *rules);

@@ -121,6 +121,8 @@ GStrv bounce_pattern_split (const char *pattern);
 BouncePrefilter *bounce_prefilter_new (void);
 void bounce_prefilter_free (BouncePrefilter *pf);
 guint *bounce_prefilter_add_pattern (BouncePrefilter *pf, const char *pattern);
+guint bounce_prefilter_add_word (BouncePrefilter *pf, const char *word);
+const GPtrArray *bounce_prefilter_get_words (BouncePrefilter *pf);
 void bounce_prefilter_set_enabled (BouncePrefilter *pf, gboolean on);
 gboolean bounce_prefilter_get_enabled (BouncePrefilter *pf);
 gsize bounce_prefilter_seen_len (BouncePrefilter *pf);

@@ -554,6 +554,31 @@ bounce_prefilter_free (BouncePrefilter *pf)
   g_free (pf);
 }
 
+/* bounce_prefilter_add_word: the id of @word (lower case), numbered now
+ * when it is new. */
+guint
+bounce_prefilter_add_word (BouncePrefilter *pf, const char *word)
+{
+  gpointer id = g_hash_table_lookup (pf->ids, word);
+
+  if (id == NULL)
+    {
+      g_ptr_array_add (pf->words, g_strdup (word));
+      id = GUINT_TO_POINTER (pf->words->len);
+      g_hash_table_insert (pf->ids, g_ptr_array_index (pf->words, pf->words->len - 1), id);
+      g_atomic_int_set (&pf->ready, 0);
+    }
+  return GPOINTER_TO_UINT (id) - 1;
+}
+
+/* bounce_prefilter_get_words: Returns: (transfer none) the words, each at
+ * its id. */
+const GPtrArray *
+bounce_prefilter_get_words (BouncePrefilter *pf)
+{
+  return pf->words;
+}
+
 /* bounce_prefilter_add_pattern: number the words of @pattern.
  * Returns: (transfer full) (nullable): their ids, ending with G_MAXUINT,
  *   or NULL when the pattern must always be run. */
@@ -567,18 +592,7 @@ bounce_prefilter_add_pattern (BouncePrefilter *pf, const char *pattern)
     return NULL;
   ids = g_new (guint, words->len + 1);
   for (guint i = 0; i < words->len; i++)
-    {
-      char *w = g_ptr_array_index (words, i);
-      gpointer id = g_hash_table_lookup (pf->ids, w);
-
-      if (id == NULL)
-        {
-          g_ptr_array_add (pf->words, g_strdup (w));
-          id = GUINT_TO_POINTER (pf->words->len);
-          g_hash_table_insert (pf->ids, g_ptr_array_index (pf->words, pf->words->len - 1), id);
-        }
-      ids[i] = GPOINTER_TO_UINT (id) - 1;
-    }
+    ids[i] = bounce_prefilter_add_word (pf, g_ptr_array_index (words, i));
   ids[words->len] = G_MAXUINT;
   g_atomic_int_set (&pf->ready, 0);
   return ids;

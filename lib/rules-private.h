@@ -106,5 +106,7 @@ void bounce_rule_pattern_free (gpointer data);
 gboolean bounce_rule_test_matches (const Test *t, BouncePrefilter *pf, const guint64 *seen, const char *text,
                                    gssize len);
 void bounce_rule_cond_free (gpointer p);
+void bounce_rule_test_free (Test *t);
+guint64 bounce_rules_cache_checksum (const guint8 *p, gsize len);
 
 #endif /* BOUNCE_RULES_PRIVATE_H */

@@ -82,15 +82,17 @@ bounce_rule_pattern_re (Pattern *p, gssize len)
   return pattern_fast (p);
 }
 
-static void
-test_free (Test *t)
+/* Frees @t (nullable), also one that rules-cache.c left half made: an
+ * alternative may be missing. */
+void
+bounce_rule_test_free (Test *t)
 {
   if (t == NULL)
     return;
   bounce_rule_pattern_free (t->whole);
   for (guint i = 0; i < t->n; i++)
     {
-      if (t->alts[i] != t->whole)
+      if (t->alts[i] && t->alts[i] != t->whole)
         bounce_rule_pattern_free (t->alts[i]);
       g_free (t->words[i]);
     }
@@ -127,7 +129,7 @@ bounce_rule_cond_free (gpointer p)
   Cond *c = p;
 
   g_free (c->header);
-  test_free (c->test);
+  bounce_rule_test_free (c->test);
   g_free (c);
 }
 
@@ -157,7 +159,7 @@ reason_rule_free (gpointer p)
   ReasonRule *r = p;
 
   g_free (r->reason);
-  test_free (r->test);
+  bounce_rule_test_free (r->test);
   g_free (r);
 }
 

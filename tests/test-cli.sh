@@ -27,19 +27,40 @@ check "a config file named with --config must exist" '[ $st = 78 ]' "exit $st"
 mkdir -p "$T/rules"; printf 'format broken\nbody (\n' > "$T/rules/x.rules"
 "$BIN" check --rules "$T/rules" "$SRC/testdata/judge/no-original.eml" > /dev/null 2> "$T/err"; st=$?
 check "a rule file with a mistake says FILE:LINE and exits 78" '[ $st = 78 ] && grep -q "x.rules:2: bad pattern" "$T/err"' "$(cat "$T/err")"
-# check and filter keep the stamp of rule files they found right and load
-# them unchecked while it holds: the same verdicts, and a file changed since
-# is checked again.
+# check and filter keep the rules they read in a cache and take them from
+# there while the rule files and the program are the same: the same
+# verdicts; a file changed since is read again, a damaged cache is read past.
 cp -r "$SRC/rules" "$T/rules-kept"
-rm -f "$XDG_CACHE_HOME/backscatter/rules-checked"
-"$BIN" check --json --rules "$T/rules-kept" "$SRC/testdata/judge/no-original.eml" > "$T/checked.json" 2>&1
-"$BIN" check --json --rules "$T/rules-kept" "$SRC/testdata/judge/no-original.eml" > "$T/kept.json" 2>&1
-check "rules loaded unchecked under a kept stamp read a report as checked ones do" \
-  '[ -s "$XDG_CACHE_HOME/backscatter/rules-checked" ] && grep -q "\"kind\":\"failure\"" "$T/kept.json" && cmp -s "$T/checked.json" "$T/kept.json"' \
-  "$(diff "$T/checked.json" "$T/kept.json" | head -5)"
+cache=$XDG_CACHE_HOME/backscatter/rules.cache
+kept_check () { "$BIN" check --json --rules "$T/rules-kept" "$SRC/testdata/judge/no-original.eml" > "$T/$1.json" 2>&1; }
+rm -f "$cache"
+kept_check read
+ino=$(stat -c %i "$cache" 2> /dev/null)
+kept_check kept
+check "rules taken from the cache read a report as rules read from their files do" \
+  '[ -s "$cache" ] && [ "$(stat -c %i "$cache")" = "$ino" ] && grep -q "\"kind\":\"failure\"" "$T/kept.json" && cmp -s "$T/read.json" "$T/kept.json"' \
+  "$(diff "$T/read.json" "$T/kept.json" | head -5)"
+sed 's/^weight no-original .*/weight no-original 1.5/' "$T/rules-kept/weights.rules" > "$T/weights"
+cat "$T/weights" > "$T/rules-kept/weights.rules"
+kept_check changed
+check "a rule file changed since the cache was written is read again" \
+  'grep -q "\"rule\":\"no-original\",\"weight\":1.5" "$T/changed.json"' "$(cat "$T/changed.json")"
+# Damage: one byte in the middle changed, the size kept; then cut short.
+ino=$(stat -c %i "$cache")
+at=$(($(stat -c %s "$cache") / 2))
+byte=$(od -An -tu1 -j "$at" -N1 "$cache" | tr -d ' ')
+printf "\\$(printf %03o $(((byte + 1) % 256)))" | dd of="$cache" bs=1 seek="$at" conv=notrunc 2> /dev/null
+kept_check damaged
+check "a damaged cache is read past: the rule files are read and it is written again" \
+  'cmp -s "$T/changed.json" "$T/damaged.json" && [ "$(stat -c %i "$cache")" != "$ino" ]' \
+  "$(diff "$T/changed.json" "$T/damaged.json" | head -5)"
+head -c 3000 "$cache" > "$T/short" && cat "$T/short" > "$cache"
+kept_check short
+check "a cache cut short is read past" 'cmp -s "$T/changed.json" "$T/short.json" && [ "$(stat -c %s "$cache")" -gt 3000 ]' \
+  "$(diff "$T/changed.json" "$T/short.json" | head -5)"
 printf 'format broken\nbody (\n' >> "$T/rules-kept/formats/10-kinds.rules"
 "$BIN" check --rules "$T/rules-kept" "$SRC/testdata/judge/no-original.eml" > /dev/null 2> "$T/err"; st=$?
-check "a rule file changed after its stamp was kept is checked again" \
+check "a rule file with a mistake made after the cache was written is reported" \
   '[ $st = 78 ] && grep -q "10-kinds.rules:[0-9]*: bad pattern" "$T/err"' "exit $st: $(cat "$T/err")"
 
 # --- learn and record-sent ---------------------------------------------------

@@ -1,8 +1,9 @@
 /* test-rules.c — the rule loader refuses mistakes with FILE:LINE, every
  * format rule recognises the testdata/ samples it names, and the prefilter
- * (the words a pattern cannot match without) never changes a result. */
+ * (the words a pattern cannot match without) never changes a result, nor
+ * does taking the rules back from their cache. */
 #include "test-common.h"
-#include "bounce-private.h"
+#include "rules-private.h"
 
 typedef struct
 {
@@ -268,8 +269,11 @@ test_pattern_split (void)
 
 /* Every message of @dir (recursively) reads the same with the prefilter
  * and without it. */
+/* Reads each message below @dir (every @step-th of a folder) twice: with
+ * @rules and the prefilter, then with @other, or with @rules without the
+ * prefilter when @other is NULL; a difference goes to @failures. */
 static void
-compare_prefilter (BounceRules *rules, const char *dir, guint step, guint *n, GString *failures)
+compare_reads (BounceRules *rules, BounceRules *other, const char *dir, guint step, guint *n, GString *failures)
 {
   g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
   const char *name;
@@ -282,7 +286,7 @@ compare_prefilter (BounceRules *rules, const char *dir, guint step, guint *n, GS
 
       if (g_file_test (path, G_FILE_TEST_IS_DIR))
         {
-          compare_prefilter (rules, path, step, n, failures);
+          compare_reads (rules, other, path, step, n, failures);
           continue;
         }
       if (seen++ % step != 0)
@@ -297,8 +301,10 @@ compare_prefilter (BounceRules *rules, const char *dir, guint step, guint *n, GS
           g_autoptr (BounceReport) report = NULL;
           char *text;
 
-          bounce_rules_set_prefilter (rules, pass == 0);
-          report = bounce_report_new_from_file (path, rules, BOUNCE_PARSE_NO_TRIAGE, &error);
+          if (other == NULL)
+            bounce_rules_set_prefilter (rules, pass == 0);
+          report =
+              bounce_report_new_from_file (path, pass == 1 && other ? other : rules, BOUNCE_PARSE_NO_TRIAGE, &error);
           text = report ? bounce_report_to_json (report) : g_strdup (error->message);
           if (pass == 0)
             with = text;
@@ -307,8 +313,7 @@ compare_prefilter (BounceRules *rules, const char *dir, guint step, guint *n, GS
         }
       (*n)++;
       if (strcmp (with, without) != 0)
-        g_string_append_printf (failures, "%s:\n  with the prefilter:    %.300s\n  without the prefilter: %.300s\n",
-                                path, with, without);
+        g_string_append_printf (failures, "%s:\n  first:  %.300s\n  second: %.300s\n", path, with, without);
     }
   bounce_rules_set_prefilter (rules, TRUE);
 }
@@ -322,16 +327,16 @@ test_prefilter_same (void)
   g_autofree char *corpus = test_corpus_path (NULL);
   guint n = 0;
 
-  compare_prefilter (rules, testdata, 1, &n, failures);
+  compare_reads (rules, NULL, testdata, 1, &n, failures);
   /* Under valgrind (BACKSCATTER_VALGRIND), a tenth of the corpus. */
   if (g_file_test (corpus, G_FILE_TEST_IS_DIR))
-    compare_prefilter (rules, corpus, g_getenv ("BACKSCATTER_VALGRIND") ? 10 : 1, &n, failures);
+    compare_reads (rules, NULL, corpus, g_getenv ("BACKSCATTER_VALGRIND") ? 10 : 1, &n, failures);
   else
     g_test_message ("no corpus at %s (set BACKSCATTER_CORPUS): testdata only", corpus);
   g_test_message ("%u messages read with and without the prefilter", n);
   g_assert_cmpuint (n, >, 100);
   if (failures->len)
-    g_test_fail_printf ("the prefilter changes results:\n%s", failures->str);
+    g_test_fail_printf ("the prefilter changes results (first with it, then without):\n%s", failures->str);
 }
 
 /* No rules at all (an empty file, say): messages still read, as no
@@ -367,6 +372,120 @@ test_reason_invalid_utf8 (void)
   g_assert_cmpstr (bounce_rules_reason (rules, "550 mailbox \x91 full", NULL), ==, "mailboxfull");
 }
 
+/* User rules, loaded after the project's, so that a saved set holds both. */
+static const char user_rules[] = "format user-postfix\n"
+                                 "from (?i)mailer-daemon|postmaster\n"
+                                 "body This is the mail system at host|could not be delivered\n"
+                                 "not-header x-test (?i)^yes$\n"
+                                 "reason mailboxfull\n"
+                                 "reason mailboxfull (?i)quota (?:exceeded|full)|over quota\n"
+                                 "weight no-original 0.25\n";
+
+static BounceRules *
+rules_with_user (void)
+{
+  BounceRules *rules = test_project_rules ();
+  g_autoptr (GError) error = NULL;
+
+  if (!bounce_rules_load_data (rules, "user.rules", user_rules, -1, TRUE, &error))
+    g_error ("%s", error->message);
+  return rules;
+}
+
+/* A rule set taken back from its cache reads every message as the set
+ * read from the files does. */
+static void
+test_cache_same (void)
+{
+  g_autoptr (BounceRules) rules = rules_with_user ();
+  g_autoptr (GBytes) bytes = bounce_rules_to_cache (rules, "key");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BounceRules) saved = NULL;
+  g_autoptr (GString) failures = g_string_new (NULL);
+  g_autofree char *testdata = g_test_build_filename (G_TEST_DIST, "..", "testdata", NULL);
+  g_autofree char *corpus = test_corpus_path (NULL);
+  gsize len;
+  const char *data = g_bytes_get_data (bytes, &len);
+  guint n = 0;
+
+  saved = bounce_rules_new_from_cache (data, len, "key", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (bounce_rules_get_n_formats (saved), ==, bounce_rules_get_n_formats (rules));
+  g_assert_cmpfloat (bounce_rules_get_weight (saved, "no-original", 9), ==, 0.25);
+  g_assert_cmpstr (bounce_rules_reason (saved, "552 over quota", NULL), ==, "mailboxfull");
+  g_assert_cmpstr (bounce_rules_reason (saved, "550 5.1.1 no such user", "5.1.1"), ==,
+                   bounce_rules_reason (rules, "550 5.1.1 no such user", "5.1.1"));
+  compare_reads (rules, saved, testdata, 1, &n, failures);
+  if (g_file_test (corpus, G_FILE_TEST_IS_DIR))
+    compare_reads (rules, saved, corpus, g_getenv ("BACKSCATTER_VALGRIND") ? 10 : 1, &n, failures);
+  g_test_message ("%u messages read with the rules and with their cache", n);
+  g_assert_cmpuint (n, >, 100);
+  if (failures->len)
+    g_test_fail_printf ("the cache changes results (first the rules, then their cache):\n%s", failures->str);
+  {
+    /* Saved again, the same bytes. */
+    g_autoptr (GBytes) again = bounce_rules_to_cache (saved, "key");
+
+    g_assert_true (g_bytes_equal (bytes, again));
+  }
+}
+
+static void
+assert_refused (const void *data, gsize len, const char *key)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BounceRules) rules = bounce_rules_new_from_cache (data, len, key, &error);
+
+  g_assert_null (rules);
+  g_assert_error (error, BOUNCE_ERROR, BOUNCE_ERROR_RULES);
+}
+
+/* Bytes of another key, cut short or damaged are refused; damaged bytes
+ * whose checksum was made again are read or refused, never read out of
+ * bounds (the sanitizers and valgrind watch this test). */
+static void
+test_cache_damaged (void)
+{
+  static const char bounce[] = "From: MAILER-DAEMON@example.org\nSubject: Undelivered Mail Returned to Sender\n\n"
+                               "This is the mail system at host mx.example.org.\n\n"
+                               "<user@example.com>: host mx.example.com said: 550 5.1.1 User unknown quota exceeded\n";
+  g_autoptr (BounceRules) rules = rules_with_user ();
+  g_autoptr (GBytes) bytes = bounce_rules_to_cache (rules, "key");
+  gsize len, header = strlen ("backscatter rules\n") + 4 + 4 + strlen (bounce_version ()) + 4 + strlen ("key") + 16;
+  const guint8 *data = g_bytes_get_data (bytes, &len);
+  g_autofree guint8 *copy = g_memdup2 (data, len);
+  guint steps = g_getenv ("BACKSCATTER_VALGRIND") ? 40 : 400;
+
+  assert_refused (data, len, "another key");
+  assert_refused (data, len, "ke");
+  assert_refused ("", 0, "key");
+  for (gsize cut = 0; cut < len; cut += cut < header + 64 ? 1 : len / steps + 1)
+    assert_refused (data, cut, "key");
+  for (gsize at = 0; at < len; at += len / steps + 1)
+    {
+      memcpy (copy, data, len);
+      copy[at] ^= 0x5a;
+      assert_refused (copy, len, "key");
+    }
+  for (gsize at = header; at < len; at += len / steps + 1)
+    for (guint v = 0; v < 3; v++)
+      {
+        g_autoptr (BounceRules) damaged = NULL;
+        guint64 sum;
+
+        memcpy (copy, data, len);
+        copy[at] = v == 0 ? 0xff : v == 1 ? 0 : copy[at] + 1;
+        sum = bounce_rules_cache_checksum (copy + header, len - header);
+        memcpy (copy + header - 8, &sum, 8);
+        damaged = bounce_rules_new_from_cache (copy, len, "key", NULL);
+        if (damaged)
+          {
+            g_autoptr (BounceReport) report =
+                bounce_report_new_from_data (bounce, strlen (bounce), damaged, BOUNCE_PARSE_DEFAULT, NULL);
+          }
+      }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -385,5 +504,7 @@ main (int argc, char **argv)
   g_test_add_func ("/rules/empty", test_empty_rules);
   g_test_add_func ("/rules/reason-invalid-utf8", test_reason_invalid_utf8);
   g_test_add_func ("/rules/prefilter-same", test_prefilter_same);
+  g_test_add_func ("/rules/cache-same", test_cache_same);
+  g_test_add_func ("/rules/cache-damaged", test_cache_damaged);
   return g_test_run ();
 }
