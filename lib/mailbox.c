@@ -45,7 +45,7 @@ bounce_mailbox_is_maildir (const char *path)
 }
 
 #define MAP_OVER (128 * 1024)   /* files larger are mapped, not read */
-#define KEEP_BUFFER (16 * 1024) /* a read buffer's first size; larger ones are not kept */
+#define KEEP_BUFFER (16 * 1024) /* a read buffer's first size */
 
 /* Read a whole file of the folder open as @dirfd (capped) into *buffer,
  * made larger when it is too small; a file larger than MAP_OVER is mapped
@@ -158,10 +158,11 @@ typedef struct
   BounceMessageRef ref;
   const char *name; /* Maildir: the file's name in dir */
   gboolean in_dir;  /* Maildir: name is a file of the folder */
-  GString *path;    /* Maildir: the file; kept from one message to the next */
-  gboolean read;    /* Maildir: buffer (or map) holds the file */
-  const char *map;  /* Maildir: the file, mapped */
-  char *buffer;     /* Maildir: kept from one message to the next */
+  char *path;       /* Maildir: the file; kept from one message to the next */
+  gsize path_size;
+  gboolean read;   /* Maildir: buffer (or map) holds the file */
+  const char *map; /* Maildir: the file, mapped */
+  char *buffer;    /* Maildir: kept from one message to the next */
   gsize buffer_size;
   gpointer prepared;
 } Slot;
@@ -178,7 +179,8 @@ typedef struct
 
   /* the folder or mbox being walked */
   const char *folder;
-  const char *dir;  /* Maildir: its new/ or cur/ */
+  const char *dir; /* Maildir: its new/ or cur/ */
+  gsize dir_len;
   int dirfd;        /* Maildir: that folder, open */
   GPtrArray *names; /* Maildir: file names in dir, sorted */
   int mbox_fd;      /* mbox: the file, read in order (never mapped: */
@@ -189,6 +191,7 @@ typedef struct
   int mbox_error;
 
   pthread_mutex_t lock;
+  gboolean shared;          /* other threads take part: the lock is needed */
   pthread_cond_t head_done; /* the caller waits for the next message in order */
   pthread_cond_t room;      /* threads wait for a free slot */
   int caller_waits;         /* atomic: the caller sleeps on head_done */
@@ -374,12 +377,18 @@ work (Walk *w, guint index)
       int err = 0;
 
       /* The path, made here rather than under the lock. */
-      if (slot->path == NULL)
-        slot->path = g_string_sized_new (256);
-      g_string_assign (slot->path, w->dir);
-      g_string_append_c (slot->path, G_DIR_SEPARATOR);
-      g_string_append (slot->path, slot->name);
-      slot->ref.path = slot->path->str;
+      gsize dl = w->dir_len, nl = strlen (slot->name);
+
+      if (slot->path_size < dl + nl + 2)
+        {
+          g_free (slot->path);
+          slot->path_size = MAX (dl + nl + 2, 256);
+          slot->path = g_malloc (slot->path_size);
+        }
+      memcpy (slot->path, w->dir, dl);
+      slot->path[dl] = G_DIR_SEPARATOR;
+      memcpy (slot->path + dl + 1, slot->name, nl + 1);
+      slot->ref.path = slot->path;
 
       slot->read = read_file (w->dirfd, slot->name, &slot->buffer, &slot->buffer_size, &slot->map, &slot->ref.length,
                               &slot->ref.truncated, &err);
@@ -448,6 +457,22 @@ worker (gpointer data)
 }
 
 /* Walk the folder or mbox set up in @w: every message to func, in order. */
+/* The lock, when other threads share the walk: alone, the caller's
+ * thread takes it for nothing, twice a message. */
+static inline void
+walk_lock (Walk *w)
+{
+  if (w->shared)
+    pthread_mutex_lock (&w->lock);
+}
+
+static inline void
+walk_unlock (Walk *w)
+{
+  if (w->shared)
+    pthread_mutex_unlock (&w->lock);
+}
+
 static gboolean
 walk_batch (Walk *w, GError **error)
 {
@@ -459,14 +484,16 @@ walk_batch (Walk *w, GError **error)
   w->claimed = w->delivered = 0;
   w->held = 0;
   w->exhausted = FALSE;
+  w->shared = TRUE;
   if (w->names && w->names->len < 2 * w->threads)
     n_threads = 0; /* not worth starting threads for */
   else
     for (; n_threads + 1 < w->threads; n_threads++)
       if (pthread_create (&threads[n_threads], NULL, worker, w) != 0)
         break; /* fewer threads, then: the caller's does the rest */
+  w->shared = n_threads > 0;
 
-  pthread_mutex_lock (&w->lock);
+  walk_lock (w);
   for (;;)
     {
       Slot *head = &w->slots[w->delivered % w->window];
@@ -476,9 +503,9 @@ walk_batch (Walk *w, GError **error)
           /* Nothing taken yet: take it here. */
           if (!claim (w, &index))
             break; /* the end, or stopped */
-          pthread_mutex_unlock (&w->lock);
+          walk_unlock (w);
           work (w, index);
-          pthread_mutex_lock (&w->lock);
+          walk_lock (w);
           continue;
         }
       if (g_atomic_int_get (&head->state) == SLOT_CLAIMED)
@@ -486,9 +513,9 @@ walk_batch (Walk *w, GError **error)
           /* Help with the next ones while the head is being read. */
           if (claim (w, &index))
             {
-              pthread_mutex_unlock (&w->lock);
+              walk_unlock (w);
               work (w, index);
-              pthread_mutex_lock (&w->lock);
+              walk_lock (w);
               continue;
             }
           g_atomic_int_set (&w->caller_waits, 1);
@@ -498,7 +525,7 @@ walk_batch (Walk *w, GError **error)
           continue;
         }
       hand_out = g_atomic_int_get (&head->state) == SLOT_DONE && !w->stop;
-      pthread_mutex_unlock (&w->lock);
+      walk_unlock (w);
       if (hand_out && !w->func (&head->ref, head->prepared, w->user_data, error))
         {
           stopped = TRUE;
@@ -513,14 +540,17 @@ walk_batch (Walk *w, GError **error)
       if (head->map)
         munmap ((void *) head->map, head->ref.length);
       head->map = NULL;
-      if (head->buffer_size > KEEP_BUFFER)
+      if (head->buffer_size > MAP_OVER + 1)
         {
-          /* Only buffers of common sizes are kept. */
+          /* A buffer is kept for the next message up to the size over
+           * which files are mapped: made again for each large message,
+           * its pages were new ones each time (page faults, zeroed
+           * pages). Only an mbox's larger messages make larger ones. */
           g_clear_pointer (&head->buffer, g_free);
           head->buffer_size = 0;
         }
       __atomic_sub_fetch (&w->held, held, __ATOMIC_SEQ_CST);
-      pthread_mutex_lock (&w->lock);
+      walk_lock (w);
       w->stop |= stopped;
       g_atomic_int_set (&head->state, SLOT_FREE);
       w->delivered++;
@@ -532,7 +562,7 @@ walk_batch (Walk *w, GError **error)
     }
   /* Wake the threads waiting for room, so that they see the end. */
   pthread_cond_broadcast (&w->room);
-  pthread_mutex_unlock (&w->lock);
+  walk_unlock (w);
   for (guint i = 0; i < n_threads; i++)
     pthread_join (threads[i], NULL);
   return ok;
@@ -629,6 +659,7 @@ foreach_maildir_folder (Walk *w, const char *maildir, int folder, GError **error
         {
           w->folder = maildir;
           w->dir = list.dir;
+          w->dir_len = strlen (list.dir);
           w->dirfd = list.fd;
           w->names = list.names;
           ok = walk_batch (w, error);
@@ -804,8 +835,7 @@ bounce_mailbox_foreach (const char *path, BounceMailboxFlags flags, const char *
   for (guint i = 0; i < w.window; i++)
     {
       g_free (w.slots[i].buffer);
-      if (w.slots[i].path)
-        g_string_free (w.slots[i].path, TRUE);
+      g_free (w.slots[i].path);
     }
   g_free (w.slots);
   return ok;
