@@ -332,6 +332,7 @@ typedef enum
 
 BounceTriage bounce_triage (const char *data, gsize len, gsize *header_end);
 gboolean bounce_second_look (const char *data, gsize length, gsize hend, BounceRules *rules);
+const char *const *bounce_triage_sender_names (void);
 gboolean bounce_worth_parsing (const char *data, gsize length, gsize probe, BounceRules *rules, BounceParseFlags flags,
                                gsize *hend, BounceTriage *triage);
 /* What the second look at a plain message knows of it, for the rules. */

@@ -629,6 +629,35 @@ header_text (const char *raw, gsize n)
   return g_strstrip (text);
 }
 
+/* The names the format-free reader takes for a mail system's From and
+ * for a role address's (generic-evidence.c's SENDER_NAMES and
+ * WEAK_SENDER_NAMES), compiled here on their own: compiling all of the
+ * reader's phrases costs as much as a whole `check` of the message.
+ * tests/test-triage.c checks that they are the reader's. */
+static const char *const sender_names[] = {
+  "mailer-?daemon|post_?master|mail ?delivery|delivery ?(?:sub)?system|"
+  "mail ?(?:system|administrator|admin|master|server|gateway)|system ?administrator|"
+  "\\bmta\\b|smtp|mailer\\b|maildelivery|administrateur|systemverwalter",
+  "no-?reply|do-?not-?reply|bounce|notif|daemon|auto",
+};
+
+static gpointer
+senders_init (gpointer data)
+{
+  static GRegex *senders[G_N_ELEMENTS (sender_names)];
+
+  for (guint i = 0; i < G_N_ELEMENTS (sender_names); i++)
+    senders[i] = g_regex_new (sender_names[i], G_REGEX_CASELESS | G_REGEX_OPTIMIZE, 0, NULL);
+  return senders;
+}
+
+/* bounce_triage_sender_names: the patterns above, for the test. */
+const char *const *
+bounce_triage_sender_names (void)
+{
+  return sender_names;
+}
+
 /* Whether the format-free reader could take the message for a mail
  * system's report (bounce_generic_weigh): only with a mail system's or a
  * role address's From, or a null Return-Path. @name: the field's name in
@@ -636,7 +665,8 @@ header_text (const char *raw, gsize n)
 static gboolean
 says_report_sender (const char *name, const char *raw, gsize n)
 {
-  const BounceGenericPhrases *p;
+  static GOnce once = G_ONCE_INIT;
+  GRegex *const *senders;
   g_autofree char *text = NULL;
 
   if (strcmp (name, "return-path") == 0)
@@ -658,9 +688,9 @@ says_report_sender (const char *name, const char *raw, gsize n)
     return FALSE;
   if (memchr (raw, '\0', n))
     return TRUE;
-  p = bounce_generic_phrases ();
+  senders = g_once (&once, senders_init, NULL);
   text = header_text (raw, n);
-  return bounce_generic_says (p->sender, text, -1) || bounce_generic_says (p->weak_sender, text, -1);
+  return bounce_generic_says (senders[0], text, -1) || bounce_generic_says (senders[1], text, -1);
 }
 
 /* Whether a Subject may ask to confirm, as the format-free reader's

@@ -18,6 +18,7 @@
  * header (and which text in it) let those through. */
 #include "test-common.h"
 #include "bounce-private.h"
+#include "generic-private.h"
 
 #include <string.h>
 
@@ -467,6 +468,18 @@ test_second_look (void)
     }
 }
 
+/* The second look's own copies of the format-free reader's sender names
+ * are the reader's. */
+static void
+test_sender_names (void)
+{
+  const BounceGenericPhrases *p = bounce_generic_phrases ();
+  const char *const *names = bounce_triage_sender_names ();
+
+  g_assert_cmpstr (names[0], ==, g_regex_get_pattern (p->sender));
+  g_assert_cmpstr (names[1], ==, g_regex_get_pattern (p->weak_sender));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -474,6 +487,7 @@ main (int argc, char **argv)
   g_test_add_func ("/triage/corpus", test_corpus);
   g_test_add_func ("/triage/testdata", test_testdata);
   g_test_add_func ("/triage/second-look", test_second_look);
+  g_test_add_func ("/triage/sender-names", test_sender_names);
   g_test_add_func ("/triage/blank-before-colon", test_blank_before_colon);
   return g_test_run ();
 }
