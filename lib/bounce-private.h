@@ -122,6 +122,7 @@ BouncePrefilter *bounce_prefilter_new (void);
 void bounce_prefilter_free (BouncePrefilter *pf);
 guint *bounce_prefilter_add_pattern (BouncePrefilter *pf, const char *pattern);
 guint bounce_prefilter_add_word (BouncePrefilter *pf, const char *word);
+void bounce_prefilter_add_words (BouncePrefilter *pf, char **words, guint n);
 const GPtrArray *bounce_prefilter_get_words (BouncePrefilter *pf);
 void bounce_prefilter_set_enabled (BouncePrefilter *pf, gboolean on);
 gboolean bounce_prefilter_get_enabled (BouncePrefilter *pf);

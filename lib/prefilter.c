@@ -513,12 +513,17 @@ typedef struct
   const char *word;
 } Entry;
 
-#define BUCKETS (TRIPLES >> 2) /* words by triple_of () >> 2 */
+/* Words by triple_of () >> BUCKET_SHIFT: a few hundred words spread over
+ * 16,384 buckets, few share one, and the table is small to clear (it
+ * is made in every run of the program; the triples' bit map already says
+ * which triples start a word). */
+#define BUCKET_SHIFT 4
+#define BUCKETS (TRIPLES >> BUCKET_SHIFT)
 
 struct _BouncePrefilter
 {
   GPtrArray *words; /* char *, lower case; a word's id is its index */
-  GHashTable *ids;  /* word -> id + 1 */
+  GHashTable *ids;  /* word -> id + 1; NULL until a word is looked up */
   gboolean on;
 
   /* The index, built on first use. */
@@ -535,7 +540,6 @@ bounce_prefilter_new (void)
   BouncePrefilter *pf = g_new0 (BouncePrefilter, 1);
 
   pf->words = g_ptr_array_new_with_free_func (g_free);
-  pf->ids = g_hash_table_new (g_str_hash, g_str_equal);
   pf->on = TRUE;
   g_mutex_init (&pf->lock);
   return pf;
@@ -546,7 +550,7 @@ bounce_prefilter_free (BouncePrefilter *pf)
 {
   if (pf == NULL)
     return;
-  g_hash_table_unref (pf->ids);
+  g_clear_pointer (&pf->ids, g_hash_table_unref);
   g_ptr_array_unref (pf->words);
   g_free (pf->first);
   g_free (pf->entries);
@@ -559,8 +563,15 @@ bounce_prefilter_free (BouncePrefilter *pf)
 guint
 bounce_prefilter_add_word (BouncePrefilter *pf, const char *word)
 {
-  gpointer id = g_hash_table_lookup (pf->ids, word);
+  gpointer id;
 
+  if (pf->ids == NULL)
+    {
+      pf->ids = g_hash_table_new (g_str_hash, g_str_equal);
+      for (guint i = 0; i < pf->words->len; i++)
+        g_hash_table_insert (pf->ids, g_ptr_array_index (pf->words, i), GUINT_TO_POINTER (i + 1));
+    }
+  id = g_hash_table_lookup (pf->ids, word);
   if (id == NULL)
     {
       g_ptr_array_add (pf->words, g_strdup (word));
@@ -569,6 +580,22 @@ bounce_prefilter_add_word (BouncePrefilter *pf, const char *word)
       g_atomic_int_set (&pf->ready, 0);
     }
   return GPOINTER_TO_UINT (id) - 1;
+}
+
+/* bounce_prefilter_add_words: numbers @words (each lower case, none
+ * twice, none numbered yet) in their order, after the words there are:
+ * the first gets the id bounce_prefilter_get_words() has as its length.
+ * Takes the strings. */
+void
+bounce_prefilter_add_words (BouncePrefilter *pf, char **words, guint n)
+{
+  for (guint i = 0; i < n; i++)
+    {
+      g_ptr_array_add (pf->words, words[i]);
+      if (pf->ids)
+        g_hash_table_insert (pf->ids, words[i], GUINT_TO_POINTER (pf->words->len));
+    }
+  g_atomic_int_set (&pf->ready, 0);
 }
 
 /* bounce_prefilter_get_words: Returns: (transfer none) the words, each at
@@ -616,28 +643,24 @@ static void
 build_index (BouncePrefilter *pf)
 {
   guint n = pf->words->len;
-  g_autofree guint32 *fill = g_new0 (guint32, BUCKETS + 1);
 
   g_free (pf->first);
   g_free (pf->entries);
   memset (pf->triples, 0, sizeof pf->triples);
   pf->first = g_new0 (guint32, BUCKETS + 1);
   pf->entries = g_new0 (Entry, MAX (n, 1));
-  /* A counting sort of the words by bucket. */
+  /* A counting sort of the words by bucket: first[b] counts up to the end
+   * of bucket b, then back down to its start as its words are placed
+   * (the last first, so that a bucket keeps the words' order). */
   for (guint i = 0; i < n; i++)
-    pf->first[triple_of (g_ptr_array_index (pf->words, i)) >> 2]++;
-  for (guint b = 0, at = 0; b <= BUCKETS; b++)
-    {
-      guint count = b < BUCKETS ? pf->first[b] : 0;
-
-      pf->first[b] = fill[b] = at;
-      at += count;
-    }
-  for (guint i = 0; i < n; i++)
+    pf->first[triple_of (g_ptr_array_index (pf->words, i)) >> BUCKET_SHIFT]++;
+  for (guint b = 1; b <= BUCKETS; b++)
+    pf->first[b] += pf->first[b - 1];
+  for (guint i = n; i-- > 0;)
     {
       const guchar *w = g_ptr_array_index (pf->words, i);
       guint triple = triple_of (w);
-      Entry *e = &pf->entries[fill[triple >> 2]++];
+      Entry *e = &pf->entries[--pf->first[triple >> BUCKET_SHIFT]];
 
       e->id = i;
       e->word = (const char *) w;
@@ -689,7 +712,7 @@ bounce_prefilter_scan (BouncePrefilter *pf, const char *text, gsize len, guint64
         {
           guint32 quad = a | b << 8 | c << 16 | (i + 3 < len ? (guint32) lower (t[i + 3]) << 24 : 0);
 
-          for (guint k = pf->first[triple >> 2]; k < pf->first[(triple >> 2) + 1]; k++)
+          for (guint k = pf->first[triple >> BUCKET_SHIFT]; k < pf->first[(triple >> BUCKET_SHIFT) + 1]; k++)
             {
               const Entry *e = &pf->entries[k];
               gsize j;

@@ -244,9 +244,7 @@ typedef struct
 {
   const guint8 *p, *end;
   gboolean bad;
-  BouncePrefilter *pf;
-  guint *ids; /* saved word id -> id in the new set's prefilter */
-  guint n_ids;
+  guint n_words; /* the prefilter's: the ids an alternative may have */
 } Reader;
 
 static gboolean
@@ -376,9 +374,9 @@ get_words (Reader *rd)
     {
       guint32 id = get_u32 (rd);
 
-      if (id >= rd->n_ids)
+      if (id >= rd->n_words)
         rd->bad = TRUE;
-      ids[i] = rd->bad ? 0 : rd->ids[id];
+      ids[i] = rd->bad ? 0 : id;
     }
   ids[n] = G_MAXUINT;
   return ids;
@@ -537,23 +535,29 @@ read_header (Reader *rd, const char *key, GError **error)
 BounceRules *
 bounce_rules_new_from_cache (const void *data, gsize len, const char *key, GError **error)
 {
-  Reader rd = { data, (const guint8 *) data + len, FALSE, NULL, NULL, 0 };
+  Reader rd = { data, (const guint8 *) data + len, FALSE, 0 };
   g_autoptr (BounceRules) rules = NULL;
+  g_autofree char **words = NULL;
   guint32 n;
 
   if (!read_header (&rd, key, error))
     return NULL;
   rules = bounce_rules_new ();
-  rd.pf = rules->prefilter;
+  /* The prefilter's words, numbered as they were: an empty set's
+   * prefilter gives them the same ids. */
   n = get_count (&rd, 4);
-  rd.ids = g_new0 (guint, MAX (n, 1));
+  words = g_new0 (char *, MAX (n, 1));
   for (guint i = 0; i < n && !rd.bad; i++)
+    words[i] = get_str (&rd, FALSE);
+  if (rd.bad)
     {
-      g_autofree char *word = get_str (&rd, FALSE);
-
-      if (word)
-        rd.ids[rd.n_ids++] = bounce_prefilter_add_word (rd.pf, word);
+      for (guint i = 0; i < n; i++)
+        g_free (words[i]);
+      refuse (error, "damaged");
+      return NULL;
     }
+  bounce_prefilter_add_words (rules->prefilter, words, n);
+  rd.n_words = n;
   get_formats (&rd, rules->formats);
   get_formats (&rd, rules->user_formats);
   get_reasons (&rd, rules->reasons);
@@ -591,7 +595,6 @@ bounce_rules_new_from_cache (const void *data, gsize len, const char *key, GErro
       if (name)
         g_hash_table_add (rules->header_names, name);
     }
-  g_free (rd.ids);
   if (rd.bad || rd.p != rd.end)
     {
       refuse (error, "damaged");
