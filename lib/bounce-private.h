@@ -278,17 +278,17 @@ typedef struct
   const char *value; /* after the colon; NULL when the field has none */
   gsize value_len;   /* to the field's end, line ends included */
 } BounceHeaderField;
-/* bounce_header_next: the field of the header block of @data (@len
- * bytes) at *@pos, unfolded: its first line and the continuation lines
- * (those that start with a blank) after it. *@pos moves past it.
- * Returns FALSE, with *@pos after it, at the blank line ("\n" or "\r\n")
- * that ends the block, or at the end of @data (*@pos = @len).
- * Defined here, inline, for the triage reads every field of every
- * message of a mailbox with it (headers.c's reader). */
+/* bounce_header_span: where the field of the header block of @data
+ * (@len bytes) at *@pos lies: its first line and the continuation lines
+ * (those that start with a blank) after it, in @field's line and len.
+ * *@pos moves past it. Returns FALSE, with *@pos after it, at the blank
+ * line ("\n" or "\r\n") that ends the block, or at the end of @data
+ * (*@pos = @len). Defined here, inline, for the triage reads every field
+ * of every message of a mailbox with it. */
 static inline gboolean
-bounce_header_next (const char *data, gsize len, gsize *pos, BounceHeaderField *field)
+bounce_header_span (const char *data, gsize len, gsize *pos, BounceHeaderField *field)
 {
-  const char *p = data + *pos, *end = data + len, *vend = p, *colon;
+  const char *p = data + *pos, *end = data + len, *vend = p;
 
   if (p >= end)
     {
@@ -311,7 +311,17 @@ bounce_header_next (const char *data, gsize len, gsize *pos, BounceHeaderField *
   *pos = vend - data;
   field->line = p;
   field->len = vend - p;
-  colon = memchr (p, ':', vend - p);
+  return TRUE;
+}
+
+/* bounce_header_name: the name and value of the field that
+ * bounce_header_span found. */
+static inline void
+bounce_header_name (BounceHeaderField *field)
+{
+  const char *p = field->line, *vend = p + field->len;
+  const char *colon = memchr (p, ':', field->len);
+
   field->value = colon ? colon + 1 : NULL;
   field->value_len = colon ? (gsize) (vend - colon - 1) : 0;
   /* The name as GMime reads it: blanks before the colon dropped
@@ -319,6 +329,17 @@ bounce_header_next (const char *data, gsize len, gsize *pos, BounceHeaderField *
   for (field->name_len = colon ? (gsize) (colon - p) : 0;
        field->name_len > 0 && (p[field->name_len - 1] == ' ' || p[field->name_len - 1] == '\t'); field->name_len--)
     ;
+}
+
+/* bounce_header_next: the field of the header block of @data (@len
+ * bytes) at *@pos, unfolded, as bounce_header_span finds it, with its
+ * name and value. */
+static inline gboolean
+bounce_header_next (const char *data, gsize len, gsize *pos, BounceHeaderField *field)
+{
+  if (!bounce_header_span (data, len, pos, field))
+    return FALSE;
+  bounce_header_name (field);
   return TRUE;
 }
 

@@ -377,6 +377,7 @@ typedef struct
    * a look at their length and first letter, without copying their
    * name. */
   guint8 by_length[MAX_NAME + 1];
+  gboolean first[256]; /* the first bytes of the names read, in either case */
   struct
   {
     const char *s; /* in lower case */
@@ -423,6 +424,11 @@ sets_init (gpointer data)
           }
     }
   sets.by_length[MAX_NAME] = n;
+  for (guint k = 0; k < n; k++)
+    {
+      sets.first[(guchar) sets.names[k].s[0]] = TRUE;
+      sets.first[(guchar) g_ascii_toupper (sets.names[k].s[0])] = TRUE;
+    }
   return &sets;
 }
 
@@ -477,13 +483,19 @@ bounce_triage (const char *data, gsize len, gsize *header_end)
   BounceHeaderField field;
   gsize pos = 0;
 
-  /* Each unfolded header up to the blank line that ends the block. */
-  while (bounce_header_next (data, len, &pos, &field))
+  /* Each unfolded header up to the blank line that ends the block; the
+   * name and value of those whose first byte may start a name read. */
+  while (bounce_header_span (data, len, &pos, &field))
     {
-      /* The value, read up to MAX_VALUE bytes */
-      const char *v = field.value;
-      gsize n = MIN (field.value_len, (gsize) MAX_VALUE);
+      const char *v;
+      gsize n;
 
+      if (!sets->first[(guchar) field.line[0]])
+        continue;
+      bounce_header_name (&field);
+      /* The value, read up to MAX_VALUE bytes */
+      v = field.value;
+      n = MIN (field.value_len, (gsize) MAX_VALUE);
       if (v == NULL)
         continue;
       switch (field_of (sets, field.line, field.name_len))
