@@ -77,6 +77,7 @@ typedef struct
 /* util.c */
 void bounce_gmime_init (void);
 GMimeParserOptions *bounce_parser_options (void);
+gboolean bounce_utf8_valid (const char *s, gsize len);
 char *bounce_utf8 (const char *s, gssize len);
 const char *bounce_charset_iconv_name (const char *charset);
 char *bounce_header_decode (const char *raw);

@@ -291,9 +291,9 @@ get_count (Reader *rd, gsize size)
 }
 
 /* A string (NULL for none, and with @may_be_null FALSE that is wrong).
- * Every string of the rules is UTF-8 as read from their files; one that is
- * not was damaged, and a pattern that is not would be handed to PCRE2,
- * which trusts GLib to have checked it. */
+ * Every string of the rules is UTF-8 without a NUL byte as read from
+ * their files; one that is not was damaged, and a pattern that is not
+ * would be handed to PCRE2, which trusts GLib to have checked it. */
 static char *
 get_str (Reader *rd, gboolean may_be_null)
 {
@@ -302,8 +302,7 @@ get_str (Reader *rd, gboolean may_be_null)
 
   if (rd->bad || (len == NONE && may_be_null))
     return NULL;
-  if (len == NONE || len > (gsize) (rd->end - rd->p) || memchr (rd->p, '\0', len)
-      || !g_utf8_validate_len ((const char *) rd->p, len, NULL))
+  if (len == NONE || len > (gsize) (rd->end - rd->p) || !bounce_utf8_valid ((const char *) rd->p, len))
     {
       rd->bad = TRUE;
       return NULL;

@@ -493,6 +493,26 @@ bounce_convert_to_utf8 (const char *data, gsize len, const char *charset, gsize 
   return out;
 }
 
+/* bounce_utf8_valid: whether @len bytes at @s are valid UTF-8 without a
+ * NUL byte, as g_utf8_validate_len() says; a run of ASCII, the usual case,
+ * is passed over eight bytes at a time. */
+gboolean
+bounce_utf8_valid (const char *s, gsize len)
+{
+  gsize i = 0;
+
+  for (; i + 8 <= len; i += 8)
+    {
+      guint64 w;
+
+      memcpy (&w, s + i, 8);
+      /* a byte with its high bit set, or a NUL byte */
+      if ((w | ((w - G_GUINT64_CONSTANT (0x0101010101010101)) & ~w)) & G_GUINT64_CONSTANT (0x8080808080808080))
+        break;
+    }
+  return g_utf8_validate_len (s + i, len - i, NULL);
+}
+
 /* bounce_utf8: a valid UTF-8 copy of @s (invalid bytes replaced); NULL for
  * NULL. Returns: (transfer full) (nullable) */
 char *

@@ -625,6 +625,43 @@ test_date_parse (void)
   g_test_message ("%u dates of the corpus read alike", n_corpus);
 }
 
+/* The check of UTF-8 agrees with GLib's on every placing of a bad or cut
+ * sequence, or of a NUL byte, among runs of ASCII of every length up to
+ * and past a word. */
+static void
+test_utf8_valid (void)
+{
+  static const struct
+  {
+    const char *bytes;
+    gsize len;
+  } inserts[] = {
+    { "", 0 },     { "\xc3\xa9", 2 },   { "\xe2\x82\xac", 3 }, { "\xf0\x9f\x93\xa7", 4 }, { "\xff", 1 },
+    { "\xc3", 1 }, { "\xe2\x82", 2 },   { "\xc0\xaf", 2 },     { "\xed\xa0\x80", 3 },     { "\x80", 1 },
+    { "\0", 1 },   { "\xc3\xa9\0", 3 },
+  };
+
+  for (guint before = 0; before < 20; before++)
+    for (guint after = 0; after < 20; after++)
+      for (guint k = 0; k < G_N_ELEMENTS (inserts); k++)
+        {
+          g_autoptr (GString) s = g_string_new (NULL);
+          gboolean valid;
+
+          for (guint i = 0; i < before; i++)
+            g_string_append_c (s, 'a' + i % 26);
+          g_string_append_len (s, inserts[k].bytes, inserts[k].len);
+          for (guint i = 0; i < after; i++)
+            g_string_append_c (s, 'A' + i % 26);
+          valid = bounce_utf8_valid (s->str, s->len);
+          g_assert_cmpint (valid, ==, g_utf8_validate_len (s->str, s->len, NULL));
+          g_assert_cmpint (valid, ==, k < 4); /* the first four are whole characters */
+        }
+  /* Only the length given is read. */
+  g_assert_false (bounce_utf8_valid ("abcdefghijk\xff", 12));
+  g_assert_true (bounce_utf8_valid ("abcdefghijk\xff", 11));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -639,6 +676,7 @@ main (int argc, char **argv)
   g_test_add_func ("/util/addr-spec", test_addr_spec);
   g_test_add_func ("/util/risky", test_risky);
   g_test_add_func ("/util/convert", test_convert);
+  g_test_add_func ("/util/utf8-valid", test_utf8_valid);
   g_test_add_func ("/util/json-string", test_json_string);
   g_test_add_func ("/util/json-writer", test_json_writer);
   g_test_add_func ("/util/message-get-header", test_message_get_header);
