@@ -79,7 +79,6 @@ void cli_run_clear (CliRun *run);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (CliRun, cli_run_clear)
 
 BounceRules *cli_load_rules (char **dirs, GError **error);
-BounceRules *cli_load_rules_once (char **dirs, GError **error);
 GOptionEntry *cli_identity_entries (CliSettings *s);
 void cli_settings_clear (CliSettings *s);
 BounceIdentity *cli_load_identity (CliSettings *s, GError **error);

@@ -38,10 +38,10 @@ cli_rules_dirs (char **dirs)
   return g_strv_builder_end (b);
 }
 
-/* cli_load_rules: @dirs (from --rules) or the installed rules, then the
+/* The rule files: @dirs (from --rules) or the installed rules, then the
  * user's $XDG_CONFIG_HOME/backscatter/rules.d when it exists. */
-BounceRules *
-cli_load_rules (char **dirs, GError **error)
+static BounceRules *
+read_rules (char **dirs, GError **error)
 {
   g_autoptr (BounceRules) rules = bounce_rules_new ();
   g_autofree char *user = g_build_filename (g_get_user_config_dir (), "backscatter", "rules.d", NULL);
@@ -88,7 +88,7 @@ stamp_program (GString *stamp)
   return TRUE;
 }
 
-/* What the rule files cli_load_rules() reads are like now, and which
+/* What the rule files read_rules() reads are like now, and which
  * program reads them: the version, the program's files, then each folder
  * and its bounce_rules_dir_stamp(). NULL when one cannot be read. */
 static char *
@@ -110,18 +110,19 @@ rules_stamp (char **dirs)
   return g_string_free (g_steal_pointer (&stamp), FALSE);
 }
 
-/* cli_load_rules_once: the rules as cli_load_rules() loads them, for a
- * command that reads one message and exits (check, filter), where reading
- * the rule files costs more than reading the message. The rules last
- * loaded without a mistake are kept in $XDG_CACHE_HOME/backscatter/rules.cache
- * (bounce_rules_to_cache()) with the stamp of their files and of the
- * program: while both are the same (names, inodes, sizes, times of
- * change), the rules are taken from there; when any changed, or the file
- * is damaged, the rule files are read and checked, and a mistake is
- * reported as by cli_load_rules(). A cache that cannot be read or written
- * only costs the reading. */
+/* cli_load_rules: the rules of @dirs (from --rules) or the installed ones,
+ * then the user's $XDG_CONFIG_HOME/backscatter/rules.d when it exists.
+ * Reading and checking the rule files costs more than reading a bounce,
+ * and a scan from cron or a filter from procmail starts often: the rules
+ * last read without a mistake are kept in
+ * $XDG_CACHE_HOME/backscatter/rules.cache (bounce_rules_to_cache()) with
+ * the stamp of their files and of the program, and while both are the
+ * same (names, inodes, sizes, times of change) the rules are taken from
+ * there; when any changed, or the file is damaged, the rule files are
+ * read and checked, and a mistake is reported. A cache that cannot be
+ * read or written only costs the reading. */
 BounceRules *
-cli_load_rules_once (char **dirs, GError **error)
+cli_load_rules (char **dirs, GError **error)
 {
   g_autofree char *stamp = rules_stamp (dirs);
   g_autofree char *cache_dir = g_build_filename (g_get_user_cache_dir (), "backscatter", NULL);
@@ -134,7 +135,7 @@ cli_load_rules_once (char **dirs, GError **error)
     rules = bounce_rules_new_from_cache (kept, kept_len, stamp, NULL);
   if (rules)
     return rules;
-  rules = cli_load_rules (dirs, error);
+  rules = read_rules (dirs, error);
   if (rules && stamp && g_mkdir_with_parents (cache_dir, 0700) == 0)
     {
       g_autoptr (GBytes) bytes = bounce_rules_to_cache (rules, stamp);

@@ -410,13 +410,11 @@ cli_setting_values (CliSettings *s, const char *group, const char *key)
 }
 
 /* Loads the rules, the index (when there is one) and the judge that
- * cli_context_prepare() left for later; @once: for one message
- * (cli_load_rules_once()). */
+ * cli_context_prepare() left for later. */
 static gboolean
-context_load_rest (CliContext *ctx, gboolean once, GError **error)
+context_load_rest (CliContext *ctx, GError **error)
 {
-  g_autoptr (BounceRules) rules =
-      once ? cli_load_rules_once (ctx->rules_dirs, error) : cli_load_rules (ctx->rules_dirs, error);
+  g_autoptr (BounceRules) rules = cli_load_rules (ctx->rules_dirs, error);
 
   if (rules == NULL)
     return FALSE;
@@ -467,7 +465,7 @@ cli_context_ready_for (CliContext *ctx, const char *data, gsize len, GError **er
 {
   if (!ctx->pending || !bounce_report_needs_rules (data, len, BOUNCE_PARSE_DEFAULT))
     return TRUE;
-  return context_load_rest (ctx, TRUE, error);
+  return context_load_rest (ctx, error);
 }
 
 /* cli_context_load: rules, identity, index (when there is one) and judge,
@@ -475,7 +473,7 @@ cli_context_ready_for (CliContext *ctx, const char *data, gsize len, GError **er
 gboolean
 cli_context_load (CliContext *ctx, CliSettings *s, GError **error)
 {
-  return cli_context_prepare (ctx, s, error) && context_load_rest (ctx, FALSE, error);
+  return cli_context_prepare (ctx, s, error) && context_load_rest (ctx, error);
 }
 
 void

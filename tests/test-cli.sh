@@ -27,7 +27,7 @@ check "a config file named with --config must exist" '[ $st = 78 ]' "exit $st"
 mkdir -p "$T/rules"; printf 'format broken\nbody (\n' > "$T/rules/x.rules"
 "$BIN" check --rules "$T/rules" "$SRC/testdata/judge/no-original.eml" > /dev/null 2> "$T/err"; st=$?
 check "a rule file with a mistake says FILE:LINE and exits 78" '[ $st = 78 ] && grep -q "x.rules:2: bad pattern" "$T/err"' "$(cat "$T/err")"
-# check and filter keep the rules they read in a cache and take them from
+# The commands keep the rules they read in a cache and take them from
 # there while the rule files and the program are the same: the same
 # verdicts; a file changed since is read again, a damaged cache is read past.
 cp -r "$SRC/rules" "$T/rules-kept"
@@ -58,6 +58,16 @@ head -c 3000 "$cache" > "$T/short" && cat "$T/short" > "$cache"
 kept_check short
 check "a cache cut short is read past" 'cmp -s "$T/changed.json" "$T/short.json" && [ "$(stat -c %s "$cache")" -gt 3000 ]' \
   "$(diff "$T/changed.json" "$T/short.json" | head -5)"
+# scan too: a whole Maildir read with the rules from their files, then
+# from the cache the first run wrote.
+kept_scan () { "$BIN" scan --json --rules "$T/rules-kept" "$SRC/testdata/maildir" > "$T/$1.json" 2>&1; }
+rm -f "$cache"
+kept_scan scan-read
+ino=$(stat -c %i "$cache" 2> /dev/null)
+kept_scan scan-kept
+check "scan takes the rules from the cache and reads the Maildir as with the rule files" \
+  '[ -n "$ino" ] && [ "$(stat -c %i "$cache")" = "$ino" ] && grep -q "\"kind\":\"failure\"" "$T/scan-kept.json" && cmp -s "$T/scan-read.json" "$T/scan-kept.json"' \
+  "$(diff "$T/scan-read.json" "$T/scan-kept.json" | head -5)"
 printf 'format broken\nbody (\n' >> "$T/rules-kept/formats/10-kinds.rules"
 "$BIN" check --rules "$T/rules-kept" "$SRC/testdata/judge/no-original.eml" > /dev/null 2> "$T/err"; st=$?
 check "a rule file with a mistake made after the cache was written is reported" \
