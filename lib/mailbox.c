@@ -202,6 +202,13 @@ typedef struct
   gboolean exhausted;
   guint window;
   Slot *slots;
+  /* Read buffers of delivered messages, the last given back on top:
+   * taken by claim() for a slot without one, so that only as many
+   * buffers are made as messages are in flight at once (one, alone),
+   * and the one taken is the one used a moment ago. */
+  char **spare;
+  gsize *spare_size;
+  guint n_spare;
 } Walk;
 
 #define MBOX_CHUNK (256 * 1024)
@@ -338,6 +345,12 @@ claim (Walk *w, guint *index)
     return FALSE;
   slot = &w->slots[w->claimed % w->window];
   g_assert (g_atomic_int_get (&slot->state) == SLOT_FREE);
+  if (slot->buffer == NULL && w->n_spare > 0)
+    {
+      w->n_spare--;
+      slot->buffer = w->spare[w->n_spare];
+      slot->buffer_size = w->spare_size[w->n_spare];
+    }
   memset (&slot->ref, 0, sizeof slot->ref);
   slot->ref.folder = w->folder;
   if (w->names)
@@ -551,6 +564,12 @@ walk_batch (Walk *w, GError **error)
         }
       __atomic_sub_fetch (&w->held, held, __ATOMIC_SEQ_CST);
       walk_lock (w);
+      if (head->buffer)
+        {
+          w->spare[w->n_spare] = g_steal_pointer (&head->buffer);
+          w->spare_size[w->n_spare++] = head->buffer_size;
+          head->buffer_size = 0;
+        }
       w->stop |= stopped;
       g_atomic_int_set (&head->state, SLOT_FREE);
       w->delivered++;
@@ -814,6 +833,8 @@ bounce_mailbox_foreach (const char *path, BounceMailboxFlags flags, const char *
   w.user_data = user_data;
   w.window = w.threads * WINDOW_PER_THREAD;
   w.slots = g_new0 (Slot, w.window);
+  w.spare = g_new (char *, w.window);
+  w.spare_size = g_new (gsize, w.window);
   {
     pthread_mutexattr_t attr;
 
@@ -837,6 +858,10 @@ bounce_mailbox_foreach (const char *path, BounceMailboxFlags flags, const char *
       g_free (w.slots[i].buffer);
       g_free (w.slots[i].path);
     }
+  for (guint i = 0; i < w.n_spare; i++)
+    g_free (w.spare[i]);
+  g_free (w.spare);
+  g_free (w.spare_size);
   g_free (w.slots);
   return ok;
 }
