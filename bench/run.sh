@@ -206,8 +206,10 @@ measure jobsn "$bin" scan --json --jobs "$jobs" "$tmp/jobs"
 # are not always alike, and --jobs can at best do the sum of what each does.
 pinned=''
 if command -v taskset >/dev/null; then
-  for c in $(seq 0 $((cpus - 1))); do
-    measure "pin$c" taskset -c "$c" "$bin" scan --json --jobs 1 "$tmp/jobs" && pinned="$pinned $c"
+  # (measure sets c, i and others: the processor is proc)
+  for proc in $(seq 0 $((cpus - 1))); do
+    measure "pin$proc" taskset -c "$proc" "$bin" scan --json --jobs 1 "$tmp/jobs"
+    pinned="$pinned $proc"
   done
 fi
 
@@ -329,10 +331,10 @@ printf '%-22s %9.3f %9.3f %9d\n' "--jobs $jobs" "$jobsn_wall" "$(awk "BEGIN { pr
 echo "speed-up of --jobs $jobs:  $(ratio "$jobs1_wall" "$jobsn_wall") x (CPU time $(ratio "$(awk "BEGIN { print $jobsn_user + $jobsn_sys }")" "$(awk "BEGIN { print $jobs1_user + $jobs1_sys }")") x)"
 if [ -n "$pinned" ]; then
   rate=0 fastest=''
-  for c in $pinned; do
-    eval "w=\$pin${c}_wall"
+  for proc in $pinned; do
+    eval "w=\$pin${proc}_wall"
     # shellcheck disable=SC2154 # w is set by the eval
-    printf '%-22s %9.3f\n' "--jobs 1 on processor $c" "$w"
+    printf '%-22s %9.3f\n' "--jobs 1 on processor $proc" "$w"
     rate=$(awk "BEGIN { print $rate + 1 / $w }")
     if [ -z "$fastest" ] || awk "BEGIN { exit !($w < $fastest) }"; then fastest=$w; fi
   done
