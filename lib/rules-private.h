@@ -28,10 +28,8 @@ typedef struct _Pattern Pattern;
 struct _Pattern
 {
   char *source;
-  GRegex *re;    /* the checked one; NULL until it first runs for an alternative */
-  GRegex *fast;  /* the JIT-compiled one, once it has run often enough */
-  gsize re_once; /* re is set (an alternative's is made on first use) */
-  gsize fast_once;
+  GRegex *re;   /* the checked one; NULL until it first runs for an alternative */
+  GRegex *fast; /* the JIT-compiled one, once it has run often enough */
   gint runs;
   Pattern *whole; /* an alternative: the pattern it was cut from */
 };

@@ -30,40 +30,55 @@ bounce_rule_pattern_free (gpointer data)
   g_free (p);
 }
 
+/* Sets *@at to @re unless another thread set it first, and returns what
+ * it holds. A pattern is compiled the first time any thread runs it, and
+ * two threads may both compile it then: the first to finish wins and the
+ * other's copy is let go. (g_once_init_enter() would make the other wait
+ * instead, on a lock and a condition every g_once of the process shares,
+ * with a system call for each pattern compiled.) */
+static GRegex *
+publish (GRegex **at, GRegex *re)
+{
+  if (!g_atomic_pointer_compare_and_exchange (at, NULL, re))
+    {
+      g_regex_unref (re);
+      re = g_atomic_pointer_get (at);
+    }
+  return re;
+}
+
 /* The checked expression (compiled now for an alternative); safe from
  * several threads. */
 static GRegex *
 pattern_plain (Pattern *p)
 {
-  if (g_once_init_enter (&p->re_once))
-    {
-      if (p->re == NULL)
-        p->re = g_regex_new (p->source, PATTERN_FLAGS, 0, NULL);
-      /* An alternative that does not compile alone (none should): the
-       * whole pattern matches whenever it would. A whole pattern of rules
-       * loaded unchecked that does not compile (a file changed under the
-       * same stamp) matches nothing. */
-      if (p->re == NULL && p->whole)
-        p->re = g_regex_ref (pattern_plain (p->whole));
-      else if (p->re == NULL)
-        p->re = g_regex_new ("(?!)", 0, 0, NULL);
-      g_once_init_leave (&p->re_once, 1);
-    }
-  return p->re;
+  GRegex *re = g_atomic_pointer_get (&p->re);
+
+  if (G_LIKELY (re != NULL))
+    return re;
+  re = g_regex_new (p->source, PATTERN_FLAGS, 0, NULL);
+  /* An alternative that does not compile alone (none should): the whole
+   * pattern matches whenever it would. A whole pattern of rules loaded
+   * from their cache that does not compile matches nothing. */
+  if (re == NULL && p->whole)
+    re = g_regex_ref (pattern_plain (p->whole));
+  else if (re == NULL)
+    re = g_regex_new ("(?!)", 0, 0, NULL);
+  return publish (&p->re, re);
 }
 
 /* The expression compiled for speed; safe from several threads. */
 static GRegex *
 pattern_fast (Pattern *p)
 {
-  if (g_once_init_enter (&p->fast_once))
-    {
-      p->fast = g_regex_new (p->source, PATTERN_FLAGS | G_REGEX_OPTIMIZE, 0, NULL);
-      if (p->fast == NULL)
-        p->fast = g_regex_ref (pattern_plain (p));
-      g_once_init_leave (&p->fast_once, 1);
-    }
-  return p->fast;
+  GRegex *re = g_atomic_pointer_get (&p->fast);
+
+  if (G_LIKELY (re != NULL))
+    return re;
+  re = g_regex_new (p->source, PATTERN_FLAGS | G_REGEX_OPTIMIZE, 0, NULL);
+  if (re == NULL)
+    re = g_regex_ref (pattern_plain (p));
+  return publish (&p->fast, re);
 }
 
 /* The expression to run this time over a text of @len bytes (-1: a

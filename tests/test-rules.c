@@ -486,6 +486,91 @@ test_cache_damaged (void)
       }
 }
 
+/* Messages read at once by several threads with rules whose patterns none
+ * has run yet (taken from the cache: each is compiled on its first run,
+ * and again with the JIT once it has run often): each thread reads each
+ * message as one thread alone does. */
+typedef struct
+{
+  BounceRules *rules;
+  GPtrArray *paths, *expected;
+  guint offset;
+  gint *go, *wrong;
+} FirstUse;
+
+static gpointer
+first_use_thread (gpointer data)
+{
+  FirstUse *f = data;
+
+  while (!g_atomic_int_get (f->go))
+    ;
+  /* Each thread in its own order, over and over: patterns reach their
+   * first run and their JIT compile while the others run them. */
+  for (guint round = 0; round < (g_getenv ("BACKSCATTER_VALGRIND") ? 1u : 3u); round++)
+    for (guint k = 0; k < f->paths->len; k++)
+      {
+        guint i = (k + f->offset) % f->paths->len;
+        g_autoptr (BounceReport) report =
+            bounce_report_new_from_file (g_ptr_array_index (f->paths, i), f->rules, BOUNCE_PARSE_NO_TRIAGE, NULL);
+        g_autofree char *text = report ? bounce_report_to_json (report) : g_strdup ("");
+
+        if (strcmp (text, g_ptr_array_index (f->expected, i)) != 0)
+          g_atomic_int_inc (f->wrong);
+      }
+  return NULL;
+}
+
+static void
+test_first_use_threads (void)
+{
+  g_autoptr (BounceRules) rules = test_project_rules ();
+  g_autoptr (GBytes) bytes = bounce_rules_to_cache (rules, "key");
+  g_autoptr (GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) expected = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *testdata = g_test_build_filename (G_TEST_DIST, "..", "testdata", NULL);
+  g_autoptr (GDir) top = g_dir_open (testdata, 0, NULL);
+  const char *family;
+  gsize len;
+  const char *data = g_bytes_get_data (bytes, &len);
+  g_autoptr (BounceRules) fresh = bounce_rules_new_from_cache (data, len, "key", NULL);
+  GThread *threads[6];
+  FirstUse f[G_N_ELEMENTS (threads)];
+  gint go = 0, wrong = 0;
+
+  g_assert_nonnull (top);
+  g_assert_nonnull (fresh);
+  /* The first .eml of each family of testdata/. */
+  while ((family = g_dir_read_name (top)) != NULL)
+    {
+      g_autofree char *dir = g_build_filename (testdata, family, NULL);
+      g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+      const char *name;
+
+      while (d && (name = g_dir_read_name (d)) != NULL)
+        if (g_str_has_suffix (name, ".eml"))
+          {
+            char *path = g_build_filename (dir, name, NULL);
+            g_autoptr (BounceReport) report = bounce_report_new_from_file (path, rules, BOUNCE_PARSE_NO_TRIAGE, NULL);
+
+            g_ptr_array_add (paths, path);
+            g_ptr_array_add (expected, report ? bounce_report_to_json (report) : g_strdup (""));
+            break;
+          }
+    }
+  g_test_message ("%u messages, %u threads", paths->len, (guint) G_N_ELEMENTS (threads));
+  g_assert_cmpuint (paths->len, >, 40);
+  for (guint t = 0; t < G_N_ELEMENTS (threads); t++)
+    {
+      f[t] = (FirstUse){ fresh, paths, expected, t * paths->len / G_N_ELEMENTS (threads), &go, &wrong };
+      threads[t] = g_thread_new ("first-use", first_use_thread, &f[t]);
+    }
+  g_atomic_int_set (&go, 1);
+  for (guint t = 0; t < G_N_ELEMENTS (threads); t++)
+    g_thread_join (threads[t]);
+  g_assert_cmpint (wrong, ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -506,5 +591,6 @@ main (int argc, char **argv)
   g_test_add_func ("/rules/prefilter-same", test_prefilter_same);
   g_test_add_func ("/rules/cache-same", test_cache_same);
   g_test_add_func ("/rules/cache-damaged", test_cache_damaged);
+  g_test_add_func ("/rules/first-use-threads", test_first_use_threads);
   return g_test_run ();
 }
