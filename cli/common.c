@@ -110,17 +110,16 @@ rules_stamp (char **dirs)
   return g_string_free (g_steal_pointer (&stamp), FALSE);
 }
 
-/* cli_load_rules: the rules of @dirs (from --rules) or the installed ones,
- * then the user's $XDG_CONFIG_HOME/backscatter/rules.d when it exists.
- * Reading and checking the rule files costs more than reading a bounce,
- * and a scan from cron or a filter from procmail starts often: the rules
- * last read without a mistake are kept in
- * $XDG_CACHE_HOME/backscatter/rules.cache (bounce_rules_to_cache()) with
- * the stamp of their files and of the program, and while both are the
- * same (names, inodes, sizes, times of change) the rules are taken from
- * there; when any changed, or the file is damaged, the rule files are
- * read and checked, and a mistake is reported. A cache that cannot be
- * read or written only costs the reading. */
+/* cli_load_rules: the rules read_rules() reads. Reading and checking the
+ * rule files costs more than reading a bounce, and a scan from cron or a
+ * filter from procmail starts often: the rules last read without a
+ * mistake are kept in $XDG_CACHE_HOME/backscatter/rules.cache
+ * (bounce_rules_to_cache()) with the stamp of their files and of the
+ * program, and while both are the same (names, inodes, sizes, times of
+ * change) the rules are taken from there; when any changed, or the file
+ * is damaged, the rule files are read and checked, and a mistake is
+ * reported. A cache that cannot be read or written only costs the
+ * reading. */
 BounceRules *
 cli_load_rules (char **dirs, GError **error)
 {

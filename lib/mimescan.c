@@ -94,18 +94,18 @@ read_headers (const char **at, const char *end, gboolean digest, char **boundary
     }
   *at = p;
   if (ct)
-    g_strstrip (ct->str);
+    {
+      shape = LEAF;
+      g_strstrip (ct->str);
+    }
   /* A type that starts with a letter other than m cannot be multipart/ or
    * message/: a leaf, without GMime's parser (most parts are text/). */
-  if (ct && g_ascii_isalpha (ct->str[0]) && g_ascii_tolower (ct->str[0]) != 'm')
-    shape = LEAF;
-  else if (ct)
+  if (ct && (!g_ascii_isalpha (ct->str[0]) || g_ascii_tolower (ct->str[0]) == 'm'))
     {
       g_autoptr (GMimeParserOptions) opts = bounce_parser_options ();
       g_autoptr (GMimeContentType) type = g_mime_content_type_parse (opts, ct->str);
       const char *b = type ? g_mime_content_type_get_parameter (type, "boundary") : NULL;
 
-      shape = LEAF;
       if (type && g_mime_content_type_is_type (type, "multipart", "*") && b && *b)
         {
           *boundary = g_strdup (b);
