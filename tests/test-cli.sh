@@ -439,4 +439,16 @@ for v in no-original:2 real-batv-valid:1 forged-untagged:0; do
 done
 "$BIN" scan "${conf[@]}" "$T/no-such-maildir" > /dev/null 2>&1; st=$?
 check "scan of a mailbox that is not there is an error" '[ $st = 66 ]' "exit $st"
+
+# With mimalloc, the heap is on large pages unless the user says otherwise:
+# the option is set before the libraries' first allocation.
+if readelf -d "$BIN" 2> /dev/null | grep -q libmimalloc; then
+  MIMALLOC_VERBOSE=1 "$BIN" --version > /dev/null 2> "$T/mi"
+  check "mimalloc takes large pages" 'grep -q "option .large_os_pages.: 1" "$T/mi"' "$(grep large_os "$T/mi")"
+  MIMALLOC_LARGE_OS_PAGES=0 MIMALLOC_VERBOSE=1 "$BIN" --version > /dev/null 2> "$T/mi"
+  check "MIMALLOC_LARGE_OS_PAGES=0 has the last word" 'grep -q "option .large_os_pages.: 0" "$T/mi"' \
+    "$(grep large_os "$T/mi")"
+else
+  echo "# the program does not use mimalloc: its options are not checked"
+fi
 echo "1..$n"
