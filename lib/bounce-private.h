@@ -114,6 +114,36 @@ BounceOriginal *bounce_original_from_part (GMimeObject *part);
 guint bounce_original_get_n_fields (BounceOriginal *orig);
 const char *const *bounce_original_get_received_text (BounceOriginal *orig);
 
+/* pattern.c */
+/* A regular expression of the rules (or of the format-free reader's
+ * phrases), matched without regard to case, ^ and $ at line ends: checked
+ * when read, and run as checked (PCRE2's interpreter) its first
+ * PATTERN_PLAIN_RUNS times; compiled again for speed (PCRE2's JIT) only
+ * when it runs more often than that: the JIT compile costs more than it
+ * saves a pattern that runs a few times, and most patterns run a few
+ * times or never in a run of the program (one message in check or filter:
+ * none is worth it). An alternative cut from a checked pattern is
+ * compiled the first time it runs. */
+typedef struct _BouncePattern BouncePattern;
+struct _BouncePattern
+{
+  char *source;
+  GRegex *re;   /* the checked one; NULL until it first runs for an alternative */
+  GRegex *fast; /* the JIT-compiled one, once it has run often enough */
+  gint runs;
+  BouncePattern *whole; /* an alternative: the pattern it was cut from */
+};
+
+#define PATTERN_FLAGS (G_REGEX_CASELESS | G_REGEX_MULTILINE)
+/* The runs of a pattern before it is compiled for speed. */
+#define PATTERN_PLAIN_RUNS 16
+/* The longest text the checked expression runs over (bytes). */
+#define PATTERN_PLAIN_MAX_TEXT (16 * 1024)
+
+GRegex *bounce_pattern_re (BouncePattern *p, gssize len);
+GRegex *bounce_pattern_compile (BouncePattern *p);
+void bounce_pattern_free (gpointer data);
+
 /* prefilter.c */
 typedef struct _BouncePrefilter BouncePrefilter;
 
@@ -246,6 +276,7 @@ typedef struct
   GMimeObject *orig_part;   /* the part carrying the original, or NULL */
   BounceOriginal *original; /* out: (transfer full) (nullable) read from @orig_part */
   GPtrArray *signals;       /* out: char *, what made the reader take it for a report */
+  guint64 *text_words;      /* the phrases' words in @text, once looked for; freed with g_free() */
 } BounceGeneric;
 
 BounceDsn *bounce_generic_dsn (const char *text, gsize len);

@@ -8,10 +8,16 @@
 
 #include "bounce-private.h"
 
-/* The phrases and patterns the generic reader looks for, compiled once. */
+/* A phrase pattern, ready for long texts (generic-evidence.c). */
+typedef struct _BouncePhrases BouncePhrases;
+
+/* The phrases and patterns the generic reader looks for, compiled once;
+ * @words: the words of the phrases' alternatives. */
 typedef struct
 {
-  GRegex *failure, *delay, *content, *challenge, *sender, *weak_sender, *code, *near, *address;
+  BouncePrefilter *words;
+  BouncePhrases *failure, *delay, *content, *challenge;
+  GRegex *sender, *weak_sender, *code, *near, *address;
 } BounceGenericPhrases;
 
 /* How the recipients the reader holds were found before it weighed the
@@ -25,6 +31,7 @@ typedef enum
 
 const BounceGenericPhrases *bounce_generic_phrases (void);
 gboolean bounce_generic_says (GRegex *re, const char *s, gssize len);
+gboolean bounce_generic_says_phrase (const BouncePhrases *ph, const char *s, gssize len);
 void bounce_generic_signal_add (BounceGeneric *g, const char *what, const char *seen);
 BounceKind bounce_generic_weigh (BounceGeneric *g, gsize stop, gboolean original, Found found);
 char *bounce_generic_challenge (BounceGeneric *g);

@@ -500,7 +500,7 @@ text_recipients (BounceGeneric *g, gsize stop, BounceOriginal *o)
             g_ptr_array_add (seen, g_strdup (a));
           if ((bounce_generic_says (p->near, g->text + ls, le - ls)
                || bounce_generic_says (p->code, g->text + ws, we - ws)
-               || bounce_generic_says (p->failure, g->text + ws, we - ws))
+               || bounce_generic_says_phrase (p->failure, g->text + ws, we - ws))
               && bounce_recipients_find (r, a) == NULL)
             failed_add (r, g_steal_pointer (&a), bounce_generic_paragraph_at (g->text, n, s, e));
         }

@@ -348,6 +348,7 @@ parse_message (BounceReport *r, GMimeMessage *msg, BounceRules *rules)
       r->signals = g_steal_pointer (&g.signals);
     }
   g_clear_pointer (&g.signals, g_ptr_array_unref);
+  g_clear_pointer (&g.text_words, g_free);
   if (g.kind == BOUNCE_KIND_NOT_BOUNCE)
     {
       r->not_report =

@@ -71,7 +71,7 @@ put_list (GByteArray *out, GPtrArray *items, void (*put_one) (GByteArray *out, g
 static void
 put_pattern (GByteArray *out, gconstpointer item)
 {
-  put_str (out, ((const Pattern *) item)->source);
+  put_str (out, ((const BouncePattern *) item)->source);
 }
 
 static void
@@ -331,15 +331,15 @@ get_strv (Reader *rd)
   return v;
 }
 
-static Pattern *
+static BouncePattern *
 get_pattern (Reader *rd, gboolean may_be_null)
 {
   char *source = get_str (rd, may_be_null);
-  Pattern *p;
+  BouncePattern *p;
 
   if (source == NULL)
     return NULL;
-  p = g_new0 (Pattern, 1);
+  p = g_new0 (BouncePattern, 1);
   p->source = source;
   return p;
 }
@@ -351,7 +351,7 @@ get_patterns (Reader *rd, GPtrArray *into)
 
   for (guint i = 0; i < n && !rd->bad; i++)
     {
-      Pattern *p = get_pattern (rd, FALSE);
+      BouncePattern *p = get_pattern (rd, FALSE);
 
       if (p)
         g_ptr_array_add (into, p);
@@ -388,7 +388,7 @@ get_words (Reader *rd)
 static Test *
 get_test (Reader *rd)
 {
-  Pattern *whole = get_pattern (rd, FALSE);
+  BouncePattern *whole = get_pattern (rd, FALSE);
   guint32 n = get_count (rd, 4);
   guint32 split = get_u32 (rd);
   Test *t;
@@ -396,13 +396,13 @@ get_test (Reader *rd)
   if (whole == NULL || n == 0 || split > 1 || (!split && n != 1))
     {
       rd->bad = TRUE;
-      g_clear_pointer (&whole, bounce_rule_pattern_free);
+      g_clear_pointer (&whole, bounce_pattern_free);
       return NULL;
     }
   t = g_new0 (Test, 1);
   t->whole = whole;
   t->n = n;
-  t->alts = g_new0 (Pattern *, n);
+  t->alts = g_new0 (BouncePattern *, n);
   t->words = g_new0 (guint *, n);
   for (guint i = 0; i < n && !rd->bad; i++)
     if ((t->alts[i] = split ? get_pattern (rd, FALSE) : whole) != NULL && split)
@@ -426,10 +426,10 @@ get_formats (Reader *rd, GPtrArray *into)
 
       /* In the set at once: freed with it if what follows is wrong. */
       r->conds = g_ptr_array_new_with_free_func (bounce_rule_cond_free);
-      r->recipients = g_ptr_array_new_with_free_func (bounce_rule_pattern_free);
-      r->diagnostics = g_ptr_array_new_with_free_func (bounce_rule_pattern_free);
-      r->follows = g_ptr_array_new_with_free_func (bounce_rule_pattern_free);
-      r->originals = g_ptr_array_new_with_free_func (bounce_rule_pattern_free);
+      r->recipients = g_ptr_array_new_with_free_func (bounce_pattern_free);
+      r->diagnostics = g_ptr_array_new_with_free_func (bounce_pattern_free);
+      r->follows = g_ptr_array_new_with_free_func (bounce_pattern_free);
+      r->originals = g_ptr_array_new_with_free_func (bounce_pattern_free);
       g_ptr_array_add (into, r);
       r->name = get_str (rd, FALSE);
       r->file = get_str (rd, FALSE);

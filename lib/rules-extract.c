@@ -112,8 +112,8 @@ follows_in (const BounceFormatRule *rule, const char *text, gsize err_start, gsi
     {
       g_autoptr (GMatchInfo) mi = NULL;
 
-      g_regex_match_full (bounce_rule_pattern_re (g_ptr_array_index (rule->follows, i), err_end), text, err_end,
-                          err_start, 0, &mi, NULL);
+      g_regex_match_full (bounce_pattern_re (g_ptr_array_index (rule->follows, i), err_end), text, err_end, err_start,
+                          0, &mi, NULL);
       while (g_match_info_matches (mi) && out->len < BOUNCE_MAX_RECIPIENTS)
         {
           Follow f = { 0 };
@@ -222,7 +222,7 @@ bounce_format_rule_extract (const BounceFormatRule *rule, const char *text, gsiz
   g_array_set_clear_func (hits, hit_clear);
   for (guint i = 0; i < rule->originals->len && orig == G_MAXSIZE; i++)
     {
-      GRegex *re = bounce_rule_pattern_re (g_ptr_array_index (rule->originals, i), len);
+      GRegex *re = bounce_pattern_re (g_ptr_array_index (rule->originals, i), len);
       gssize at = line_after_match (re, text, len, 0);
       gssize line = line_of_match (re, text, len, 0);
 
@@ -235,14 +235,14 @@ bounce_format_rule_extract (const BounceFormatRule *rule, const char *text, gsiz
   *original_offset = orig;
   if (rule->errors_start)
     {
-      gssize at = line_after_match (bounce_rule_pattern_re (rule->errors_start, err_end), text, err_end, 0);
+      gssize at = line_after_match (bounce_pattern_re (rule->errors_start, err_end), text, err_end, 0);
 
       if (at >= 0)
         err_start = at;
     }
   if (rule->errors_end)
     {
-      gssize at = line_of_match (bounce_rule_pattern_re (rule->errors_end, err_end), text, err_end, err_start);
+      gssize at = line_of_match (bounce_pattern_re (rule->errors_end, err_end), text, err_end, err_start);
 
       if (at >= 0)
         err_end = at;
@@ -252,7 +252,7 @@ bounce_format_rule_extract (const BounceFormatRule *rule, const char *text, gsiz
 
   for (guint i = 0; i < rule->recipients->len; i++)
     {
-      GRegex *re = bounce_rule_pattern_re (g_ptr_array_index (rule->recipients, i), err_end);
+      GRegex *re = bounce_pattern_re (g_ptr_array_index (rule->recipients, i), err_end);
       g_autoptr (GMatchInfo) mi = NULL;
 
       g_regex_match_full (re, text, err_end, err_start, 0, &mi, NULL);
@@ -281,7 +281,7 @@ bounce_format_rule_extract (const BounceFormatRule *rule, const char *text, gsiz
     {
       g_autoptr (GMatchInfo) mi = NULL;
 
-      if (g_regex_match_full (bounce_rule_pattern_re (g_ptr_array_index (rule->diagnostics, i), err_end), text, err_end,
+      if (g_regex_match_full (bounce_pattern_re (g_ptr_array_index (rule->diagnostics, i), err_end), text, err_end,
                               err_start, 0, &mi, NULL))
         {
           shared_diag = named (mi, "diag");

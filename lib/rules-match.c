@@ -30,7 +30,7 @@ header_list_matches (GMimeHeaderList *list, const Cond *c)
         continue;
       value = bounce_header_value (h);
       if (value && g_utf8_validate (value, -1, NULL)
-          && g_regex_match (bounce_rule_pattern_re (c->test->whole, -1), value, 0, NULL))
+          && g_regex_match (bounce_pattern_re (c->test->whole, -1), value, 0, NULL))
         return TRUE;
     }
   return FALSE;
@@ -134,7 +134,7 @@ static gboolean
 test_matches_any (const Test *t, const char *const *values)
 {
   for (; *values; values++)
-    if (g_regex_match (bounce_rule_pattern_re (t->whole, -1), *values, 0, NULL))
+    if (g_regex_match (bounce_pattern_re (t->whole, -1), *values, 0, NULL))
       return TRUE;
   return FALSE;
 }

@@ -81,11 +81,11 @@ fail (Ctx *ctx, const char *fmt, ...)
   return FALSE;
 }
 
-static Pattern *
+static BouncePattern *
 compile (Ctx *ctx, const char *pattern)
 {
   g_autoptr (GError) err = NULL;
-  Pattern *p;
+  BouncePattern *p;
   GRegex *re;
 
   if (*pattern == '\0')
@@ -101,7 +101,7 @@ compile (Ctx *ctx, const char *pattern)
       fail (ctx, "bad pattern: %s", err->message);
       return NULL;
     }
-  p = g_new0 (Pattern, 1);
+  p = g_new0 (BouncePattern, 1);
   p->source = g_strdup (pattern);
   p->re = re;
   return p;
@@ -112,7 +112,7 @@ compile (Ctx *ctx, const char *pattern)
 static Test *
 test_new (Ctx *ctx, BounceRules *rules, const char *pattern, gboolean words)
 {
-  Pattern *whole = compile (ctx, pattern);
+  BouncePattern *whole = compile (ctx, pattern);
   g_auto (GStrv) split = NULL;
   Test *t;
 
@@ -122,11 +122,11 @@ test_new (Ctx *ctx, BounceRules *rules, const char *pattern, gboolean words)
   t->whole = whole;
   split = words ? bounce_pattern_split (pattern) : NULL;
   t->n = split ? g_strv_length (split) : 1;
-  t->alts = g_new0 (Pattern *, t->n);
+  t->alts = g_new0 (BouncePattern *, t->n);
   t->words = g_new0 (guint *, t->n);
   for (guint i = 0; split && i < t->n; i++)
     {
-      t->alts[i] = g_new0 (Pattern, 1);
+      t->alts[i] = g_new0 (BouncePattern, 1);
       t->alts[i]->source = g_strdup (split[i]);
       t->alts[i]->whole = whole;
     }
@@ -279,10 +279,10 @@ st_format (Ctx *ctx, const Statement *st, char *arg)
   cur->line = ctx->line;
   cur->kind = BOUNCE_KIND_FAILURE;
   cur->conds = g_ptr_array_new_with_free_func (bounce_rule_cond_free);
-  cur->recipients = g_ptr_array_new_with_free_func (bounce_rule_pattern_free);
-  cur->diagnostics = g_ptr_array_new_with_free_func (bounce_rule_pattern_free);
-  cur->follows = g_ptr_array_new_with_free_func (bounce_rule_pattern_free);
-  cur->originals = g_ptr_array_new_with_free_func (bounce_rule_pattern_free);
+  cur->recipients = g_ptr_array_new_with_free_func (bounce_pattern_free);
+  cur->diagnostics = g_ptr_array_new_with_free_func (bounce_pattern_free);
+  cur->follows = g_ptr_array_new_with_free_func (bounce_pattern_free);
+  cur->originals = g_ptr_array_new_with_free_func (bounce_pattern_free);
   g_ptr_array_add (ctx->user ? ctx->rules->user_formats : ctx->rules->formats, cur);
   ctx->cur = cur;
   ctx->cur_line = ctx->line;
@@ -398,7 +398,7 @@ st_condition (Ctx *ctx, const Statement *st, char *arg)
 static gboolean
 st_recipient (Ctx *ctx, const Statement *st, char *arg)
 {
-  Pattern *re;
+  BouncePattern *re;
 
   if (reaches_forward (arg))
     return fail (ctx, "a recipient pattern may not reach forward without bound "
@@ -408,7 +408,7 @@ st_recipient (Ctx *ctx, const Statement *st, char *arg)
     return FALSE;
   if (!ctx->rules->checked && g_regex_get_string_number (re->re, "addr") < 0)
     {
-      bounce_rule_pattern_free (re);
+      bounce_pattern_free (re);
       return fail (ctx, "a recipient pattern needs a group (?<addr>...)");
     }
   g_ptr_array_add (ctx->cur->recipients, re);
@@ -424,7 +424,7 @@ st_pattern (Ctx *ctx, const Statement *st, char *arg)
     [LIST_FOLLOWS] = ctx->cur->follows,
     [LIST_ORIGINALS] = ctx->cur->originals,
   };
-  Pattern *re = compile (ctx, arg);
+  BouncePattern *re = compile (ctx, arg);
 
   if (re == NULL)
     return FALSE;
@@ -436,7 +436,7 @@ st_pattern (Ctx *ctx, const Statement *st, char *arg)
 static gboolean
 st_errors_bound (Ctx *ctx, const Statement *st, char *arg)
 {
-  Pattern **slot = st->where == 0 ? &ctx->cur->errors_start : &ctx->cur->errors_end;
+  BouncePattern **slot = st->where == 0 ? &ctx->cur->errors_start : &ctx->cur->errors_end;
 
   if (*slot)
     return fail (ctx, "%s is given twice", st->word);

@@ -17,86 +17,6 @@
 
 #include <string.h>
 
-void
-bounce_rule_pattern_free (gpointer data)
-{
-  Pattern *p = data;
-
-  g_free (p->source);
-  if (p->re)
-    g_regex_unref (p->re);
-  if (p->fast)
-    g_regex_unref (p->fast);
-  g_free (p);
-}
-
-/* Sets *@at to @re unless another thread set it first, and returns what
- * it holds. A pattern is compiled the first time any thread runs it, and
- * two threads may both compile it then: the first to finish wins and the
- * other's copy is let go. (g_once_init_enter() would make the other wait
- * instead, on a lock and a condition every g_once of the process shares,
- * with a system call for each pattern compiled.) */
-static GRegex *
-publish (GRegex **at, GRegex *re)
-{
-  if (!g_atomic_pointer_compare_and_exchange (at, NULL, re))
-    {
-      g_regex_unref (re);
-      re = g_atomic_pointer_get (at);
-    }
-  return re;
-}
-
-/* The checked expression (compiled now for an alternative); safe from
- * several threads. */
-static GRegex *
-pattern_plain (Pattern *p)
-{
-  GRegex *re = g_atomic_pointer_get (&p->re);
-
-  if (G_LIKELY (re != NULL))
-    return re;
-  re = g_regex_new (p->source, PATTERN_FLAGS, 0, NULL);
-  /* An alternative that does not compile alone (none should): the whole
-   * pattern matches whenever it would. A whole pattern of rules loaded
-   * from their cache that does not compile matches nothing. */
-  if (re == NULL && p->whole)
-    re = g_regex_ref (pattern_plain (p->whole));
-  else if (re == NULL)
-    re = g_regex_new ("(?!)", 0, 0, NULL);
-  return publish (&p->re, re);
-}
-
-/* The expression compiled for speed; safe from several threads. */
-static GRegex *
-pattern_fast (Pattern *p)
-{
-  GRegex *re = g_atomic_pointer_get (&p->fast);
-
-  if (G_LIKELY (re != NULL))
-    return re;
-  re = g_regex_new (p->source, PATTERN_FLAGS | G_REGEX_OPTIMIZE, 0, NULL);
-  if (re == NULL)
-    re = g_regex_ref (pattern_plain (p));
-  return publish (&p->fast, re);
-}
-
-/* The expression to run this time over a text of @len bytes (-1: a
- * header value, short): the checked one for the first PATTERN_PLAIN_RUNS
- * runs over short texts, then the fast one. PCRE2's interpreter takes
- * time out of all proportion to a long text for some patterns (a
- * repeated group over 256 KiB: a minute, against milliseconds compiled),
- * so a text longer than PATTERN_PLAIN_MAX_TEXT always gets the fast one.
- * Both match the same texts the same way. Safe from several threads. */
-GRegex *
-bounce_rule_pattern_re (Pattern *p, gssize len)
-{
-  if (len <= PATTERN_PLAIN_MAX_TEXT && g_atomic_int_get (&p->runs) < PATTERN_PLAIN_RUNS
-      && g_atomic_int_add (&p->runs, 1) < PATTERN_PLAIN_RUNS)
-    return pattern_plain (p);
-  return pattern_fast (p);
-}
-
 /* Frees @t (nullable), also one that rules-cache.c left half made: an
  * alternative may be missing. */
 void
@@ -104,11 +24,11 @@ bounce_rule_test_free (Test *t)
 {
   if (t == NULL)
     return;
-  bounce_rule_pattern_free (t->whole);
+  bounce_pattern_free (t->whole);
   for (guint i = 0; i < t->n; i++)
     {
       if (t->alts[i] && t->alts[i] != t->whole)
-        bounce_rule_pattern_free (t->alts[i]);
+        bounce_pattern_free (t->alts[i]);
       g_free (t->words[i]);
     }
   g_free (t->alts);
@@ -123,10 +43,10 @@ gboolean
 bounce_rule_test_matches (const Test *t, BouncePrefilter *pf, const guint64 *seen, const char *text, gssize len)
 {
   if (!bounce_prefilter_get_enabled (pf))
-    return g_regex_match_full (bounce_rule_pattern_re (t->whole, len), text, len, 0, 0, NULL, NULL);
+    return g_regex_match_full (bounce_pattern_re (t->whole, len), text, len, 0, 0, NULL, NULL);
   for (guint i = 0; i < t->n; i++)
     if (bounce_prefilter_may_match (pf, t->words[i], seen)
-        && g_regex_match_full (bounce_rule_pattern_re (t->alts[i], len), text, len, 0, 0, NULL, NULL))
+        && g_regex_match_full (bounce_pattern_re (t->alts[i], len), text, len, 0, 0, NULL, NULL))
       return TRUE;
   return FALSE;
 }
@@ -135,7 +55,7 @@ static void
 test_compile (Test *t)
 {
   for (guint i = 0; i < t->n; i++)
-    pattern_fast (t->alts[i]);
+    bounce_pattern_compile (t->alts[i]);
 }
 
 void
@@ -160,8 +80,8 @@ format_rule_free (gpointer p)
   g_ptr_array_unref (r->diagnostics);
   g_ptr_array_unref (r->follows);
   g_ptr_array_unref (r->originals);
-  g_clear_pointer (&r->errors_start, bounce_rule_pattern_free);
-  g_clear_pointer (&r->errors_end, bounce_rule_pattern_free);
+  g_clear_pointer (&r->errors_start, bounce_pattern_free);
+  g_clear_pointer (&r->errors_end, bounce_pattern_free);
   g_free (r->status);
   g_free (r->reason);
   g_strfreev (r->samples);
@@ -264,11 +184,11 @@ compile_formats (GPtrArray *formats)
         test_compile (((Cond *) g_ptr_array_index (r->conds, j))->test);
       for (guint k = 0; k < G_N_ELEMENTS (lists); k++)
         for (guint j = 0; j < lists[k]->len; j++)
-          pattern_fast (g_ptr_array_index (lists[k], j));
+          bounce_pattern_compile (g_ptr_array_index (lists[k], j));
       if (r->errors_start)
-        pattern_fast (r->errors_start);
+        bounce_pattern_compile (r->errors_start);
       if (r->errors_end)
-        pattern_fast (r->errors_end);
+        bounce_pattern_compile (r->errors_end);
     }
 }
 
