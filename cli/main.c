@@ -73,34 +73,52 @@ run_command (const char *name, int argc, char **argv)
   return EX_USAGE;
 }
 
-#ifdef BOUNCE_HAVE_MIMALLOC
-/* mimalloc takes its heap from the system on large pages (transparent
+/* Whether @envp sets @name ("NAME="). */
+static gboolean
+env_has (char **envp, const char *name)
+{
+  for (; envp && *envp; envp++)
+    if (strncmp (*envp, name, strlen (name)) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* How the process allocates, set before the first allocation, which the
+ * libraries' constructors make: so from .preinit_array, which runs before
+ * them (getenv() cannot be used yet: the C library is not set up; @envp
+ * is the environment). What the user sets in the environment has the
+ * last word.
+ *
+ * GLib before 2.76 (Debian 12's is 2.74) takes its small blocks, each of
+ * GMime's many objects, from its slice allocator, whose shared magazine
+ * depot the threads of a scan meet at; G_SLICE=always-malloc has them
+ * from malloc.
+ *
+ * mimalloc takes its heap from the system on large pages (transparent
  * huge pages, where the system gives them on request). On small pages
  * every page of heap first touched is a page fault: a few hundred in a
  * run over one message, a third of the time `check` takes over a bounce,
  * and in a scan the faults of its threads are served one at a time. The
- * price is a few MB more resident memory. The option must be set before
- * the first allocation of the process, made in the libraries'
- * constructors: so from .preinit_array, which runs before them (getenv()
- * cannot be used yet: the C library is not set up; @envp is the
- * environment). MIMALLOC_LARGE_OS_PAGES, when the user sets it, has the
- * last word. */
+ * price is a few MB more resident memory. */
 static void
 allocator_options (int argc, char **argv, char **envp)
 {
-  static const char name[] = "MIMALLOC_LARGE_OS_PAGES=";
-
   (void) argc;
   (void) argv;
-  for (; envp && *envp; envp++)
-    if (strncmp (*envp, name, sizeof name - 1) == 0)
-      return;
-  mi_option_set (mi_option_large_os_pages, 1);
+  if (!env_has (envp, "G_SLICE="))
+    {
+      G_GNUC_BEGIN_IGNORE_DEPRECATIONS
+      g_slice_set_config (G_SLICE_CONFIG_ALWAYS_MALLOC, TRUE);
+      G_GNUC_END_IGNORE_DEPRECATIONS
+    }
+#ifdef BOUNCE_HAVE_MIMALLOC
+  if (!env_has (envp, "MIMALLOC_LARGE_OS_PAGES="))
+    mi_option_set (mi_option_large_os_pages, 1);
+#endif
 }
 
 typedef void (*PreinitFunc) (int argc, char **argv, char **envp);
 __attribute__ ((section (".preinit_array"), used)) static const PreinitFunc preinit_allocator = allocator_options;
-#endif
 
 int
 main (int argc, char **argv)
