@@ -98,8 +98,7 @@ env_has (char **envp, const char *name)
  * huge pages, where the system gives them on request). On small pages
  * every page of heap first touched is a page fault: a few hundred in a
  * run over one message, a third of the time `check` takes over a bounce,
- * and in a scan the faults of its threads are served one at a time. The
- * price is a few MB more resident memory. */
+ * and thousands in a scan. The price is a few MB more resident memory. */
 static void
 allocator_options (int argc, char **argv, char **envp)
 {
