@@ -208,7 +208,8 @@ phrase_source (const char *pattern)
  * out can match anywhere, so that is where the whole pattern's first match
  * starts, and it matches there as it would have over the whole text.
  * The parts are compiled when first run, with the JIT when run often
- * (BouncePattern): a run over one message compiles few. */
+ * (BouncePattern): a run over one message compiles few. The whole and
+ * its parts are compiled as the rules' patterns are (PATTERN_FLAGS). */
 struct _BouncePhrases
 {
   GRegex *whole;
@@ -229,32 +230,6 @@ phrase_part (const char *source)
   return part;
 }
 
-/* Whether @source has a ^ or $ outside a class: a phrase part is compiled
- * as a rule's pattern is, ^ and $ at line ends, and the phrases are
- * matched with them at the ends of the text. */
-static gboolean
-has_anchor (const char *source)
-{
-  gboolean in_class = FALSE;
-
-  for (const char *c = source; *c; c++)
-    if (*c == '\\' && c[1])
-      c++;
-    else if (in_class)
-      in_class = *c != ']';
-    else if (*c == '[')
-      {
-        in_class = TRUE;
-        if (c[1] == '^')
-          c++;
-        if (c[1] == ']')
-          c++;
-      }
-    else if (*c == '^' || *c == '$')
-      return TRUE;
-  return FALSE;
-}
-
 static BouncePhrases *
 phrases_new (BouncePrefilter *pf, const char *pattern)
 {
@@ -264,8 +239,7 @@ phrases_new (BouncePrefilter *pf, const char *pattern)
   BouncePhrases *ph = g_new0 (BouncePhrases, 1);
   guint n = alts ? g_strv_length (alts) : 0;
 
-  g_assert (!has_anchor (source));
-  ph->whole = g_regex_new (source, G_REGEX_CASELESS, 0, NULL);
+  ph->whole = g_regex_new (source, PATTERN_FLAGS, 0, NULL);
   g_assert (ph->whole != NULL);
   ph->parts = g_new0 (BouncePattern *, n + 1);
   ph->words = g_new0 (guint *, n + 1);
@@ -365,6 +339,16 @@ bounce_generic_says (GRegex *re, const char *s, gssize len)
   return g_regex_match_full (re, s, len, 0, 0, NULL, NULL);
 }
 
+/* Whether a phrase of @ph is in @s (@len bytes, or -1; NULL: none);
+ * *@mi: the match. @words: as for phrases_match(). */
+static gboolean
+phrase_in (const BouncePhrases *ph, const char *s, gssize len, const guint64 *words, GMatchInfo **mi)
+{
+  if (s == NULL || !g_utf8_validate (s, len, NULL))
+    return FALSE;
+  return phrases_match (ph, s, len < 0 ? strlen (s) : (gsize) len, words, mi);
+}
+
 /* bounce_generic_says_phrase: whether @s (@len bytes, or -1) holds one
  * of the phrases of @ph. */
 gboolean
@@ -372,9 +356,7 @@ bounce_generic_says_phrase (const BouncePhrases *ph, const char *s, gssize len)
 {
   g_autoptr (GMatchInfo) mi = NULL;
 
-  if (s == NULL || !g_utf8_validate (s, len, NULL))
-    return FALSE;
-  return phrases_match (ph, s, len < 0 ? strlen (s) : (gsize) len, NULL, &mi);
+  return phrase_in (ph, s, len, NULL, &mi);
 }
 
 /* The text of match @mi, its white space collapsed, at most 80 bytes.
@@ -411,10 +393,7 @@ said_phrase (const BouncePhrases *ph, const char *s, gssize len, const guint64 *
 {
   g_autoptr (GMatchInfo) mi = NULL;
 
-  if (s == NULL || !g_utf8_validate (s, len, NULL)
-      || !phrases_match (ph, s, len < 0 ? strlen (s) : (gsize) len, words, &mi))
-    return NULL;
-  return match_text (mi);
+  return phrase_in (ph, s, len, words, &mi) ? match_text (mi) : NULL;
 }
 
 /* The phrases' words in the start of @g's text that they are looked for
