@@ -433,11 +433,14 @@ BounceReport *
 bounce_report_new_from_data (const char *data, gsize length, BounceRules *rules, BounceParseFlags flags, GError **error)
 {
   g_autoptr (BounceReport) r = report_new ();
+  /* The bytes the message is parsed from, freed after it (in the
+   * reverse order of these declarations): it reads its parts from them. */
+  g_autofree char *lf = bounce_bare_cr_to_lf (data, &length);
+  g_autofree char *fewer = NULL;
   g_autoptr (GMimeMessage) msg = NULL;
   gsize probe, hend = 0, start;
   gboolean worth;
   BounceTriage triage;
-  g_autofree char *lf = bounce_bare_cr_to_lf (data, &length);
 
   data = lf ? lf : data;
 
@@ -489,8 +492,8 @@ bounce_report_new_from_data (const char *data, gsize length, BounceRules *rules,
   }
   {
     gsize parsed = length;
-    g_autofree char *fewer = without_unread_fields (data, &parsed, rules);
 
+    fewer = without_unread_fields (data, &parsed, rules);
     msg = bounce_parse_bounded_message (fewer ? fewer : data, parsed);
   }
   if (msg == NULL)

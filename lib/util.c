@@ -62,9 +62,21 @@ bounce_bare_cr_to_lf (const char *data, gsize *length)
   return lf;
 }
 
+/* The byte array a parsed message's streams read, over bytes the message
+ * does not own: let go of without them. */
+static void
+borrowed_free (gpointer array)
+{
+  g_byte_array_free (array, FALSE);
+}
+
 /* bounce_parse_bounded_message: parse @data as one message, all of it:
  * its @len is within the MIME part and depth limits, as
  * bounce_mime_bounded_length() says (the caller has asked it).
+ *
+ * The message reads its parts' contents from @data itself, not from a
+ * copy (a bounce carrying a 40 MB original would otherwise be held
+ * twice): @data must stay as it is until the message is freed.
  * Returns: (transfer full) (nullable) */
 GMimeMessage *
 bounce_parse_bounded_message (const char *data, gsize len)
@@ -72,12 +84,24 @@ bounce_parse_bounded_message (const char *data, gsize len)
   g_autoptr (GMimeStream) stream = NULL;
   g_autoptr (GMimeParser) parser = NULL;
   g_autoptr (GMimeParserOptions) opts = bounce_parser_options ();
+  /* Neither the stream nor the parts' streams cut from it own the array:
+   * the message does, and frees it (not @data) after its parts. */
+  GByteArray *array = g_byte_array_new_take ((guint8 *) data, len);
+  GMimeMessage *msg;
 
   bounce_gmime_init ();
-  stream = g_mime_stream_mem_new_with_buffer (data, len);
+  stream = g_mime_stream_mem_new_with_byte_array (array);
+  g_mime_stream_mem_set_owner (GMIME_STREAM_MEM (stream), FALSE);
   parser = g_mime_parser_new_with_stream (stream);
   g_mime_parser_set_format (parser, GMIME_FORMAT_MESSAGE);
-  return g_mime_parser_construct_message (parser, opts);
+  msg = g_mime_parser_construct_message (parser, opts);
+  if (msg == NULL)
+    {
+      borrowed_free (array);
+      return NULL;
+    }
+  g_object_set_data_full (G_OBJECT (msg), "backscatter-bytes", array, borrowed_free);
+  return msg;
 }
 
 /* Charset names mailers write that iconv does not know, or that name a
