@@ -207,6 +207,9 @@ bounce_header_value (GMimeHeader *header)
   return value ? value : g_strdup (g_mime_header_get_value (header));
 }
 
+typedef struct _Converter Converter;
+static Converter *converter_for (const char *charset, gssize len);
+
 /* bounce_header_decode: the text of header value @raw, its encoded words
  * (RFC 2047) decoded, with their charsets read as
  * bounce_charset_iconv_name () says. Returns: (transfer full) */
@@ -232,6 +235,10 @@ bounce_header_decode (const char *raw)
         {
           g_autofree char *label = g_strndup (name, n);
           const char *iconv = NULL;
+
+          /* GMime's converter for the word finds the module loaded. */
+          if (g_ascii_strcasecmp (label, "utf-8") != 0 && g_ascii_strcasecmp (label, "us-ascii") != 0)
+            converter_for (label, n);
 
           for (gsize i = 0; i < G_N_ELEMENTS (charset_aliases) && iconv == NULL; i++)
             if (g_ascii_strcasecmp (label, charset_aliases[i].label) == 0)
@@ -446,14 +453,19 @@ bounce_date_to_iso (const char *value)
 }
 
 /* Converters to UTF-8 are kept open, a few per thread: opening one
- * (iconv_open) costs more than converting a whole report. */
+ * (iconv_open) costs more than converting a whole report. An open one
+ * also keeps the C library's module for its charset loaded: GMime opens
+ * and closes a converter for each encoded word it decodes, and the C
+ * library unloads a module no converter holds once two others are let
+ * go, so that words in a few charsets by turns would load and unload
+ * their modules (dlopen) again and again. */
 #define KEEP_CONVERTERS 8
 
-typedef struct
+struct _Converter
 {
   char *charset; /* as named in the message, lowered */
   iconv_t cd;    /* (iconv_t) -1: no such charset */
-} Converter;
+};
 
 static void
 converters_free (gpointer data)
@@ -473,42 +485,51 @@ converters_free (gpointer data)
 
 static GPrivate converters = G_PRIVATE_INIT (converters_free);
 
-/* bounce_convert_to_utf8: @len bytes in @charset (a MIME charset name) as
- * UTF-8, their length in *@written. NULL when the charset is unknown or
- * the bytes are not all valid in it. Returns: (transfer full) (nullable) */
-char *
-bounce_convert_to_utf8 (const char *data, gsize len, const char *charset, gsize *written)
+/* The converter to UTF-8 from @charset (@len bytes of a MIME charset
+ * name) this thread keeps, opened now if it was not. */
+static Converter *
+converter_for (const char *charset, gssize len)
 {
   GArray *kept = g_private_get (&converters);
-  g_autofree char *key = g_ascii_strdown (charset, -1);
-  Converter *c = NULL;
-  char *out;
+  g_autofree char *key = g_ascii_strdown (charset, len);
+  Converter fresh;
 
   if (kept == NULL)
     {
       kept = g_array_new (FALSE, FALSE, sizeof (Converter));
       g_private_set (&converters, kept);
     }
-  for (guint i = 0; i < kept->len && c == NULL; i++)
+  for (guint i = 0; i < kept->len; i++)
     if (strcmp (g_array_index (kept, Converter, i).charset, key) == 0)
-      c = &g_array_index (kept, Converter, i);
-  if (c == NULL)
+      return &g_array_index (kept, Converter, i);
+  {
+    const char *name = bounce_charset_iconv_name (key);
+
+    fresh.cd = iconv_open ("UTF-8", name ? name : key);
+    fresh.charset = g_steal_pointer (&key);
+  }
+  if (kept->len == KEEP_CONVERTERS)
     {
-      const char *name = bounce_charset_iconv_name (charset);
-      Converter fresh = { g_steal_pointer (&key), iconv_open ("UTF-8", name ? name : charset) };
+      Converter *oldest = &g_array_index (kept, Converter, 0);
 
-      if (kept->len == KEEP_CONVERTERS)
-        {
-          Converter *oldest = &g_array_index (kept, Converter, 0);
-
-          g_free (oldest->charset);
-          if (oldest->cd != (iconv_t) -1)
-            iconv_close (oldest->cd);
-          g_array_remove_index (kept, 0);
-        }
-      g_array_append_val (kept, fresh);
-      c = &g_array_index (kept, Converter, kept->len - 1);
+      g_free (oldest->charset);
+      if (oldest->cd != (iconv_t) -1)
+        iconv_close (oldest->cd);
+      g_array_remove_index (kept, 0);
     }
+  g_array_append_val (kept, fresh);
+  return &g_array_index (kept, Converter, kept->len - 1);
+}
+
+/* bounce_convert_to_utf8: @len bytes in @charset (a MIME charset name) as
+ * UTF-8, their length in *@written. NULL when the charset is unknown or
+ * the bytes are not all valid in it. Returns: (transfer full) (nullable) */
+char *
+bounce_convert_to_utf8 (const char *data, gsize len, const char *charset, gsize *written)
+{
+  Converter *c = converter_for (charset, -1);
+  char *out;
+
   if (c->cd == (iconv_t) -1)
     return NULL;
   out = g_convert_with_iconv (data, len, (GIConv) c->cd, NULL, written, NULL);
