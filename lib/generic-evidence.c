@@ -198,16 +198,18 @@ phrase_source (const char *pattern)
   return g_string_free (re, FALSE);
 }
 
-/* A phrase pattern, and its top-level alternatives for long texts. Over a
- * text of some length the whole pattern (a hundred alternatives in a
- * dozen languages, without regard to case) is tried at nearly every
- * position: 40 ns a byte, JIT-compiled. Instead, each alternative with
- * words (prefilter.c) is run alone only when the text holds one of them,
- * the alternatives without words together; where the first match of any
- * of them starts, the whole pattern is run anchored. No alternative left
- * out can match anywhere, so that is where the whole pattern's first match
- * starts, and it matches there as it would have over the whole text.
- * The parts are compiled when first run, with the JIT when run often
+/* A phrase pattern, and its top-level alternatives. Over a text the
+ * whole pattern (a hundred alternatives in a dozen languages, without
+ * regard to case) is tried at nearly every position: 40 ns a byte
+ * JIT-compiled, and with the interpreter it is compiled for, tens of
+ * thousands of instructions even over a short Subject. Instead, each
+ * alternative with words (prefilter.c) is run alone only when the text
+ * holds one of them, the alternatives without words together; where the
+ * first match of any of them starts, the whole pattern is run anchored,
+ * whatever the text's length. No alternative left out can match
+ * anywhere, so that is where the whole pattern's first match starts, and
+ * it matches there as it would have over the whole text. The parts are
+ * compiled when first run, with the JIT when run often
  * (BouncePattern): a run over one message compiles few. The whole and
  * its parts are compiled as the rules' patterns are (PATTERN_FLAGS). */
 struct _BouncePhrases
@@ -217,9 +219,6 @@ struct _BouncePhrases
   BouncePattern **parts;
   guint **words; /* of each part, in the phrases' prefilter; NULL: run always */
 };
-
-/* Texts shorter than this are run through the whole pattern at once. */
-#define PHRASE_SPLIT_MIN 64
 
 static BouncePattern *
 phrase_part (const char *source)
@@ -272,7 +271,7 @@ phrases_match (const BouncePhrases *ph, const char *s, gsize len, const guint64 
   gsize first = G_MAXSIZE;
 
   /* (Without the prefilter, as tests compare, the whole pattern.) */
-  if (len < PHRASE_SPLIT_MIN || !bounce_prefilter_get_enabled (p->words))
+  if (!bounce_prefilter_get_enabled (p->words))
     return g_regex_match_full (ph->whole, s, len, 0, 0, mi, NULL);
   if (words == NULL)
     {
