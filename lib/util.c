@@ -194,6 +194,29 @@ bounce_header_unfold_plain (const char *raw)
   return value;
 }
 
+typedef struct _Converter Converter;
+static Converter *converter_for (const char *charset, gssize len);
+
+/* Opens the converter this thread keeps for the charset of each encoded
+ * word of @raw, so that GMime's converter for the word, opened and closed
+ * as it decodes it, finds the charset's module loaded (see
+ * converter_for()). */
+static void
+hold_word_charsets (const char *raw)
+{
+  for (const char *q = raw; (q = strstr (q, "=?")) != NULL;)
+    {
+      gsize n;
+
+      q += 2;
+      n = strcspn (q, "?* \t\r\n");
+      if ((q[n] == '?' || q[n] == '*') && !(n == 5 && g_ascii_strncasecmp (q, "utf-8", 5) == 0)
+          && !(n == 8 && g_ascii_strncasecmp (q, "us-ascii", 8) == 0))
+        converter_for (q, n);
+      q += n;
+    }
+}
+
 /* bounce_header_value: the value of @header as g_mime_header_get_value()
  * gives it (unfolded, without the blanks around it, encoded words
  * decoded), made without GMime's decoder when the value is plain.
@@ -204,11 +227,12 @@ bounce_header_value (GMimeHeader *header)
   const char *raw = g_mime_header_get_raw_value (header);
   char *value = raw ? bounce_header_unfold_plain (raw) : NULL;
 
-  return value ? value : g_strdup (g_mime_header_get_value (header));
+  if (value)
+    return value;
+  if (raw)
+    hold_word_charsets (raw);
+  return g_strdup (g_mime_header_get_value (header));
 }
-
-typedef struct _Converter Converter;
-static Converter *converter_for (const char *charset, gssize len);
 
 /* bounce_header_decode: the text of header value @raw, its encoded words
  * (RFC 2047) decoded, with their charsets read as
@@ -224,6 +248,7 @@ bounce_header_decode (const char *raw)
     return g_strdup (raw);
   bounce_gmime_init ();
   opts = bounce_parser_options ();
+  hold_word_charsets (raw);
 
   /* "=?charset?" or "=?charset*lang?": the name GMime is given. */
   while ((q = strstr (p, "=?")) != NULL)
@@ -235,10 +260,6 @@ bounce_header_decode (const char *raw)
         {
           g_autofree char *label = g_strndup (name, n);
           const char *iconv = NULL;
-
-          /* GMime's converter for the word finds the module loaded. */
-          if (g_ascii_strcasecmp (label, "utf-8") != 0 && g_ascii_strcasecmp (label, "us-ascii") != 0)
-            converter_for (label, n);
 
           for (gsize i = 0; i < G_N_ELEMENTS (charset_aliases) && iconv == NULL; i++)
             if (g_ascii_strcasecmp (label, charset_aliases[i].label) == 0)
