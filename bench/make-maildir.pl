@@ -27,7 +27,7 @@ $pct //= 5;
 sub files_under {
     my ($dir) = @_;
     my @f;
-    find({ wanted => sub { push @f, $File::Find::name if -f $_ && !/^\./ }, no_chdir => 0 }, $dir);
+    find({ wanted => sub { push @f, $File::Find::name if -f $_ && !/^\./ }, follow => 1 }, $dir);
     return sort @f;
 }
 

@@ -122,6 +122,18 @@ done
 small=$((n / 10))
 perl "$here/make-maildir.pl" "$tmp/big" "$n" "$corpus" "$pct" >/dev/null
 perl "$here/make-maildir.pl" "$tmp/small" "$small" "$corpus" "$pct" >/dev/null
+# Ordinary mail of other origins (bench/make-ordinary.pl: today's personal
+# mail in eight languages, newsletters, notices, digests, attachments), a
+# pool of one message in ten (at least 500, at most 5,000), beside the
+# corpus's bounces: the Maildirs "other" and "othersmall".
+pool=$((n / 10 < 500 ? 500 : n / 10 > 5000 ? 5000 : n / 10))
+perl "$here/make-ordinary.pl" "$tmp/other-pool" "$pool"
+mkdir "$tmp/other-corpus"
+ln -s "$corpus/bounces" "$tmp/other-corpus/bounces"
+ln -s "$tmp/other-pool" "$tmp/other-corpus/not-bounces"
+perl "$here/make-maildir.pl" "$tmp/other" "$n" "$tmp/other-corpus" "$pct" >/dev/null
+perl "$here/make-maildir.pl" "$tmp/othersmall" "$small" "$tmp/other-corpus" "$pct" >/dev/null
+rm -rf "$tmp/other-pool" "$tmp/other-corpus"
 # Bounces only: each of the corpus's once (CPU per bounce), and a list
 # server's bounce folder of $jobs_n (--jobs scaling); an empty Maildir for
 # what a scan costs before its first message.
@@ -188,6 +200,11 @@ measure scansmall "$bin" scan --json "$tmp/small"
 measure scanhalf "$bin" scan --json --rules "$tmp/rules-half" "$tmp/big"
 measure scanhalfsmall "$bin" scan --json --rules "$tmp/rules-half" "$tmp/small"
 [ -z "$sisimai" ] || measure sisimai perl "$here/sisimai-count.pl" "$tmp/big"
+"$tmp/readall" "$tmp/other" "$tmp/othersmall" >/dev/null
+measure readallother "$tmp/readall" "$tmp/other"
+measure scanother "$bin" scan --json --rules "$tmp/rules-half" "$tmp/other"
+measure scanothersmall "$bin" scan --json --rules "$tmp/rules-half" "$tmp/othersmall"
+[ -z "$sisimai" ] || measure sisimaiother perl "$here/sisimai-count.pl" "$tmp/other"
 
 # CPU per bounce: a scan of the bounces less a scan of no message (start-up,
 # rules), with every rule and with no format rule; one thread.
@@ -317,6 +334,19 @@ echo "scan time / readall time, half the rules:   $(ratio "$scanhalf_wall" "$rea
 echo "peak RSS at $n / at $small, half the rules: $(ratio "$scanhalf_rss" "$scanhalfsmall_rss") x"
 if [ -n "$sisimai" ]; then
   echo "scan msgs/s / Sisimai msgs/s, half the rules: $(ratio "$sisimai_wall" "$scanhalf_wall") x"
+fi
+echo
+echo "Unfamiliar mail, ordinary mail of other origins too: a Maildir of the same size and share of"
+echo "bounces whose ordinary mail is bench/make-ordinary.pl's ($(du -sk "$tmp/other" | awk '{ printf "%.1f", $1 / 1024 }') MB), half the rules"
+printf '%-40s %9s %9s %10s\n' "command" "wall s" "CPU s" "peak MB"
+printf '%-40s %9.3f %9.3f %10.1f\n' "readall (the floor), $n" "$readallother_wall" "$readallother_cpu" "$(ratio "$readallother_rss" 1024)"
+printf '%-40s %9.3f %9.3f %10.1f\n' "scan --json, half the rules, $n" "$scanother_wall" "$scanother_cpu" "$(ratio "$scanother_rss" 1024)"
+printf '%-40s %9.3f %9.3f %10.1f\n' "scan --json, half the rules, $small" "$scanothersmall_wall" "$scanothersmall_cpu" "$(ratio "$scanothersmall_rss" 1024)"
+[ -z "$sisimai" ] || printf '%-40s %9.3f %9.3f %10.1f\n' "Sisimai, $n" "$sisimaiother_wall" "$sisimaiother_cpu" "$(ratio "$sisimaiother_rss" 1024)"
+echo "scan time / readall time, other mail:   $(ratio "$scanother_wall" "$readallother_wall") x"
+echo "peak RSS at $n / at $small, other mail: $(ratio "$scanother_rss" "$scanothersmall_rss") x"
+if [ -n "$sisimai" ]; then
+  echo "scan msgs/s / Sisimai msgs/s, other mail: $(ratio "$sisimaiother_wall" "$scanother_wall") x"
 fi
 
 echo

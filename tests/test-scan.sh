@@ -256,4 +256,30 @@ check "mbox: every moved message is still whole and judged backscatter" \
   '[ "$(grep -c "\"verdict\":\"backscatter\"" "$T/moved-report.jsonl")" = "$want_moved" ]'
 check "mbox: no lock left behind" '[ ! -e "$MB/inbox.lock" ]'
 
+# --- today's ordinary mail ------------------------------------------------
+# bench/make-ordinary.pl's mail: personal mail in eight languages and
+# charsets, newsletters, shipping and payment notices from no-reply
+# addresses, build and monitoring alerts, digests of embedded messages,
+# attachments. Many carry a bounce's words or shapes; none is a report,
+# with every rule or with none of the format rules.
+if command -v perl > /dev/null; then
+  O=$T/ordinary
+  mkdir -p "$O/cur" "$O/new" "$O/tmp"
+  want=$((SLOW == 1 ? 2000 : 400))
+  perl "$SRC/bench/make-ordinary.pl" "$O/cur" "$want" 7
+  mkdir -p "$T/rules-kinds/formats"
+  cp "$SRC"/rules/*.rules "$T/rules-kinds/"
+  cp "$SRC/rules/formats/10-kinds.rules" "$T/rules-kinds/formats/"
+  for r in "$SRC/rules" "$T/rules-kinds"; do
+    "$BIN" scan --rules "$r" --config /dev/null --json "$O" > "$T/ordinary.jsonl" 2> "$T/ordinary.err"
+    st=$?
+    check "today's ordinary mail: no report in $want messages (rules: ${r#"$T"/})" \
+      '[ $st = 0 ] && ! grep -q "^{\"source\"" "$T/ordinary.jsonl" && [ ! -s "$T/ordinary.err" ] \
+       && grep -q "\"messages\":$want,\"bounces\":0," "$T/ordinary.jsonl"' \
+      "exit $st" "$(head -c 600 "$T/ordinary.jsonl" "$T/ordinary.err")"
+  done
+else
+  ok "# SKIP no perl for bench/make-ordinary.pl"
+fi
+
 echo "1..$n"
