@@ -210,7 +210,7 @@ hold_word_charsets (const char *raw)
 
       q += 2;
       n = strcspn (q, "?* \t\r\n");
-      if ((q[n] == '?' || q[n] == '*') && !(n == 5 && g_ascii_strncasecmp (q, "utf-8", 5) == 0)
+      if (n > 0 && (q[n] == '?' || q[n] == '*') && !(n == 5 && g_ascii_strncasecmp (q, "utf-8", 5) == 0)
           && !(n == 8 && g_ascii_strncasecmp (q, "us-ascii", 8) == 0))
         converter_for (q, n);
       q += n;
