@@ -277,6 +277,7 @@ typedef struct
   BounceOriginal *original; /* out: (transfer full) (nullable) read from @orig_part */
   GPtrArray *signals;       /* out: char *, what made the reader take it for a report */
   guint64 *text_words;      /* the phrases' words in @text, once looked for; freed with g_free() */
+  int text_valid;           /* whether the start of @text the phrases read is UTF-8: 1, -1; 0 not looked */
 } BounceGeneric;
 
 BounceDsn *bounce_generic_dsn (const char *text, gsize len);

@@ -411,6 +411,29 @@ text_words (BounceGeneric *g)
   return g->text_words;
 }
 
+/* What a phrase of @ph says in the first @n bytes of @g's text (@n at the
+ * first byte of a character), as said_phrase() finds it; the text's start
+ * is checked for valid UTF-8 once for all the phrases (a shorter start,
+ * cut at a character, is valid when the longest is).
+ * Returns: (transfer full) (nullable) */
+static char *
+said_in_text (const BouncePhrases *ph, BounceGeneric *g, gsize n)
+{
+  g_autoptr (GMatchInfo) mi = NULL;
+
+  if (g->text_valid == 0)
+    {
+      gsize m = MIN (g->text_len, (gsize) PHRASE_TEXT_BYTES);
+
+      while (m > 0 && m < g->text_len && (g->text[m] & 0xc0) == 0x80)
+        m--;
+      g->text_valid = g_utf8_validate (g->text, m, NULL) ? 1 : -1;
+    }
+  if (g->text_valid < 0)
+    return said_phrase (ph, g->text, n, text_words (g));
+  return phrases_match (ph, g->text, n, text_words (g), &mi) ? match_text (mi) : NULL;
+}
+
 /* Note a signal the reader counted: "what (the text it saw)". */
 void
 bounce_generic_signal_add (BounceGeneric *g, const char *what, const char *seen)
@@ -494,14 +517,14 @@ bounce_generic_weigh (BounceGeneric *g, gsize stop, gboolean original, Found fou
   n = MIN (n, (gsize) EVIDENCE_TEXT_BYTES);
   while (n > 0 && (g->text[n] & 0xc0) == 0x80)
     n--;
-  if ((seen = said_phrase (p->failure, g->text, n, text_words (g))) != NULL)
+  if ((seen = said_in_text (p->failure, g, n)) != NULL)
     {
       score += EVIDENCE_TEXT;
       failure = text_failure = TRUE;
       bounce_generic_signal_add (g, "a failure in the text", seen);
       g_free (seen);
     }
-  if ((seen = said_phrase (p->delay, g->text, n, text_words (g))) != NULL)
+  if ((seen = said_in_text (p->delay, g, n)) != NULL)
     {
       if (!failure || !subject_delay)
         score += EVIDENCE_TEXT;
@@ -528,7 +551,7 @@ bounce_generic_weigh (BounceGeneric *g, gsize stop, gboolean original, Found fou
       bounce_generic_signal_add (g, "a filter's or scanner's words in the Subject", seen);
       g_free (seen);
     }
-  else if (!subject_failure && failure && (seen = said_phrase (p->content, g->text, n, text_words (g))) != NULL)
+  else if (!subject_failure && failure && (seen = said_in_text (p->content, g, n)) != NULL)
     {
       content = TRUE;
       bounce_generic_signal_add (g, "a filter's or scanner's words", seen);
@@ -598,5 +621,5 @@ bounce_generic_challenge (BounceGeneric *g)
     n--;
   if (!bounce_generic_says (confirm, subject, -1))
     return NULL;
-  return said_phrase (bounce_generic_phrases ()->challenge, g->text, n, text_words (g));
+  return said_in_text (bounce_generic_phrases ()->challenge, g, n);
 }

@@ -71,13 +71,13 @@ bounce_pattern_compile (BouncePattern *p)
 }
 
 /* bounce_pattern_re: the expression to run this time over a text of
- * @len bytes (-1: a
- * header value, short): the checked one for the first PATTERN_PLAIN_RUNS
- * runs over short texts, then the fast one. PCRE2's interpreter takes
- * time out of all proportion to a long text for some patterns (a
- * repeated group over 256 KiB: a minute, against milliseconds compiled),
- * so a text longer than PATTERN_PLAIN_MAX_TEXT always gets the fast one.
- * Both match the same texts the same way. Safe from several threads. */
+ * @len bytes (-1: a header value, short): the checked one for the first
+ * PATTERN_PLAIN_RUNS runs over short texts, then the fast one. PCRE2's
+ * interpreter takes time out of all proportion to a long text for some
+ * patterns (a repeated group over 256 KiB: a minute, against milliseconds
+ * compiled), so a text longer than PATTERN_PLAIN_MAX_TEXT always gets the
+ * fast one. Both match the same texts the same way. Safe from several
+ * threads. */
 GRegex *
 bounce_pattern_re (BouncePattern *p, gssize len)
 {
