@@ -7,7 +7,8 @@
  *
  * Besides crashes, it checks what the library promises: an error only in
  * BOUNCE_ERROR, every string it hands out valid UTF-8, the JSON it writes
- * JSON, and no report left unparsed by the second look at plain messages.
+ * JSON, no report left unparsed by the second look, and the second look's
+ * text, when it reads one, the text the parse reads.
  */
 #include "config.h"
 #include "fuzz.h"
@@ -110,14 +111,15 @@ one (const uint8_t *data, size_t size, BounceParseFlags flags)
   fuzz_assert_utf8 ("the X-Backscatter headers", headers);
 }
 
-/* The second look at plain messages (bounce_second_look) never leaves
- * unparsed a message in which the full parse finds a report. */
+/* The second look (bounce_second_look) never leaves unparsed a message
+ * in which the full parse finds a report. */
 static void
 check_second_look (const uint8_t *data, size_t size)
 {
   const char *d = (const char *) data;
   gsize len = size, hend = 0, probe, skip;
   g_autoptr (BounceReport) full = NULL;
+  BounceTriage triage;
 
   skip = bounce_mbox_from_end (d, len, '\n');
   if (skip > 0 && d[skip - 1] != '\n')
@@ -125,13 +127,47 @@ check_second_look (const uint8_t *data, size_t size)
   len -= skip;
   d += skip;
   probe = MIN (len, (gsize) BOUNCE_MAX_HEADER_BYTES + 2);
-  if (bounce_triage (d, probe, &hend) != BOUNCE_TRIAGE_SUBJECT || hend > BOUNCE_MAX_HEADER_BYTES
+  triage = bounce_triage (d, probe, &hend);
+  if ((triage != BOUNCE_TRIAGE_SUBJECT && triage != BOUNCE_TRIAGE_ROLE) || hend > BOUNCE_MAX_HEADER_BYTES
       || (hend == probe && len > probe)
       || !bounce_second_look (d, MIN (len, (gsize) BOUNCE_MAX_MESSAGE_BYTES), hend, rules))
     return;
   full = bounce_report_new_from_data ((const char *) data, size, rules, BOUNCE_PARSE_NO_TRIAGE, NULL);
   if (full && bounce_report_get_kind (full) != BOUNCE_KIND_NOT_BOUNCE)
     g_error ("the second look leaves a %s unparsed", bounce_kind_to_string (bounce_report_get_kind (full)));
+}
+
+/* The text the second look reads, when it reads one, is the parse's. */
+static void
+check_second_look_text (const uint8_t *data, size_t size)
+{
+  gsize len = size, start, hend, seen_len = 0, parsed_len = 0;
+  g_autofree char *lf = bounce_bare_cr_to_lf ((const char *) data, &len);
+  const char *d = lf ? lf : (const char *) data;
+  g_autofree char *seen = NULL, *parsed = NULL;
+  g_autoptr (GMimeMessage) msg = NULL;
+  gboolean later = FALSE, original = FALSE;
+  BounceWalk w = { 0 };
+
+  start = bounce_message_start (d, len);
+  d += start;
+  len = MIN (len - start, (gsize) BOUNCE_MAX_MESSAGE_BYTES);
+  hend = bounce_header_block_end (d, MIN (len, (gsize) BOUNCE_MAX_HEADER_BYTES + 2));
+  if (hend == 0 || hend > BOUNCE_MAX_HEADER_BYTES
+      || (seen = bounce_second_look_text (d, len, hend, &seen_len, &later, &original)) == NULL)
+    return;
+  msg = bounce_parse_message_bytes (d, len);
+  if (msg == NULL)
+    g_error ("the second look reads a text, the parse no message");
+  w.report_message = msg;
+  bounce_walk (&w, g_mime_message_get_mime_part (msg));
+  parsed = bounce_report_text (&w, &parsed_len);
+  if (w.report_message != msg || w.status_part || w.mdn_part || w.feedback_part || w.prologue || w.limited)
+    g_error ("the second look reads a text where the parse reads a report part");
+  if (seen_len != parsed_len || memcmp (seen, parsed, seen_len) != 0)
+    g_error ("the second look reads another text (%" G_GSIZE_FORMAT " bytes) than the parse (%" G_GSIZE_FORMAT
+             " bytes)",
+             seen_len, parsed_len);
 }
 
 int
@@ -141,5 +177,6 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   one (data, size, BOUNCE_PARSE_NO_TRIAGE);
   one (data, size, BOUNCE_PARSE_DEFAULT);
   check_second_look (data, size);
+  check_second_look_text (data, size);
   return 0;
 }

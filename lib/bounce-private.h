@@ -251,6 +251,10 @@ char *bounce_text_to_utf8 (char *bytes, gsize n, const char *charset, gsize *len
 char *bounce_text_of (GMimeObject *part, gsize *len);
 gsize bounce_finish_text (char *text, gsize len, gboolean *cut);
 char *bounce_report_text (BounceWalk *w, gsize *len);
+/* Decodes a part to UTF-8 text; *@len: its length. */
+typedef char *(*BounceTextOf) (gconstpointer part, gsize *len);
+char *bounce_report_text_from (BounceTextOf text_of, gconstpointer text_part, gconstpointer html_part,
+                               const char *prologue, gsize *len, gboolean *cut);
 
 /* recipients.c */
 BounceRecipient *bounce_recipients_find (GPtrArray *recipients, const char *address);
@@ -382,15 +386,19 @@ typedef enum
 {
   BOUNCE_TRIAGE_NO,      /* nothing of a report */
   BOUNCE_TRIAGE_SUBJECT, /* only a word of the Subject */
+  BOUNCE_TRIAGE_ROLE,    /* a role address's From, maybe a word of the Subject */
   BOUNCE_TRIAGE_YES,     /* a report's type, sender or headers */
 } BounceTriage;
 
 BounceTriage bounce_triage (const char *data, gsize len, gsize *header_end);
-gboolean bounce_second_look (const char *data, gsize length, gsize hend, BounceRules *rules);
-const char *const *bounce_triage_sender_names (void);
 gboolean bounce_worth_parsing (const char *data, gsize length, gsize probe, BounceRules *rules, BounceParseFlags flags,
                                gsize *hend, BounceTriage *triage);
-/* What the second look at a plain message knows of it, for the rules. */
+/* secondlook.c */
+gboolean bounce_second_look (const char *data, gsize length, gsize hend, BounceRules *rules);
+char *bounce_second_look_text (const char *data, gsize length, gsize hend, gsize *len, gboolean *later,
+                               gboolean *original);
+const char *const *bounce_triage_sender_names (void);
+/* What the second look at a message knows of it, for the rules. */
 typedef struct
 {
   const char *const *from;    /* the forms its From may take for the rules; NULL: not known */
@@ -406,6 +414,15 @@ gboolean bounce_rules_reads_header (BounceRules *rules, const char *lower_name);
 
 /* util.c */
 char *bounce_bare_cr_to_lf (const char *data, gsize *length);
+
+/* The end of the line at @p (after its '\n'), or @end. */
+static inline const char *
+bounce_line_end (const char *p, const char *end)
+{
+  const char *nl = memchr (p, '\n', end - p);
+
+  return nl ? nl + 1 : end;
+}
 
 /* mimescan.c */
 gsize bounce_mime_bounded_length (const char *data, gsize length, char **warning);

@@ -600,6 +600,51 @@ bounce_generic_weigh (BounceGeneric *g, gsize stop, gboolean original, Found fou
   return BOUNCE_KIND_FAILURE;
 }
 
+/* bounce_generic_may_report: whether bounce_generic_weigh () could take
+ * for a report a message that has none of the strong signs of one (no
+ * mail system's From, no null Return-Path, no multipart/report type, no
+ * X-Failed-Recipients, no Auto-Submitted), from a role address (@role:
+ * its weak sender) or not, whose Subject is @subject and report text
+ * @text (@len bytes); @part: whether a part of it may be taken for the
+ * original. It needs a sender, a role address at least, and then a
+ * returned original (that part, or a copy inline in the text), and words
+ * of failure, delay or a filter in the Subject, words of failure or delay
+ * in the text before the original, or an address beside a code there.
+ * Errs towards TRUE. */
+gboolean
+bounce_generic_may_report (gboolean role, gboolean part, const char *subject, const char *text, gsize len)
+{
+  const BounceGenericPhrases *p;
+  BounceGeneric g = { 0 };
+  gsize stop, n;
+  gboolean may;
+  char *seen = NULL;
+
+  if (!role)
+    return FALSE;
+  stop = bounce_generic_original (text, len);
+  if (!part && stop >= len)
+    return FALSE;
+  p = bounce_generic_phrases ();
+  n = MIN (MIN (stop, len), (gsize) EVIDENCE_TEXT_BYTES);
+  if (subject
+      && ((seen = said_phrase (p->delay, subject, -1, NULL)) || (seen = said_phrase (p->failure, subject, -1, NULL))
+          || (seen = said_phrase (p->content, subject, -1, NULL))))
+    {
+      g_free (seen);
+      return TRUE;
+    }
+  while (n > 0 && (text[n] & 0xc0) == 0x80)
+    n--;
+  g.text = text;
+  g.text_len = len;
+  may = (seen = said_in_text (p->failure, &g, n)) || (seen = said_in_text (p->delay, &g, n))
+        || bounce_generic_finds_coded (text, len, stop);
+  g_free (seen);
+  g_free (g.text_words);
+  return may;
+}
+
 /* Whether the message asks its sender to confirm that a person sent it:
  * a request to confirm in its Subject and a challenge's words in its
  * text, which it returns, or NULL. Returns: (transfer full) (nullable) */

@@ -36,6 +36,8 @@ void bounce_generic_signal_add (BounceGeneric *g, const char *what, const char *
 BounceKind bounce_generic_weigh (BounceGeneric *g, gsize stop, gboolean original, Found found);
 char *bounce_generic_challenge (BounceGeneric *g);
 gboolean bounce_generic_is_auto_reply (GMimeMessage *msg);
+gboolean bounce_generic_may_report (gboolean role, gboolean part, const char *subject, const char *text, gsize len);
+gboolean bounce_generic_finds_coded (const char *text, gsize len, gsize stop);
 
 /* generic-diagnostic.c */
 char *bounce_generic_paragraph_at (const char *text, gsize len, gsize s, gsize e);

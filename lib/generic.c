@@ -153,6 +153,18 @@ generic_recipients (GPtrArray *r, const char *text, gsize len, gsize stop)
     }
 }
 
+/* bounce_generic_finds_coded: whether the reader finds, in @text (@len
+ * bytes) before @stop, a line with an address and a reply or status code
+ * beside it, as it does in a report no rule describes. */
+gboolean
+bounce_generic_finds_coded (const char *text, gsize len, gsize stop)
+{
+  g_autoptr (GPtrArray) r = g_ptr_array_new_with_free_func ((GDestroyNotify) bounce_recipient_free);
+
+  generic_recipients (r, text, len, stop);
+  return r->len > 0;
+}
+
 /* The last resort for a report from a mail system that no rule names and
  * that gives no codes: lines that hold an address and words of failure
  * ("Unable to find user: <a@example.com>"). Only for messages from a

@@ -36,15 +36,6 @@ typedef enum
   MESSAGE,
 } Shape;
 
-/* The end of the line at @p (after its '\n'), or @end. */
-static const char *
-line_end (const char *p, const char *end)
-{
-  const char *nl = memchr (p, '\n', end - p);
-
-  return nl ? nl + 1 : end;
-}
-
 static gboolean
 blank_line (const char *p, const char *e)
 {
@@ -64,7 +55,7 @@ read_headers (const char **at, const char *end, gboolean digest, char **boundary
   *boundary = NULL;
   while (p < end)
     {
-      const char *e = line_end (p, end);
+      const char *e = bounce_line_end (p, end);
 
       if (blank_line (p, e))
         {
@@ -215,7 +206,7 @@ bounce_mime_bounded_length (const char *data, gsize length, char **warning)
       if (p >= end)
         break;
       {
-        const char *e = line_end (p, end);
+        const char *e = bounce_line_end (p, end);
         gboolean closing = FALSE;
         int i = boundary_level (levels, n, p, e, &closing);
 

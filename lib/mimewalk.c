@@ -307,31 +307,51 @@ bounce_finish_text (char *text, gsize len, gboolean *cut)
   return normalise_newlines (text, len);
 }
 
-/* The report text: the text part decoded to UTF-8, LF line ends, capped. */
+/* bounce_report_text_from: the report text, from the parts a walk noted
+ * (@text_part, @html_part, nullable) and the prologue of a multipart that
+ * has no parts, which @text_of decodes: the text part's text, else the
+ * HTML part's without its tags, else the prologue; LF line ends, capped
+ * (*@cut: whether the cap cut it). Returns: (transfer full) */
 char *
-bounce_report_text (BounceWalk *w, gsize *len)
+bounce_report_text_from (BounceTextOf text_of, gconstpointer text_part, gconstpointer html_part, const char *prologue,
+                         gsize *len, gboolean *cut)
 {
   char *text = NULL;
 
   *len = 0;
-  if (w->text_part && GMIME_IS_PART (w->text_part))
-    text = bounce_text_of (w->text_part, len);
-  if ((text == NULL || *len == 0) && w->html_part && GMIME_IS_PART (w->html_part))
+  if (text_part)
+    text = text_of (text_part, len);
+  if ((text == NULL || *len == 0) && html_part)
     {
-      g_autofree char *html = bounce_text_of (w->html_part, len);
+      g_autofree char *html = text_of (html_part, len);
 
       g_free (text);
       text = html_to_text (html);
     }
-  if ((text == NULL || *text == '\0') && w->prologue)
+  if ((text == NULL || *text == '\0') && prologue)
     {
       g_free (text);
-      text = bounce_utf8 (w->prologue, MIN (strlen (w->prologue), BOUNCE_MAX_TEXT_BYTES + 1));
+      text = bounce_utf8 (prologue, MIN (strlen (prologue), BOUNCE_MAX_TEXT_BYTES + 1));
     }
   if (text == NULL)
     text = g_strdup ("");
-  *len = bounce_finish_text (text, *len, &w->text_cut);
+  *len = bounce_finish_text (text, *len, cut);
   return text;
+}
+
+static char *
+part_text_of (gconstpointer part, gsize *len)
+{
+  return bounce_text_of ((GMimeObject *) part, len);
+}
+
+/* The report text of the parts @w noted. */
+char *
+bounce_report_text (BounceWalk *w, gsize *len)
+{
+  return bounce_report_text_from (part_text_of, w->text_part && GMIME_IS_PART (w->text_part) ? w->text_part : NULL,
+                                  w->html_part && GMIME_IS_PART (w->html_part) ? w->html_part : NULL, w->prologue, len,
+                                  &w->text_cut);
 }
 
 /* bounce_walk: note in @w the parts of the tree under @obj. */

@@ -476,11 +476,15 @@ bounce_report_new_from_data (const char *data, gsize length, BounceRules *rules,
     {
       r->kind = BOUNCE_KIND_NOT_BOUNCE;
       r->not_report =
-          g_strdup (triage == BOUNCE_TRIAGE_NO
-                        ? "its header has nothing of a report: no report content type, no mail system's From or "
-                          "empty Return-Path, no automatic-reply header, no report's word in the Subject"
-                        : "only its Subject has a report's word, and its plain text holds no delivery-status field, "
-                          "no code beside an address and no phrase a rule looks for");
+          g_strdup (triage == BOUNCE_TRIAGE_NO ? "its header has nothing of a report: no report content type, no mail "
+                                                 "system's From or empty Return-Path, no automatic-reply header, no "
+                                                 "report's word in the Subject"
+                    : triage == BOUNCE_TRIAGE_ROLE
+                        ? "it is from a role address, and neither its parts nor its Subject and text have what a "
+                          "report has: no report part, no delivery-status field, no failure's words or codes, no "
+                          "phrase a rule looks for"
+                        : "only its Subject has a report's word, and neither its parts nor its text have what a "
+                          "report has: no report part, no delivery-status field, no phrase a rule looks for");
       return g_steal_pointer (&r);
     }
   {

@@ -9,13 +9,14 @@
  * the words that reports, virus notices, challenges and auto-replies use.
  * The test errs towards "candidate": a wrong "yes" costs one parse, a
  * wrong "no" loses a report. When the Subject alone made it a candidate,
- * the caller may take a second look at the body before it parses
- * (bounce_second_look, below); bounce_worth_parsing makes both calls.
+ * or a role address's From (no-reply, a list's -request address), the
+ * caller may take a second look at the whole message before it parses
+ * (bounce_second_look, secondlook.c); bounce_worth_parsing makes both
+ * calls.
  *
  * The caller says how much of the header block may be read.
  */
 #include "bounce-private.h"
-#include "generic-private.h"
 
 #include <string.h>
 
@@ -192,10 +193,6 @@ static const Word auto_senders[] = {
   W ("bounce"),
   W ("devnull"),
   W ("nobody@"),
-  W ("noreply"),
-  W ("no-reply"),
-  W ("do-not-reply"),
-  W ("donotreply"),
   W ("virus"),
   W ("antivirus"),
   W ("anti-virus"),
@@ -232,11 +229,17 @@ static const Word auto_senders[] = {
   W ("-admin@"),
   W ("owner-"),
   W ("-owner@"),
-  W ("-request@"),
   W ("listserv"),
   W ("majordomo"),
   W ("mailman"),
   { NULL, 0 },
+};
+
+/* Words in the From of role addresses: shops', services' and lists'
+ * notices and digests come from them, and a report now and then. Mail
+ * from them alone gets the second look. */
+static const Word role_senders[] = {
+  W ("noreply"), W ("no-reply"), W ("do-not-reply"), W ("donotreply"), W ("-request@"), { NULL, 0 },
 };
 
 /* Words of reports in scripts an encoded subject may use. */
@@ -371,7 +374,7 @@ typedef enum
 
 typedef struct
 {
-  WordSet senders, foreign, envelopes, subjects;
+  WordSet senders, roles, foreign, envelopes, subjects;
   /* The names read, by length: names[by_length[n]..by_length[n + 1]) are
    * n bytes long. Most fields of a header block are passed over after
    * a look at their length and first letter, without copying their
@@ -402,6 +405,7 @@ sets_init (gpointer data)
   guint n = 0;
 
   wordset_init (&sets.senders, auto_senders);
+  wordset_init (&sets.roles, role_senders);
   wordset_init (&sets.foreign, foreign_subjects);
   wordset_init (&sets.envelopes, report_envelopes);
   wordset_init (&sets.subjects, report_subjects);
@@ -470,8 +474,9 @@ subject_words (const Sets *sets, const char *value, gsize n)
 
 /* bounce_triage: whether the header block of @data (read up to @len
  * bytes) could belong to a report of any kind: NO, or YES as soon as a
- * report's type, sender or headers are seen, or SUBJECT when only the
- * Subject has a report's word. Unless it says YES, the whole block was
+ * report's type, sender or headers are seen, else ROLE when the From is a
+ * role address's, SUBJECT when only the Subject has a report's word.
+ * Unless it says YES, the whole block was
  * read, and *@header_end (if not NULL) is set to where it ends, as
  * bounce_header_block_end (@data, @len) would say. */
 BounceTriage
@@ -507,6 +512,8 @@ bounce_triage (const char *data, gsize len, gsize *header_end)
         case FIELD_FROM:
           if (wordset_find (&sets->senders, v, n))
             return BOUNCE_TRIAGE_YES;
+          if (wordset_find (&sets->roles, v, n))
+            seen = BOUNCE_TRIAGE_ROLE;
           break;
         case FIELD_ENVELOPE:
           /* A list's envelope is its own address; a report's, a mail
@@ -516,8 +523,9 @@ bounce_triage (const char *data, gsize len, gsize *header_end)
           break;
         case FIELD_SUBJECT:
           /* Read on: another header may say more. */
-          if (wordset_find (&sets->subjects, v, n)
-              || (contains_ci (v, n, "=?") && subject_words (sets, v, field.value_len)))
+          if (seen == BOUNCE_TRIAGE_NO
+              && (wordset_find (&sets->subjects, v, n)
+                  || (contains_ci (v, n, "=?") && subject_words (sets, v, field.value_len))))
             seen = BOUNCE_TRIAGE_SUBJECT;
           break;
         case FIELD_AUTO_SUBMITTED:
@@ -547,330 +555,11 @@ bounce_triage (const char *data, gsize len, gsize *header_end)
   return seen;
 }
 
-/* ---- a second look at plain messages -------------------------------------
- *
- * Ordinary mail often has a word of reports in its Subject ("error",
- * "delivery", "fail"), and the triage lets it through. When that Subject
- * is all there is, and the message is one plain-text part whose bytes are
- * its text, the full parse can be foreseen without GMime: it finds no
- * report part, no automatic sender or headers (the triage saw none), and
- * it calls the message a report only through what the text and the
- * Subject and From hold. That is ruled out when none of these is there:
- * the words of any rule that could make it a report, delivery-status
- * field names, what the format-free reader needs to read a report of its
- * own (a mail system's or a role address's From, a null Return-Path; for
- * a challenge, a Subject that asks to confirm), or an address with a
- * digit on its line or the three after it (the generic reading of a
- * failure needs a code there). Every check errs towards the full
- * parse. */
-
-/* Whether a Content-Type value says plain text, read by GMime's own
- * parser as the full parse reads it; *@charset: the charset it names, or
- * NULL. */
-static gboolean
-plain_text_type (const char *v, char **charset)
-{
-  g_autoptr (GMimeParserOptions) opts = (bounce_gmime_init (), bounce_parser_options ());
-  GMimeContentType *ct = g_mime_content_type_parse (opts, v);
-  gboolean plain = ct && g_mime_content_type_is_type (ct, "text", "plain") && *charset == NULL;
-
-  /* A second Content-Type is left to GMime. */
-  if (plain)
-    *charset = g_strdup (g_mime_content_type_get_parameter (ct, "charset"));
-  g_clear_object (&ct);
-  return plain;
-}
-
-/* Whether @hay (@n bytes) holds the name of a delivery-status field that
- * starts a group of them, ASCII letters compared without regard to
- * case. */
-static gboolean
-holds_dsn_field (const char *hay, gsize n)
-{
-  for (gsize i = 0; i < n; i++)
-    {
-      guchar c = hay[i] | 0x20;
-
-      if ((c == 'r' && n - i >= 13 && g_ascii_strncasecmp (hay + i, "reporting-mta", 13) == 0)
-          || (c == 'f' && n - i >= 15 && g_ascii_strncasecmp (hay + i, "final-recipient", 15) == 0))
-        return TRUE;
-    }
-  return FALSE;
-}
-
-/* Whether a line of @body holds an '@' and it or one of the three lines
- * after it a digit. */
-static gboolean
-address_near_digits (const char *body, gsize n)
-{
-  const char *p = body, *end = body + n;
-  int left = 0; /* lines, this one included, where a digit counts */
-
-  while (p < end)
-    {
-      const char *nl = memchr (p, '\n', end - p);
-      const char *eol = nl ? nl : end;
-      gboolean digit = FALSE;
-
-      if (memchr (p, '@', eol - p))
-        left = 4;
-      for (const char *q = p; q < eol && left > 0 && !digit; q++)
-        digit = g_ascii_isdigit (*q);
-      if (digit)
-        return TRUE;
-      if (left > 0)
-        left--;
-      p = eol + 1;
-    }
-  return FALSE;
-}
-
-/* The text of a header value as the format-free reader reads it
- * (bounce_header_text): encoded words decoded, line ends taken out, the
- * blanks at either end too. Returns: (transfer full) */
-static char *
-header_text (const char *raw, gsize n)
-{
-  g_autofree char *copy = g_strndup (raw, n);
-  char *text = bounce_header_decode (copy), *o = text;
-
-  for (const char *c = text; *c; c++)
-    if (*c != '\r' && *c != '\n')
-      *o++ = *c;
-  *o = '\0';
-  return g_strstrip (text);
-}
-
-/* The names the format-free reader takes for a mail system's From and
- * for a role address's (generic-evidence.c's SENDER_NAMES and
- * WEAK_SENDER_NAMES), compiled here on their own: compiling all of the
- * reader's phrases costs as much as a whole `check` of the message.
- * tests/test-triage.c checks that they are the reader's. */
-static const char *const sender_names[] = {
-  "mailer-?daemon|post_?master|mail ?delivery|delivery ?(?:sub)?system|"
-  "mail ?(?:system|administrator|admin|master|server|gateway)|system ?administrator|"
-  "\\bmta\\b|smtp|mailer\\b|maildelivery|administrateur|systemverwalter",
-  "no-?reply|do-?not-?reply|bounce|notif|daemon|auto",
-};
-
-static gpointer
-senders_init (gpointer data)
-{
-  static GRegex *senders[G_N_ELEMENTS (sender_names)];
-
-  for (guint i = 0; i < G_N_ELEMENTS (sender_names); i++)
-    senders[i] = g_regex_new (sender_names[i], G_REGEX_CASELESS | G_REGEX_OPTIMIZE, 0, NULL);
-  return senders;
-}
-
-/* bounce_triage_sender_names: the patterns above, for the test. */
-const char *const *
-bounce_triage_sender_names (void)
-{
-  return sender_names;
-}
-
-/* Whether the format-free reader could take the message for a mail
- * system's report (bounce_generic_weigh): only with a mail system's or a
- * role address's From, or a null Return-Path. @name: the field's name in
- * lower case, @raw its value (@n bytes). */
-static gboolean
-says_report_sender (const char *name, const char *raw, gsize n)
-{
-  static GOnce once = G_ONCE_INIT;
-  GRegex *const *senders;
-  g_autofree char *text = NULL;
-
-  if (strcmp (name, "return-path") == 0)
-    {
-      /* Null ("<>", "< >", blank) or a mail system's; the triage has
-       * seen to "<>" and "mailer-daemon" already. Anything but a plain
-       * address counts, whatever GMime would make of it. */
-      gboolean at = FALSE;
-
-      for (gsize i = 0; i < n; i++)
-        if (raw[i] == '@')
-          at = TRUE;
-        else if (raw[i] == '(' || raw[i] == '"' || raw[i] == '\\' || raw[i] == '\0'
-                 || (raw[i] == '=' && i + 1 < n && raw[i + 1] == '?'))
-          return TRUE;
-      return !at;
-    }
-  if (strcmp (name, "from") != 0)
-    return FALSE;
-  if (memchr (raw, '\0', n))
-    return TRUE;
-  senders = g_once (&once, senders_init, NULL);
-  text = header_text (raw, n);
-  return bounce_generic_says (senders[0], text, -1) || bounce_generic_says (senders[1], text, -1);
-}
-
-/* Whether a Subject may ask to confirm, as the format-free reader's
- * challenge needs (bounce_generic_challenge: the same words). */
-static gboolean
-asks_to_confirm (const char *raw, gsize n)
-{
-  static GRegex *confirm;
-  static gsize once;
-  g_autofree char *text = NULL;
-
-  if (g_once_init_enter (&once))
-    {
-      confirm = g_regex_new ("confirm|verif|bestätig|conferm|bevestig|potwierd|подтвер|確認|确认|확인",
-                             G_REGEX_CASELESS | G_REGEX_OPTIMIZE, 0, NULL);
-      g_once_init_leave (&once, 1);
-    }
-  if (memchr (raw, '\0', n))
-    return TRUE;
-  text = header_text (raw, n);
-  return bounce_generic_says (confirm, text, -1);
-}
-
-/* The forms a header value may take once GMime has read it: unfolded,
- * trimmed, runs of white space made one. NULL when it cannot be foreseen
- * (encoded words, bytes that are not UTF-8). */
-static GPtrArray *
-value_forms (const char *v, gsize len)
-{
-  GPtrArray *forms;
-  char *trimmed, *collapsed, *o;
-
-  if (strlen (v) != len || strstr (v, "=?") != NULL || !g_utf8_validate (v, len, NULL))
-    return NULL;
-  forms = g_ptr_array_new_with_free_func (g_free);
-  trimmed = g_strstrip (g_strdup (v));
-  collapsed = o = g_strdup (trimmed);
-  for (const char *q = trimmed; *q; q++)
-    if (!((*q == ' ' || *q == '\t') && o > collapsed && (o[-1] == ' ' || o[-1] == '\t')))
-      *o++ = *q == '\t' ? ' ' : *q;
-  *o = '\0';
-  g_ptr_array_add (forms, g_strdup (v));
-  g_ptr_array_add (forms, trimmed);
-  g_ptr_array_add (forms, collapsed);
-  return forms;
-}
-
-static void
-forms_free (gpointer data)
-{
-  if (data)
-    g_ptr_array_unref (data);
-}
-
-/* bounce_second_look: whether the message @data, which the triage let
- * through on its Subject alone, is surely no report (see above). @hend:
- * where its header block ends. */
-gboolean
-bounce_second_look (const char *data, gsize length, gsize hend, BounceRules *rules)
-{
-  g_autoptr (GHashTable) headers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, forms_free);
-  const char *body = data + hend;
-  gsize body_len = length - hend, pos = 0;
-  BounceHeaderField field;
-  g_autofree char *text = NULL, *charset = NULL;
-  BounceLook look = { NULL };
-  GPtrArray *forms;
-
-  while (bounce_header_next (data, hend, &pos, &field))
-    {
-      const char *line = field.line, *vend = field.line + field.len;
-      const char *colon = field.value ? field.value - 1 : NULL;
-      g_autoptr (GString) value = NULL;
-      g_autofree char *name = NULL;
-      GPtrArray *had = NULL;
-      gboolean known;
-      gsize nlen = field.name_len;
-      /* A line GMime may not read as a header: it might end the header
-       * block there, and read the rest as text. */
-      if (nlen == 0)
-        return FALSE;
-      for (gsize k = 0; k < nlen; k++)
-        if ((guchar) line[k] <= ' ' || (guchar) line[k] >= 127)
-          return FALSE;
-      name = g_ascii_strdown (line, nlen);
-      /* What the format-free reader needs for a report of its own. */
-      if (says_report_sender (name, colon + 1, vend - colon - 1)
-          || (strcmp (name, "subject") == 0 && asks_to_confirm (colon + 1, vend - colon - 1)))
-        return FALSE;
-      if (strcmp (name, "from") != 0 && strcmp (name, "subject") != 0 && !g_str_has_prefix (name, "content-")
-          && !bounce_rules_reads_header (rules, name))
-        continue;
-      /* The value unfolded: line ends removed. */
-      value = g_string_sized_new (vend - colon);
-      for (const char *q = colon + 1; q < vend; q++)
-        if (*q != '\r' && *q != '\n')
-          g_string_append_c (value, *q);
-      if (strcmp (name, "content-type") == 0)
-        {
-          if (strlen (value->str) != value->len || !plain_text_type (value->str, &charset))
-            return FALSE;
-        }
-      else if (strcmp (name, "content-transfer-encoding") == 0)
-        {
-          g_autofree char *v = g_strstrip (g_ascii_strdown (value->str, value->len));
-
-          if (strcmp (v, "7bit") != 0 && strcmp (v, "8bit") != 0 && strcmp (v, "binary") != 0)
-            return FALSE;
-        }
-      else if (strcmp (name, "content-disposition") == 0)
-        return FALSE; /* maybe an attachment, not the text */
-      /* Every form of every header of that name; NULL once one is not
-       * known. */
-      forms = value_forms (value->str, value->len);
-      known = g_hash_table_lookup_extended (headers, name, NULL, (gpointer *) &had);
-      if (known && had && forms)
-        {
-          for (guint k = 0; k < forms->len; k++)
-            g_ptr_array_add (had, g_strdup (g_ptr_array_index (forms, k)));
-          g_ptr_array_unref (forms);
-        }
-      else if (known)
-        {
-          forms_free (forms);
-          g_hash_table_insert (headers, g_steal_pointer (&name), NULL);
-        }
-      else
-        g_hash_table_insert (headers, g_steal_pointer (&name), forms);
-    }
-  if (holds_dsn_field (body, body_len) || address_near_digits (body, body_len))
-    return FALSE;
-
-  /* The header forms as lists the rules can read. */
-  {
-    GHashTableIter it;
-    gpointer value;
-
-    g_hash_table_iter_init (&it, headers);
-    while (g_hash_table_iter_next (&it, NULL, &value))
-      if (value)
-        g_ptr_array_add (value, NULL);
-  }
-  look.headers = headers;
-  forms = g_hash_table_lookup (headers, "from");
-  look.from = g_hash_table_contains (headers, "from") ? (forms ? (const char *const *) forms->pdata : NULL)
-                                                      : (const char *const[]){ NULL };
-  forms = g_hash_table_lookup (headers, "subject");
-  look.subject = forms ? (const char *const *) forms->pdata : NULL;
-
-  /* The text as the parse reads it: GMime hands out the bytes of such a
-   * body as they are. */
-  {
-    gsize n = MIN (body_len, (gsize) BOUNCE_MAX_TEXT_BYTES * 2), len;
-    g_autofree char *bytes = g_malloc (n + 1);
-
-    memcpy (bytes, body, n);
-    bytes[n] = '\0';
-    text = bounce_text_to_utf8 (bytes, n, charset, &len);
-    look.text = text;
-    look.text_len = n ? bounce_finish_text (text, len, NULL) : 0;
-  }
-  return !bounce_rules_may_report (rules, &look);
-}
-
 /* bounce_worth_parsing: whether the message @data (@length bytes, as much
  * as the parse would read) may be a report, so that it is worth parsing:
  * the triage of its header block (read up to @probe bytes) and, when only
- * a word of its Subject made it a candidate, the second look. With
+ * a word of its Subject or a role address's From made it a candidate,
+ * the second look. With
  * BOUNCE_PARSE_NO_TRIAGE in @flags every message is worth it. *@hend:
  * where its header block ends, as bounce_header_block_end() says;
  * *@seen: what the triage made of it. */
@@ -888,8 +577,8 @@ bounce_worth_parsing (const char *data, gsize length, gsize probe, BounceRules *
   if (triage == BOUNCE_TRIAGE_NO)
     return FALSE;
   /* A header block the parse refuses needs no second look. */
-  if (triage == BOUNCE_TRIAGE_SUBJECT && rules && *hend > 0 && *hend <= BOUNCE_MAX_HEADER_BYTES
-      && !(*hend == probe && length > probe))
+  if ((triage == BOUNCE_TRIAGE_SUBJECT || triage == BOUNCE_TRIAGE_ROLE) && rules && *hend > 0
+      && *hend <= BOUNCE_MAX_HEADER_BYTES && !(*hend == probe && length > probe))
     return !bounce_second_look (data, length, *hend, rules);
   return TRUE;
 }

@@ -114,7 +114,15 @@ test_samples (void)
         {
           g_autofree char *path = g_test_build_filename (G_TEST_DIST, "..", "testdata", samples[j], NULL);
           g_autoptr (GError) error = NULL;
-          g_autoptr (BounceReport) report = bounce_report_new_from_file (path, rules, 0, &error);
+          /* A rule that says a message is no report is read only when
+           * the message is read whole: the triage and the second look
+           * may leave it unread, with the same kind. */
+          g_autoptr (BounceReport) report =
+              bounce_report_new_from_file (path, rules,
+                                           bounce_format_rule_kind (rule) == BOUNCE_KIND_NOT_BOUNCE
+                                               ? BOUNCE_PARSE_NO_TRIAGE
+                                               : BOUNCE_PARSE_DEFAULT,
+                                           &error);
 
           checked++;
           if (report == NULL)
