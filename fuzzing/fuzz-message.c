@@ -8,7 +8,7 @@
  * Besides crashes, it checks what the library promises: an error only in
  * BOUNCE_ERROR, every string it hands out valid UTF-8, the JSON it writes
  * JSON, no report left unparsed by the second look, and the second look's
- * text, when it reads one, the text the parse reads.
+ * text, From and Subject, when it reads a text, those the parse reads.
  */
 #include "config.h"
 #include "fuzz.h"
@@ -159,6 +159,15 @@ check_second_look_text (const uint8_t *data, size_t size)
   msg = bounce_parse_message_bytes (d, len);
   if (msg == NULL)
     g_error ("the second look reads a text, the parse no message");
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autofree char *look = bounce_second_look_header (d, hend, i ? "Subject" : "From");
+      g_autofree char *raw = bounce_header_text (GMIME_OBJECT (msg), i ? "Subject" : "From");
+      g_autofree char *read = raw ? bounce_utf8 (raw, -1) : NULL;
+
+      if (g_strcmp0 (look, read) != 0)
+        g_error ("the second look reads another %s than the rules", i ? "Subject" : "From");
+    }
   w.report_message = msg;
   bounce_walk (&w, g_mime_message_get_mime_part (msg));
   parsed = bounce_report_text (&w, &parsed_len);

@@ -395,13 +395,15 @@ gboolean bounce_worth_parsing (const char *data, gsize length, gsize probe, Boun
                                gsize *hend, BounceTriage *triage);
 /* secondlook.c */
 gboolean bounce_second_look (const char *data, gsize length, gsize hend, BounceRules *rules);
+char *bounce_second_look_header (const char *data, gsize hend, const char *name);
 char *bounce_second_look_text (const char *data, gsize length, gsize hend, gsize *len, gboolean *later,
                                gboolean *original);
 const char *const *bounce_triage_sender_names (void);
 /* What the second look at a message knows of it, for the rules. */
 typedef struct
 {
-  const char *const *from;    /* the forms its From may take for the rules; NULL: not known */
+  const char *const *from;    /* the forms its From may take for the rules, NULL-terminated
+                               * (none: it has none); NULL: not known */
   const char *const *subject; /* the same for its Subject */
   GHashTable *headers;        /* lower-case name -> GPtrArray, NULL-terminated: the forms of
                                * its values (NULL: not known); of the headers rules read */

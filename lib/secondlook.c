@@ -494,8 +494,11 @@ multipart (Split *s, GMimeContentType *ct, Inside inside, int depth)
   s->bound_len[level] = strlen (boundary);
   s->n++;
   /* The prologue ends at the first part's boundary: none, a closing one,
-   * another multipart's, and the walk would read the prologue. */
+   * another multipart's, and the multipart has no part, and the walk
+   * would read the prologue. */
   found = next_boundary (s);
+  if (found != level || s->final)
+    s->lost = TRUE;
   while (!s->lost && found == level && !s->final)
     {
       Fields f = { NULL };
@@ -758,6 +761,26 @@ bounce_second_look_text (const char *data, gsize length, gsize hend, gsize *len,
   return s.lost ? NULL : g_steal_pointer (&text);
 }
 
+/* bounce_second_look_header: the text of the first field @name of the
+ * header block @data (@hend bytes), as the rules read it
+ * (bounce_rules_match: bounce_header_text, made valid UTF-8), or NULL.
+ * Returns: (transfer full) (nullable) */
+char *
+bounce_second_look_header (const char *data, gsize hend, const char *name)
+{
+  BounceHeaderField field;
+  gsize pos = 0, n = strlen (name);
+
+  while (bounce_header_next (data, hend, &pos, &field))
+    if (field.value && field.name_len == n && g_ascii_strncasecmp (field.line, name, n) == 0)
+      {
+        g_autofree char *text = header_text (field.value, field.value_len);
+
+        return bounce_utf8 (text, -1);
+      }
+  return NULL;
+}
+
 /* bounce_second_look: whether the message @data (@length bytes), which
  * the triage let through on its Subject or a role address's From alone,
  * is surely no report (see above). @hend: where its header block ends. */
@@ -767,7 +790,11 @@ bounce_second_look (const char *data, gsize length, gsize hend, BounceRules *rul
   g_autoptr (GHashTable) headers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, forms_free);
   gsize pos = 0, text_len = 0;
   BounceHeaderField field;
-  g_autofree char *text = NULL, *subject = NULL;
+  g_autofree char *text = NULL;
+  /* The From and Subject the rules read: none when there is none. */
+  g_autofree char *from = bounce_second_look_header (data, hend, "From");
+  g_autofree char *subject = bounce_second_look_header (data, hend, "Subject");
+  const char *from_forms[2] = { from, NULL }, *subject_forms[2] = { subject, NULL };
   BounceLook look = { NULL };
   GPtrArray *forms;
   gboolean role = FALSE, later = FALSE, original = FALSE;
@@ -799,11 +826,9 @@ bounce_second_look (const char *data, gsize length, gsize hend, BounceRules *rul
         {
           if (asks_to_confirm (colon + 1, vend - colon - 1))
             return FALSE;
-          if (subjects++ == 0)
-            subject = header_text (colon + 1, vend - colon - 1);
+          subjects++;
         }
-      if (strcmp (name, "from") != 0 && strcmp (name, "subject") != 0 && !g_str_has_prefix (name, "content-")
-          && !bounce_rules_reads_header (rules, name))
+      if (!g_str_has_prefix (name, "content-") && !bounce_rules_reads_header (rules, name))
         continue;
       /* The value unfolded: line ends removed. */
       value = g_string_sized_new (vend - colon);
@@ -844,11 +869,8 @@ bounce_second_look (const char *data, gsize length, gsize hend, BounceRules *rul
         g_ptr_array_add (v, NULL);
   }
   look.headers = headers;
-  forms = g_hash_table_lookup (headers, "from");
-  look.from = g_hash_table_contains (headers, "from") ? (forms ? (const char *const *) forms->pdata : NULL)
-                                                      : (const char *const[]){ NULL };
-  forms = g_hash_table_lookup (headers, "subject");
-  look.subject = forms ? (const char *const *) forms->pdata : NULL;
+  look.from = from_forms;
+  look.subject = subject_forms;
   look.text = text;
   look.text_len = text_len;
   return !bounce_rules_may_report (rules, &look);

@@ -245,9 +245,10 @@ check "check shows each verdict's threshold beside its score" \
   'grep -q ": backscatter (score [0-9.]*; backscatter at 7.5 or more), " "$T/expl" && grep -q ": legitimate (score -[0-9.]*; legitimate at -3.5 or less), " "$T/expl" && grep -q "no-original.eml: unknown (score [-0-9.]*; legitimate at -3.5 or less, backscatter at 7.5 or more), " "$T/expl" && [ "$(grep -c "(score" "$T/expl")" = "$(grep -c "at -3.5 or less\|at 7.5 or more" "$T/expl")" ]' \
   "$(grep "(score" "$T/expl")"
 "$BIN" check --explain --config /dev/null not-bounce/calendar-declined.eml not-bounce/subject-only.eml \
-  not-bounce/forwarded-bounce.eml not-bounce/chinese-newsletter-gb2312.eml > "$T/why" 2>&1
+  not-bounce/forwarded-bounce.eml not-bounce/chinese-newsletter-gb2312.eml not-bounce/ci-build-failed.eml \
+  not-bounce/korean-notice-euckr.eml > "$T/why" 2>&1
 check "check --explain says why a message is not a report" \
-  '[ "$(grep -c "^  not a report: " "$T/why")" = 4 ] && grep -A1 "calendar-declined.eml: not-bounce" "$T/why" | grep -q "its header has nothing of a report" && grep -A1 "subject-only.eml: not-bounce" "$T/why" | grep -q "only its Subject has a report.s word" && grep -A1 "forwarded-bounce.eml: not-bounce" "$T/why" | grep -q "the format rule not-bounce-forwarded says it is no report" && grep -A1 "gb2312.eml: not-bounce" "$T/why" | grep -q "read whole, it has no delivery-status part"' \
+  '[ "$(grep -c "^  not a report: " "$T/why")" = 6 ] && grep -A1 "euckr.eml: not-bounce" "$T/why" | grep -q "it is from a role address, and neither its parts" && grep -A1 "calendar-declined.eml: not-bounce" "$T/why" | grep -q "its header has nothing of a report" && grep -A1 "subject-only.eml: not-bounce" "$T/why" | grep -q "only its Subject has a report.s word" && grep -A1 "forwarded-bounce.eml: not-bounce" "$T/why" | grep -q "the format rule not-bounce-forwarded says it is no report" && grep -A1 "gb2312.eml: not-bounce" "$T/why" | grep -q "only its Subject has a report.s word, and neither its parts" && grep -A1 "ci-build-failed.eml: not-bounce" "$T/why" | grep -q "read whole, it has no delivery-status part"' \
   "$(cat "$T/why")"
 "$BIN" check --config /dev/null not-bounce/calendar-declined.eml > "$T/why" 2>&1
 check "and only with --explain" '[ "$(wc -l < "$T/why")" = 1 ]' "$(cat "$T/why")"

@@ -213,6 +213,18 @@ same_text (const char *data, gsize len, const char *shown, Tally *t)
       g_string_append_printf (t->failures, "%s: the second look reads a text, the parse no message\n", shown);
       return;
     }
+  /* The From and Subject the rules read. */
+  for (guint i = 0; i < 2; i++)
+    {
+      const char *name = i ? "Subject" : "From";
+      g_autofree char *look = bounce_second_look_header (data, hend, name);
+      g_autofree char *raw = bounce_header_text (GMIME_OBJECT (msg), name);
+      g_autofree char *rules = raw ? bounce_utf8 (raw, -1) : NULL;
+
+      if (g_strcmp0 (look, rules) != 0)
+        g_string_append_printf (t->failures, "%s: the second look reads the %s \"%s\", the rules \"%s\"\n", shown, name,
+                                look ? look : "(none)", rules ? rules : "(none)");
+    }
   w.report_message = msg;
   bounce_walk (&w, g_mime_message_get_mime_part (msg));
   parsed = bounce_report_text (&w, &parsed_len);
@@ -532,6 +544,8 @@ static const struct
   { "a multipart without its closing boundary", "Content-Type: multipart/mixed; boundary=b\n", "--b\n\nhello\n",
     FALSE },
   { "a multipart with no part", "Content-Type: multipart/mixed; boundary=b\n", "hello\n", FALSE },
+  { "a multipart whose first boundary closes it", "Content-Type: multipart/mixed; boundary=b\n",
+    "Final-Recipient: rfc822; bob@example.org\n\nhello\n--b--\n", FALSE },
   { "a part's line that is no header", "Content-Type: multipart/mixed; boundary=b\n",
     "--b\nthis line has no colon\n\nhello\n--b--\n", FALSE },
   { "a uuencoded text", "Content-Transfer-Encoding: x-uuencode\n", "begin 644 a\n`\nend\n", FALSE },
