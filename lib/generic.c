@@ -608,9 +608,13 @@ read_unknown (BounceGeneric *g, gsize stop, Found found)
 BounceDsn *
 bounce_generic_dsn (const char *text, gsize len)
 {
-  const char *fields = dsn_fields_in_text (text, len);
+  const char *fields;
   g_autoptr (BounceDsn) dsn = NULL;
 
+  /* An empty part's content has no bytes at all. */
+  if (text == NULL || len == 0)
+    return NULL;
+  fields = dsn_fields_in_text (text, len);
   if (fields == NULL)
     return NULL;
   dsn = bounce_dsn_parse (fields, text + len - fields);

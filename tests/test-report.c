@@ -142,6 +142,26 @@ test_parsed_bytes (void)
     }
 }
 
+/* A later plain-text part with no content at all: no delivery-status
+ * fields in it, and nothing read from nowhere (GLib's checks are fatal
+ * here). */
+static void
+test_empty_text_attachment (void)
+{
+  static const char msg[] = "From: Mail Delivery System <MAILER-DAEMON@mx.example.org>\nTo: ann@example.com\n"
+                            "Subject: Undelivered Mail\nMIME-Version: 1.0\n"
+                            "Content-Type: multipart/mixed; boundary=b\n\n"
+                            "--b\n\nThe mail could not be delivered.\n"
+                            "--b\nContent-Type: text/plain\n\n--b--\n";
+  g_autoptr (BounceRules) rules = test_project_rules ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BounceReport) r = bounce_report_new_from_data (msg, sizeof msg - 1, rules, BOUNCE_PARSE_NO_TRIAGE, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (r);
+  g_assert_cmpuint (bounce_report_get_n_recipients (r), ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -149,5 +169,6 @@ main (int argc, char **argv)
   g_test_add_func ("/report/own-fields", test_own_fields);
   g_test_add_func ("/report/auto-reply-fields", test_auto_reply_fields);
   g_test_add_func ("/report/parsed-bytes", test_parsed_bytes);
+  g_test_add_func ("/report/empty-text-attachment", test_empty_text_attachment);
   return g_test_run ();
 }
