@@ -214,8 +214,9 @@ forms_free (gpointer data)
 
 /* ---- the parts, split as GMime's parser splits them --------------------- */
 
-/* Levels of nesting this look follows; deeper messages are parsed. */
-#define MAX_LEVELS 16
+/* Levels of nesting this look follows (half the parse's); deeper
+ * messages are parsed. */
+#define MAX_LEVELS (BOUNCE_MAX_MIME_DEPTH / 2)
 /* Longer boundaries (RFC 2046 allows 70 bytes) are left to the parse. */
 #define MAX_BOUNDARY 200
 
@@ -252,6 +253,7 @@ typedef struct
   const char *bound[MAX_LEVELS];
   gsize bound_len[MAX_LEVELS];
   int n;          /* multiparts open */
+  guint entities; /* read so far */
   gboolean final; /* the boundary last found closes its multipart */
   gboolean lost;  /* something this look does not foresee */
   gboolean text, html;
@@ -534,7 +536,9 @@ entity (Split *s, Fields *f, gboolean digest, Inside inside, int depth)
   Shape sh;
   int found;
 
-  if (depth > MAX_LEVELS)
+  /* Well within the parse's limits, which would cut the message short
+   * and say so (bounce_mime_bounded_length). */
+  if (depth > MAX_LEVELS || ++s->entities > BOUNCE_MAX_MIME_PARTS / 2)
     {
       s->lost = TRUE;
       return -1;

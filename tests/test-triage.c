@@ -589,6 +589,41 @@ test_second_look (void)
     }
 }
 
+/* Messages near the parse's limits of parts and nesting, which it cuts
+ * short and says so, are left to it. */
+static void
+test_second_look_limits (void)
+{
+  g_autoptr (BounceRules) rules = test_project_rules ();
+
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autoptr (GString) msg = g_string_new ("From: Ann <ann@example.com>\nSubject: build error\n");
+      gsize hend;
+
+      if (i == 0)
+        {
+          /* more parts than half the limit */
+          g_string_append (msg, "Content-Type: multipart/mixed; boundary=b\n\n");
+          for (guint k = 0; k <= BOUNCE_MAX_MIME_PARTS / 2; k++)
+            g_string_append (msg, "--b\n\nhello\n");
+          g_string_append (msg, "--b--\n");
+        }
+      else
+        {
+          /* deeper than half the limit */
+          g_string_append (msg, "Content-Type: multipart/mixed; boundary=b0\n\n");
+          for (guint k = 1; k <= BOUNCE_MAX_MIME_DEPTH / 2 + 1; k++)
+            g_string_append_printf (msg, "--b%u\nContent-Type: multipart/mixed; boundary=b%u\n\n", k - 1, k);
+          g_string_append_printf (msg, "--b%u\n\nhello\n", BOUNCE_MAX_MIME_DEPTH / 2 + 1);
+          for (guint k = BOUNCE_MAX_MIME_DEPTH / 2 + 2; k-- > 0;)
+            g_string_append_printf (msg, "--b%u--\n", k);
+        }
+      g_assert_cmpint (bounce_triage (msg->str, msg->len, &hend), ==, BOUNCE_TRIAGE_SUBJECT);
+      g_assert_false (bounce_second_look (msg->str, msg->len, hend, rules));
+    }
+}
+
 /* The second look's own copies of the format-free reader's sender names
  * are the reader's. */
 static void
@@ -608,6 +643,7 @@ main (int argc, char **argv)
   g_test_add_func ("/triage/corpus", test_corpus);
   g_test_add_func ("/triage/testdata", test_testdata);
   g_test_add_func ("/triage/second-look", test_second_look);
+  g_test_add_func ("/triage/second-look-limits", test_second_look_limits);
   g_test_add_func ("/triage/sender-names", test_sender_names);
   g_test_add_func ("/triage/blank-before-colon", test_blank_before_colon);
   return g_test_run ();
