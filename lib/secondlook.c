@@ -379,8 +379,9 @@ type_is (GMimeContentType *ct, const char *type, const char *subtype)
   return g_mime_content_type_is_type (ct, type, subtype);
 }
 
-/* Whether a part of type @ct with the fields @f is an attachment to the
- * walk (mimewalk.c): an attachment's disposition and a file name. */
+/* Whether a part of type @ct (NULL: none given) with the fields @f is an
+ * attachment to the walk (mimewalk.c): an attachment's disposition and a
+ * file name. */
 static gboolean
 is_attachment (Split *s, GMimeContentType *ct, const Fields *f)
 {
@@ -390,9 +391,9 @@ is_attachment (Split *s, GMimeContentType *ct, const Fields *f)
   if (f->disposition == NULL)
     return FALSE;
   cd = g_mime_content_disposition_parse (s->opts, f->disposition->str);
-  attachment =
-      cd && g_mime_content_disposition_is_attachment (cd)
-      && (g_mime_content_disposition_get_parameter (cd, "filename") || g_mime_content_type_get_parameter (ct, "name"));
+  attachment = cd && g_mime_content_disposition_is_attachment (cd)
+               && (g_mime_content_disposition_get_parameter (cd, "filename")
+                   || (ct && g_mime_content_type_get_parameter (ct, "name")));
   g_clear_object (&cd);
   return attachment;
 }
@@ -617,7 +618,7 @@ entity (Split *s, Fields *f, gboolean digest, Inside inside, int depth)
     }
   if (shape_is (&sh, "text", "plain") || shape_is (&sh, "text", "html"))
     {
-      gboolean html = shape_is (&sh, "text", "html"), attachment = ct && is_attachment (s, ct, f);
+      gboolean html = shape_is (&sh, "text", "html"), attachment = is_attachment (s, ct, f);
       Leaf *l;
       gsize len = s->p - start;
 

@@ -554,6 +554,8 @@ static const struct
     "\xfc\xd4\xcf \xd0\xc9\xd3\xd8\xcd\xcf \xcf\xd4\xd0\xd2\xc1\xd7\xcc\xc5\xce\xcf \xd0\xcf\xde\xd4\xcf\xd7\xd9\xcd "
     "\xd3\xc5\xd2\xd7\xc5\xd2\xcf\xcd\n",
     FALSE },
+  { "a text without a type, given as an attachment", "Content-Disposition: attachment; filename=\"notes.txt\"\n",
+    "The build log follows.\n", TRUE },
   { "a line that is no header", "this line has no colon\n", "hello\n", FALSE },
   { "a header a rule reads", "X-Autoreply: yes\n", "I am away.\n", FALSE },
 };
@@ -562,6 +564,8 @@ static void
 test_second_look (void)
 {
   g_autoptr (BounceRules) rules = test_project_rules ();
+  g_autoptr (GString) failures = g_string_new (NULL);
+  Tally t = { .failures = failures };
 
   for (guint i = 0; i < G_N_ELEMENTS (looks); i++)
     {
@@ -580,6 +584,8 @@ test_second_look (void)
         g_assert_true (triage == BOUNCE_TRIAGE_SUBJECT || triage == BOUNCE_TRIAGE_ROLE);
       if (triage != BOUNCE_TRIAGE_SUBJECT && triage != BOUNCE_TRIAGE_ROLE)
         continue;
+      /* Whatever it decides, it reads the parse's text. */
+      same_text (msg, len, looks[i].what, &t);
       dropped = bounce_second_look (msg, len, hend, rules);
       if (dropped != looks[i].dropped)
         g_test_fail_printf ("%s: the second look %s it", looks[i].what, dropped ? "drops" : "keeps");
@@ -587,6 +593,8 @@ test_second_look (void)
         g_test_fail_printf ("%s: dropped, yet the full parse says %s", looks[i].what,
                             bounce_kind_to_string (bounce_report_get_kind (full)));
     }
+  if (failures->len)
+    g_test_fail_printf ("%s", failures->str);
 }
 
 /* Messages near the parse's limits of parts and nesting, which it cuts
