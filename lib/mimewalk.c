@@ -179,6 +179,13 @@ normalise_newlines (char *s, gsize len)
 {
   gsize o = 0;
 
+  /* Most texts have neither. */
+  if (memchr (s, '\r', len) == NULL && memchr (s, '\0', len) == NULL)
+    {
+      s[len] = '\0';
+      return len;
+    }
+
   for (gsize i = 0; i < len; i++)
     {
       if (s[i] == '\r')
@@ -269,7 +276,7 @@ bounce_text_to_utf8 (char *bytes, gsize n, const char *charset, gsize *len)
     }
   if (out == NULL)
     {
-      out = g_utf8_make_valid (bytes, n);
+      out = bounce_utf8_valid (bytes, n) ? g_strndup (bytes, n) : g_utf8_make_valid (bytes, n);
       *len = strlen (out);
     }
   return out;

@@ -560,23 +560,42 @@ bounce_convert_to_utf8 (const char *data, gsize len, const char *charset, gsize 
 }
 
 /* bounce_utf8_valid: whether @len bytes at @s are valid UTF-8 without a
- * NUL byte, as g_utf8_validate_len() says; a run of ASCII, the usual case,
- * is passed over eight bytes at a time. */
+ * NUL byte, as g_utf8_validate_len() says; runs of ASCII, the usual
+ * case, are passed over eight bytes at a time, and each run of other
+ * bytes between them is checked on its own (no character of more than
+ * one byte has an ASCII byte in it). */
 gboolean
 bounce_utf8_valid (const char *s, gsize len)
 {
   gsize i = 0;
 
-  for (; i + 8 <= len; i += 8)
+  while (i < len)
     {
-      guint64 w;
+      guchar c = s[i];
+      gsize j;
 
-      memcpy (&w, s + i, 8);
-      /* a byte with its high bit set, or a NUL byte */
-      if ((w | ((w - G_GUINT64_CONSTANT (0x0101010101010101)) & ~w)) & G_GUINT64_CONSTANT (0x8080808080808080))
-        break;
+      if (c == '\0')
+        return FALSE;
+      if (c < 0x80)
+        {
+          for (i++; i + 8 <= len; i += 8)
+            {
+              guint64 w;
+
+              memcpy (&w, s + i, 8);
+              /* a byte with its high bit set, or a NUL byte */
+              if ((w | ((w - G_GUINT64_CONSTANT (0x0101010101010101)) & ~w)) & G_GUINT64_CONSTANT (0x8080808080808080))
+                break;
+            }
+          continue;
+        }
+      for (j = i + 1; j < len && (guchar) s[j] >= 0x80; j++)
+        ;
+      if (!g_utf8_validate_len (s + i, j - i, NULL))
+        return FALSE;
+      i = j;
     }
-  return g_utf8_validate_len (s + i, len - i, NULL);
+  return TRUE;
 }
 
 /* bounce_utf8: a valid UTF-8 copy of @s (invalid bytes replaced); NULL for

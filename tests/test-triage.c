@@ -467,8 +467,8 @@ static const struct
     "Reporting-MTA: dns; mx.example.net\n\nFinal-Recipient: rfc822; bob@example.org\nAction: failed\n", FALSE },
   { "delivery-status fields after a form feed", "",
     "See below.\fFinal-Recipient: rfc822; bob@example.org\nAction: failed\n", FALSE },
-  { "a delivery-status field's name within a line", "", "Our MTA fills in the Final-Recipient: field of its reports.\n",
-    TRUE },
+  { "a delivery-status field's name without its colon", "",
+    "Our MTA fills in the Final-Recipient field of its reports.\n", TRUE },
   /* The format-free reader needs a sender, and from a role address the
    * original returned too: a person's address beside a code is no
    * report, a role address's may be. */

@@ -657,6 +657,23 @@ test_utf8_valid (void)
           g_assert_cmpint (valid, ==, g_utf8_validate_len (s->str, s->len, NULL));
           g_assert_cmpint (valid, ==, k < 4); /* the first four are whole characters */
         }
+  /* Two of them, ASCII between, around and not: each run of other bytes
+   * is checked on its own. */
+  for (guint k1 = 0; k1 < G_N_ELEMENTS (inserts); k1++)
+    for (guint k2 = 0; k2 < G_N_ELEMENTS (inserts); k2++)
+      for (guint between = 0; between < 18; between++)
+        for (guint around = 0; around < 3; around++)
+          {
+            g_autoptr (GString) s = g_string_new (NULL);
+
+            g_string_append_len (s, "abcdefghij", around * 3);
+            g_string_append_len (s, inserts[k1].bytes, inserts[k1].len);
+            for (guint i = 0; i < between; i++)
+              g_string_append_c (s, 'a' + i % 26);
+            g_string_append_len (s, inserts[k2].bytes, inserts[k2].len);
+            g_string_append_len (s, "ABCDEFGHIJ", around * 3);
+            g_assert_cmpint (bounce_utf8_valid (s->str, s->len), ==, g_utf8_validate_len (s->str, s->len, NULL));
+          }
   /* Only the length given is read. */
   g_assert_false (bounce_utf8_valid ("abcdefghijk\xff", 12));
   g_assert_true (bounce_utf8_valid ("abcdefghijk\xff", 11));
