@@ -648,25 +648,26 @@ bounce_truncate_utf8 (char *s, gsize max)
 char *
 bounce_collapse_space (const char *s)
 {
-  GString *out;
+  char *out, *o;
   gboolean space = FALSE;
 
   if (s == NULL)
     return NULL;
-  out = g_string_sized_new (strlen (s));
+  out = o = g_malloc (strlen (s) + 1);
   for (; *s; s++)
     {
       if (g_ascii_isspace (*s))
         space = TRUE;
       else
         {
-          if (space && out->len > 0)
-            g_string_append_c (out, ' ');
+          if (space && o > out)
+            *o++ = ' ';
           space = FALSE;
-          g_string_append_c (out, *s);
+          *o++ = *s;
         }
     }
-  return bounce_strip (g_string_free (out, FALSE));
+  *o = '\0';
+  return bounce_strip (out);
 }
 
 static gboolean

@@ -679,6 +679,31 @@ test_utf8_valid (void)
   g_assert_true (bounce_utf8_valid ("abcdefghijk\xff", 11));
 }
 
+/* Runs of white space, line breaks included, become one space; nothing
+ * is left at either end, and nothing at all is NULL. */
+static void
+test_collapse_space (void)
+{
+  static const struct
+  {
+    const char *in, *out;
+  } cases[] = {
+    { "550 5.1.1\n    <bob@example.org>:  no such\tuser ", "550 5.1.1 <bob@example.org>: no such user" },
+    { "  \r\n one", "one" },
+    { "one", "one" },
+    { " \t\n ", NULL },
+    { "", NULL },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *out = bounce_collapse_space (cases[i].in);
+
+      g_assert_cmpstr (out, ==, cases[i].out);
+    }
+  g_assert_null (bounce_collapse_space (NULL));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -699,5 +724,6 @@ main (int argc, char **argv)
   g_test_add_func ("/util/message-get-header", test_message_get_header);
   g_test_add_func ("/util/json-writer-misuse", test_json_writer_misuse);
   g_test_add_func ("/util/first-use-threads", test_first_use_threads);
+  g_test_add_func ("/util/collapse-space", test_collapse_space);
   return g_test_run ();
 }
