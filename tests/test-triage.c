@@ -1,8 +1,9 @@
-/* test-triage.c — the header triage never drops a report that the full
- * parser would find.
+/* test-triage.c — the header triage and the second look never drop a
+ * report that the full parser would find.
  *
  * Every message of the shared corpus (../shared/corpus beside the source
- * tree; skipped when absent) and every .eml file below testdata/ is parsed twice with
+ * tree; skipped when absent), every .eml file below testdata/ and 400
+ * messages of bench/make-ordinary.pl's is parsed twice with
  * the project's rules: with the triage (the default) and without it
  * (BOUNCE_PARSE_NO_TRIAGE). Whenever the full parse finds a report of any
  * kind, the default parse must find the same kind. A file that breaks this
@@ -13,6 +14,11 @@
  * read the same with an empty rule set (check and filter load none for
  * it).
  *
+ * Whatever the triage says of a message, the second look's reading of
+ * it (secondlook.c), whenever it reads one, must be the parse's: the
+ * same report text, byte for byte, and the same From and Subject as the
+ * rules read.
+ *
  * The test also says how much the triage lets through: how many messages
  * passed it, how many of those turned out not to be reports, and which
  * header (and which text in it) let those through. */
@@ -20,6 +26,7 @@
 #include "bounce-private.h"
 #include "generic-private.h"
 
+#include <glib/gstdio.h>
 #include <string.h>
 
 static int
@@ -427,6 +434,38 @@ test_testdata (void)
   check_files ("testdata", testdata, files);
 }
 
+/* Today's ordinary mail (bench/make-ordinary.pl, 400 messages, a fixed
+ * seed): newsletters, notices from no-reply addresses, digests, mail in
+ * eight charsets, the mail the second look reads most. */
+static void
+test_generated (void)
+{
+  g_autofree char *script = g_test_build_filename (G_TEST_DIST, "..", "bench", "make-ordinary.pl", NULL);
+  g_autofree char *perl = g_find_program_in_path ("perl");
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("backscatter-triage-XXXXXX", &error);
+  g_autoptr (GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
+  const char *argv[] = { perl, script, dir, "400", "7", NULL };
+  int status = 0;
+
+  g_assert_no_error (error);
+  if (perl == NULL)
+    {
+      g_test_skip ("no perl for bench/make-ordinary.pl");
+      g_rmdir (dir);
+      return;
+    }
+  if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, NULL, &status, &error))
+    g_error ("%s", error->message);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  collect (dir, NULL, files);
+  g_assert_cmpuint (files->len, ==, 400);
+  check_files ("generated", dir, files);
+  for (guint i = 0; i < files->len; i++)
+    g_unlink (g_ptr_array_index (files, i));
+  g_rmdir (dir);
+}
+
 /* Header names are read as GMime reads them: blanks before the colon
  * are dropped, so a report's type written "Content-Type : ..." from a
  * person's address is still a report's type. */
@@ -650,6 +689,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/triage/corpus", test_corpus);
   g_test_add_func ("/triage/testdata", test_testdata);
+  g_test_add_func ("/triage/generated", test_generated);
   g_test_add_func ("/triage/second-look", test_second_look);
   g_test_add_func ("/triage/second-look-limits", test_second_look_limits);
   g_test_add_func ("/triage/sender-names", test_sender_names);
