@@ -305,9 +305,17 @@ static gpointer
 parse_one (const BounceMessageRef *ref, gpointer user_data)
 {
   Scan *s = user_data;
-  Parsed *p = g_new0 (Parsed, 1);
+  Parsed *p;
+  BounceReport *report = NULL;
 
-  p->report = bounce_report_new_from_data (ref->data, ref->length, s->ctx->rules, BOUNCE_PARSE_DEFAULT, &p->error);
+  /* A large file's start: enough for most mail, which is then not read
+   * further; NULL asks for the whole. */
+  if (ref->start_only && (report = bounce_report_new_from_start (ref->data, ref->length)) == NULL)
+    return NULL;
+  p = g_new0 (Parsed, 1);
+  p->report =
+      report ? report
+             : bounce_report_new_from_data (ref->data, ref->length, s->ctx->rules, BOUNCE_PARSE_DEFAULT, &p->error);
   return p;
 }
 
@@ -601,8 +609,9 @@ scan_mailbox (Scan *s, const char *path)
   if (s->is_mbox && writes)
     scan_mbox (s, path);
   /* -r never reads a folder this run writes to. */
-  else if (!bounce_mailbox_foreach (path, s->recursive ? BOUNCE_MAILBOX_RECURSIVE : 0, (const char *const *) s->writes,
-                                    s->jobs, parse_one, parsed_free, scan_one, s, &error))
+  else if (!bounce_mailbox_foreach (path, BOUNCE_MAILBOX_START_FIRST | (s->recursive ? BOUNCE_MAILBOX_RECURSIVE : 0),
+                                    (const char *const *) s->writes, s->jobs, parse_one, parsed_free, scan_one, s,
+                                    &error))
     print_error (s, path, error->message, cli_exit_for_error (error));
   bounce_mailbox_unlock (lock);
   cli_progress_end (&s->progress);

@@ -136,6 +136,7 @@ typedef enum
 
 BOUNCE_PUBLIC BounceReport *bounce_report_new_from_data (const char *data, gsize length, BounceRules *rules,
                                                          BounceParseFlags flags, GError **error);
+BOUNCE_PUBLIC BounceReport *bounce_report_new_from_start (const char *data, gsize length);
 BOUNCE_PUBLIC gboolean bounce_report_needs_rules (const char *data, gsize length, BounceParseFlags flags);
 BOUNCE_PUBLIC BounceReport *bounce_report_new_from_file (const char *path, BounceRules *rules, BounceParseFlags flags,
                                                          GError **error);
@@ -283,14 +284,26 @@ typedef struct
   const char *read_error; /* why data is NULL */
   int dirfd;              /* Maildir: its cur/ or new/, open; -1 for an mbox */
   const char *name;       /* Maildir: the file's name in dirfd */
+  gboolean start_only;    /* data is only the file's start (BOUNCE_MAILBOX_START_FIRST) */
   /*< private >*/
-  gpointer reserved[4];
+  gpointer reserved[3];
 } BounceMessageRef;
 
+/**
+ * BounceMailboxFlags:
+ * @BOUNCE_MAILBOX_RECURSIVE: read Maildir++ subfolders too
+ * @BOUNCE_MAILBOX_START_FIRST: hand the prepare function only the start
+ *   of a large Maildir file first (start_only set), and the whole file
+ *   only when it returns NULL for the start: a scan that can tell most
+ *   mail from its header block (bounce_report_new_from_start()) then
+ *   reads no more of it. What the prepare function returned for a start
+ *   goes to the message function with the start.
+ */
 typedef enum
 {
   BOUNCE_MAILBOX_DEFAULT = 0,
   BOUNCE_MAILBOX_RECURSIVE = 1 << 0,
+  BOUNCE_MAILBOX_START_FIRST = 1 << 1,
 } BounceMailboxFlags;
 
 typedef gpointer (*BounceMessagePrepareFunc) (const BounceMessageRef *msg, gpointer user_data);

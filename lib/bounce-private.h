@@ -24,6 +24,7 @@
 #define BOUNCE_MAX_DIAGNOSTIC_BYTES 2048     /* one recipient's diagnostic */
 #define BOUNCE_MAX_ORIGINAL_FIELDS 500       /* header fields of an original kept */
 #define BOUNCE_MAX_LISTED_ADDRESSES 500      /* addresses read from one header */
+#define BOUNCE_BARE_CR_PROBE 4096            /* bytes looked at for an LF */
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeObject, g_object_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeMessage, g_object_unref)

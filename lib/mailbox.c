@@ -46,78 +46,84 @@ bounce_mailbox_is_maildir (const char *path)
 
 #define MAP_OVER (128 * 1024)   /* files larger are mapped, not read */
 #define KEEP_BUFFER (16 * 1024) /* a read buffer's first size */
+#define START_BYTES KEEP_BUFFER /* what BOUNCE_MAILBOX_START_FIRST hands first */
 
-/* Read a whole file of the folder open as @dirfd (capped) into *buffer,
- * made larger when it is too small; a file larger than MAP_OVER is mapped
- * instead (*mapped set), so that only the pages looked at are read. FALSE
- * with *err set on failure. */
-static gboolean
-read_file (int dirfd, const char *name, char **buffer, gsize *size, const char **mapped, gsize *len,
-           gboolean *truncated, int *err)
+/* Open a file of the folder open as @dirfd: the descriptor, or -1 with
+ * *err set. *want: how much of it to read, its size up to
+ * BOUNCE_MAX_MESSAGE_BYTES (*truncated set when it is larger). */
+static int
+open_file (int dirfd, const char *name, gsize *want, gboolean *truncated, int *err)
 {
   /* O_NONBLOCK: a FIFO someone left in the folder must not stop the scan
    * (it is then refused as not a plain file). */
   int fd = openat (dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
   struct stat st;
-  char *buf;
-  gsize want, got = 0;
 
   *truncated = FALSE;
   if (fd < 0)
     {
       *err = errno;
-      return FALSE;
+      return -1;
     }
   if (fstat (fd, &st) < 0 || !S_ISREG (st.st_mode))
     {
       *err = fstat (fd, &st) < 0 ? errno : EINVAL;
       close (fd);
-      return FALSE;
+      return -1;
     }
-  want = st.st_size;
-  if (want > BOUNCE_MAX_MESSAGE_BYTES)
+  *want = st.st_size;
+  if (*want > BOUNCE_MAX_MESSAGE_BYTES)
     {
-      want = BOUNCE_MAX_MESSAGE_BYTES;
+      *want = BOUNCE_MAX_MESSAGE_BYTES;
       *truncated = TRUE;
     }
+  return fd;
+}
+
+/* Read the open file @fd on, from *got bytes (already in *buffer) to
+ * @want in all, or to its end when it is shorter: into *buffer (made
+ * larger when it is too small, keeping what it holds), NUL-terminated; or,
+ * when @want is over MAP_OVER, map the file whole instead (*mapped set),
+ * so that only the pages looked at are read. FALSE with *err set on
+ * failure. */
+static gboolean
+read_on (int fd, gsize want, char **buffer, gsize *size, const char **mapped, gsize *got, int *err)
+{
+  char *buf;
+
   if (want > MAP_OVER)
     {
       void *map = mmap (NULL, want, PROT_READ, MAP_PRIVATE, fd, 0);
 
       if (map != MAP_FAILED)
         {
-          close (fd);
           *mapped = map;
-          *len = want;
+          *got = want;
           return TRUE;
         }
     }
   if (*buffer == NULL || *size < want + 1)
     {
-      g_free (*buffer);
       *size = MAX (want + 1, KEEP_BUFFER);
-      *buffer = g_malloc (*size);
+      *buffer = g_realloc (*buffer, *size);
     }
   buf = *buffer;
-  while (got < want)
+  while (*got < want)
     {
-      ssize_t n = read (fd, buf + got, want - got);
+      ssize_t n = read (fd, buf + *got, want - *got);
 
       if (n < 0 && errno == EINTR)
         continue;
       if (n < 0)
         {
           *err = errno;
-          close (fd);
           return FALSE;
         }
       if (n == 0)
         break;
-      got += n;
+      *got += n;
     }
-  close (fd);
-  buf[got] = '\0';
-  *len = got;
+  buf[*got] = '\0';
   return TRUE;
 }
 
@@ -171,6 +177,7 @@ typedef struct
 {
   /* for the whole walk */
   guint threads;
+  gboolean start_first; /* BOUNCE_MAILBOX_START_FIRST, with a prepare function */
   BounceMessagePrepareFunc prepare;
   GDestroyNotify prepared_free;
   BounceMessageFunc func;
@@ -384,10 +391,13 @@ work (Walk *w, guint index)
 {
   Slot *slot = &w->slots[index % w->window];
   SlotState state = SLOT_DONE;
+  gboolean prepared = FALSE;
 
   if (slot->in_dir)
     {
-      int err = 0;
+      int err = 0, fd;
+      gsize want = 0, got = 0;
+      gboolean start;
 
       /* The path, made here rather than under the lock. */
       gsize dl = w->dir_len, nl = strlen (slot->name);
@@ -403,9 +413,30 @@ work (Walk *w, guint index)
       memcpy (slot->path + dl + 1, slot->name, nl + 1);
       slot->ref.path = slot->path;
 
-      slot->read = read_file (w->dirfd, slot->name, &slot->buffer, &slot->buffer_size, &slot->map, &slot->ref.length,
-                              &slot->ref.truncated, &err);
+      fd = open_file (w->dirfd, slot->name, &want, &slot->ref.truncated, &err);
+      /* With START_FIRST, a large file's start first: most mail is told
+       * from its header block, and the rest is then left unread. */
+      start = fd >= 0 && w->start_first && want > START_BYTES;
+      slot->read =
+          fd >= 0
+          && read_on (fd, start ? START_BYTES : want, &slot->buffer, &slot->buffer_size, &slot->map, &got, &err);
+      if (slot->read && start && got == START_BYTES)
+        {
+          slot->ref.data = slot->buffer;
+          slot->ref.length = got;
+          slot->ref.start_only = TRUE;
+          slot->prepared = w->prepare (&slot->ref, w->user_data);
+          prepared = slot->prepared != NULL;
+          if (!prepared)
+            {
+              slot->ref.start_only = FALSE;
+              slot->read = read_on (fd, want, &slot->buffer, &slot->buffer_size, &slot->map, &got, &err);
+            }
+        }
+      if (fd >= 0)
+        close (fd);
       slot->ref.data = !slot->read ? NULL : slot->map ? slot->map : slot->buffer;
+      slot->ref.length = slot->read ? got : 0;
       if (!slot->read)
         {
           if (err == ENOENT || err == EINVAL || err == ELOOP)
@@ -413,7 +444,7 @@ work (Walk *w, guint index)
           slot->ref.read_error = g_strerror (err);
         }
     }
-  if (state == SLOT_DONE && slot->ref.data && w->prepare)
+  if (state == SLOT_DONE && slot->ref.data && w->prepare && !prepared)
     slot->prepared = w->prepare (&slot->ref, w->user_data);
   if (slot->read)
     __atomic_add_fetch (&w->held, slot->ref.length, __ATOMIC_SEQ_CST);
@@ -827,6 +858,7 @@ bounce_mailbox_foreach (const char *path, BounceMailboxFlags flags, const char *
   if (threads == 0)
     threads = g_get_num_processors ();
   w.threads = CLAMP (threads, 1, MAX_THREADS);
+  w.start_first = (flags & BOUNCE_MAILBOX_START_FIRST) && prepare != NULL;
   w.prepare = prepare;
   w.prepared_free = prepared_free;
   w.func = func;

@@ -263,7 +263,7 @@ bounce_maildir_fix_name (const BounceMessageRef *msg, char **new_name, GError **
   struct stat st;
 
   *new_name = NULL;
-  if (msg->dirfd < 0 || msg->name == NULL || msg->data == NULL || msg->truncated)
+  if (msg->dirfd < 0 || msg->name == NULL || msg->data == NULL || msg->truncated || msg->start_only)
     return TRUE;
   info = strchr (msg->name, ':');
   size = g_strstr_len (msg->name, info ? info - msg->name : -1, ",S=");

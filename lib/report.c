@@ -416,6 +416,80 @@ delivered_to (BounceReport *report)
   return bounce_addr_spec (v);
 }
 
+/* The triage of the header block of @data (@length bytes) as
+ * bounce_report_new_from_data() reads it: bare CRs made LFs (decided on
+ * the first 4 KiB, then byte by byte), the message's start found, the
+ * block read up to BOUNCE_MAX_HEADER_BYTES. *@rest: how many bytes
+ * follow the start (none: NO); *@hend: where the block ends in them, as
+ * bounce_header_block_end() says. */
+static BounceTriage
+triage_of_start (const char *data, gsize length, gsize *hend, gsize *rest)
+{
+  g_autofree char *lf = bounce_bare_cr_to_lf (data, &length);
+  gsize start;
+
+  data = lf ? lf : data;
+  start = bounce_message_start (data, length);
+  *rest = length - start;
+  *hend = 0;
+  if (*rest == 0)
+    return BOUNCE_TRIAGE_NO;
+  return bounce_triage (data + start, MIN (*rest, (gsize) BOUNCE_MAX_HEADER_BYTES + 2), hend);
+}
+
+/* A message the triage, or the second look after it, found no report in. */
+static void
+not_a_report (BounceReport *r, BounceTriage triage)
+{
+  r->kind = BOUNCE_KIND_NOT_BOUNCE;
+  r->not_report =
+      g_strdup (triage == BOUNCE_TRIAGE_NO ? "its header has nothing of a report: no report content type, no mail "
+                                             "system's From or empty Return-Path, no automatic-reply header, no "
+                                             "report's word in the Subject"
+                : triage == BOUNCE_TRIAGE_ROLE
+                    ? "it is from a role address, and neither its parts nor its Subject and text have what a "
+                      "report has: no report part, no delivery-status field, no failure's words or codes, no "
+                      "phrase a rule looks for"
+                    : "only its Subject has a report's word, and neither its parts nor its text have what a "
+                      "report has: no report part, no delivery-status field, no phrase a rule looks for");
+}
+
+/**
+ * bounce_report_new_from_start:
+ * @data: the first @length bytes of a message, and no more (an mbox
+ *   "From " line before it is accepted)
+ * @length: their length
+ *
+ * Reads a message of which only the start is at hand, when the start
+ * decides it: a message whose header block ends within @data and has
+ * nothing of a report (the triage's no) is not a report, whatever
+ * follows. The report is the one bounce_report_new_from_data() makes of
+ * the whole message: kind BOUNCE_KIND_NOT_BOUNCE, for the same reason
+ * (but no warning that the message is over the read limit, which its
+ * start does not tell). A start shorter than 4 KiB decides nothing: how
+ * a message's line ends are read is decided on its first 4 KiB. A
+ * program reading a large file reads the rest only when this returns
+ * NULL.
+ *
+ * Returns: (transfer full) (nullable): the report, or NULL when the
+ *   whole message must be read.
+ */
+BounceReport *
+bounce_report_new_from_start (const char *data, gsize length)
+{
+  gsize hend, rest;
+  BounceReport *r;
+
+  /* Once the header block has ended, what follows changes none of what
+   * the triage read. */
+  if (length < BOUNCE_BARE_CR_PROBE || triage_of_start (data, length, &hend, &rest) != BOUNCE_TRIAGE_NO || hend == 0
+      || hend >= rest || hend > BOUNCE_MAX_HEADER_BYTES)
+    return NULL;
+  r = report_new ();
+  not_a_report (r, BOUNCE_TRIAGE_NO);
+  return r;
+}
+
 /**
  * bounce_report_new_from_data:
  * @data: a whole message (an mbox "From " line before it is accepted)
@@ -474,17 +548,7 @@ bounce_report_new_from_data (const char *data, gsize length, BounceRules *rules,
     }
   if (!worth)
     {
-      r->kind = BOUNCE_KIND_NOT_BOUNCE;
-      r->not_report =
-          g_strdup (triage == BOUNCE_TRIAGE_NO ? "its header has nothing of a report: no report content type, no mail "
-                                                 "system's From or empty Return-Path, no automatic-reply header, no "
-                                                 "report's word in the Subject"
-                    : triage == BOUNCE_TRIAGE_ROLE
-                        ? "it is from a role address, and neither its parts nor its Subject and text have what a "
-                          "report has: no report part, no delivery-status field, no failure's words or codes, no "
-                          "phrase a rule looks for"
-                        : "only its Subject has a report's word, and neither its parts nor its text have what a "
-                          "report has: no report part, no delivery-status field, no phrase a rule looks for");
+      not_a_report (r, triage);
       return g_steal_pointer (&r);
     }
   {
@@ -538,19 +602,9 @@ bounce_report_new_from_data (const char *data, gsize length, BounceRules *rules,
 gboolean
 bounce_report_needs_rules (const char *data, gsize length, BounceParseFlags flags)
 {
-  g_autofree char *lf = bounce_bare_cr_to_lf (data, &length);
-  gsize start, hend = 0;
+  gsize hend, rest;
 
-  if (flags & BOUNCE_PARSE_NO_TRIAGE)
-    return TRUE;
-  data = lf ? lf : data;
-  start = bounce_message_start (data, length);
-  data += start;
-  length -= start;
-  if (length == 0)
-    return FALSE;
-  /* As bounce_report_new_from_data() reads it. */
-  return bounce_triage (data, MIN (length, (gsize) BOUNCE_MAX_HEADER_BYTES + 2), &hend) != BOUNCE_TRIAGE_NO;
+  return (flags & BOUNCE_PARSE_NO_TRIAGE) || triage_of_start (data, length, &hend, &rest) != BOUNCE_TRIAGE_NO;
 }
 
 /**

@@ -42,13 +42,13 @@ bounce_parser_options (void)
 
 /* bounce_bare_cr_to_lf: a message whose lines end in a bare CR (old Mac
  * mailers, some gateways) as one with LF line ends; NULL when the first
- * 4 KiB hold an LF (the message is read as it is). *@length is kept (and
- * cut to BOUNCE_MAX_MESSAGE_BYTES + 1 for the copy).
+ * BOUNCE_BARE_CR_PROBE bytes hold an LF (the message is read as it is).
+ * *@length is kept (and cut to BOUNCE_MAX_MESSAGE_BYTES + 1 for the copy).
  * Returns: (transfer full) (nullable) */
 char *
 bounce_bare_cr_to_lf (const char *data, gsize *length)
 {
-  gsize probe = MIN (*length, 4096), n;
+  gsize probe = MIN (*length, (gsize) BOUNCE_BARE_CR_PROBE), n;
   char *lf;
 
   if (probe == 0 || memchr (data, '\n', probe) || !memchr (data, '\r', probe))

@@ -145,6 +145,115 @@ test_foreach (Boxes *b, gconstpointer unused)
     }
 }
 
+/* BOUNCE_MAILBOX_START_FIRST: a file of more than 16 KiB is first
+ * handed to prepare as its start; one whose start prepare turns down
+ * ("X-Whole" in its header, here) is then handed whole, read or mapped. */
+typedef struct
+{
+  gboolean start_only;
+  gsize length;
+} Seen;
+
+static gpointer
+prepare_start (const BounceMessageRef *ref, gpointer user_data)
+{
+  gint *calls = user_data;
+  Seen *seen;
+
+  g_atomic_int_inc (calls);
+  if (ref->start_only && g_strstr_len (ref->data, ref->length, "X-Whole:"))
+    return NULL;
+  seen = g_new (Seen, 1);
+  seen->start_only = ref->start_only;
+  seen->length = ref->length;
+  return seen;
+}
+
+typedef struct
+{
+  gint calls;
+  GString *seen; /* per message, in order: its name's first letter, S (start) or W (whole), and its length */
+} StartWalk;
+
+static gboolean
+check_start (const BounceMessageRef *ref, gpointer prepared, gpointer user_data, GError **error)
+{
+  StartWalk *w = user_data;
+  Seen *seen = prepared;
+  struct stat st;
+
+  g_assert_nonnull (seen);
+  /* The message function is handed what prepare was handed last. */
+  g_assert_cmpint (seen->start_only, ==, ref->start_only);
+  g_assert_cmpuint (seen->length, ==, ref->length);
+  g_assert_cmpint (fstatat (ref->dirfd, ref->name, &st, 0), ==, 0);
+  g_assert_cmpuint (ref->length, ==, ref->start_only ? 16384 : (gsize) st.st_size);
+  /* What is handed is the file's own bytes. */
+  {
+    g_autofree char *text = NULL;
+    gsize len;
+
+    g_assert_true (g_file_get_contents (ref->path, &text, &len, NULL));
+    g_assert_true (memcmp (ref->data, text, ref->length) == 0);
+  }
+  g_string_append_printf (w->seen, "%c%c%" G_GSIZE_FORMAT " ", ref->name[0], ref->start_only ? 'S' : 'W', ref->length);
+  return TRUE;
+}
+
+static void
+test_start_first (Boxes *b, gconstpointer unused)
+{
+  /* a: small; b: large, decided by its start; c: large, read whole; d:
+   * larger than what is read into memory (mapped), read whole; e: large,
+   * decided by its start */
+  static const struct
+  {
+    const char *name;
+    const char *header;
+    gsize body;
+  } files[] = {
+    { "a1", "", 100 },   { "b2", "", 40000 }, { "c3", "X-Whole: yes\n", 40000 }, { "d4", "X-Whole: yes\n", 300000 },
+    { "e5", "", 16384 },
+  };
+  const guint threads[] = { 1, 2 };
+
+  for (guint i = 0; i < G_N_ELEMENTS (files); i++)
+    {
+      g_autofree char *path = g_build_filename (b->maildir, "cur", files[i].name, NULL);
+      g_autoptr (GString) text = g_string_new (MESSAGE ("1"));
+
+      g_string_insert (text, strlen ("From: ann@example.net\n"), files[i].header);
+      for (gsize n = 0; n + 1 < files[i].body; n++)
+        g_string_append_c (text, n % 64 == 63 ? '\n' : 'x');
+      g_string_append_c (text, '\n');
+      write_file (path, text->str);
+    }
+  /* and the two small messages of every test */
+  for (guint t = 0; t < G_N_ELEMENTS (threads); t++)
+    for (int flags = 0; flags < 2; flags++)
+      {
+        g_autoptr (GError) error = NULL;
+        g_autoptr (GString) seen = g_string_new (NULL);
+        StartWalk w = { 0, seen };
+
+        g_assert_true (bounce_mailbox_foreach (b->maildir, flags ? BOUNCE_MAILBOX_START_FIRST : 0, NULL, threads[t],
+                                               prepare_start, g_free, check_start, &w, &error));
+        g_assert_no_error (error);
+        if (flags)
+          {
+            g_assert_true (strstr (seen->str, "aW") && strstr (seen->str, "bS16384 ") && strstr (seen->str, "cW")
+                           && strstr (seen->str, "dW") && strstr (seen->str, "eS16384 "));
+            /* seven messages; c and d were handed twice */
+            g_assert_cmpint (w.calls, ==, 9);
+          }
+        else
+          {
+            g_assert_null (strchr (seen->str, 'S'));
+            g_assert_cmpint (w.calls, ==, 7);
+          }
+      }
+}
+
 /* The names in @dir, sorted and joined by spaces. */
 static char *
 list_dir (const char *dir)
@@ -299,6 +408,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add ("/mailbox/foreach", Boxes, NULL, boxes_init, test_foreach, boxes_clear);
+  g_test_add ("/mailbox/start-first", Boxes, NULL, boxes_init, test_start_first, boxes_clear);
   g_test_add ("/mailbox/mailbox-lock", Boxes, NULL, boxes_init, test_mailbox_lock, boxes_clear);
   g_test_add ("/mailbox/mbox-lock", Boxes, NULL, boxes_init, test_mbox_lock, boxes_clear);
   g_test_add ("/mailbox/span-size", Boxes, NULL, boxes_init, test_span_size, boxes_clear);

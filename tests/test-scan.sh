@@ -39,6 +39,23 @@ Message-ID: <note-$i@example.net>
 Hello, this is ordinary mail number $i.
 MSG
 done
+# Large files, of which scan reads the start first and the rest only when
+# the start does not settle them: a report whose report headers come
+# after 20 KB of Received fields (in new/ and, with 200 KB of text after
+# it, in cur/), and ordinary mail of 40 KB and 300 KB.
+received () {
+  local r
+  for r in $(seq 300); do
+    echo "Received: from relay$r.example.net by mx.example.org; Fri, 17 Mar 2023 14:30:12 +0100"
+  done
+}
+text () { local r; for r in $(seq "$1"); do echo "Minutes of the meeting, item by item, as agreed on the day."; done; }
+{ received; cat "$SRC/testdata/postfix/delayed.eml"; } > "$M/new/1700000001.M1P3.test.example"
+{ received; cat "$SRC/testdata/rfc3464/failure.eml"; text 3300; } > "$M/cur/1700000001.M2P3.test.example:2,S"
+for lines in 700 5000; do
+  { printf 'From: Ann <ann@example.net>\nTo: me@example.org\nSubject: minutes, %s lines\n\n' $lines; text $lines; } \
+    > "$M/cur/1700000001.M${lines}P3.test.example:2,S"
+done
 total=$(find "$M/cur" "$M/new" -type f | wc -l)
 # sums MAILDIR: the checksums of its messages (the files of every cur/ and new/).
 sums () { find "$1" \( -path '*/cur/*' -o -path '*/new/*' \) -type f -print0 \
@@ -83,9 +100,14 @@ check = {os.path.basename(o["source"]): o for o in map(json.loads, open(sys.argv
 keys = [(0 if "/new/" in o["source"] else 1, os.path.basename(o["source"])) for o in scan]
 bad = [o["source"] for o in scan
        if check.get(os.path.basename(o["source"]), {}).get("verdict") != o.get("verdict")]
-print("order" if keys != sorted(keys) else "", len(bad), *bad[:3])
+# and reports every message check calls a report of some kind
+reports = {k for k, o in check.items() if o["kind"] != "not-bounce"}
+missed = sorted(reports - {os.path.basename(o["source"]) for o in scan})
+print("order" if keys != sorted(keys) else "", len(bad) + len(missed), *(bad + missed)[:3])
 PY
 check "scan reports in name order and agrees with check on each bounce" '[ "$(cat "$T/jobs-cmp")" = " 0" ]' "$(cat "$T/jobs-cmp")"
+check "scan reports the large reports whose report headers come late" \
+  'grep -q M1P3 "$T/jobs1.jsonl" && grep -q M2P3 "$T/jobs1.jsonl"' "$(grep -c P3 "$T/jobs1.jsonl")"
 "$BIN" scan "${conf[@]}" "$M" --jobs 65 > /dev/null 2>&1
 check "--jobs 65 is refused" '[ $? = 64 ]'
 

@@ -14,6 +14,12 @@
  * read the same with an empty rule set (check and filter load none for
  * it).
  *
+ * Cut at 4 KiB, at the 16 KiB a scan reads of a large file first, and
+ * around the end of its header block, a message's start must read, when
+ * bounce_report_new_from_start() says it decides the message, as the
+ * whole message does; and it must decide every ordinary message whose
+ * header block ends within the cut.
+ *
  * Whatever the triage says of a message, the second look's reading of
  * it (secondlook.c), whenever it reads one, must be the parse's: the
  * same report text, byte for byte, and the same From and Subject as the
@@ -187,7 +193,7 @@ add_seen_header (const char *name, const char *line, gsize len, gsize value_at, 
 
 typedef struct
 {
-  guint files, reports, passed, passed_not_reports, looked, looked_not_reports, errors, no_rules, texts;
+  guint files, reports, passed, passed_not_reports, looked, looked_not_reports, errors, no_rules, texts, starts;
   GHashTable *triggers; /* trigger text -> count (GUINT_TO_POINTER) */
   GString *failures;
 } Tally;
@@ -245,6 +251,57 @@ same_text (const char *data, gsize len, const char *shown, Tally *t)
                             shown, seen_len, parsed_len);
 }
 
+/* What a start of the message @data (@len bytes; @whole, what the
+ * default parse made of all of it, NULL when it is no message) makes. */
+static void
+same_from_start (const char *data, gsize len, BounceReport *whole, const char *shown, Tally *t)
+{
+  gsize start = bounce_message_start (data, len), hend = 0;
+  gsize cuts[5] = { 4096, 16384, 0, 0, len - 1 };
+  BounceTriage triage = BOUNCE_TRIAGE_NO;
+
+  /* Where the header block ends, past any "From " line and the blank
+   * lines before it. */
+  if (start < len)
+    triage = bounce_triage (data + start, MIN (len - start, (gsize) BOUNCE_MAX_HEADER_BYTES + 2), &hend);
+  if (hend > 0)
+    {
+      cuts[2] = start + hend;
+      cuts[3] = cuts[2] + 1;
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (cuts); i++)
+    {
+      gsize cut = cuts[i];
+      g_autoptr (BounceReport) part = NULL;
+
+      if (cut == 0 || cut >= len)
+        continue;
+      part = bounce_report_new_from_start (data, cut);
+      if (part == NULL)
+        {
+          /* The whole is read when the start does not decide it: it must
+           * for ordinary mail whose block ends within the cut (and whose
+           * line ends are not bare CRs, decided past 4 KiB). */
+          if (whole && bounce_report_get_kind (whole) == BOUNCE_KIND_NOT_BOUNCE && triage == BOUNCE_TRIAGE_NO
+              && hend > 0 && cut >= 4096 && cuts[2] < cut && memchr (data, '\n', MIN (len, 4096)))
+            g_string_append_printf (t->failures,
+                                    "%s: its start of %" G_GSIZE_FORMAT " bytes holds the whole header block, "
+                                    "yet does not decide it\n",
+                                    shown, cut);
+          continue;
+        }
+      t->starts++;
+      if (whole == NULL || bounce_report_get_kind (whole) != bounce_report_get_kind (part)
+          || g_strcmp0 (bounce_report_get_not_report_reason (whole), bounce_report_get_not_report_reason (part)) != 0)
+        g_string_append_printf (t->failures,
+                                "%s: its start of %" G_GSIZE_FORMAT " bytes reads as %s (%s), the whole as %s (%s)\n",
+                                shown, cut, bounce_kind_to_string (bounce_report_get_kind (part)),
+                                bounce_report_get_not_report_reason (part),
+                                whole ? bounce_kind_to_string (bounce_report_get_kind (whole)) : "no message",
+                                whole ? bounce_report_get_not_report_reason (whole) : "");
+    }
+}
+
 static void
 check_file (BounceRules *rules, const char *path, const char *shown, Tally *t)
 {
@@ -287,11 +344,13 @@ check_file (BounceRules *rules, const char *path, const char *shown, Tally *t)
       quick = bounce_report_new_from_data (data, len, rules, BOUNCE_PARSE_DEFAULT, &error);
       if (quick != NULL)
         g_string_append_printf (t->failures, "%s: the full parse fails, the default one does not\n", shown);
+      same_from_start (data, len, quick, shown, t);
       t->errors++;
       return;
     }
   quick = bounce_report_new_from_data (data, len, rules, BOUNCE_PARSE_DEFAULT, &error);
   g_assert_no_error (error);
+  same_from_start (data, len, quick, shown, t);
   kind_full = bounce_report_get_kind (full);
   kind_quick = bounce_report_get_kind (quick);
   data = skip_from_line (data, &len);
@@ -377,9 +436,10 @@ check_files (const char *label, const char *root, GPtrArray *files)
   g_test_message ("%s: %u messages, %u reports (full parse), %u not messages; "
                   "%u passed the triage, %u of those not reports; "
                   "%u passed the second look, %u of those not reports; "
-                  "%u read without rules; %u texts read alike by the second look and the parse",
+                  "%u read without rules; %u texts read alike by the second look and the parse; "
+                  "%u starts read alike",
                   label, t.files, t.reports, t.errors, t.passed, t.passed_not_reports, t.looked, t.looked_not_reports,
-                  t.no_rules, t.texts);
+                  t.no_rules, t.texts, t.starts);
   keys = g_ptr_array_new ();
   g_hash_table_iter_init (&it, t.triggers);
   while (g_hash_table_iter_next (&it, &key, NULL))
@@ -683,10 +743,82 @@ test_sender_names (void)
   g_assert_cmpstr (names[1], ==, g_regex_get_pattern (p->weak_sender));
 }
 
+/* A message's start decides it only when its header block has ended
+ * within the start, with nothing of a report in it. */
+static void
+test_start (void)
+{
+  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "..", "testdata", "postfix", "delayed.eml", NULL);
+  g_autofree char *bounce = NULL;
+  g_autoptr (GString) received = g_string_new (NULL);
+  g_autoptr (GString) late = NULL, long_header = NULL, ordinary = NULL, bare_cr = NULL;
+  g_autoptr (BounceRules) rules = test_project_rules ();
+  g_autoptr (BounceReport) whole = NULL, part = NULL;
+
+  g_assert_true (g_file_get_contents (path, &bounce, NULL, NULL));
+  for (guint i = 0; i < 300; i++)
+    g_string_append_printf (received,
+                            "Received: from relay%u.example.net by mx.example.org; Fri, 17 Mar 2023 14:30:12 +0100\n",
+                            i);
+  g_assert_cmpuint (received->len, >, 20000);
+
+  /* A report whose empty Return-Path and mail system's From come after
+   * 20 KB of Received fields: its first 16 KiB decide nothing. */
+  late = g_string_new (received->str);
+  g_string_append (late, bounce);
+  whole = bounce_report_new_from_data (late->str, late->len, rules, BOUNCE_PARSE_DEFAULT, NULL);
+  g_assert_nonnull (whole);
+  g_assert_cmpint (bounce_report_get_kind (whole), ==, BOUNCE_KIND_DELAY);
+  g_assert_null (bounce_report_new_from_start (late->str, 16384));
+  g_assert_null (bounce_report_new_from_start (late->str, late->len - 1));
+  g_clear_pointer (&whole, bounce_report_unref);
+
+  /* Ordinary mail, its header block as long: decided once it has ended,
+   * not before. */
+  long_header = g_string_new (received->str);
+  g_string_append (long_header, "From: ann@example.net\nTo: bob@example.org\nSubject: the minutes\n\n");
+  for (guint i = 0; i < 500; i++)
+    g_string_append (long_header, "Minutes of the meeting, item by item, as agreed on the day.\n");
+  whole = bounce_report_new_from_data (long_header->str, long_header->len, rules, BOUNCE_PARSE_DEFAULT, NULL);
+  g_assert_cmpint (bounce_report_get_kind (whole), ==, BOUNCE_KIND_NOT_BOUNCE);
+  g_assert_null (bounce_report_new_from_start (long_header->str, 16384));
+  g_assert_null (bounce_report_new_from_start (long_header->str, received->len + 20));
+  part = bounce_report_new_from_start (long_header->str, long_header->len - 1);
+  g_assert_nonnull (part);
+  g_assert_cmpint (bounce_report_get_kind (part), ==, BOUNCE_KIND_NOT_BOUNCE);
+  g_assert_cmpstr (bounce_report_get_not_report_reason (part), ==, bounce_report_get_not_report_reason (whole));
+  g_clear_pointer (&whole, bounce_report_unref);
+  g_clear_pointer (&part, bounce_report_unref);
+
+  /* Ordinary mail with a short header block and a long text: decided by
+   * its first 16 KiB, as the whole reads. */
+  ordinary = g_string_new ("From: ann@example.net\nTo: bob@example.org\nSubject: the minutes\n\n");
+  for (guint i = 0; i < 700; i++)
+    g_string_append (ordinary, "Minutes of the meeting, item by item, as agreed on the day.\n");
+  whole = bounce_report_new_from_data (ordinary->str, ordinary->len, rules, BOUNCE_PARSE_DEFAULT, NULL);
+  part = bounce_report_new_from_start (ordinary->str, 16384);
+  g_assert_nonnull (part);
+  g_assert_cmpint (bounce_report_get_kind (part), ==, bounce_report_get_kind (whole));
+  g_assert_cmpstr (bounce_report_get_not_report_reason (part), ==, bounce_report_get_not_report_reason (whole));
+  g_clear_pointer (&part, bounce_report_unref);
+  /* Less than 4 KiB decides nothing: whether its line ends are bare CRs
+   * is read on 4 KiB. */
+  g_assert_null (bounce_report_new_from_start (ordinary->str, 4095));
+
+  /* A header block of bare CRs, its text's first LF before 4 KiB: the
+   * whole is read with its LFs as line ends; 2 KB of it, without one,
+   * would be read with CRs as line ends, and decide nothing. */
+  bare_cr = g_string_new ("From: ann@example.net\rTo: bob@example.org\rSubject: the minutes\r\r");
+  for (guint i = 0; i < 3000; i++)
+    g_string_append_c (bare_cr, i == 2900 ? '\n' : 'x');
+  g_assert_null (bounce_report_new_from_start (bare_cr->str, 2000));
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/triage/start", test_start);
   g_test_add_func ("/triage/corpus", test_corpus);
   g_test_add_func ("/triage/testdata", test_testdata);
   g_test_add_func ("/triage/generated", test_generated);
