@@ -7,8 +7,9 @@
  *
  * Besides crashes, it checks what the library promises: an error only in
  * BOUNCE_ERROR, every string it hands out valid UTF-8, the JSON it writes
- * JSON, no report left unparsed by the second look, and the second look's
- * text, From and Subject, when it reads a text, those the parse reads.
+ * JSON, no report left unparsed by the second look, the second look's
+ * text, From and Subject, when it reads a text, those the parse reads,
+ * and a start that settles a message settling it as the whole does.
  */
 #include "config.h"
 #include "fuzz.h"
@@ -179,6 +180,29 @@ check_second_look_text (const uint8_t *data, size_t size)
              seen_len, parsed_len);
 }
 
+/* A start of the message, when it settles the message
+ * (bounce_report_new_from_start), reads as the whole does. */
+static void
+check_start (const uint8_t *data, size_t size)
+{
+  const gsize cuts[] = { 4096, size / 2, size - 1 };
+  g_autoptr (BounceReport) whole = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (cuts); i++)
+    {
+      g_autoptr (BounceReport) part = NULL;
+
+      if (cuts[i] == 0 || cuts[i] >= size
+          || (part = bounce_report_new_from_start ((const char *) data, cuts[i])) == NULL)
+        continue;
+      if (whole == NULL)
+        whole = bounce_report_new_from_data ((const char *) data, size, rules, BOUNCE_PARSE_DEFAULT, NULL);
+      if (whole == NULL || bounce_report_get_kind (whole) != BOUNCE_KIND_NOT_BOUNCE
+          || g_strcmp0 (bounce_report_get_not_report_reason (whole), bounce_report_get_not_report_reason (part)) != 0)
+        g_error ("its first %" G_GSIZE_FORMAT " bytes settle it as no report, the whole reads otherwise", cuts[i]);
+    }
+}
+
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
@@ -187,5 +211,6 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   one (data, size, BOUNCE_PARSE_DEFAULT);
   check_second_look (data, size);
   check_second_look_text (data, size);
+  check_start (data, size);
   return 0;
 }
