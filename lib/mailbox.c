@@ -105,7 +105,14 @@ read_on (int fd, gsize want, char **buffer, gsize *size, const char **mapped, gs
   if (*buffer == NULL || *size < want + 1)
     {
       *size = MAX (want + 1, KEEP_BUFFER);
-      *buffer = g_realloc (*buffer, *size);
+      if (*got == 0)
+        {
+          /* nothing in it to keep: no copy */
+          g_free (*buffer);
+          *buffer = g_malloc (*size);
+        }
+      else
+        *buffer = g_realloc (*buffer, *size);
     }
   buf = *buffer;
   while (*got < want)
