@@ -18,13 +18,30 @@
 #include <string.h>
 
 #define MIN_WORD 3
-#define TRIPLES (1 << 18)
+#define TRIPLE_BITS 18
+#define TRIPLES (1 << TRIPLE_BITS)
 
-/* An ASCII letter in lower case, every other byte as it is. */
+/* An ASCII letter in lower case, every other byte as it is: a table, so
+ * that the scan of a text takes one load a byte for it. */
+#define LOWER1(c) ((c) - 'A' < 26u ? (c) + ('a' - 'A') : (c))
+#define LOWER4(c) LOWER1 (c), LOWER1 (c + 1), LOWER1 (c + 2), LOWER1 (c + 3)
+#define LOWER16(c) LOWER4 (c), LOWER4 (c + 4), LOWER4 (c + 8), LOWER4 (c + 12)
+#define LOWER64(c) LOWER16 (c), LOWER16 (c + 16), LOWER16 (c + 32), LOWER16 (c + 48)
+static const guint8 lower_of[256] = { LOWER64 (0u), LOWER64 (64u), LOWER64 (128u), LOWER64 (192u) };
+
 static inline guint
 lower (guchar c)
 {
-  return (guint) c - 'A' < 26u ? (guint) c + ('a' - 'A') : c;
+  return lower_of[c];
+}
+
+/* The hash of three bytes in lower case, the first in the lowest byte of
+ * @key: the product's top bits (a multiplicative hash), cheap enough to
+ * take at every byte of a text. */
+static inline guint
+triple_hash (guint32 key)
+{
+  return (key * 0x9e3779b1u) >> (32 - TRIPLE_BITS);
 }
 
 static guint
@@ -32,7 +49,7 @@ triple_of (gconstpointer word)
 {
   const guchar *p = word;
 
-  return (lower (p[0]) * 1031u + lower (p[1]) * 37u + lower (p[2])) & (TRIPLES - 1);
+  return triple_hash (lower (p[0]) | lower (p[1]) << 8 | lower (p[2]) << 16);
 }
 
 /* ---- reading a pattern ---------------------------------------------------- */
@@ -687,7 +704,7 @@ void
 bounce_prefilter_scan (BouncePrefilter *pf, const char *text, gsize len, guint64 *seen)
 {
   const guchar *t = (const guchar *) text;
-  guint a, b;
+  guint32 window;
 
   if (!g_atomic_int_get (&pf->ready))
     {
@@ -701,16 +718,17 @@ bounce_prefilter_scan (BouncePrefilter *pf, const char *text, gsize len, guint64
     }
   if (text == NULL || len < MIN_WORD)
     return;
-  a = lower (t[0]);
-  b = lower (t[1]);
+  /* The text's bytes i, i + 1 and i + 2 in lower case, byte i lowest. */
+  window = lower (t[0]) | lower (t[1]) << 8;
   for (gsize i = 0; i + MIN_WORD <= len; i++)
     {
-      guint c = lower (t[i + 2]);
-      guint triple = (a * 1031u + b * 37u + c) & (TRIPLES - 1);
+      guint triple;
 
+      window |= (guint32) lower (t[i + 2]) << 16;
+      triple = triple_hash (window);
       if (pf->triples[triple >> 3] & (1 << (triple & 7)))
         {
-          guint32 quad = a | b << 8 | c << 16 | (i + 3 < len ? (guint32) lower (t[i + 3]) << 24 : 0);
+          guint32 quad = window | (i + 3 < len ? (guint32) lower (t[i + 3]) << 24 : 0);
 
           for (guint k = pf->first[triple >> BUCKET_SHIFT]; k < pf->first[(triple >> BUCKET_SHIFT) + 1]; k++)
             {
@@ -726,8 +744,7 @@ bounce_prefilter_scan (BouncePrefilter *pf, const char *text, gsize len, guint64
                 seen[e->id / 64] |= G_GUINT64_CONSTANT (1) << (e->id % 64);
             }
         }
-      a = b;
-      b = c;
+      window >>= 8;
     }
 }
 
