@@ -259,9 +259,8 @@ bounce_text_to_utf8 (char *bytes, gsize n, const char *charset, gsize *len)
   char *out = NULL;
 
   *len = 0;
-  for (gsize i = 0; i < n; i++)
-    if (bytes[i] == '\0')
-      bytes[i] = ' ';
+  for (char *z = bytes; (z = memchr (z, '\0', bytes + n - z)) != NULL; z++)
+    *z = ' ';
   if (charset && g_ascii_strcasecmp (charset, "utf-8") != 0 && g_ascii_strcasecmp (charset, "us-ascii") != 0)
     {
       const char *name = bounce_charset_iconv_name (charset);

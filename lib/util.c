@@ -561,39 +561,54 @@ bounce_convert_to_utf8 (const char *data, gsize len, const char *charset, gsize 
 
 /* bounce_utf8_valid: whether @len bytes at @s are valid UTF-8 without a
  * NUL byte, as g_utf8_validate_len() says; runs of ASCII, the usual
- * case, are passed over eight bytes at a time, and each run of other
- * bytes between them is checked on its own (no character of more than
- * one byte has an ASCII byte in it). */
+ * case, are passed over eight bytes at a time, and each character of
+ * more bytes is checked here against the table of well-formed sequences
+ * of RFC 3629 (no overlong forms, no surrogates, nothing past U+10FFFF):
+ * text in Cyrillic or Greek has a space every few characters, and a call
+ * for each run between them cost more than the check. */
 gboolean
 bounce_utf8_valid (const char *s, gsize len)
 {
-  gsize i = 0;
+  const guchar *p = (const guchar *) s, *end = p + len;
 
-  while (i < len)
+  while (p < end)
     {
-      guchar c = s[i];
-      gsize j;
+      guchar c = *p, lo = 0x80, hi = 0xbf;
+      gsize n;
 
       if (c == '\0')
         return FALSE;
       if (c < 0x80)
         {
-          for (i++; i + 8 <= len; i += 8)
+          for (p++; end - p >= 8; p += 8)
             {
               guint64 w;
 
-              memcpy (&w, s + i, 8);
+              memcpy (&w, p, 8);
               /* a byte with its high bit set, or a NUL byte */
               if ((w | ((w - G_GUINT64_CONSTANT (0x0101010101010101)) & ~w)) & G_GUINT64_CONSTANT (0x8080808080808080))
                 break;
             }
           continue;
         }
-      for (j = i + 1; j < len && (guchar) s[j] >= 0x80; j++)
-        ;
-      if (!g_utf8_validate_len (s + i, j - i, NULL))
+      /* The lead byte: how many bytes, and the range of the second. */
+      if (c < 0xc2 || c > 0xf4)
         return FALSE;
-      i = j;
+      n = c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+      if (c == 0xe0)
+        lo = 0xa0;
+      else if (c == 0xed)
+        hi = 0x9f;
+      else if (c == 0xf0)
+        lo = 0x90;
+      else if (c == 0xf4)
+        hi = 0x8f;
+      if ((gsize) (end - p) < n || p[1] < lo || p[1] > hi)
+        return FALSE;
+      for (gsize k = 2; k < n; k++)
+        if ((p[k] & 0xc0) != 0x80)
+          return FALSE;
+      p += n;
     }
   return TRUE;
 }

@@ -627,7 +627,7 @@ test_date_parse (void)
 
 /* The check of UTF-8 agrees with GLib's on every placing of a bad or cut
  * sequence, or of a NUL byte, among runs of ASCII of every length up to
- * and past a word. */
+ * and past a word, and on sequences of every lead byte. */
 static void
 test_utf8_valid (void)
 {
@@ -657,8 +657,7 @@ test_utf8_valid (void)
           g_assert_cmpint (valid, ==, g_utf8_validate_len (s->str, s->len, NULL));
           g_assert_cmpint (valid, ==, k < 4); /* the first four are whole characters */
         }
-  /* Two of them, ASCII between, around and not: each run of other bytes
-   * is checked on its own. */
+  /* Two of them, ASCII between, around and not. */
   for (guint k1 = 0; k1 < G_N_ELEMENTS (inserts); k1++)
     for (guint k2 = 0; k2 < G_N_ELEMENTS (inserts); k2++)
       for (guint between = 0; between < 18; between++)
@@ -674,6 +673,37 @@ test_utf8_valid (void)
             g_string_append_len (s, "ABCDEFGHIJ", around * 3);
             g_assert_cmpint (bounce_utf8_valid (s->str, s->len), ==, g_utf8_validate_len (s->str, s->len, NULL));
           }
+  /* Every lead byte with every second byte (a continuation byte after
+   * them, or ASCII), and with the bytes at the edges of the ranges the
+   * table of well-formed sequences draws in each of the next three; cut
+   * short after each byte. */
+  {
+    static const guchar edges[] = { 0x00, 0x41, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0, 0xff };
+
+    for (guint c = 0; c < 256; c++)
+      {
+        for (guint c2 = 0; c2 < 256; c2++)
+          for (guint tail = 0; tail < 2; tail++)
+            {
+              char seq[5] = { (char) c, (char) c2, tail ? 'x' : '\x80', tail ? 'y' : '\x80', 'z' };
+
+              for (gsize n = 1; n <= sizeof seq; n++)
+                if (bounce_utf8_valid (seq, n) != g_utf8_validate_len (seq, n, NULL))
+                  g_error ("%02x %02x %02x %02x: %zu bytes not as GLib says", c, c2, (guchar) seq[2], (guchar) seq[3],
+                           n);
+            }
+        for (guint e2 = 0; e2 < G_N_ELEMENTS (edges); e2++)
+          for (guint e3 = 0; e3 < G_N_ELEMENTS (edges); e3++)
+            for (guint e4 = 0; e4 < G_N_ELEMENTS (edges); e4++)
+              {
+                char seq[5] = { (char) c, (char) edges[e2], (char) edges[e3], (char) edges[e4], 'z' };
+
+                for (gsize n = 1; n <= sizeof seq; n++)
+                  if (bounce_utf8_valid (seq, n) != g_utf8_validate_len (seq, n, NULL))
+                    g_error ("%02x %02x %02x %02x: %zu bytes not as GLib says", c, edges[e2], edges[e3], edges[e4], n);
+              }
+      }
+  }
   /* Only the length given is read. */
   g_assert_false (bounce_utf8_valid ("abcdefghijk\xff", 12));
   g_assert_true (bounce_utf8_valid ("abcdefghijk\xff", 11));
