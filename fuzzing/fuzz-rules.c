@@ -56,11 +56,23 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
   g_autofree char *text = g_strndup ((const char *) data, size);
   g_autoptr (GPtrArray) words = NULL;
+  g_autoptr (GPtrArray) sets = NULL;
 
   fuzz_init_logging ();
   load ((const char *) data, size, FALSE);
   if (strlen (text) < size)
     load (text, -1, TRUE);
   words = bounce_pattern_words (text);
+  sets = bounce_pattern_word_sets (text);
+  /* The best set is the one bounce_pattern_words() finds. */
+  if (sets && words)
+    {
+      GPtrArray *best = g_ptr_array_index (sets, 0);
+
+      g_assert_cmpuint (best->len, ==, words->len);
+      for (guint i = 0; i < words->len; i++)
+        g_assert_cmpstr (g_ptr_array_index (best, i), ==, g_ptr_array_index (words, i));
+    }
+  g_assert (sets == NULL || words != NULL);
   return 0;
 }

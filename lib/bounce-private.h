@@ -148,7 +148,13 @@ void bounce_pattern_free (gpointer data);
 /* prefilter.c */
 typedef struct _BouncePrefilter BouncePrefilter;
 
+/* The words of a pattern as bounce_prefilter_add_pattern() numbers them:
+ * sets of ids, each ended by BOUNCE_PREFILTER_AND but the last, which
+ * G_MAXUINT ends; a text the pattern matches holds a word of every set. */
+#define BOUNCE_PREFILTER_AND (G_MAXUINT - 1)
+
 GPtrArray *bounce_pattern_words (const char *pattern);
+GPtrArray *bounce_pattern_word_sets (const char *pattern);
 GStrv bounce_pattern_split (const char *pattern);
 BouncePrefilter *bounce_prefilter_new (void);
 void bounce_prefilter_free (BouncePrefilter *pf);

@@ -222,10 +222,20 @@ escape (Reader *rd, const char *p, const char *end, int *literal)
 
 static void words_of_alternatives (Reader *rd, const char *p, const char *end, GPtrArray **out);
 
-/* Keep @set as the words of the alternative when it is better than what
- * there is: a longer shortest word. Takes @set. */
+/* The sets of words a sequence requires, as they are found: the best one
+ * (the longest shortest word), and every one when @all is not NULL. */
+typedef struct
+{
+  GPtrArray *best;
+  gsize best_score;
+  GPtrArray *all; /* GPtrArray * of sets; NULL: only the best is kept */
+} Found;
+
+/* Note @set, a set of words of which every match of the sequence holds
+ * one: kept as the best when it is better than what there is. Takes
+ * @set. */
 static void
-consider (GPtrArray **best, gsize *best_score, GPtrArray *set)
+consider (Found *f, GPtrArray *set)
 {
   gsize score = G_MAXSIZE;
 
@@ -233,38 +243,45 @@ consider (GPtrArray **best, gsize *best_score, GPtrArray *set)
     return;
   for (guint i = 0; i < set->len; i++)
     score = MIN (score, strlen (g_ptr_array_index (set, i)));
-  if (set->len == 0 || score < MIN_WORD || (*best && score <= *best_score))
+  if (set->len == 0 || score < MIN_WORD)
     {
       g_ptr_array_unref (set);
       return;
     }
-  if (*best)
-    g_ptr_array_unref (*best);
-  *best = set;
-  *best_score = score;
+  if (f->all)
+    g_ptr_array_add (f->all, g_ptr_array_ref (set));
+  if (f->best && score <= f->best_score)
+    {
+      g_ptr_array_unref (set);
+      return;
+    }
+  if (f->best)
+    g_ptr_array_unref (f->best);
+  f->best = set;
+  f->best_score = score;
 }
 
 static void
-end_run (GString *run, GPtrArray **best, gsize *best_score)
+end_run (GString *run, Found *f)
 {
   if (run->len >= MIN_WORD)
     {
       GPtrArray *set = g_ptr_array_new_with_free_func (g_free);
 
       g_ptr_array_add (set, g_strndup (run->str, run->len));
-      consider (best, best_score, set);
+      consider (f, set);
     }
   g_string_truncate (run, 0);
 }
 
 /* The best words of one alternative (a sequence without a top-level "|"),
- * or NULL. */
+ * or NULL; every set of words it requires added to @all (nullable). */
 static GPtrArray *
-words_of_sequence (Reader *rd, const char *p, const char *end)
+words_of_sequence (Reader *rd, const char *p, const char *end, GPtrArray *all)
 {
   g_autoptr (GString) run = g_string_new (NULL);
-  GPtrArray *best = NULL;
-  gsize best_score = 0, qlen;
+  Found f = { NULL, 0, all };
+  gsize qlen;
   gboolean optional;
 
   while (p < end && !rd->give_up)
@@ -278,6 +295,9 @@ words_of_sequence (Reader *rd, const char *p, const char *end)
           const char *inner = p + 1, *inner_end = close > inner ? close - 1 : inner;
           gboolean contributes = TRUE;
 
+          /* A verb ("(*ACCEPT)") may end a match before what follows. */
+          if (inner < inner_end && *inner == '*')
+            rd->give_up = TRUE;
           if (inner < inner_end && *inner == '?')
             {
               /* (?:...), (?<name>...), (?P<name>...), (?'name'...) and
@@ -308,13 +328,13 @@ words_of_sequence (Reader *rd, const char *p, const char *end)
                 }
             }
           qlen = quantifier (close, end, &optional);
-          end_run (run, &best, &best_score);
+          end_run (run, &f);
           if (contributes && !optional)
             {
               GPtrArray *set = NULL;
 
               words_of_alternatives (rd, inner, inner_end, &set);
-              consider (&best, &best_score, set);
+              consider (&f, set);
             }
           p = close + qlen;
           continue;
@@ -323,7 +343,7 @@ words_of_sequence (Reader *rd, const char *p, const char *end)
         {
           const char *close = skip_class (p, end);
 
-          end_run (run, &best, &best_score);
+          end_run (run, &f);
           p = close + quantifier (close, end, &optional);
           continue;
         }
@@ -338,19 +358,37 @@ words_of_sequence (Reader *rd, const char *p, const char *end)
         literal = -1; /* only ASCII is compared without regard to case */
       qlen = quantifier (p + len, end, &optional);
       if (literal < 0)
-        end_run (run, &best, &best_score);
+        end_run (run, &f);
       else if (qlen && optional)
-        end_run (run, &best, &best_score);
+        end_run (run, &f);
       else
         {
           g_string_append_c (run, g_ascii_tolower (literal));
           if (qlen)
-            end_run (run, &best, &best_score);
+            end_run (run, &f);
         }
       p += len + qlen;
     }
-  end_run (run, &best, &best_score);
-  return best;
+  end_run (run, &f);
+  return f.best;
+}
+
+/* The first top-level "|" in @p..@end, or @end. */
+static const char *
+next_bar (const char *p, const char *end)
+{
+  while (p < end && *p != '|')
+    {
+      if (*p == '\\')
+        p = MIN (p + 2, end);
+      else if (*p == '[')
+        p = skip_class (p, end);
+      else if (*p == '(')
+        p = skip_group (p, end);
+      else
+        p++;
+    }
+  return p;
 }
 
 /* The words of @p..@end split at top-level "|": one set for all, or NULL
@@ -364,31 +402,21 @@ words_of_alternatives (Reader *rd, const char *p, const char *end, GPtrArray **o
   *out = NULL;
   while (!rd->give_up)
     {
-      if (p >= end || *p == '|')
-        {
-          GPtrArray *set = words_of_sequence (rd, start, p);
+      GPtrArray *set;
 
-          if (set == NULL)
-            {
-              g_ptr_array_unref (all);
-              return;
-            }
-          for (guint i = 0; i < set->len; i++)
-            g_ptr_array_add (all, g_strdup (g_ptr_array_index (set, i)));
-          g_ptr_array_unref (set);
-          if (p >= end)
-            break;
-          start = ++p;
-          continue;
+      p = next_bar (p, end);
+      set = words_of_sequence (rd, start, p, NULL);
+      if (set == NULL)
+        {
+          g_ptr_array_unref (all);
+          return;
         }
-      if (*p == '\\')
-        p = MIN (p + 2, end);
-      else if (*p == '[')
-        p = skip_class (p, end);
-      else if (*p == '(')
-        p = skip_group (p, end);
-      else
-        p++;
+      for (guint i = 0; i < set->len; i++)
+        g_ptr_array_add (all, g_strdup (g_ptr_array_index (set, i)));
+      g_ptr_array_unref (set);
+      if (p >= end)
+        break;
+      start = ++p;
     }
   if (rd->give_up)
     {
@@ -415,6 +443,44 @@ bounce_pattern_words (const char *pattern)
   if (words && (rd.give_up || words->len == 0))
     g_clear_pointer (&words, g_ptr_array_unref);
   return words;
+}
+
+/**
+ * bounce_pattern_word_sets:
+ * @pattern: a regular expression without a top-level "|", matched without
+ *   regard to case
+ *
+ * Every set of words the pattern requires, as bounce_pattern_words()
+ * finds them one at a time: the literal runs of at least three bytes
+ * every match holds, and the words of the groups every match goes
+ * through. A text the pattern matches holds a word of each set; the
+ * best set (bounce_pattern_words()'s) comes first.
+ *
+ * Returns: (transfer full) (nullable): the sets (each a #GPtrArray of
+ *   lower-case words), or NULL when the pattern has a top-level "|" or
+ *   no set was found.
+ */
+GPtrArray *
+bounce_pattern_word_sets (const char *pattern)
+{
+  Reader rd = { FALSE };
+  const char *end = pattern + strlen (pattern);
+  g_autoptr (GPtrArray) sets = g_ptr_array_new_with_free_func ((GDestroyNotify) g_ptr_array_unref);
+  g_autoptr (GPtrArray) best = NULL;
+
+  if (next_bar (pattern, end) < end)
+    return NULL;
+  best = words_of_sequence (&rd, pattern, end, sets);
+  if (rd.give_up || best == NULL)
+    return NULL;
+  /* The best first: a text without it is told at the first set. */
+  for (guint i = 1; i < sets->len; i++)
+    if (g_ptr_array_index (sets, i) == best)
+      {
+        sets->pdata[i] = sets->pdata[0];
+        sets->pdata[0] = best;
+      }
+  return g_steal_pointer (&sets);
 }
 
 /* Whether the group at @p..@close refers to nothing outside itself and
@@ -623,23 +689,48 @@ bounce_prefilter_get_words (BouncePrefilter *pf)
   return pf->words;
 }
 
-/* bounce_prefilter_add_pattern: number the words of @pattern.
- * Returns: (transfer full) (nullable): their ids, ending with G_MAXUINT,
- *   or NULL when the pattern must always be run. */
+/* bounce_prefilter_add_pattern: number the words of @pattern: every set
+ * it requires when it has no top-level "|" (bounce_pattern_word_sets()),
+ * else the one set bounce_pattern_words() finds.
+ * Returns: (transfer full) (nullable): their ids, each set ended by
+ *   BOUNCE_PREFILTER_AND but the last, which G_MAXUINT ends; or NULL when
+ *   the pattern must always be run. */
 guint *
 bounce_prefilter_add_pattern (BouncePrefilter *pf, const char *pattern)
 {
-  g_autoptr (GPtrArray) words = bounce_pattern_words (pattern);
-  guint *ids;
+  g_autoptr (GPtrArray) sets = bounce_pattern_word_sets (pattern);
+  g_autoptr (GArray) ids = g_array_new (FALSE, FALSE, sizeof (guint));
+  guint end = G_MAXUINT;
 
-  if (words == NULL)
-    return NULL;
-  ids = g_new (guint, words->len + 1);
-  for (guint i = 0; i < words->len; i++)
-    ids[i] = bounce_prefilter_add_word (pf, g_ptr_array_index (words, i));
-  ids[words->len] = G_MAXUINT;
+  if (sets == NULL)
+    {
+      GPtrArray *words = bounce_pattern_words (pattern);
+
+      if (words == NULL)
+        return NULL;
+      sets = g_ptr_array_new_with_free_func ((GDestroyNotify) g_ptr_array_unref);
+      g_ptr_array_add (sets, words);
+    }
+  for (guint i = 0; i < sets->len; i++)
+    {
+      GPtrArray *words = g_ptr_array_index (sets, i);
+
+      if (i > 0)
+        {
+          guint and = BOUNCE_PREFILTER_AND;
+
+          g_array_append_val (ids, and);
+        }
+      for (guint k = 0; k < words->len; k++)
+        {
+          guint id = bounce_prefilter_add_word (pf, g_ptr_array_index (words, k));
+
+          g_array_append_val (ids, id);
+        }
+    }
+  g_array_append_val (ids, end);
   g_atomic_int_set (&pf->ready, 0);
-  return ids;
+  return (guint *) g_array_free (g_steal_pointer (&ids), FALSE);
 }
 
 /* bounce_prefilter_set_enabled: with FALSE every pattern is run (for
@@ -749,14 +840,25 @@ bounce_prefilter_scan (BouncePrefilter *pf, const char *text, gsize len, guint64
 }
 
 /* bounce_prefilter_may_match: whether a pattern with @ids (from
- * bounce_prefilter_add_pattern) can match a text whose words are @seen. */
+ * bounce_prefilter_add_pattern) can match a text whose words are @seen:
+ * whether the text holds a word of each of its sets. */
 gboolean
 bounce_prefilter_may_match (BouncePrefilter *pf, const guint *ids, const guint64 *seen)
 {
   if (ids == NULL || seen == NULL || !pf->on)
     return TRUE;
-  for (; *ids != G_MAXUINT; ids++)
-    if (seen[*ids / 64] & (G_GUINT64_CONSTANT (1) << (*ids % 64)))
-      return TRUE;
-  return FALSE;
+  for (;;)
+    {
+      gboolean held = FALSE;
+
+      for (; *ids < BOUNCE_PREFILTER_AND && !held; ids++)
+        held = (seen[*ids / 64] & (G_GUINT64_CONSTANT (1) << (*ids % 64))) != 0;
+      if (!held)
+        return FALSE;
+      /* The rest of the set, to its end. */
+      while (*ids < BOUNCE_PREFILTER_AND)
+        ids++;
+      if (*ids++ == G_MAXUINT)
+        return TRUE;
+    }
 }

@@ -23,7 +23,7 @@
 #define CACHE_MAGIC "backscatter rules\n"
 /* Raised whenever what is written here, or what reading a rule file
  * gives, changes. */
-#define CACHE_FORMAT 1u
+#define CACHE_FORMAT 2u
 #define NONE G_MAXUINT32
 
 /* ---- writing ------------------------------------------------------------ */
@@ -358,7 +358,8 @@ get_patterns (Reader *rd, GPtrArray *into)
     }
 }
 
-/* The words of an alternative: their ids in the new set's prefilter. */
+/* The words of an alternative: their ids in the new set's prefilter,
+ * sets of them between BOUNCE_PREFILTER_AND, none empty. */
 static guint *
 get_words (Reader *rd)
 {
@@ -377,7 +378,7 @@ get_words (Reader *rd)
     {
       guint32 id = get_u32 (rd);
 
-      if (id >= rd->n_words)
+      if (id == BOUNCE_PREFILTER_AND ? i == 0 || i + 1 == n || ids[i - 1] == BOUNCE_PREFILTER_AND : id >= rd->n_words)
         rd->bad = TRUE;
       ids[i] = rd->bad ? 0 : id;
     }

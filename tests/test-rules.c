@@ -195,6 +195,133 @@ test_pattern_words (void)
     g_test_fail_printf ("%s", failures->str);
 }
 
+/* Patterns and the sets of words bounce_pattern_word_sets() must find,
+ * " | " between sets, the best first ("" for none). */
+static const struct
+{
+  const char *pattern;
+  const char *sets;
+} pattern_word_sets[] = {
+  { "\\bmessage\\s+size\\s+exceeds", "message | size | exceeds" },
+  { "mailer-daemon@(?:googlemail|google|gmail)\\.com", "mailer-daemon@ | googlemail google gmail | .com" },
+  { "^Our\\s+content\\s+checker\\s+found[ \\t]*\\n[ \\t]+(?:virus|viruses|banned\\s+names?)\\s*:",
+    "content | our | checker | found | virus viruses banned" },
+  { "(?:sub)?system failure", "system failure" },
+  { "too\\s+(?:big|large)", "too | big large" }, /* "big" as long as "too": the first found leads */
+  { "user (?:unknown|x)", "user " },             /* the group has an alternative without a word */
+  { "user unknown|no such user", "" },           /* a top-level "|": bounce_pattern_words() decides */
+  { "quota(?= exceeded)", "quota" },             /* a lookahead is not counted */
+  { "abc(*ACCEPT)defghi", "" },                  /* a verb: nothing is sure */
+  { "x?y", "" },
+};
+
+/* Texts the patterns above are tried on: where one matches, each of its
+ * sets has a word in the text. */
+static const char *const word_set_texts[] = {
+  "Message size exceeds the limit",
+  "message  size exceeds",
+  "MAILER-DAEMON@googlemail.com",
+  "mailer-daemon@gmail.com",
+  "Our content checker found\n  virus: X",
+  "Our content checker found\n\tbanned names:",
+  "system failure",
+  "subsystem failure",
+  "too big",
+  "Too  LARGE",
+  "user unknown",
+  "user x",
+  "quota exceeded",
+  "abc",
+  "y",
+};
+
+static void
+test_pattern_word_sets (void)
+{
+  g_autoptr (GString) failures = g_string_new (NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (pattern_word_sets); i++)
+    {
+      const char *pattern = pattern_word_sets[i].pattern;
+      g_autoptr (GPtrArray) sets = bounce_pattern_word_sets (pattern);
+      g_autoptr (GString) got = g_string_new (NULL);
+      g_autoptr (GRegex) re = g_regex_new (pattern, G_REGEX_CASELESS | G_REGEX_MULTILINE, 0, NULL);
+
+      g_assert_nonnull (re);
+      for (guint j = 0; sets && j < sets->len; j++)
+        {
+          GPtrArray *set = g_ptr_array_index (sets, j);
+
+          g_string_append (got, j ? " | " : "");
+          for (guint k = 0; k < set->len; k++)
+            g_string_append_printf (got, "%s%s", k ? " " : "", (char *) g_ptr_array_index (set, k));
+        }
+      if (g_strcmp0 (got->str, pattern_word_sets[i].sets) != 0)
+        g_string_append_printf (failures, "%s: got \"%s\", expected \"%s\"\n", pattern, got->str,
+                                pattern_word_sets[i].sets);
+      for (guint t = 0; sets && t < G_N_ELEMENTS (word_set_texts); t++)
+        {
+          g_autofree char *lower = g_ascii_strdown (word_set_texts[t], -1);
+
+          if (!g_regex_match (re, word_set_texts[t], 0, NULL))
+            continue;
+          for (guint j = 0; j < sets->len; j++)
+            {
+              GPtrArray *set = g_ptr_array_index (sets, j);
+              gboolean held = FALSE;
+
+              for (guint k = 0; k < set->len; k++)
+                held |= strstr (lower, g_ptr_array_index (set, k)) != NULL;
+              if (!held)
+                g_string_append_printf (failures, "%s matches \"%s\", which holds no word of set %u\n", pattern,
+                                        word_set_texts[t], j);
+            }
+        }
+    }
+  if (failures->len)
+    g_test_fail_printf ("%s", failures->str);
+}
+
+/* A prefilter lets a pattern run only on a text holding a word of each
+ * of its sets. */
+static void
+test_prefilter_sets (void)
+{
+  static const struct
+  {
+    const char *text;
+    gboolean may;
+  } texts[] = {
+    { "Message size exceeds the limit", TRUE },
+    { "message size is 10 MB", FALSE },      /* no "exceeds" */
+    { "the size exceeds the limit", FALSE }, /* no "message" */
+    { "EXCEEDS SIZE MESSAGE", TRUE },        /* each set held: the pattern decides */
+    { "", FALSE },
+  };
+  BouncePrefilter *pf = bounce_prefilter_new ();
+  g_autofree guint *ids = bounce_prefilter_add_pattern (pf, "\\bmessage\\s+size\\s+exceeds");
+  g_autofree guint *one = bounce_prefilter_add_pattern (pf, "user unknown|no such user");
+
+  g_assert_nonnull (ids);
+  g_assert_nonnull (one);
+  for (guint i = 0; i < G_N_ELEMENTS (texts); i++)
+    {
+      g_autofree guint64 *seen = g_new0 (guint64, bounce_prefilter_seen_len (pf));
+
+      bounce_prefilter_scan (pf, texts[i].text, strlen (texts[i].text), seen);
+      g_assert_cmpint (bounce_prefilter_may_match (pf, ids, seen), ==, texts[i].may);
+      g_assert_false (bounce_prefilter_may_match (pf, one, seen));
+    }
+  {
+    g_autofree guint64 *seen = g_new0 (guint64, bounce_prefilter_seen_len (pf));
+
+    bounce_prefilter_scan (pf, "No such user here", 17, seen);
+    g_assert_true (bounce_prefilter_may_match (pf, one, seen));
+    g_assert_false (bounce_prefilter_may_match (pf, ids, seen));
+  }
+  bounce_prefilter_free (pf);
+}
+
 /* Patterns and the alternatives bounce_pattern_split() must cut them in,
  * " || " between them ("" when it must not cut). */
 static const struct
@@ -597,6 +724,8 @@ main (int argc, char **argv)
   g_test_add_func ("/rules/user-first", test_user_rules_first);
   g_test_add_func ("/rules/samples", test_samples);
   g_test_add_func ("/rules/pattern-words", test_pattern_words);
+  g_test_add_func ("/rules/pattern-word-sets", test_pattern_word_sets);
+  g_test_add_func ("/rules/prefilter-sets", test_prefilter_sets);
   g_test_add_func ("/rules/pattern-split", test_pattern_split);
   g_test_add_func ("/rules/empty", test_empty_rules);
   g_test_add_func ("/rules/reason-invalid-utf8", test_reason_invalid_utf8);
