@@ -129,8 +129,9 @@ typedef struct _BouncePattern BouncePattern;
 struct _BouncePattern
 {
   char *source;
-  GRegex *re;   /* the checked one; NULL until it first runs for an alternative */
-  GRegex *fast; /* the JIT-compiled one, once it has run often enough */
+  GRegexCompileFlags flags; /* PATTERN_FLAGS for the rules' patterns */
+  GRegex *re;               /* the checked one; NULL until it first runs for an alternative */
+  GRegex *fast;             /* the JIT-compiled one, once it has run often enough */
   gint runs;
   BouncePattern *whole; /* an alternative: the pattern it was cut from */
 };
@@ -141,6 +142,7 @@ struct _BouncePattern
 /* The longest text the checked expression runs over (bytes). */
 #define PATTERN_PLAIN_MAX_TEXT (16 * 1024)
 
+BouncePattern *bounce_pattern_new (const char *source, GRegexCompileFlags flags);
 GRegex *bounce_pattern_re (BouncePattern *p, gssize len);
 GRegex *bounce_pattern_compile (BouncePattern *p);
 void bounce_pattern_free (gpointer data);

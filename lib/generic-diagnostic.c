@@ -87,7 +87,7 @@ bounce_generic_first_code_paragraph (BounceGeneric *g, gsize n)
   g_autoptr (GMatchInfo) code = NULL;
   int cs, ce;
 
-  if (!g_regex_match_full (bounce_generic_phrases ()->code, g->text, n, 0, 0, &code, NULL))
+  if (!g_regex_match_full (bounce_pattern_re (bounce_generic_phrases ()->code, n), g->text, n, 0, 0, &code, NULL))
     return NULL;
   g_match_info_fetch_pos (code, 0, &cs, &ce);
   return bounce_generic_paragraph_at (g->text, n, cs, ce);

@@ -214,20 +214,11 @@ phrase_source (const char *pattern)
  * its parts are compiled as the rules' patterns are (PATTERN_FLAGS). */
 struct _BouncePhrases
 {
-  GRegex *whole;
+  BouncePattern *whole;
   guint n;
   BouncePattern **parts;
   guint **words; /* of each part, in the phrases' prefilter; NULL: run always */
 };
-
-static BouncePattern *
-phrase_part (const char *source)
-{
-  BouncePattern *part = g_new0 (BouncePattern, 1);
-
-  part->source = g_strdup (source);
-  return part;
-}
 
 static BouncePhrases *
 phrases_new (BouncePrefilter *pf, const char *pattern)
@@ -238,8 +229,7 @@ phrases_new (BouncePrefilter *pf, const char *pattern)
   BouncePhrases *ph = g_new0 (BouncePhrases, 1);
   guint n = alts ? g_strv_length (alts) : 0;
 
-  ph->whole = g_regex_new (source, PATTERN_FLAGS, 0, NULL);
-  g_assert (ph->whole != NULL);
+  ph->whole = bounce_pattern_new (source, PATTERN_FLAGS);
   ph->parts = g_new0 (BouncePattern *, n + 1);
   ph->words = g_new0 (guint *, n + 1);
   for (guint i = 0; i < n; i++)
@@ -252,10 +242,10 @@ phrases_new (BouncePrefilter *pf, const char *pattern)
           continue;
         }
       ph->words[ph->n] = words;
-      ph->parts[ph->n++] = phrase_part (alts[i]);
+      ph->parts[ph->n++] = bounce_pattern_new (alts[i], PATTERN_FLAGS);
     }
   if (n == 0 || rest->len > 0)
-    ph->parts[ph->n++] = phrase_part (n == 0 ? source : rest->str);
+    ph->parts[ph->n++] = bounce_pattern_new (n == 0 ? source : rest->str, PATTERN_FLAGS);
   return ph;
 }
 
@@ -272,7 +262,7 @@ phrases_match (const BouncePhrases *ph, const char *s, gsize len, const guint64 
 
   /* (Without the prefilter, as tests compare, the whole pattern.) */
   if (!bounce_prefilter_get_enabled (p->words))
-    return g_regex_match_full (ph->whole, s, len, 0, 0, mi, NULL);
+    return g_regex_match_full (bounce_pattern_re (ph->whole, len), s, len, 0, 0, mi, NULL);
   if (words == NULL)
     {
       words = seen = g_new0 (guint64, bounce_prefilter_seen_len (p->words));
@@ -290,35 +280,37 @@ phrases_match (const BouncePhrases *ph, const char *s, gsize len, const guint64 
     }
   if (first == G_MAXSIZE)
     return FALSE;
-  return g_regex_match_full (ph->whole, s, len, first, G_REGEX_MATCH_ANCHORED, mi, NULL);
+  return g_regex_match_full (bounce_pattern_re (ph->whole, len - first), s, len, first, G_REGEX_MATCH_ANCHORED, mi,
+                             NULL);
 }
 
 static gpointer
 phrases_init (gpointer data)
 {
   BounceGenericPhrases *p = g_new0 (BounceGenericPhrases, 1);
-  GRegexCompileFlags f = G_REGEX_CASELESS | G_REGEX_OPTIMIZE;
 
   p->words = bounce_prefilter_new ();
   p->failure = phrases_new (p->words, FAILURE_PHRASES);
   p->delay = phrases_new (p->words, DELAY_PHRASES);
   p->content = phrases_new (p->words, CONTENT_PHRASES);
   p->challenge = phrases_new (p->words, CHALLENGE_PHRASES);
-  p->sender = g_regex_new (SENDER_NAMES, f, 0, NULL);
-  p->weak_sender = g_regex_new (WEAK_SENDER_NAMES, f, 0, NULL);
+  p->sender = bounce_pattern_new (SENDER_NAMES, G_REGEX_CASELESS);
+  p->weak_sender = bounce_pattern_new (WEAK_SENDER_NAMES, G_REGEX_CASELESS);
   /* An SMTP reply code or an RFC 3463 status standing as a word. */
-  p->code = g_regex_new ("(?<![\\w.:/-])(?:[45][0-9][0-9](?:[ -]|$)|[245]\\.[0-9]{1,3}\\.[0-9]{1,3}(?![\\w.]))",
-                         G_REGEX_MULTILINE | G_REGEX_OPTIMIZE, 0, NULL);
+  p->code = bounce_pattern_new ("(?<![\\w.:/-])(?:[45][0-9][0-9](?:[ -]|$)|[245]\\.[0-9]{1,3}\\.[0-9]{1,3}(?![\\w.]))",
+                                G_REGEX_MULTILINE);
   /* Words that say a line's address is the recipient. */
-  p->near = g_regex_new ("RCPT TO|recipient|addressed to|address(?:ee)?|\\bfor <|\\bto <|"
-                         "destinataire|empf[äa]nger|destinatario|destinatário|ontvanger|odbiorc|получател|"
-                         "宛先|收件人|收件者|수신자|받는 사람|user|mailbox|account|"
-                         "mottagare|modtager|mottaker|vastaanottaja|příjemc|príjemc|címzett|destinatar|alıcı|παραλήπτ|"
-                         "одержувач|получател|primatelj|penerima|người nhận|" FAILURE_PHRASES,
-                         f, 0, NULL);
-  p->address = g_regex_new ("(?:\"[^\"\\n]{1,64}\"|[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+)"
-                            "@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+",
-                            G_REGEX_OPTIMIZE, 0, NULL);
+  p->near =
+      bounce_pattern_new ("RCPT TO|recipient|addressed to|address(?:ee)?|\\bfor <|\\bto <|"
+                          "destinataire|empf[äa]nger|destinatario|destinatário|ontvanger|odbiorc|получател|"
+                          "宛先|收件人|收件者|수신자|받는 사람|user|mailbox|account|"
+                          "mottagare|modtager|mottaker|vastaanottaja|příjemc|príjemc|címzett|destinatar|alıcı|παραλήπτ|"
+                          "одержувач|получател|primatelj|penerima|người nhận|" FAILURE_PHRASES,
+                          G_REGEX_CASELESS);
+  p->address =
+      bounce_pattern_new ("(?:\"[^\"\\n]{1,64}\"|[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+)"
+                          "@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+",
+                          0);
   return p;
 }
 
@@ -331,11 +323,11 @@ bounce_generic_phrases (void)
 }
 
 gboolean
-bounce_generic_says (GRegex *re, const char *s, gssize len)
+bounce_generic_says (BouncePattern *p, const char *s, gssize len)
 {
   if (s == NULL || !g_utf8_validate (s, len, NULL))
     return FALSE;
-  return g_regex_match_full (re, s, len, 0, 0, NULL, NULL);
+  return g_regex_match_full (bounce_pattern_re (p, len), s, len, 0, 0, NULL, NULL);
 }
 
 /* Whether a phrase of @ph is in @s (@len bytes, or -1; NULL: none);
@@ -375,11 +367,12 @@ match_text (GMatchInfo *mi)
 /* What of @s (@len bytes, or -1) @re matched, or NULL.
  * Returns: (transfer full) (nullable) */
 static char *
-said (GRegex *re, const char *s, gssize len)
+said (BouncePattern *p, const char *s, gssize len)
 {
   g_autoptr (GMatchInfo) mi = NULL;
 
-  if (s == NULL || !g_utf8_validate (s, len, NULL) || !g_regex_match_full (re, s, len, 0, 0, &mi, NULL))
+  if (s == NULL || !g_utf8_validate (s, len, NULL)
+      || !g_regex_match_full (bounce_pattern_re (p, len), s, len, 0, 0, &mi, NULL))
     return NULL;
   return match_text (mi);
 }
@@ -653,13 +646,12 @@ bounce_generic_challenge (BounceGeneric *g)
 {
   g_autofree char *subject = bounce_header_text (GMIME_OBJECT (g->message), "Subject");
   gsize n = MIN (g->text_len, (gsize) CHALLENGE_TEXT_BYTES);
-  static GRegex *confirm;
+  static BouncePattern *confirm;
   static gsize once;
 
   if (g_once_init_enter (&once))
     {
-      confirm = g_regex_new ("confirm|verif|bestätig|conferm|bevestig|potwierd|подтвер|確認|确认|확인",
-                             G_REGEX_CASELESS | G_REGEX_OPTIMIZE, 0, NULL);
+      confirm = bounce_pattern_new (CONFIRM_WORDS, G_REGEX_CASELESS);
       g_once_init_leave (&once, 1);
     }
   while (n > 0 && n < g->text_len && (g->text[n] & 0xc0) == 0x80)

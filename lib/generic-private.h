@@ -8,16 +8,21 @@
 
 #include "bounce-private.h"
 
+/* The words of a Subject that asks to confirm: a challenge's
+ * (bounce_generic_challenge, and the second look's foresight of it). */
+#define CONFIRM_WORDS "confirm|verif|bestätig|conferm|bevestig|potwierd|подтвер|確認|确认|확인"
+
 /* A phrase pattern, ready for long texts (generic-evidence.c). */
 typedef struct _BouncePhrases BouncePhrases;
 
-/* The phrases and patterns the generic reader looks for, compiled once;
- * @words: the words of the phrases' alternatives. */
+/* The phrases and patterns the generic reader looks for, each compiled
+ * the first time it runs (BouncePattern); @words: the words of the
+ * phrases' alternatives. */
 typedef struct
 {
   BouncePrefilter *words;
   BouncePhrases *failure, *delay, *content, *challenge;
-  GRegex *sender, *weak_sender, *code, *near, *address;
+  BouncePattern *sender, *weak_sender, *code, *near, *address;
 } BounceGenericPhrases;
 
 /* How the recipients the reader holds were found before it weighed the
@@ -30,7 +35,7 @@ typedef enum
 } Found;
 
 const BounceGenericPhrases *bounce_generic_phrases (void);
-gboolean bounce_generic_says (GRegex *re, const char *s, gssize len);
+gboolean bounce_generic_says (BouncePattern *p, const char *s, gssize len);
 gboolean bounce_generic_says_phrase (const BouncePhrases *ph, const char *s, gssize len);
 void bounce_generic_signal_add (BounceGeneric *g, const char *what, const char *seen);
 BounceKind bounce_generic_weigh (BounceGeneric *g, gsize stop, gboolean original, Found found);

@@ -90,21 +90,21 @@ listed_after (GPtrArray *r, const char *rest, const char *diagnostic)
 static void
 generic_recipients (GPtrArray *r, const char *text, gsize len, gsize stop)
 {
-  static GRegex *line_re;
+  static BouncePattern *line_re;
   static gsize once;
   g_autoptr (GMatchInfo) mi = NULL;
 
   if (g_once_init_enter (&once))
     {
-      line_re = g_regex_new ("^[ \\t>]*(?:<|\"|RCPT TO:<?|To:\\s*<?|Recipient:\\s*<?)?"
-                             "([^\\s<>\"()@,;:]+@[A-Za-z0-9.-]+\\.[A-Za-z]{2,})>?[\"]?"
-                             "[:;,]?(.*)$",
-                             G_REGEX_MULTILINE | G_REGEX_CASELESS | G_REGEX_OPTIMIZE, 0, NULL);
+      line_re = bounce_pattern_new ("^[ \\t>]*(?:<|\"|RCPT TO:<?|To:\\s*<?|Recipient:\\s*<?)?"
+                                    "([^\\s<>\"()@,;:]+@[A-Za-z0-9.-]+\\.[A-Za-z]{2,})>?[\"]?"
+                                    "[:;,]?(.*)$",
+                                    G_REGEX_MULTILINE | G_REGEX_CASELESS);
       g_once_init_leave (&once, 1);
     }
   if (stop > len)
     stop = len;
-  g_regex_match_full (line_re, text, stop, 0, 0, &mi, NULL);
+  g_regex_match_full (bounce_pattern_re (line_re, stop), text, stop, 0, 0, &mi, NULL);
   while (g_match_info_matches (mi) && r->len < BOUNCE_MAX_RECIPIENTS)
     {
       int s, e;
@@ -172,25 +172,27 @@ bounce_generic_finds_coded (const char *text, gsize len, gsize stop)
 static void
 daemon_recipients (GPtrArray *r, GMimeMessage *msg, const char *text, gsize len, gsize stop)
 {
-  static GRegex *from_re, *line_re;
+  static BouncePattern *from_re, *line_re;
   static gsize once;
   g_autofree char *from = bounce_header_text (GMIME_OBJECT (msg), "From");
   g_autoptr (GMatchInfo) mi = NULL;
 
   if (g_once_init_enter (&once))
     {
-      from_re = g_regex_new ("mailer-?daemon|postmaster|mail delivery (?:sub)?system",
-                             G_REGEX_CASELESS | G_REGEX_OPTIMIZE, 0, NULL);
-      line_re = g_regex_new ("^(?=[^\\n]*(?<![.@])\\b(?:unknown|no such|not found|unable to|does ?n[o']t exist|invalid|"
-                             "rejected|refused|unavailable|disabled|over ?quota|is full|undeliverable|"
-                             "could not be "
-                             "delivered|failed)\\b)[^\\n]*?<?([^\\s<>\"()@,;:]+@[A-Za-z0-9.-]+\\.[A-Za-z]{2,})>?",
-                             G_REGEX_CASELESS | G_REGEX_MULTILINE | G_REGEX_OPTIMIZE, 0, NULL);
+      from_re = bounce_pattern_new ("mailer-?daemon|postmaster|mail delivery (?:sub)?system", G_REGEX_CASELESS);
+      line_re =
+          bounce_pattern_new ("^(?=[^\\n]*(?<![.@])\\b(?:unknown|no such|not found|unable to|does ?n[o']t "
+                              "exist|invalid|"
+                              "rejected|refused|unavailable|disabled|over ?quota|is full|undeliverable|"
+                              "could not be "
+                              "delivered|failed)\\b)[^\\n]*?<?([^\\s<>\"()@,;:]+@[A-Za-z0-9.-]+\\.[A-Za-z]{2,})>?",
+                              G_REGEX_CASELESS | G_REGEX_MULTILINE);
       g_once_init_leave (&once, 1);
     }
-  if (from == NULL || !g_utf8_validate (from, -1, NULL) || !g_regex_match (from_re, from, 0, NULL))
+  if (from == NULL || !g_utf8_validate (from, -1, NULL)
+      || !g_regex_match (bounce_pattern_re (from_re, -1), from, 0, NULL))
     return;
-  g_regex_match_full (line_re, text, MIN (stop, len), 0, 0, &mi, NULL);
+  g_regex_match_full (bounce_pattern_re (line_re, MIN (stop, len)), text, MIN (stop, len), 0, 0, &mi, NULL);
   while (g_match_info_matches (mi) && r->len < BOUNCE_MAX_RECIPIENTS)
     {
       g_autofree char *addr = g_match_info_fetch (mi, 1);
@@ -266,7 +268,7 @@ fields_only (const char *text, gsize n)
 gsize
 bounce_generic_original (const char *text, gsize len)
 {
-  static GRegex *re;
+  static BouncePattern *re;
   static gsize once;
   g_autoptr (GMatchInfo) mi = NULL;
   int s, e;
@@ -280,11 +282,11 @@ bounce_generic_original (const char *text, gsize len)
 
   if (g_once_init_enter (&once))
     {
-      re = g_regex_new ("^(?:>[ \\t]?)*[ \\t]*(Message-ID|From|Subject|Received|Return-Path|Date|To):[ \\t]*\\S",
-                        G_REGEX_MULTILINE | G_REGEX_CASELESS | G_REGEX_OPTIMIZE, 0, NULL);
+      re = bounce_pattern_new ("^(?:>[ \\t]?)*[ \\t]*(Message-ID|From|Subject|Received|Return-Path|Date|To):[ \\t]*\\S",
+                               G_REGEX_MULTILINE | G_REGEX_CASELESS);
       g_once_init_leave (&once, 1);
     }
-  if (!g_regex_match_full (re, text, len, 0, 0, &mi, NULL))
+  if (!g_regex_match_full (bounce_pattern_re (re, len), text, len, 0, 0, &mi, NULL))
     return G_MAXSIZE;
   while (g_match_info_matches (mi))
     {
@@ -362,18 +364,18 @@ bounce_generic_original (const char *text, gsize len)
 static const char *
 dsn_fields_in_text (const char *text, gsize len)
 {
-  static GRegex *re;
+  static BouncePattern *re;
   static gsize once;
   g_autoptr (GMatchInfo) mi = NULL;
   int s, e;
 
   if (g_once_init_enter (&once))
     {
-      re = g_regex_new ("^(Reporting-MTA|Final-Recipient):[^\n]*\n(?:[^\n]*\n){0,12}?Action:",
-                        G_REGEX_MULTILINE | G_REGEX_CASELESS | G_REGEX_OPTIMIZE, 0, NULL);
+      re = bounce_pattern_new ("^(Reporting-MTA|Final-Recipient):[^\n]*\n(?:[^\n]*\n){0,12}?Action:",
+                               G_REGEX_MULTILINE | G_REGEX_CASELESS);
       g_once_init_leave (&once, 1);
     }
-  if (!g_regex_match_full (re, text, len, 0, 0, &mi, NULL))
+  if (!g_regex_match_full (bounce_pattern_re (re, len), text, len, 0, 0, &mi, NULL))
     return NULL;
   g_match_info_fetch_pos (mi, 0, &s, &e);
   return text + s;
@@ -387,7 +389,7 @@ add_addresses (GPtrArray *out, const char *value)
 
   if (value == NULL || !g_utf8_validate (value, -1, NULL))
     return;
-  g_regex_match (bounce_generic_phrases ()->address, value, 0, &mi);
+  g_regex_match (bounce_pattern_re (bounce_generic_phrases ()->address, -1), value, 0, &mi);
   while (g_match_info_matches (mi))
     {
       g_autofree char *a = g_match_info_fetch (mi, 0);
@@ -488,7 +490,7 @@ text_recipients (BounceGeneric *g, gsize stop, BounceOriginal *o)
 
   if (!g_utf8_validate (g->text, n, NULL))
     return;
-  g_regex_match_full (p->address, g->text, n, 0, 0, &mi, NULL);
+  g_regex_match_full (bounce_pattern_re (p->address, n), g->text, n, 0, 0, &mi, NULL);
   while (g_match_info_matches (mi) && looked++ < MAX_ADDRESSES_LOOKED && r->len < BOUNCE_MAX_RECIPIENTS)
     {
       g_autofree char *raw = g_match_info_fetch (mi, 0);
@@ -528,7 +530,8 @@ text_recipients (BounceGeneric *g, gsize stop, BounceOriginal *o)
       g_autoptr (GMatchInfo) sm = NULL;
       g_autofree char *a = NULL;
 
-      if (subject && g_utf8_validate (subject, -1, NULL) && g_regex_match (p->address, subject, 0, &sm))
+      if (subject && g_utf8_validate (subject, -1, NULL)
+          && g_regex_match (bounce_pattern_re (p->address, -1), subject, 0, &sm))
         {
           g_autofree char *raw = g_match_info_fetch (sm, 0);
 

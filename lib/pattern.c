@@ -5,6 +5,18 @@
  */
 #include "bounce-private.h"
 
+/* bounce_pattern_new: a pattern of @source, compiled with @flags when it
+ * first runs. Returns: (transfer full) */
+BouncePattern *
+bounce_pattern_new (const char *source, GRegexCompileFlags flags)
+{
+  BouncePattern *p = g_new0 (BouncePattern, 1);
+
+  p->source = g_strdup (source);
+  p->flags = flags;
+  return p;
+}
+
 void
 bounce_pattern_free (gpointer data)
 {
@@ -44,7 +56,7 @@ pattern_plain (BouncePattern *p)
 
   if (G_LIKELY (re != NULL))
     return re;
-  re = g_regex_new (p->source, PATTERN_FLAGS, 0, NULL);
+  re = g_regex_new (p->source, p->flags, 0, NULL);
   /* An alternative that does not compile alone (none should): the whole
    * pattern matches whenever it would. A whole pattern of rules loaded
    * from their cache that does not compile matches nothing. */
@@ -64,7 +76,7 @@ bounce_pattern_compile (BouncePattern *p)
 
   if (G_LIKELY (re != NULL))
     return re;
-  re = g_regex_new (p->source, PATTERN_FLAGS | G_REGEX_OPTIMIZE, 0, NULL);
+  re = g_regex_new (p->source, p->flags | G_REGEX_OPTIMIZE, 0, NULL);
   if (re == NULL)
     re = g_regex_ref (pattern_plain (p));
   return publish (&p->fast, re);

@@ -101,7 +101,7 @@ bounce_recipients_merge (GPtrArray *recipients, GPtrArray *found)
 static char *
 command_in (const char *text, gsize len)
 {
-  static GRegex *re;
+  static BouncePattern *re;
   static gsize once;
   g_autoptr (GMatchInfo) mi = NULL;
   g_autofree char *found = NULL;
@@ -109,12 +109,12 @@ command_in (const char *text, gsize len)
 
   if (g_once_init_enter (&once))
     {
-      re = g_regex_new ("(?:in reply to (?:end of )?|after (?:end of )?|^>>> )"
-                        "(DATA|RCPT(?: TO)?|MAIL(?: FROM)?|HELO|EHLO|STARTTLS|AUTH)\\b",
-                        G_REGEX_CASELESS | G_REGEX_MULTILINE | G_REGEX_OPTIMIZE, 0, NULL);
+      re = bounce_pattern_new ("(?:in reply to (?:end of )?|after (?:end of )?|^>>> )"
+                               "(DATA|RCPT(?: TO)?|MAIL(?: FROM)?|HELO|EHLO|STARTTLS|AUTH)\\b",
+                               G_REGEX_CASELESS | G_REGEX_MULTILINE);
       g_once_init_leave (&once, 1);
     }
-  if (text == NULL || !g_regex_match_full (re, text, len, 0, 0, &mi, NULL))
+  if (text == NULL || !g_regex_match_full (bounce_pattern_re (re, len), text, len, 0, 0, &mi, NULL))
     return NULL;
   found = g_match_info_fetch (mi, 1);
   word = g_ascii_strup (found, -1);

@@ -334,14 +334,9 @@ get_strv (Reader *rd)
 static BouncePattern *
 get_pattern (Reader *rd, gboolean may_be_null)
 {
-  char *source = get_str (rd, may_be_null);
-  BouncePattern *p;
+  g_autofree char *source = get_str (rd, may_be_null);
 
-  if (source == NULL)
-    return NULL;
-  p = g_new0 (BouncePattern, 1);
-  p->source = source;
-  return p;
+  return source ? bounce_pattern_new (source, PATTERN_FLAGS) : NULL;
 }
 
 static void

@@ -101,8 +101,7 @@ compile (Ctx *ctx, const char *pattern)
       fail (ctx, "bad pattern: %s", err->message);
       return NULL;
     }
-  p = g_new0 (BouncePattern, 1);
-  p->source = g_strdup (pattern);
+  p = bounce_pattern_new (pattern, PATTERN_FLAGS);
   p->re = re;
   return p;
 }
@@ -126,8 +125,7 @@ test_new (Ctx *ctx, BounceRules *rules, const char *pattern, gboolean words)
   t->words = g_new0 (guint *, t->n);
   for (guint i = 0; split && i < t->n; i++)
     {
-      t->alts[i] = g_new0 (BouncePattern, 1);
-      t->alts[i]->source = g_strdup (split[i]);
+      t->alts[i] = bounce_pattern_new (split[i], PATTERN_FLAGS);
       t->alts[i]->whole = whole;
     }
   if (split == NULL)

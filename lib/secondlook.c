@@ -88,10 +88,10 @@ static const char *const sender_names[] = {
 static gpointer
 senders_init (gpointer data)
 {
-  static GRegex *senders[G_N_ELEMENTS (sender_names)];
+  static BouncePattern *senders[G_N_ELEMENTS (sender_names)];
 
   for (guint i = 0; i < G_N_ELEMENTS (sender_names); i++)
-    senders[i] = g_regex_new (sender_names[i], G_REGEX_CASELESS | G_REGEX_OPTIMIZE, 0, NULL);
+    senders[i] = bounce_pattern_new (sender_names[i], G_REGEX_CASELESS);
   return senders;
 }
 
@@ -117,7 +117,7 @@ static Sender
 says_report_sender (const char *name, const char *raw, gsize n)
 {
   static GOnce once = G_ONCE_INIT;
-  GRegex *const *senders;
+  BouncePattern *const *senders;
   g_autofree char *text = NULL;
 
   if (strcmp (name, "return-path") == 0)
@@ -151,14 +151,13 @@ says_report_sender (const char *name, const char *raw, gsize n)
 static gboolean
 asks_to_confirm (const char *raw, gsize n)
 {
-  static GRegex *confirm;
+  static BouncePattern *confirm;
   static gsize once;
   g_autofree char *text = NULL;
 
   if (g_once_init_enter (&once))
     {
-      confirm = g_regex_new ("confirm|verif|bestätig|conferm|bevestig|potwierd|подтвер|確認|确认|확인",
-                             G_REGEX_CASELESS | G_REGEX_OPTIMIZE, 0, NULL);
+      confirm = bounce_pattern_new (CONFIRM_WORDS, G_REGEX_CASELESS);
       g_once_init_leave (&once, 1);
     }
   if (memchr (raw, '\0', n))
