@@ -255,6 +255,8 @@ measure checkord "$bin" check
 stdin=$bounce
 measure filterbnc "$bin" filter
 measure checkbnc "$bin" check
+# The same bounce from a server no rule describes: the format-free reader.
+measure checkfree "$bin" check --rules "$tmp/rules-none"
 stdin=/dev/null
 runs=$saved_runs
 
@@ -398,13 +400,15 @@ echo "  bounce:   ${bounce#"$corpus"/} ($(wc -c <"$bounce") bytes)"
 printf '%-40s %9s %10s\n' "command" "wall ms" "/ floor"
 for row in "floor:start-up floor (bench/startup-floor)" "catord:cat < ordinary" \
            "filterord:backscatter filter < ordinary" "checkord:backscatter check < ordinary" \
-           "filterbnc:backscatter filter < bounce" "checkbnc:backscatter check < bounce"; do
+           "filterbnc:backscatter filter < bounce" "checkbnc:backscatter check < bounce" \
+           "checkfree:backscatter check < bounce, no formats"; do
   name=${row%%:*}
   eval "w=\$${name}_wall"
   # shellcheck disable=SC2154 # w is set by the eval
   printf '%-40s %9s %10s\n' "${row#*:}" "$(ms "$w")" "$(ratio "$w" "$floor_wall")"
 done
-echo "bounce over the floor: filter +$(ms "$(awk "BEGIN { print $filterbnc_wall - $floor_wall }")") ms, check +$(ms "$(awk "BEGIN { print $checkbnc_wall - $floor_wall }")") ms"
+echo "bounce over the floor: filter +$(ms "$(awk "BEGIN { print $filterbnc_wall - $floor_wall }")") ms, check +$(ms "$(awk "BEGIN { print $checkbnc_wall - $floor_wall }")") ms," \
+     "no format rule +$(ms "$(awk "BEGIN { print $checkfree_wall - $floor_wall }")") ms"
 
 if [ "${BENCH_BIG:-0}" != 0 ]; then
   echo
