@@ -407,7 +407,6 @@ gboolean bounce_second_look (const char *data, gsize length, gsize hend, BounceR
 char *bounce_second_look_header (const char *data, gsize hend, const char *name);
 char *bounce_second_look_text (const char *data, gsize length, gsize hend, gsize *len, gboolean *later,
                                gboolean *original);
-const char *const *bounce_triage_sender_names (void);
 /* What the second look at a message knows of it, for the rules. */
 typedef struct
 {

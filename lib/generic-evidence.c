@@ -155,6 +155,9 @@ enum
 
 #define WEAK_SENDER_NAMES "no-?reply|do-?not-?reply|bounce|notif|daemon|auto"
 
+/* A Subject that asks to confirm. */
+#define CONFIRM_WORDS "confirm|verif|bestätig|conferm|bevestig|potwierd|подтвер|確認|确认|확인"
+
 /* A phrase pattern whose blanks match any run of white space, a line
  * break too: reports wrap their sentences anywhere. " ?" becomes "\s*".
  * Returns: (transfer full) */
@@ -294,8 +297,8 @@ phrases_init (gpointer data)
   p->delay = phrases_new (p->words, DELAY_PHRASES);
   p->content = phrases_new (p->words, CONTENT_PHRASES);
   p->challenge = phrases_new (p->words, CHALLENGE_PHRASES);
-  p->sender = bounce_pattern_new (SENDER_NAMES, G_REGEX_CASELESS);
-  p->weak_sender = bounce_pattern_new (WEAK_SENDER_NAMES, G_REGEX_CASELESS);
+  p->sender = bounce_generic_senders ()->system;
+  p->weak_sender = bounce_generic_senders ()->role;
   /* An SMTP reply code or an RFC 3463 status standing as a word. */
   p->code = bounce_pattern_new ("(?<![\\w.:/-])(?:[45][0-9][0-9](?:[ -]|$)|[245]\\.[0-9]{1,3}\\.[0-9]{1,3}(?![\\w.]))",
                                 G_REGEX_MULTILINE);
@@ -312,6 +315,25 @@ phrases_init (gpointer data)
                           "@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+",
                           0);
   return p;
+}
+
+static gpointer
+senders_init (gpointer data)
+{
+  static BounceSenderPatterns s;
+
+  s.system = bounce_pattern_new (SENDER_NAMES, G_REGEX_CASELESS);
+  s.role = bounce_pattern_new (WEAK_SENDER_NAMES, G_REGEX_CASELESS);
+  s.confirm = bounce_pattern_new (CONFIRM_WORDS, G_REGEX_CASELESS);
+  return &s;
+}
+
+const BounceSenderPatterns *
+bounce_generic_senders (void)
+{
+  static GOnce once = G_ONCE_INIT;
+
+  return g_once (&once, senders_init, NULL);
 }
 
 const BounceGenericPhrases *
@@ -646,17 +668,10 @@ bounce_generic_challenge (BounceGeneric *g)
 {
   g_autofree char *subject = bounce_header_text (GMIME_OBJECT (g->message), "Subject");
   gsize n = MIN (g->text_len, (gsize) CHALLENGE_TEXT_BYTES);
-  static BouncePattern *confirm;
-  static gsize once;
 
-  if (g_once_init_enter (&once))
-    {
-      confirm = bounce_pattern_new (CONFIRM_WORDS, G_REGEX_CASELESS);
-      g_once_init_leave (&once, 1);
-    }
   while (n > 0 && n < g->text_len && (g->text[n] & 0xc0) == 0x80)
     n--;
-  if (!bounce_generic_says (confirm, subject, -1))
+  if (!bounce_generic_says (bounce_generic_senders ()->confirm, subject, -1))
     return NULL;
   return said_in_text (bounce_generic_phrases ()->challenge, g, n);
 }

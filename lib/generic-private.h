@@ -8,9 +8,16 @@
 
 #include "bounce-private.h"
 
-/* The words of a Subject that asks to confirm: a challenge's
- * (bounce_generic_challenge, and the second look's foresight of it). */
-#define CONFIRM_WORDS "confirm|verif|bestätig|conferm|bevestig|potwierd|подтвер|確認|确认|확인"
+/* The patterns of a sender and a Subject the reader weighs, which the
+ * second look also needs (secondlook.c) without the reader's phrases:
+ * a mail system's From, a role address's From, a Subject that asks to
+ * confirm (a challenge's). Each compiled when it first runs. */
+typedef struct
+{
+  BouncePattern *system, *role, *confirm;
+} BounceSenderPatterns;
+
+const BounceSenderPatterns *bounce_generic_senders (void);
 
 /* A phrase pattern, ready for long texts (generic-evidence.c). */
 typedef struct _BouncePhrases BouncePhrases;

@@ -73,35 +73,6 @@ header_text (const char *raw, gsize n)
   return g_strstrip (text);
 }
 
-/* The names the format-free reader takes for a mail system's From and
- * for a role address's (generic-evidence.c's SENDER_NAMES and
- * WEAK_SENDER_NAMES), compiled here on their own: compiling all of the
- * reader's phrases costs as much as a whole `check` of the message.
- * tests/test-triage.c checks that they are the reader's. */
-static const char *const sender_names[] = {
-  "mailer-?daemon|post_?master|mail ?delivery|delivery ?(?:sub)?system|"
-  "mail ?(?:system|administrator|admin|master|server|gateway)|system ?administrator|"
-  "\\bmta\\b|smtp|mailer\\b|maildelivery|administrateur|systemverwalter",
-  "no-?reply|do-?not-?reply|bounce|notif|daemon|auto",
-};
-
-static gpointer
-senders_init (gpointer data)
-{
-  static BouncePattern *senders[G_N_ELEMENTS (sender_names)];
-
-  for (guint i = 0; i < G_N_ELEMENTS (sender_names); i++)
-    senders[i] = bounce_pattern_new (sender_names[i], G_REGEX_CASELESS);
-  return senders;
-}
-
-/* bounce_triage_sender_names: the patterns above, for the test. */
-const char *const *
-bounce_triage_sender_names (void)
-{
-  return sender_names;
-}
-
 /* What a From or a Return-Path says of the sender, to the format-free
  * reader (bounce_generic_weigh). */
 typedef enum
@@ -116,8 +87,7 @@ typedef enum
 static Sender
 says_report_sender (const char *name, const char *raw, gsize n)
 {
-  static GOnce once = G_ONCE_INIT;
-  BouncePattern *const *senders;
+  const BounceSenderPatterns *senders;
   g_autofree char *text = NULL;
 
   if (strcmp (name, "return-path") == 0)
@@ -139,11 +109,11 @@ says_report_sender (const char *name, const char *raw, gsize n)
     return SENDER_NONE;
   if (memchr (raw, '\0', n))
     return SENDER_SYSTEM;
-  senders = g_once (&once, senders_init, NULL);
+  senders = bounce_generic_senders ();
   text = header_text (raw, n);
-  return bounce_generic_says (senders[0], text, -1)   ? SENDER_SYSTEM
-         : bounce_generic_says (senders[1], text, -1) ? SENDER_ROLE
-                                                      : SENDER_NONE;
+  return bounce_generic_says (senders->system, text, -1) ? SENDER_SYSTEM
+         : bounce_generic_says (senders->role, text, -1) ? SENDER_ROLE
+                                                         : SENDER_NONE;
 }
 
 /* Whether a Subject may ask to confirm, as the format-free reader's
@@ -151,19 +121,12 @@ says_report_sender (const char *name, const char *raw, gsize n)
 static gboolean
 asks_to_confirm (const char *raw, gsize n)
 {
-  static BouncePattern *confirm;
-  static gsize once;
   g_autofree char *text = NULL;
 
-  if (g_once_init_enter (&once))
-    {
-      confirm = bounce_pattern_new (CONFIRM_WORDS, G_REGEX_CASELESS);
-      g_once_init_leave (&once, 1);
-    }
   if (memchr (raw, '\0', n))
     return TRUE;
   text = header_text (raw, n);
-  return bounce_generic_says (confirm, text, -1);
+  return bounce_generic_says (bounce_generic_senders ()->confirm, text, -1);
 }
 
 /* The forms a header value may take once GMime has read it: unfolded,
