@@ -172,7 +172,7 @@ append_string (GString *out, const char *s)
   g_autofree char *valid = NULL;
   const char *run;
 
-  if (!g_utf8_validate (s, -1, NULL))
+  if (!bounce_utf8_valid (s, strlen (s)))
     s = valid = g_utf8_make_valid (s, -1);
   g_string_append_c (out, '"');
   for (run = s; *s; s++)

@@ -624,6 +624,10 @@ bounce_utf8 (const char *s, gssize len)
     len = strlen (s);
   if ((gsize) len > BOUNCE_MAX_FIELD_BYTES)
     len = BOUNCE_MAX_FIELD_BYTES;
+  /* Most text is valid: copied after the check, which costs less than
+   * g_utf8_make_valid()'s. */
+  if (bounce_utf8_valid (s, len))
+    return g_strndup (s, len);
   return g_utf8_make_valid (s, len);
 }
 
