@@ -146,7 +146,7 @@ check_second_look_text (const uint8_t *data, size_t size)
   g_autofree char *lf = bounce_bare_cr_to_lf ((const char *) data, &len);
   const char *d = lf ? lf : (const char *) data;
   g_autofree char *seen = NULL, *parsed = NULL;
-  g_autoptr (GMimeMessage) msg = NULL;
+  g_autoptr (GMimeObject) msg = NULL;
   gboolean later = FALSE, original = FALSE;
   BounceWalk w = { 0 };
 
@@ -157,20 +157,20 @@ check_second_look_text (const uint8_t *data, size_t size)
   if (hend == 0 || hend > BOUNCE_MAX_HEADER_BYTES
       || (seen = bounce_second_look_text (d, len, hend, &seen_len, &later, &original)) == NULL)
     return;
-  msg = bounce_parse_message_bytes (d, len);
+  msg = bounce_parse_part_bytes (d, len);
   if (msg == NULL)
     g_error ("the second look reads a text, the parse no message");
   for (guint i = 0; i < 2; i++)
     {
       g_autofree char *look = bounce_second_look_header (d, hend, i ? "Subject" : "From");
-      g_autofree char *raw = bounce_header_text (GMIME_OBJECT (msg), i ? "Subject" : "From");
+      g_autofree char *raw = bounce_header_text (msg, i ? "Subject" : "From");
       g_autofree char *read = raw ? bounce_utf8 (raw, -1) : NULL;
 
       if (g_strcmp0 (look, read) != 0)
         g_error ("the second look reads another %s than the rules", i ? "Subject" : "From");
     }
   w.report_message = msg;
-  bounce_walk (&w, g_mime_message_get_mime_part (msg));
+  bounce_walk (&w, msg);
   parsed = bounce_report_text (&w, &parsed_len);
   if (w.report_message != msg || w.status_part || w.mdn_part || w.feedback_part || w.prologue || w.limited)
     g_error ("the second look reads a text where the parse reads a report part");

@@ -99,6 +99,7 @@ void bounce_recipient_free (BounceRecipient *r);
 BounceRecipient *bounce_recipient_new (void);
 void bounce_original_free (BounceOriginal *o);
 GMimeMessage *bounce_parse_bounded_message (const char *data, gsize len);
+GMimeObject *bounce_parse_bounded_part (const char *data, gsize len);
 GByteArray *bounce_part_content (GMimePart *part, gsize max);
 int bounce_name_index (const char *const *names, guint n, const char *name);
 int bounce_compare_strings (gconstpointer a, gconstpointer b);
@@ -175,8 +176,8 @@ typedef struct _BounceFormatRule BounceFormatRule;
 
 typedef struct
 {
-  GMimeMessage *message; /* the bounce */
-  const char *text;      /* the report text, UTF-8, LF line ends */
+  GMimeObject *message; /* the bounce: its top part (bounce_parse_bounded_part) */
+  const char *text;     /* the report text, UTF-8, LF line ends */
   gsize text_len;
 } BounceRuleInput;
 
@@ -248,7 +249,7 @@ typedef struct
   GMimeObject *text_part;
   GMimeObject *html_part;
   GMimeObject *text_attachment; /* a later text part: may hold headers */
-  GMimeMessage *report_message; /* the message whose report we read */
+  GMimeObject *report_message;  /* the message whose report we read */
   const char *prologue;         /* the first non-empty multipart prologue */
   guint parts;
   gboolean limited;
@@ -277,8 +278,8 @@ BounceKind bounce_kind_from_actions (GPtrArray *recipients);
  * the format rules were read. */
 typedef struct
 {
-  GMimeMessage *message; /* the report */
-  const char *text;      /* its text, as the rules read it */
+  GMimeObject *message; /* the report: its top part (bounce_parse_bounded_part) */
+  const char *text;     /* its text, as the rules read it */
   gsize text_len;
   gboolean rule;            /* a format rule recognised it */
   BounceRules *rules;       /* (nullable) whose reasons name a paragraph that says why */
@@ -437,5 +438,6 @@ bounce_line_end (const char *p, const char *end)
 /* mimescan.c */
 gsize bounce_mime_bounded_length (const char *data, gsize length, char **warning);
 GMimeMessage *bounce_parse_message_bytes (const char *data, gsize len);
+GMimeObject *bounce_parse_part_bytes (const char *data, gsize len);
 
 #endif /* BOUNCE_PRIVATE_H */

@@ -25,21 +25,20 @@
 #define PHRASE_TEXT_BYTES (16 * 1024)    /* of it, at most, read for phrases */
 
 static gboolean
-header_says (GMimeMessage *msg, const char *name, const char *word)
+header_says (GMimeObject *msg, const char *name, const char *word)
 {
-  const char *v = g_mime_object_get_header (GMIME_OBJECT (msg), name);
+  const char *v = g_mime_object_get_header (msg, name);
 
   return v && strstr (v, word) != NULL;
 }
 
 gboolean
-bounce_generic_is_auto_reply (GMimeMessage *msg)
+bounce_generic_is_auto_reply (GMimeObject *msg)
 {
-  const char *as = g_mime_object_get_header (GMIME_OBJECT (msg), "Auto-Submitted");
+  const char *as = g_mime_object_get_header (msg, "Auto-Submitted");
 
   return (as && g_ascii_strncasecmp (g_strchug ((char *) as), "auto-replied", 12) == 0)
-         || g_mime_object_get_header (GMIME_OBJECT (msg), "X-Autoreply")
-         || g_mime_object_get_header (GMIME_OBJECT (msg), "X-Autorespond")
+         || g_mime_object_get_header (msg, "X-Autoreply") || g_mime_object_get_header (msg, "X-Autorespond")
          || header_says (msg, "Precedence", "auto_reply");
 }
 
@@ -465,7 +464,7 @@ BounceKind
 bounce_generic_weigh (BounceGeneric *g, gsize stop, gboolean original, Found found)
 {
   const BounceGenericPhrases *p = bounce_generic_phrases ();
-  GMimeObject *m = GMIME_OBJECT (g->message);
+  GMimeObject *m = g->message;
   g_autofree char *from = bounce_header_text (m, "From");
   const char *rp = g_mime_object_get_header (m, "Return-Path");
   g_autofree char *subject = bounce_header_text (m, "Subject");
@@ -666,7 +665,7 @@ bounce_generic_may_report (gboolean role, gboolean part, const char *subject, co
 char *
 bounce_generic_challenge (BounceGeneric *g)
 {
-  g_autofree char *subject = bounce_header_text (GMIME_OBJECT (g->message), "Subject");
+  g_autofree char *subject = bounce_header_text (g->message, "Subject");
   gsize n = MIN (g->text_len, (gsize) CHALLENGE_TEXT_BYTES);
 
   while (n > 0 && n < g->text_len && (g->text[n] & 0xc0) == 0x80)

@@ -47,7 +47,7 @@ gboolean bounce_generic_says_phrase (const BouncePhrases *ph, const char *s, gss
 void bounce_generic_signal_add (BounceGeneric *g, const char *what, const char *seen);
 BounceKind bounce_generic_weigh (BounceGeneric *g, gsize stop, gboolean original, Found found);
 char *bounce_generic_challenge (BounceGeneric *g);
-gboolean bounce_generic_is_auto_reply (GMimeMessage *msg);
+gboolean bounce_generic_is_auto_reply (GMimeObject *msg);
 gboolean bounce_generic_may_report (gboolean role, gboolean part, const char *subject, const char *text, gsize len);
 gboolean bounce_generic_finds_coded (const char *text, gsize len, gsize stop);
 

@@ -37,9 +37,9 @@ failed_add (GPtrArray *r, char *address, char *diagnostic)
 
 /* Addresses of an X-Failed-Recipients header. */
 static void
-failed_recipients_header (GPtrArray *r, GMimeMessage *msg)
+failed_recipients_header (GPtrArray *r, GMimeObject *msg)
 {
-  const char *v = g_mime_object_get_header (GMIME_OBJECT (msg), "X-Failed-Recipients");
+  const char *v = g_mime_object_get_header (msg, "X-Failed-Recipients");
   g_auto (GStrv) parts = NULL;
 
   if (v == NULL)
@@ -170,11 +170,11 @@ bounce_generic_finds_coded (const char *text, gsize len, gsize stop)
  * ("Unable to find user: <a@example.com>"). Only for messages from a
  * mailer daemon or postmaster. */
 static void
-daemon_recipients (GPtrArray *r, GMimeMessage *msg, const char *text, gsize len, gsize stop)
+daemon_recipients (GPtrArray *r, GMimeObject *msg, const char *text, gsize len, gsize stop)
 {
   static BouncePattern *from_re, *line_re;
   static gsize once;
-  g_autofree char *from = bounce_header_text (GMIME_OBJECT (msg), "From");
+  g_autofree char *from = bounce_header_text (msg, "From");
   g_autoptr (GMatchInfo) mi = NULL;
 
   if (g_once_init_enter (&once))
@@ -466,7 +466,7 @@ not_recipients (BounceGeneric *g, BounceOriginal *o)
   GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
 
   for (guint i = 0; i < G_N_ELEMENTS (own); i++)
-    add_addresses (out, g_mime_object_get_header (GMIME_OBJECT (g->message), own[i]));
+    add_addresses (out, g_mime_object_get_header (g->message, own[i]));
   if (o && o->message_id)
     add_addresses (out, o->message_id);
   for (guint i = 0; o && i + 1 < o->headers->len; i += 2)
@@ -526,7 +526,7 @@ text_recipients (BounceGeneric *g, gsize stop, BounceOriginal *o)
   if (r->len == 0)
     {
       /* "Undeliverable: a@example.com": the one address of the Subject. */
-      g_autofree char *subject = bounce_header_text (GMIME_OBJECT (g->message), "Subject");
+      g_autofree char *subject = bounce_header_text (g->message, "Subject");
       g_autoptr (GMatchInfo) sm = NULL;
       g_autofree char *a = NULL;
 

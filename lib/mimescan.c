@@ -254,3 +254,12 @@ bounce_parse_message_bytes (const char *data, gsize len)
   /* no MIME bombs */
   return bounce_parse_bounded_message (data, bounce_mime_bounded_length (data, len, NULL));
 }
+
+/* bounce_parse_part_bytes: the same, as its top part, as a report is read
+ * (bounce_parse_bounded_part()).
+ * Returns: (transfer full) (nullable) */
+GMimeObject *
+bounce_parse_part_bytes (const char *data, gsize len)
+{
+  return bounce_parse_bounded_part (data, bounce_mime_bounded_length (data, len, NULL));
+}

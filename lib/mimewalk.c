@@ -99,7 +99,7 @@ walk (BounceWalk *w, GMimeObject *obj, int depth)
       if (w->status_part == NULL && w->mdn_part == NULL && w->feedback_part == NULL && w->orig_part == NULL
           && is_report_message (inner))
         {
-          w->report_message = inner;
+          w->report_message = GMIME_OBJECT (inner);
           w->text_part = w->html_part = NULL;
           walk (w, g_mime_message_get_mime_part (inner), depth + 1);
           return;

@@ -131,9 +131,9 @@ warn (BounceReport *r, const char *fmt, ...)
 }
 
 static void
-keep_header (BounceReport *r, GMimeMessage *msg, const char *name)
+keep_header (BounceReport *r, GMimeObject *msg, const char *name)
 {
-  GMimeHeader *h = g_mime_header_list_get_header (g_mime_object_get_header_list (GMIME_OBJECT (msg)), name);
+  GMimeHeader *h = g_mime_header_list_get_header (g_mime_object_get_header_list (msg), name);
   g_autofree char *v = h ? bounce_header_value (h) : NULL;
 
   if (v)
@@ -209,7 +209,7 @@ without_unread_fields (const char *data, gsize *len, BounceRules *rules)
 }
 
 static void
-parse_message (BounceReport *r, GMimeMessage *msg, BounceRules *rules)
+parse_message (BounceReport *r, GMimeObject *msg, BounceRules *rules)
 {
   BounceWalk w = { 0 };
   g_autofree char *text = NULL;
@@ -224,7 +224,7 @@ parse_message (BounceReport *r, GMimeMessage *msg, BounceRules *rules)
   g.inline_at = G_MAXSIZE;
   g.signals = g_ptr_array_new_with_free_func (g_free);
   w.report_message = msg;
-  bounce_walk (&w, g_mime_message_get_mime_part (msg));
+  bounce_walk (&w, msg);
   if (w.limited)
     warn (r, "the MIME structure is deeper or larger than %d levels / %d parts; the rest was not read",
           BOUNCE_MAX_MIME_DEPTH, BOUNCE_MAX_MIME_PARTS);
@@ -511,7 +511,7 @@ bounce_report_new_from_data (const char *data, gsize length, BounceRules *rules,
    * reverse order of these declarations): it reads its parts from them. */
   g_autofree char *lf = bounce_bare_cr_to_lf (data, &length);
   g_autofree char *fewer = NULL;
-  g_autoptr (GMimeMessage) msg = NULL;
+  g_autoptr (GMimeObject) msg = NULL;
   gsize probe, hend = 0, start;
   gboolean worth;
   BounceTriage triage;
@@ -562,7 +562,7 @@ bounce_report_new_from_data (const char *data, gsize length, BounceRules *rules,
     gsize parsed = length;
 
     fewer = without_unread_fields (data, &parsed, rules);
-    msg = bounce_parse_bounded_message (fewer ? fewer : data, parsed);
+    msg = bounce_parse_bounded_part (fewer ? fewer : data, parsed);
   }
   if (msg == NULL)
     {

@@ -36,15 +36,12 @@ header_list_matches (GMimeHeaderList *list, const Cond *c)
   return FALSE;
 }
 
-/* The message's own headers, then its body part's (GMime keeps the
- * Content-* headers of a message there). */
+/* Whether a header of the message matches: of its top part, which holds
+ * all of its header block (bounce_parse_bounded_part()). */
 static gboolean
-header_matches (GMimeMessage *msg, const Cond *c)
+header_matches (GMimeObject *msg, const Cond *c)
 {
-  GMimeObject *body = g_mime_message_get_mime_part (msg);
-
-  return header_list_matches (g_mime_object_get_header_list (GMIME_OBJECT (msg)), c)
-         || (body && header_list_matches (g_mime_object_get_header_list (body), c));
+  return header_list_matches (g_mime_object_get_header_list (msg), c);
 }
 
 /* The words of the prefilter found in the texts a message's rules read. */
@@ -98,8 +95,8 @@ match_in (GPtrArray *formats, const BounceRuleInput *in, const char *from, const
 const BounceFormatRule *
 bounce_rules_match (BounceRules *rules, const BounceRuleInput *in)
 {
-  g_autofree char *f = bounce_header_text (GMIME_OBJECT (in->message), "From");
-  g_autofree char *s = bounce_header_text (GMIME_OBJECT (in->message), "Subject");
+  g_autofree char *f = bounce_header_text (in->message, "From");
+  g_autofree char *s = bounce_header_text (in->message, "Subject");
   g_autofree char *from = f ? bounce_utf8 (f, -1) : NULL;
   g_autofree char *subject = s ? bounce_utf8 (s, -1) : NULL;
   gsize n = bounce_prefilter_seen_len (rules->prefilter);

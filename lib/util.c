@@ -70,38 +70,60 @@ borrowed_free (gpointer array)
   g_byte_array_free (array, FALSE);
 }
 
-/* bounce_parse_bounded_message: parse @data as one message, all of it:
- * its @len is within the MIME part and depth limits, as
- * bounce_mime_bounded_length() says (the caller has asked it).
+/* Parses @data (@len bytes) as a message, all of it: @len is within the
+ * MIME part and depth limits, as bounce_mime_bounded_length() says (the
+ * caller has asked it). As a GMimeMessage when @message, else as its top
+ * part (bounce_parse_bounded_part()).
  *
- * The message reads its parts' contents from @data itself, not from a
+ * The result reads its parts' contents from @data itself, not from a
  * copy (a bounce carrying a 40 MB original would otherwise be held
- * twice): @data must stay as it is until the message is freed.
+ * twice): @data must stay as it is until the result is freed.
  * Returns: (transfer full) (nullable) */
-GMimeMessage *
-bounce_parse_bounded_message (const char *data, gsize len)
+static GMimeObject *
+parse_bounded (const char *data, gsize len, gboolean message)
 {
   g_autoptr (GMimeStream) stream = NULL;
   g_autoptr (GMimeParser) parser = NULL;
   g_autoptr (GMimeParserOptions) opts = bounce_parser_options ();
   /* Neither the stream nor the parts' streams cut from it own the array:
-   * the message does, and frees it (not @data) after its parts. */
+   * the result does, and frees it (not @data) after its parts. */
   GByteArray *array = g_byte_array_new_take ((guint8 *) data, len);
-  GMimeMessage *msg;
+  GMimeObject *obj;
 
   bounce_gmime_init ();
   stream = g_mime_stream_mem_new_with_byte_array (array);
   g_mime_stream_mem_set_owner (GMIME_STREAM_MEM (stream), FALSE);
   parser = g_mime_parser_new_with_stream (stream);
   g_mime_parser_set_format (parser, GMIME_FORMAT_MESSAGE);
-  msg = g_mime_parser_construct_message (parser, opts);
-  if (msg == NULL)
+  obj = message ? (GMimeObject *) g_mime_parser_construct_message (parser, opts)
+                : g_mime_parser_construct_part (parser, opts);
+  if (obj == NULL)
     {
       borrowed_free (array);
       return NULL;
     }
-  g_object_set_data_full (G_OBJECT (msg), "backscatter-bytes", array, borrowed_free);
-  return msg;
+  g_object_set_data_full (G_OBJECT (obj), "backscatter-bytes", array, borrowed_free);
+  return obj;
+}
+
+/* bounce_parse_bounded_message: @data as one message (parse_bounded()).
+ * Returns: (transfer full) (nullable) */
+GMimeMessage *
+bounce_parse_bounded_message (const char *data, gsize len)
+{
+  return (GMimeMessage *) parse_bounded (data, len, TRUE);
+}
+
+/* bounce_parse_bounded_part: @data as its top MIME part, which holds all
+ * of its header block (parse_bounded()). What a report is read from: a
+ * GMimeMessage would also read its addresses, its date and its subject
+ * into objects of their own, and keep its fields apart from its body's,
+ * all of which the reading does without.
+ * Returns: (transfer full) (nullable) */
+GMimeObject *
+bounce_parse_bounded_part (const char *data, gsize len)
+{
+  return parse_bounded (data, len, FALSE);
 }
 
 /* Charset names mailers write that iconv does not know, or that name a

@@ -162,6 +162,38 @@ test_empty_text_attachment (void)
   g_assert_cmpuint (bounce_report_get_n_recipients (r), ==, 0);
 }
 
+/* The format-free reader weighs the type of the report's own body: a
+ * multipart/report says the message is a report, a multipart/mixed does
+ * not. The body's type is read from the report's header block, where the
+ * rest of its fields are. */
+static void
+test_report_type (void)
+{
+  static const char *const types[] = { "multipart/report; report-type=delivery-status", "multipart/mixed" };
+  g_autoptr (BounceRules) none = bounce_rules_new ();
+
+  for (guint i = 0; i < G_N_ELEMENTS (types); i++)
+    {
+      g_autofree char *msg =
+          g_strdup_printf (NOISE "From: Mail Delivery System <MAILER-DAEMON@mx.example.org>\nTo: ann@example.com\n"
+                                 "Subject: Undelivered Mail Returned to Sender\nMIME-Version: 1.0\n" NOISE
+                                 "Content-Type: %s; boundary=b\n\n"
+                                 "--b\nContent-Type: text/plain\n\n"
+                                 "Your message to bob@example.net could not be delivered.\n"
+                                 "550 5.1.1 <bob@example.net>: no such user\n"
+                                 "--b\nContent-Type: text/rfc822-headers\n\n"
+                                 "From: Ann <ann@example.com>\nTo: bob@example.net\nMessage-ID: <sent-2@example.com>\n"
+                                 "--b--\n",
+                           types[i]);
+      g_autoptr (BounceReport) r = read_report (msg, none);
+      const char *const *signals = bounce_report_get_signals (r);
+
+      g_assert_cmpint (bounce_report_get_kind (r), ==, BOUNCE_KIND_FAILURE);
+      g_assert_nonnull (signals);
+      g_assert_cmpint (g_strv_contains (signals, "Content-Type multipart/report"), ==, i == 0);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -170,5 +202,6 @@ main (int argc, char **argv)
   g_test_add_func ("/report/auto-reply-fields", test_auto_reply_fields);
   g_test_add_func ("/report/parsed-bytes", test_parsed_bytes);
   g_test_add_func ("/report/empty-text-attachment", test_empty_text_attachment);
+  g_test_add_func ("/report/report-type", test_report_type);
   return g_test_run ();
 }

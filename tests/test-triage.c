@@ -208,7 +208,7 @@ same_text (const char *data, gsize len, const char *shown, Tally *t)
   gsize start, hend, seen_len = 0, parsed_len = 0;
   gboolean later = FALSE, original = FALSE;
   g_autofree char *seen = NULL, *parsed = NULL;
-  g_autoptr (GMimeMessage) msg = NULL;
+  g_autoptr (GMimeObject) msg = NULL;
   BounceWalk w = { 0 };
 
   data = lf ? lf : data;
@@ -220,7 +220,7 @@ same_text (const char *data, gsize len, const char *shown, Tally *t)
       || (seen = bounce_second_look_text (data, len, hend, &seen_len, &later, &original)) == NULL)
     return;
   t->texts++;
-  msg = bounce_parse_message_bytes (data, len);
+  msg = bounce_parse_part_bytes (data, len);
   if (msg == NULL)
     {
       g_string_append_printf (t->failures, "%s: the second look reads a text, the parse no message\n", shown);
@@ -231,7 +231,7 @@ same_text (const char *data, gsize len, const char *shown, Tally *t)
     {
       const char *name = i ? "Subject" : "From";
       g_autofree char *look = bounce_second_look_header (data, hend, name);
-      g_autofree char *raw = bounce_header_text (GMIME_OBJECT (msg), name);
+      g_autofree char *raw = bounce_header_text (msg, name);
       g_autofree char *rules = raw ? bounce_utf8 (raw, -1) : NULL;
 
       if (g_strcmp0 (look, rules) != 0)
@@ -239,7 +239,7 @@ same_text (const char *data, gsize len, const char *shown, Tally *t)
                                 look ? look : "(none)", rules ? rules : "(none)");
     }
   w.report_message = msg;
-  bounce_walk (&w, g_mime_message_get_mime_part (msg));
+  bounce_walk (&w, msg);
   parsed = bounce_report_text (&w, &parsed_len);
   if (w.report_message != msg || w.status_part || w.mdn_part || w.feedback_part || w.prologue || w.limited)
     g_string_append_printf (t->failures, "%s: the second look reads a text where the parse reads a report part\n",
