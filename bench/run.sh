@@ -30,7 +30,8 @@ usage: $0 [-n N] [-r RUNS] [-o ONE_RUNS] [-b BUILDDIR] [-k] [CORPUS]
   CORPUS       folder with bounces/ and not-bounces/ (default ../shared/corpus)
 Set BENCH_SISIMAI=0 to leave Sisimai out even when it is installed.
 Set BENCH_BIG=1 to add a Maildir of 200,000 messages and a 2 GB mbox
-(BENCH_BIG_N and BENCH_MBOX_MB change those sizes).
+(BENCH_BIG_N and BENCH_MBOX_MB change those sizes). Set BENCH_INSTR=0 to
+leave out the instruction counts (valgrind's callgrind, when installed).
 EOF
   exit 64
 }
@@ -214,6 +215,36 @@ measure bncall "$bin" scan --json --jobs 1 "$tmp/bounces"
 measure emptynone "$bin" scan --json --jobs 1 --rules "$tmp/rules-none" "$tmp/empty"
 measure bncnone "$bin" scan --json --jobs 1 --rules "$tmp/rules-none" "$tmp/bounces"
 
+# The same scans in instructions, with valgrind's callgrind where it is
+# installed (BENCH_INSTR=0 leaves them out): other work on the machine moves
+# the times by a tenth from one run to the next, not the instructions. One
+# run each, the rules' cache made first for the rule set it reads; the
+# --jobs folder's 3,000 bounces less the 629 give a bounce whose patterns
+# are compiled.
+instr=
+if [ "${BENCH_INSTR:-1}" != 0 ] && command -v valgrind >/dev/null; then
+  instr=1
+fi
+count () {
+  name=$1
+  shift
+  valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" </dev/null >/dev/null 2>"$tmp/cg.err" || true
+  n=$(sed -n 's/.*I[[:space:]]*refs:[[:space:]]*//p' "$tmp/cg.err" | tr -d ,)
+  case $n in
+    ''|*[!0-9]*) echo "$0: $name: no instruction count from valgrind" >&2; tail -5 "$tmp/cg.err" >&2; exit 1 ;;
+  esac
+  eval "${name}_instr=$n"
+}
+if [ -n "$instr" ]; then
+  "$bin" scan --json --jobs 1 --rules "$tmp/rules-none" "$tmp/empty" >/dev/null || [ $? -le 2 ]
+  count emptynone "$bin" scan --json --jobs 1 --rules "$tmp/rules-none" "$tmp/empty"
+  count bncnone "$bin" scan --json --jobs 1 --rules "$tmp/rules-none" "$tmp/bounces"
+  "$bin" scan --json --jobs 1 "$tmp/empty" >/dev/null || [ $? -le 2 ]
+  count emptyall "$bin" scan --json --jobs 1 "$tmp/empty"
+  count bncall "$bin" scan --json --jobs 1 "$tmp/bounces"
+  count jobs1 "$bin" scan --json --jobs 1 "$tmp/jobs"
+fi
+
 # --jobs on a folder of bounces only.
 cpus=$(getconf _NPROCESSORS_ONLN)
 jobs=$((cpus < 2 ? 2 : cpus))
@@ -368,6 +399,22 @@ awk -v j="$jobs1_cpu" -v b="$bncall_cpu" -v nj="$jobs_n" -v nb="$nbounces" 'BEGI
   if (nj > nb)
     printf "every rule, once the patterns are compiled (%d bounces less %d): %5.0f us a bounce\n", nj, nb, (j - b) / (nj - nb) * 1e6
 }'
+
+if [ -n "$instr" ]; then
+  echo "The same in instructions (valgrind --tool=callgrind, one run each):"
+  for set in all none; do
+    eval "e=\$empty${set}_instr b=\$bnc${set}_instr"
+    # shellcheck disable=SC2154 # e and b are set by the eval
+    awk -v set="$set" -v e="$e" -v b="$b" -v nb="$nbounces" 'BEGIN {
+      printf "%-16s no message %6.1f M, bounces %7.1f M: %5.2f M a bounce\n",
+             (set == "all" ? "every rule" : "no format rule"), e / 1e6, b / 1e6, (b - e) / nb / 1e6
+    }'
+  done
+  awk -v j="$jobs1_instr" -v b="$bncall_instr" -v nj="$jobs_n" -v nb="$nbounces" 'BEGIN {
+    if (nj > nb)
+      printf "every rule, once the patterns are compiled (%d bounces less %d): %5.2f M a bounce\n", nj, nb, (j - b) / (nj - nb) / 1e6
+  }'
+fi
 
 echo
 echo "--jobs: scan --json of $jobs_n bounces (a list server's bounce folder), best of $runs"
