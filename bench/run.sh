@@ -225,15 +225,17 @@ instr=
 if [ "${BENCH_INSTR:-1}" != 0 ] && command -v valgrind >/dev/null; then
   instr=1
 fi
+# Sets NAME_instr; its own variables are named count_*, as a shell
+# function shares the script's (n is the number of messages).
 count () {
-  name=$1
+  count_name=$1
   shift
   valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" </dev/null >/dev/null 2>"$tmp/cg.err" || true
-  n=$(sed -n 's/.*I[[:space:]]*refs:[[:space:]]*//p' "$tmp/cg.err" | tr -d ,)
-  case $n in
-    ''|*[!0-9]*) echo "$0: $name: no instruction count from valgrind" >&2; tail -5 "$tmp/cg.err" >&2; exit 1 ;;
+  count_refs=$(sed -n 's/.*I[[:space:]]*refs:[[:space:]]*//p' "$tmp/cg.err" | tr -d ,)
+  case $count_refs in
+    ''|*[!0-9]*) echo "$0: $count_name: no instruction count from valgrind" >&2; tail -5 "$tmp/cg.err" >&2; exit 1 ;;
   esac
-  eval "${name}_instr=$n"
+  eval "${count_name}_instr=$count_refs"
 }
 if [ -n "$instr" ]; then
   "$bin" scan --json --jobs 1 --rules "$tmp/rules-none" "$tmp/empty" >/dev/null || [ $? -le 2 ]
