@@ -5,7 +5,7 @@
  * white-space-only lines a careless program wrote. A reader that took the
  * first blank line for the end of the header block would see no header at
  * all; bounce_message_start says where the message itself begins (after
- * bounce_mbox_from_end, the end of an mbox "From " line),
+ * bounce_mbox_from_end, the end of the mbox "From " lines),
  * bounce_header_next (inline, in bounce-private.h) reads the header
  * block one unfolded field at a time (as GMime reads it), and
  * bounce_header_block_end says where it ends.
@@ -19,23 +19,31 @@
 
 #define BOUNCE_MAX_LEADING_LINES 64
 
-/* bounce_mbox_from_end: where what follows an mbox "From " line at the
- * start of @data begins: 0 when @data does not start with one; after the
- * line's end @eol ('\n', or '\r' in a message with bare CR line ends);
- * @len when the line has no end. */
+/* bounce_mbox_from_end: where what follows the mbox "From " lines at the
+ * start of @data begins: lines that begin with "From ", or with ">From "
+ * (a message that kept its own "From " line when it was stored in an
+ * mbox, escaped by the program that stored it), as GMime's message
+ * parser passes over them. 0 when @data does not start with one; after
+ * the last one's end @eol ('\n', or '\r' in a message with bare CR line
+ * ends); @len when a line has no end. */
 gsize
 bounce_mbox_from_end (const char *data, gsize len, char eol)
 {
-  const char *nl;
+  gsize p = 0;
 
-  if (len < 5 || memcmp (data, "From ", 5) != 0)
-    return 0;
-  nl = memchr (data, eol, len);
-  return nl ? (gsize) (nl + 1 - data) : len;
+  while ((len - p >= 5 && memcmp (data + p, "From ", 5) == 0) || (len - p >= 6 && memcmp (data + p, ">From ", 6) == 0))
+    {
+      const char *nl = memchr (data + p, eol, len - p);
+
+      if (nl == NULL)
+        return len;
+      p = nl + 1 - data;
+    }
+  return p;
 }
 
 /* bounce_message_start: the offset of the first header line of the
- * message @data (@len bytes): after an mbox "From " line, a UTF-8 byte
+ * message @data (@len bytes): after mbox "From " lines, a UTF-8 byte
  * order mark, and blank or white-space-only lines before the header.
  * Returns @len when the data holds nothing but these. */
 gsize

@@ -1,13 +1,14 @@
 /* tag.c — put header fields on a message: backscatter's own
  * X-Backscatter headers, or a Message-ID an outgoing message lacks.
  *
- * The fields go at the top of the header block (after an mbox "From "
- * line), in the message's own line ending. When they are the
- * X-Backscatter ones, those that came with the message are removed first:
- * a sender could forge them to get mail filed or hidden, and only the
- * headers this program writes may say what it found. Only the message's
- * own header block is looked at (up to the blank line that ends it);
- * every other byte is kept as it was, a missing final newline included.
+ * The fields go at the top of the header block (after mbox "From "
+ * lines, escaped or not: bounce_mbox_from_end), in the message's own
+ * line ending. When they are the X-Backscatter ones, those that came with
+ * the message are removed first: a sender could forge them to get mail
+ * filed or hidden, and only the headers this program writes may say what
+ * it found. Only the message's own header block is looked at (up to the
+ * blank line that ends it); every other byte is kept as it was, a missing
+ * final newline included.
  */
 #include "bounce-private.h"
 
@@ -65,7 +66,7 @@ block_end_of (const char *p, const char *end, char eol)
 
 /**
  * bounce_message_add_headers:
- * @data: a whole message (an mbox "From " line first is allowed)
+ * @data: a whole message (mbox "From " lines first are allowed)
  * @length: its length
  * @headers: the header lines to add, each ending in a newline (as
  *   bounce_judgement_to_headers() writes them)

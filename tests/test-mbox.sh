@@ -7,9 +7,11 @@
 #   each step) is recovered and nothing is lost or doubled; a full disk
 #   leaves the target as it was; appends by other programs during a
 #   rewrite all survive; owner, group and mode are kept; report and
-#   --dry-run write nothing; tag and --defang work on an mbox; and (slow
-#   suite: 50 runs, quick: 5) scans killed at random moments while
-#   another program appends lose and duplicate nothing.
+#   --dry-run write nothing; tag and --defang work on an mbox; messages
+#   stored with their own (escaped) "From " line read as without it and
+#   are tagged below it; and (slow suite: 50 runs, quick: 5) scans killed
+#   at random moments while another program appends lose and duplicate
+#   nothing.
 . "$(dirname "$0")/tap.sh"
 
 cd "$SRC/testdata" || exit 1
@@ -228,6 +230,34 @@ nw=$(echo "$worms" | wc -l)
 check "--defang on an mbox: each worm bounce defanged, its original kept in the mbox Quarantine" \
   '[ "$st" -le 2 ] && [ "$(grep -c "removed the attachment" "$W/worms")" = "$nw" ] && [ "$(count_msgs "$W/worms")" = "$nw" ] && [ "$(sed "/^\$/d" "$W/Quarantine" | md5sum)" = "$(sed "/^\$/d" "$T/worms" | md5sum)" ]' \
   "exit $st: $(head -2 "$T/err")"
+
+# --- 22: messages stored with their own "From " line --------------------------
+# A program that appends a message which still has the "From " line of
+# the mbox it came from escapes that line (">From "); the message is read
+# as it would be without it, and tag puts its headers after it.
+: > "$W/kept"
+j=0
+while IFS= read -r f; do
+  j=$((j + 1))
+  [ "$j" -gt 1 ] && echo >> "$W/kept"
+  echo "From sender$j@example.net Mon Apr  8 10:00:00 2024" >> "$W/kept"
+  echo ">From earlier$j@example.com  Sun Apr  7 09:00:00 2024" >> "$W/kept"
+  sed 's/^From />From /' "$f" >> "$W/kept"
+  [ -n "$(tail -c1 "$f")" ] && echo >> "$W/kept"
+done < <(find "$SRC/testdata" -name '*.eml' ! -path '*maildir*' | sort)
+verdicts () { sed 's/^{"source":"[^"]*",//' "$1" | grep -o '"kind":"[a-z-]*"\|"verdict":"[a-z-]*"\|"error":"[^"]*"' | sort | uniq -c; }
+"$BIN" scan "${conf[@]}" "$W/kept" --json > "$T/kept.jsonl" 2> "$T/err"
+st=$?
+sed '/^>From earlier[0-9]*@example.com  Sun Apr  7 09:00:00 2024$/d' "$W/kept" > "$W/plain"
+"$BIN" scan "${conf[@]}" "$W/plain" --json > "$T/plain.jsonl" 2>/dev/null
+check "an mbox of messages kept with their escaped From line reads as one without: no error, the same kinds and verdicts" \
+  '[ "$st" -le 2 ] && ! grep -q "\"error\"" "$T/kept.jsonl" && [ -s "$T/kept.jsonl" ] && [ "$(verdicts "$T/kept.jsonl")" = "$(verdicts "$T/plain.jsonl")" ]' \
+  "exit $st: $(head -2 "$T/err"); $(grep -m2 '"error"' "$T/kept.jsonl")"
+"$BIN" scan "${conf[@]}" "$W/kept" --action tag --quiet > /dev/null 2>&1
+kept_tagged=$(grep -ac '^X-Backscatter: ' "$W/kept")
+after_line=$(grep -a -A1 '^>From earlier' "$W/kept" | grep -ac '^X-Backscatter: ')
+check "tag on such an mbox puts its headers after the escaped From line" \
+  '[ "$kept_tagged" -gt 0 ] && [ "$after_line" = "$kept_tagged" ]' "$kept_tagged tagged, $after_line after the line"
 
 
 # --- 17: an mbox cut while it is read; a FIFO -----------------------------------

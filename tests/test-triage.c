@@ -494,6 +494,69 @@ test_testdata (void)
   check_files ("testdata", testdata, files);
 }
 
+/* A report's reading as JSON, or its error. */
+static char *
+reading_of (BounceRules *rules, const char *data, gsize len)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BounceReport) r = bounce_report_new_from_data (data, len, rules, BOUNCE_PARSE_DEFAULT, &error);
+  BounceJsonWriter *w;
+
+  if (r == NULL)
+    return g_strdup_printf ("error: %s", error->message);
+  w = bounce_json_writer_new ();
+  bounce_json_writer_begin_object (w);
+  bounce_report_write_json (r, w);
+  bounce_json_writer_end_object (w);
+  return bounce_json_writer_steal_text (w);
+}
+
+/* A message stored in an mbox with the "From " line it already had
+ * comes back with that line escaped (">From "), after the mbox's own:
+ * every sample below testdata/, and the corpus's bounces when it is
+ * there, reads the same after such lines as alone. */
+static void
+test_escaped_from_lines (void)
+{
+  static const char *const before[] = { ">From ann@example.com  Thu Aug 22 14:23:39 2002\n",
+                                        "From MAILER-DAEMON Mon Apr  8 10:00:00 2024\n"
+                                        ">From ann@example.com  Thu Aug 22 14:23:39 2002\n" };
+  g_autofree char *testdata = g_test_build_filename (G_TEST_DIST, "..", "testdata", NULL);
+  g_autofree char *corpus = test_corpus_path ("bounces", NULL);
+  g_autoptr (GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (BounceRules) rules = test_project_rules ();
+  g_autoptr (GString) failures = g_string_new (NULL);
+  guint reports = 0;
+
+  collect (testdata, ".eml", files);
+  collect (corpus, NULL, files);
+  for (guint i = 0; i < files->len; i++)
+    {
+      const char *path = g_ptr_array_index (files, i);
+      g_autofree char *data = NULL;
+      g_autofree char *alone = NULL;
+      gsize len;
+
+      if (!g_file_get_contents (path, &data, &len, NULL))
+        continue;
+      alone = reading_of (rules, data, len);
+      reports += !g_str_has_prefix (alone, "error: ");
+      for (guint k = 0; k < G_N_ELEMENTS (before); k++)
+        {
+          g_autofree char *stored = g_strconcat (before[k], data, NULL);
+          g_autofree char *read = reading_of (rules, stored, strlen (before[k]) + len);
+
+          if (strcmp (read, alone) != 0)
+            g_string_append_printf (failures, "%s after %s:\n  alone: %.200s\n  after: %.200s\n", path, before[k],
+                                    alone, read);
+        }
+    }
+  g_test_message ("%u messages, %u read as messages, each after escaped From lines too", files->len, reports);
+  g_assert_cmpuint (reports, >, 0);
+  if (failures->len)
+    g_test_fail_printf ("read otherwise after escaped mbox From lines:\n%s", failures->str);
+}
+
 /* Today's ordinary mail (bench/make-ordinary.pl, 400 messages, a fixed
  * seed): newsletters, notices from no-reply addresses, digests, mail in
  * eight charsets, the mail the second look reads most. */
@@ -822,6 +885,7 @@ main (int argc, char **argv)
   g_test_add_func ("/triage/corpus", test_corpus);
   g_test_add_func ("/triage/testdata", test_testdata);
   g_test_add_func ("/triage/generated", test_generated);
+  g_test_add_func ("/triage/escaped-from-lines", test_escaped_from_lines);
   g_test_add_func ("/triage/second-look", test_second_look);
   g_test_add_func ("/triage/second-look-limits", test_second_look_limits);
   g_test_add_func ("/triage/sender-names", test_sender_names);

@@ -399,8 +399,9 @@ test_first_use_threads (void)
     }
 }
 
-/* Where a message starts after an mbox "From " line, and after the
- * blank lines, byte order mark and From line some writers put first. */
+/* Where a message starts after mbox "From " lines (escaped or not), and
+ * after the blank lines, byte order mark and From line some writers put
+ * first. */
 static void
 test_message_start (void)
 {
@@ -417,6 +418,13 @@ test_message_start (void)
     { "Subject: x\n\nbody\n", '\n', 0, 0 },
     { "\n \t\n\xef\xbb\xbfSubject: x\n", '\n', 0, 4 },
     { "From x\n\xef\xbb\xbf\r\nSubject: x\n", '\n', 7, 12 },
+    /* a message stored in an mbox with its own "From " line, escaped */
+    { ">From a@example.org Mon Apr  8 10:00:00 2024\nSubject: x\n", '\n', 45, 45 },
+    { "From b@example.net Tue Apr  9 11:00:00 2024\n>From a@example.org\nSubject: x\n", '\n', 64, 64 },
+    { "From b\r>From a\rSubject: x\r", '\r', 15, 0 },
+    { ">From a@example.org", '\n', 19, 19 },
+    { ">>From a@example.org\nSubject: x\n", '\n', 0, 0 },
+    { ">Fromage\nSubject: x\n", '\n', 0, 0 },
     { "Fro", '\n', 0, 0 },
     { "", '\n', 0, 0 },
   };
@@ -428,6 +436,37 @@ test_message_start (void)
       g_assert_cmpuint (bounce_mbox_from_end (cases[i].data, len, cases[i].eol), ==, cases[i].from_end);
       if (cases[i].eol == '\n')
         g_assert_cmpuint (bounce_message_start (cases[i].data, len), ==, cases[i].start);
+    }
+}
+
+/* Fields put on a message go at the top of its header block: after the
+ * mbox "From " lines it starts with, escaped or not, which are kept as
+ * they are. A field put before an escaped one would leave a line that is
+ * no field inside the header block, where many readers end it. */
+static void
+test_add_headers_after_from_lines (void)
+{
+  static const struct
+  {
+    const char *data, *want;
+  } cases[] = {
+    { ">From a@example.org Mon Apr  8 10:00:00 2024\nSubject: x\n\nbody\n",
+      ">From a@example.org Mon Apr  8 10:00:00 2024\nX-Backscatter: legitimate\nSubject: x\n\nbody\n" },
+    { "From b@example.net\n>From a@example.org\nX-Backscatter: forged\nSubject: x\n\nbody\n",
+      "From b@example.net\n>From a@example.org\nX-Backscatter: legitimate\nSubject: x\n\nbody\n" },
+    { "From b@example.net\r\n>From a@example.org\r\nSubject: x\r\n\r\nbody\r\n",
+      "From b@example.net\r\n>From a@example.org\r\nX-Backscatter: legitimate\r\nSubject: x\r\n\r\nbody\r\n" },
+    { ">From a@example.org", ">From a@example.org" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      gsize len = 0;
+      g_autofree char *got = bounce_message_add_headers (cases[i].data, strlen (cases[i].data),
+                                                         "X-Backscatter: legitimate\n", "X-Backscatter", &len);
+
+      g_assert_cmpuint (len, ==, strlen (cases[i].want));
+      g_assert_cmpstr (got, ==, cases[i].want);
     }
 }
 
@@ -740,6 +779,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/util/status", test_status);
   g_test_add_func ("/util/message-start", test_message_start);
+  g_test_add_func ("/util/add-headers-after-from-lines", test_add_headers_after_from_lines);
   g_test_add_func ("/util/header-fields", test_header_fields);
   g_test_add_func ("/util/header-value", test_header_value);
   g_test_add_func ("/util/date-iso", test_date_iso);
