@@ -89,7 +89,7 @@ bounce_message_add_headers (const char *data, gsize length, const char *headers,
   const char *p = data, *end = data + length, *block_end;
   const char *newline = newline_of (data, length);
   char eol = newline[0] == '\r' && newline[1] == '\0' ? '\r' : '\n';
-  GString *out = g_string_sized_new (length + 2 * strlen (headers));
+  GString *out;
 
   p += bounce_mbox_from_end (data, length, eol);
   if (p > data && p[-1] != eol)
@@ -98,6 +98,7 @@ bounce_message_add_headers (const char *data, gsize length, const char *headers,
       *out_length = length;
       return g_strndup (data, length);
     }
+  out = g_string_sized_new (length + 2 * strlen (headers));
   g_string_append_len (out, data, p - data);
   /* the headers, each line ended as the message's are */
   for (const char *h = headers; *h;)
