@@ -543,8 +543,13 @@ test_escaped_from_lines (void)
       reports += !g_str_has_prefix (alone, "error: ");
       for (guint k = 0; k < G_N_ELEMENTS (before); k++)
         {
-          g_autofree char *stored = g_strconcat (before[k], data, NULL);
-          g_autofree char *read = reading_of (rules, stored, strlen (before[k]) + len);
+          gsize n = strlen (before[k]);
+          g_autofree char *stored = g_malloc (n + len);
+          g_autofree char *read = NULL;
+
+          memcpy (stored, before[k], n);
+          memcpy (stored + n, data, len);
+          read = reading_of (rules, stored, n + len);
 
           if (strcmp (read, alone) != 0)
             g_string_append_printf (failures, "%s after %s:\n  alone: %.200s\n  after: %.200s\n", path, before[k],
