@@ -316,6 +316,16 @@ char *bounce_maildir_sized_name (const char *name, gsize size);
 gsize bounce_mbox_from_end (const char *data, gsize len, char eol);
 gsize bounce_message_start (const char *data, gsize len);
 gsize bounce_header_block_end (const char *data, gsize len);
+/* A Content-Type value in its plainest form, as bounce_content_type_quick()
+ * reads it: pointers into the value, NULL for a parameter not given. */
+typedef struct
+{
+  const char *type, *subtype;
+  gsize type_len, subtype_len;
+  const char *boundary, *charset, *name;
+  gsize boundary_len, charset_len, name_len;
+} BounceQuickType;
+gboolean bounce_content_type_quick (const char *v, BounceQuickType *qt);
 /* One field of a header block, as bounce_header_next() reads it. */
 typedef struct
 {

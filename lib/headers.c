@@ -114,3 +114,94 @@ bounce_message_get_header (const char *data, gsize length, const char *name)
       }
   return NULL;
 }
+
+/* Whether @c may be part of a token (RFC 2045): a type, a subtype, a
+ * parameter's name or unquoted value. */
+static gboolean
+is_token (char c)
+{
+  return c > ' ' && c < 127 && strchr ("()<>@,;:\\\"/[]?=", c) == NULL;
+}
+
+/* Past blanks and line ends (a value may still be folded). */
+static const char *
+skip_blanks (const char *p)
+{
+  while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+    p++;
+  return p;
+}
+
+/* bounce_content_type_quick: the type, subtype, and boundary, charset and
+ * name parameters of the Content-Type value @v (unfolded), read without
+ * GMime's parser (and the objects it makes) when the value has the form
+ * most mail writes: blanks, a token, "/", a token, then any number of
+ * "; name=value" with blanks (or line ends) only around the ";", each
+ * value a token or a quoted string. FALSE, for GMime to read, for anything else: a comment,
+ * a backslash in a quoted string, a name in RFC 2231's forms ("name*"), an
+ * encoded word ("=?"), a byte outside printable ASCII, one of the three
+ * parameters given twice, a ";" with nothing after it. What it reads is
+ * what g_mime_content_type_parse() reads (tests/test-util.c compares the
+ * two over the samples' values). */
+gboolean
+bounce_content_type_quick (const char *v, BounceQuickType *qt)
+{
+  const char *p = skip_blanks (v), *t;
+
+  memset (qt, 0, sizeof *qt);
+  for (t = p; is_token (*p); p++)
+    ;
+  if (p == t || *p != '/')
+    return FALSE;
+  qt->type = t;
+  qt->type_len = p - t;
+  for (t = ++p; is_token (*p); p++)
+    ;
+  if (p == t)
+    return FALSE;
+  qt->subtype = t;
+  qt->subtype_len = p - t;
+  p = skip_blanks (p);
+  while (*p == ';')
+    {
+      const char *name = p = skip_blanks (p + 1), *value;
+      gsize name_len, value_len;
+      const char **slot = NULL;
+      gsize *slot_len = NULL;
+
+      for (; is_token (*p) && *p != '*'; p++)
+        ;
+      name_len = p - name;
+      if (name_len == 0 || *p != '=')
+        return FALSE;
+      if (*++p == '"')
+        {
+          for (value = ++p; *p != '"'; p++)
+            if (*p == '\\' || (guchar) *p < ' ' || (guchar) *p >= 127)
+              return FALSE;
+          value_len = p++ - value;
+        }
+      else
+        {
+          for (value = p; is_token (*p); p++)
+            ;
+          value_len = p - value;
+          if (value_len == 0)
+            return FALSE;
+        }
+      if (g_strstr_len (value, value_len, "=?"))
+        return FALSE;
+      if (name_len == 8 && g_ascii_strncasecmp (name, "boundary", 8) == 0)
+        slot = &qt->boundary, slot_len = &qt->boundary_len;
+      else if (name_len == 7 && g_ascii_strncasecmp (name, "charset", 7) == 0)
+        slot = &qt->charset, slot_len = &qt->charset_len;
+      else if (name_len == 4 && g_ascii_strncasecmp (name, "name", 4) == 0)
+        slot = &qt->name, slot_len = &qt->name_len;
+      if (slot && *slot)
+        return FALSE;
+      if (slot)
+        *slot = value, *slot_len = value_len;
+      p = skip_blanks (p);
+    }
+  return *p == '\0';
+}

@@ -42,6 +42,36 @@ blank_line (const char *p, const char *e)
   return (e - p == 1 && p[0] == '\n') || (e - p == 2 && p[0] == '\r' && p[1] == '\n') || p == e;
 }
 
+/* Whether @s (@len bytes) is @word, without regard to case. */
+static gboolean
+word_is (const char *s, gsize len, const char *word)
+{
+  return len == strlen (word) && g_ascii_strncasecmp (s, word, len) == 0;
+}
+
+/* The shape of the Content-Type value @v, and a multipart's boundary
+ * (transfer full), when bounce_content_type_quick() reads the value: as
+ * GMime's reading of it gives them below. FALSE, and nothing set, when it
+ * does not. */
+static gboolean
+plain_type_shape (const char *v, Shape *shape, char **boundary)
+{
+  BounceQuickType qt;
+
+  if (!bounce_content_type_quick (v, &qt))
+    return FALSE;
+  if (word_is (qt.type, qt.type_len, "multipart") && qt.boundary_len > 0)
+    {
+      *boundary = g_strndup (qt.boundary, qt.boundary_len);
+      *shape = word_is (qt.subtype, qt.subtype_len, "digest") ? DIGEST : MULTIPART;
+    }
+  else if (word_is (qt.type, qt.type_len, "message")
+           && (word_is (qt.subtype, qt.subtype_len, "rfc822") || word_is (qt.subtype, qt.subtype_len, "global")
+               || word_is (qt.subtype, qt.subtype_len, "news")))
+    *shape = MESSAGE;
+  return TRUE;
+}
+
 /* Reads the header block at *@at (moved past it and its blank line): the
  * shape of the entity and, for a multipart, its boundary (transfer full). */
 static Shape
@@ -91,7 +121,8 @@ read_headers (const char **at, const char *end, gboolean digest, char **boundary
     }
   /* A type that starts with a letter other than m cannot be multipart/ or
    * message/: a leaf, without GMime's parser (most parts are text/). */
-  if (ct && (!g_ascii_isalpha (ct->str[0]) || g_ascii_tolower (ct->str[0]) == 'm'))
+  if (ct && (!g_ascii_isalpha (ct->str[0]) || g_ascii_tolower (ct->str[0]) == 'm')
+      && !plain_type_shape (ct->str, &shape, boundary))
     {
       g_autoptr (GMimeParserOptions) opts = bounce_parser_options ();
       g_autoptr (GMimeContentType) type = g_mime_content_type_parse (opts, ct->str);

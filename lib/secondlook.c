@@ -327,11 +327,11 @@ type_is (GMimeContentType *ct, const char *type, const char *subtype)
   return g_mime_content_type_is_type (ct, type, subtype);
 }
 
-/* Whether a part of type @ct (NULL: none given) with the fields @f is an
- * attachment to the walk (mimewalk.c): an attachment's disposition and a
- * file name. */
+/* Whether a part with the fields @f, whose type has a name parameter
+ * when @named, is an attachment to the walk (mimewalk.c): an
+ * attachment's disposition and a file name. */
 static gboolean
-is_attachment (Split *s, GMimeContentType *ct, const Fields *f)
+is_attachment (Split *s, gboolean named, const Fields *f)
 {
   GMimeContentDisposition *cd;
   gboolean attachment;
@@ -340,8 +340,7 @@ is_attachment (Split *s, GMimeContentType *ct, const Fields *f)
     return FALSE;
   cd = g_mime_content_disposition_parse (s->opts, f->disposition->str);
   attachment = cd && g_mime_content_disposition_is_attachment (cd)
-               && (g_mime_content_disposition_get_parameter (cd, "filename")
-                   || (ct && g_mime_content_type_get_parameter (ct, "name")));
+               && (g_mime_content_disposition_get_parameter (cd, "filename") || named);
   g_clear_object (&cd);
   return attachment;
 }
@@ -427,13 +426,12 @@ shape_is (const Shape *sh, const char *type, const char *subtype)
 
 static int entity (Split *s, Fields *f, gboolean digest, Inside inside, int depth);
 
-/* A multipart of type @ct, after its header block: its prologue, its
- * parts, its closing boundary, its epilogue. */
+/* A multipart with @boundary (NULL: none given), a multipart/digest when
+ * @digest, after its header block: its prologue, its parts, its closing
+ * boundary, its epilogue. */
 static int
-multipart (Split *s, GMimeContentType *ct, Inside inside, int depth)
+multipart (Split *s, const char *boundary, gboolean digest, Inside inside, int depth)
 {
-  const char *boundary = g_mime_content_type_get_parameter (ct, "boundary");
-  gboolean digest = type_is (ct, "multipart", "digest");
   int level = s->n, found;
 
   if (boundary == NULL || *boundary == '\0' || strlen (boundary) > MAX_BOUNDARY || s->n == MAX_LEVELS)
@@ -480,6 +478,8 @@ static int
 entity (Split *s, Fields *f, gboolean digest, Inside inside, int depth)
 {
   g_autoptr (GMimeContentType) ct = NULL;
+  g_autofree char *boundary = NULL, *charset = NULL;
+  gboolean named = FALSE;
   GMimeContentEncoding encoding = GMIME_CONTENT_ENCODING_DEFAULT;
   const char *start = s->p;
   Shape sh;
@@ -512,10 +512,28 @@ entity (Split *s, Fields *f, gboolean digest, Inside inside, int depth)
     }
   if (f->encoding)
     encoding = g_mime_content_encoding_from_string (f->encoding->str);
-  /* The parameters of a multipart and of a part the walk reads. */
-  if (ct == NULL && f->type
-      && (shape_is (&sh, "multipart", "*") || (inside == NOT_INSIDE && shape_is (&sh, "text", "*"))))
-    ct = g_mime_content_type_parse (s->opts, f->type->str);
+  /* The parameters of a multipart and of a part the walk reads: most
+   * types are written plainly enough to be read without GMime's parser,
+   * and the objects it makes. */
+  if (f->type && (shape_is (&sh, "multipart", "*") || (inside == NOT_INSIDE && shape_is (&sh, "text", "*"))))
+    {
+      BounceQuickType qt;
+
+      if (ct == NULL && bounce_content_type_quick (f->type->str, &qt))
+        {
+          boundary = qt.boundary ? g_strndup (qt.boundary, qt.boundary_len) : NULL;
+          charset = qt.charset ? g_strndup (qt.charset, qt.charset_len) : NULL;
+          named = qt.name != NULL;
+        }
+      else
+        {
+          if (ct == NULL)
+            ct = g_mime_content_type_parse (s->opts, f->type->str);
+          boundary = g_strdup (ct ? g_mime_content_type_get_parameter (ct, "boundary") : NULL);
+          charset = g_strdup (ct ? g_mime_content_type_get_parameter (ct, "charset") : NULL);
+          named = ct && g_mime_content_type_get_parameter (ct, "name");
+        }
+    }
   if (shape_is (&sh, "multipart", "*"))
     {
       /* An attached message that is a report is read in place of the
@@ -525,7 +543,8 @@ entity (Split *s, Fields *f, gboolean digest, Inside inside, int depth)
           s->lost = TRUE;
           return -1;
         }
-      return multipart (s, ct, inside == NOT_INSIDE ? NOT_INSIDE : WITHIN, depth);
+      return multipart (s, boundary, shape_is (&sh, "multipart", "digest"), inside == NOT_INSIDE ? NOT_INSIDE : WITHIN,
+                        depth);
     }
   if ((shape_is (&sh, "message", "rfc822") || shape_is (&sh, "message", "global") || shape_is (&sh, "message", "news"))
       && encoding != GMIME_CONTENT_ENCODING_BASE64 && encoding != GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE
@@ -566,7 +585,7 @@ entity (Split *s, Fields *f, gboolean digest, Inside inside, int depth)
     }
   if (shape_is (&sh, "text", "plain") || shape_is (&sh, "text", "html"))
     {
-      gboolean html = shape_is (&sh, "text", "html"), attachment = is_attachment (s, ct, f);
+      gboolean html = shape_is (&sh, "text", "html"), attachment = is_attachment (s, named, f);
       Leaf *l;
       gsize len = s->p - start;
 
@@ -600,7 +619,7 @@ entity (Split *s, Fields *f, gboolean digest, Inside inside, int depth)
       l->at = start;
       l->len = len;
       l->encoding = encoding;
-      l->charset = g_strdup (ct ? g_mime_content_type_get_parameter (ct, "charset") : NULL);
+      l->charset = g_strdup (charset);
     }
   return found;
 }

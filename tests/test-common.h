@@ -9,10 +9,13 @@
  *
  * test_project_rules (): the project's own rules (rules/ of the source
  * tree), loaded and checked.
+ *
+ * test_collect_files (): every file below a folder, in name order.
  */
 #pragma once
 
 #include <glib.h>
+#include <string.h>
 
 #include "backscatter.h"
 
@@ -55,4 +58,36 @@ test_project_rules (void)
   if (!bounce_rules_load_dir (rules, dir, FALSE, &error))
     g_error ("%s", error->message);
   return rules;
+}
+
+static inline int
+test_compare_names (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+/* Every regular file below @dir (when @suffix: only the names ending so),
+ * sorted, appended to @out. Hidden files are left out. */
+static inline void
+test_collect_files (const char *dir, const char *suffix, GPtrArray *out)
+{
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  const char *name;
+
+  if (d == NULL)
+    return;
+  while ((name = g_dir_read_name (d)) != NULL)
+    if (name[0] != '.')
+      g_ptr_array_add (names, g_strdup (name));
+  g_ptr_array_sort (names, test_compare_names);
+  for (guint i = 0; i < names->len; i++)
+    {
+      g_autofree char *path = g_build_filename (dir, g_ptr_array_index (names, i), NULL);
+
+      if (g_file_test (path, G_FILE_TEST_IS_DIR))
+        test_collect_files (path, suffix, out);
+      else if (g_file_test (path, G_FILE_TEST_IS_REGULAR) && (suffix == NULL || g_str_has_suffix (path, suffix)))
+        g_ptr_array_add (out, g_steal_pointer (&path));
+    }
 }

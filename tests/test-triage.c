@@ -35,38 +35,6 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
-static int
-compare_names (gconstpointer a, gconstpointer b)
-{
-  return strcmp (*(char *const *) a, *(char *const *) b);
-}
-
-/* Every regular file below @dir (when @suffix: only the names ending so),
- * sorted, appended to @out. Hidden files are left out. */
-static void
-collect (const char *dir, const char *suffix, GPtrArray *out)
-{
-  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
-  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-  const char *name;
-
-  if (d == NULL)
-    return;
-  while ((name = g_dir_read_name (d)) != NULL)
-    if (name[0] != '.')
-      g_ptr_array_add (names, g_strdup (name));
-  g_ptr_array_sort (names, compare_names);
-  for (guint i = 0; i < names->len; i++)
-    {
-      g_autofree char *path = g_build_filename (dir, g_ptr_array_index (names, i), NULL);
-
-      if (g_file_test (path, G_FILE_TEST_IS_DIR))
-        collect (path, suffix, out);
-      else if (g_file_test (path, G_FILE_TEST_IS_REGULAR) && (suffix == NULL || g_str_has_suffix (path, suffix)))
-        g_ptr_array_add (out, g_steal_pointer (&path));
-    }
-}
-
 /* The message as the triage sees it: without an mbox "From " line. */
 static const char *
 skip_from_line (const char *data, gsize *len)
@@ -474,7 +442,7 @@ test_corpus (void)
       g_autoptr (GPtrArray) some = g_ptr_array_new_with_free_func (g_free);
       g_autofree char *label = g_strdup_printf ("corpus/%s", folders[i]);
 
-      collect (dir, NULL, some);
+      test_collect_files (dir, NULL, some);
       if (some->len == 0)
         continue;
       check_files (label, corpus, some);
@@ -490,7 +458,7 @@ test_testdata (void)
   g_autofree char *testdata = g_test_build_filename (G_TEST_DIST, "..", "testdata", NULL);
   g_autoptr (GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
 
-  collect (testdata, ".eml", files);
+  test_collect_files (testdata, ".eml", files);
   check_files ("testdata", testdata, files);
 }
 
@@ -528,8 +496,8 @@ test_escaped_from_lines (void)
   g_autoptr (GString) failures = g_string_new (NULL);
   guint reports = 0;
 
-  collect (testdata, ".eml", files);
-  collect (corpus, NULL, files);
+  test_collect_files (testdata, ".eml", files);
+  test_collect_files (corpus, NULL, files);
   for (guint i = 0; i < files->len; i++)
     {
       const char *path = g_ptr_array_index (files, i);
@@ -586,7 +554,7 @@ test_generated (void)
   if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, NULL, &status, &error))
     g_error ("%s", error->message);
   g_assert_true (g_spawn_check_wait_status (status, NULL));
-  collect (dir, NULL, files);
+  test_collect_files (dir, NULL, files);
   g_assert_cmpuint (files->len, ==, 400);
   check_files ("generated", dir, files);
   for (guint i = 0; i < files->len; i++)

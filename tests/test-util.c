@@ -664,6 +664,129 @@ test_date_parse (void)
   g_test_message ("%u dates of the corpus read alike", n_corpus);
 }
 
+/* The Content-Type value @v as bounce_content_type_quick() reads it
+ * agrees with GMime's reading wherever the quick one reads it at all.
+ * Returns whether it did. */
+static gboolean
+assert_type_agrees (GMimeParserOptions *opts, const char *v)
+{
+  BounceQuickType qt;
+  g_autoptr (GMimeContentType) ct = NULL;
+  const char *names[] = { "boundary", "charset", "name" };
+
+  if (!bounce_content_type_quick (v, &qt))
+    return FALSE;
+  ct = g_mime_content_type_parse (opts, v);
+  if (ct == NULL)
+    g_error ("[%s]: read quickly, yet GMime reads no type", v);
+  {
+    g_autofree char *type = g_strndup (qt.type, qt.type_len);
+    g_autofree char *subtype = g_strndup (qt.subtype, qt.subtype_len);
+    const char *values[] = { qt.boundary, qt.charset, qt.name };
+    gsize lens[] = { qt.boundary_len, qt.charset_len, qt.name_len };
+
+    if (g_strcmp0 (type, g_mime_content_type_get_media_type (ct)) != 0
+        || g_strcmp0 (subtype, g_mime_content_type_get_media_subtype (ct)) != 0)
+      g_error ("[%s]: %s/%s quickly, %s/%s by GMime", v, type, subtype, g_mime_content_type_get_media_type (ct),
+               g_mime_content_type_get_media_subtype (ct));
+    for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+      {
+        g_autofree char *quick = values[i] ? g_strndup (values[i], lens[i]) : NULL;
+
+        if (g_strcmp0 (quick, g_mime_content_type_get_parameter (ct, names[i])) != 0)
+          g_error ("[%s]: %s [%s] quickly, [%s] by GMime", v, names[i], quick ? quick : "(none)",
+                   g_mime_content_type_get_parameter (ct, names[i]) ?: "(none)");
+      }
+  }
+  return TRUE;
+}
+
+/* Every Content-Type field of @data (unfolded), to assert_type_agrees();
+ * counts them and those read quickly. */
+static void
+types_agree_in (GMimeParserOptions *opts, const char *data, guint *n, guint *quick)
+{
+  g_auto (GStrv) lines = g_strsplit (data, "\n", -1);
+
+  for (guint i = 0; lines[i]; i++)
+    if (g_ascii_strncasecmp (lines[i], "Content-Type:", 13) == 0)
+      {
+        GString *v = g_string_new (lines[i] + 13), *folded = g_string_new (lines[i] + 13);
+
+        for (guint k = i + 1; lines[k] && (lines[k][0] == ' ' || lines[k][0] == '\t'); k++)
+          {
+            g_string_append (v, lines[k]);
+            g_string_append_printf (folded, "\n%s", lines[k]);
+          }
+        g_strdelimit (v->str, "\r", ' ');
+        (*n)++;
+        *quick += assert_type_agrees (opts, g_strstrip (v->str));
+        assert_type_agrees (opts, folded->str);
+        g_string_free (v, TRUE);
+        g_string_free (folded, TRUE);
+      }
+}
+
+/* The plainest Content-Type values are read without GMime's parser, the
+ * same as GMime reads them: over hand-made values in the forms it takes
+ * and those it leaves to GMime, every Content-Type field of the samples
+ * and of the corpus when it is there. */
+static void
+test_content_type_quick (void)
+{
+  static const struct
+  {
+    const char *v;
+    gboolean quick;
+  } values[] = {
+    { "text/plain", TRUE },
+    { "  Text/HTML ; charset=\"UTF-8\"", TRUE },
+    { "multipart/mixed; boundary=\"----=_Part_1_2.3\"", TRUE },
+    { "multipart/report; report-type=delivery-status;\tboundary=abc123", TRUE },
+    { "text/plain; charset=us-ascii; name=\"notes.txt\"; format=flowed", TRUE },
+    { "multipart/alternative; boundary=\"a;b\"", TRUE },
+    { "multipart/mixed;\r\n\tboundary=\"b1\";\n charset=x", TRUE },
+    { "text/plain; name=\"two\r\n lines\"", FALSE },
+    { "application/octet-stream; name=\"\"", TRUE },
+    { "multipart/mixed; boundary=----=_NextPart", FALSE },
+    { "text/plain; charset = utf-8", FALSE },
+    { "text/plain; charset=utf-8;", FALSE },
+    { "text/plain (a comment); charset=utf-8", FALSE },
+    { "text/plain; name*=utf-8''r%C3%A9sum%C3%A9.txt", FALSE },
+    { "text/plain; name*0=\"a\"; name*1=\"b\"", FALSE },
+    { "text/plain; name=\"=?utf-8?q?r=C3=A9sum=C3=A9?=\"", FALSE },
+    { "text/plain; name=\"a\\\"b\"", FALSE },
+    { "text/plain; charset=utf-8; charset=latin1", FALSE },
+    { "text/plain; name=\"unclosed", FALSE },
+    { "text/plain; name=\"caf\xc3\xa9\"", FALSE },
+    { "text", FALSE },
+    { "/plain", FALSE },
+    { "text/", FALSE },
+    { "", FALSE },
+  };
+  g_autoptr (GMimeParserOptions) opts = bounce_parser_options ();
+  g_autofree char *testdata = g_test_build_filename (G_TEST_DIST, "..", "testdata", NULL);
+  g_autofree char *corpus = test_corpus_path (NULL);
+  g_autoptr (GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
+  guint n = 0, quick = 0;
+
+  for (guint i = 0; i < G_N_ELEMENTS (values); i++)
+    if (assert_type_agrees (opts, values[i].v) != values[i].quick)
+      g_error ("[%s]: read quickly: %d, expected %d", values[i].v, !values[i].quick, values[i].quick);
+  test_collect_files (testdata, NULL, files);
+  if (corpus && g_file_test (corpus, G_FILE_TEST_IS_DIR))
+    test_collect_files (corpus, NULL, files);
+  for (guint i = 0; i < files->len; i++)
+    {
+      g_autofree char *data = NULL;
+
+      if (g_file_get_contents (g_ptr_array_index (files, i), &data, NULL, NULL))
+        types_agree_in (opts, data, &n, &quick);
+    }
+  g_test_message ("%u Content-Type values of %u files, %u read quickly, alike", n, files->len, quick);
+  g_assert_cmpuint (quick, >, n / 2);
+}
+
 /* The check of UTF-8 agrees with GLib's on every placing of a bad or cut
  * sequence, or of a NUL byte, among runs of ASCII of every length up to
  * and past a word, and on sequences of every lead byte. */
@@ -780,6 +903,7 @@ main (int argc, char **argv)
   g_test_add_func ("/util/status", test_status);
   g_test_add_func ("/util/message-start", test_message_start);
   g_test_add_func ("/util/add-headers-after-from-lines", test_add_headers_after_from_lines);
+  g_test_add_func ("/util/content-type-quick", test_content_type_quick);
   g_test_add_func ("/util/header-fields", test_header_fields);
   g_test_add_func ("/util/header-value", test_header_value);
   g_test_add_func ("/util/date-iso", test_date_iso);
