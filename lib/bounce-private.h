@@ -325,6 +325,7 @@ typedef struct
   const char *boundary, *charset, *name;
   gsize boundary_len, charset_len, name_len;
 } BounceQuickType;
+const char *bounce_content_type_media (const char *v, BounceQuickType *qt);
 gboolean bounce_content_type_quick (const char *v, BounceQuickType *qt);
 /* One field of a header block, as bounce_header_next() reads it. */
 typedef struct

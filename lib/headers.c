@@ -132,19 +132,13 @@ skip_blanks (const char *p)
   return p;
 }
 
-/* bounce_content_type_quick: the type, subtype, and boundary, charset and
- * name parameters of the Content-Type value @v (unfolded), read without
- * GMime's parser (and the objects it makes) when the value has the form
- * most mail writes: blanks, a token, "/", a token, then any number of
- * "; name=value" with blanks (or line ends) only around the ";", each
- * value a token or a quoted string. FALSE, for GMime to read, for anything else: a comment,
- * a backslash in a quoted string, a name in RFC 2231's forms ("name*"), an
- * encoded word ("=?"), a byte outside printable ASCII, one of the three
- * parameters given twice, a ";" with nothing after it. What it reads is
- * what g_mime_content_type_parse() reads (tests/test-util.c compares the
- * two over the samples' values). */
-gboolean
-bounce_content_type_quick (const char *v, BounceQuickType *qt)
+/* bounce_content_type_media: the type and subtype of the Content-Type
+ * value @v (folded or not) in @qt (its parameters cleared), when it
+ * starts as most mail writes it: blanks, a token, "/", a token. Returns
+ * where what follows them starts, after blanks, or NULL when @v starts
+ * otherwise (GMime is left to read it). */
+const char *
+bounce_content_type_media (const char *v, BounceQuickType *qt)
 {
   const char *p = skip_blanks (v), *t;
 
@@ -152,16 +146,37 @@ bounce_content_type_quick (const char *v, BounceQuickType *qt)
   for (t = p; is_token (*p); p++)
     ;
   if (p == t || *p != '/')
-    return FALSE;
+    return NULL;
   qt->type = t;
   qt->type_len = p - t;
   for (t = ++p; is_token (*p); p++)
     ;
   if (p == t)
-    return FALSE;
+    return NULL;
   qt->subtype = t;
   qt->subtype_len = p - t;
-  p = skip_blanks (p);
+  return skip_blanks (p);
+}
+
+/* bounce_content_type_quick: the type, subtype, and boundary, charset and
+ * name parameters of the Content-Type value @v (folded or not), read
+ * without GMime's parser (and the objects it makes) when the value has
+ * the form most mail writes: the media type as
+ * bounce_content_type_media() reads it, then any number of
+ * "; name=value" with blanks (or line ends) only around the ";", each
+ * value a token or a quoted string. FALSE, for GMime to read, for
+ * anything else: a comment, a backslash in a quoted string, a name in RFC
+ * 2231's forms ("name*"), an encoded word ("=?"), a byte outside
+ * printable ASCII, one of the three parameters given twice, a ";" with
+ * nothing after it. What it reads is what g_mime_content_type_parse()
+ * reads (tests/test-util.c compares the two over the samples' values). */
+gboolean
+bounce_content_type_quick (const char *v, BounceQuickType *qt)
+{
+  const char *p = bounce_content_type_media (v, qt);
+
+  if (p == NULL)
+    return FALSE;
   while (*p == ';')
     {
       const char *name = p = skip_blanks (p + 1), *value;

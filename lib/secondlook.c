@@ -369,40 +369,25 @@ typedef struct
   char type[32], subtype[96];
 } Shape;
 
-/* Whether @c may be part of a type or subtype (RFC 2045's token). */
-static gboolean
-ttoken (char c)
-{
-  return c > ' ' && c < 127 && strchr ("()<>@,;:\\\"/[]?=", c) == NULL;
-}
-
 /* The type and subtype of the Content-Type value @v in the common form
- * (blanks, a token, a slash, a token, blanks, then the parameters or
- * nothing), as g_mime_parse_content_type () reads it; FALSE for any
- * other form, which GMime is left to read. No object is made: an
- * attached message's type is all this look needs of it. */
+ * (bounce_content_type_media(), then the parameters or nothing), as
+ * g_mime_parse_content_type () reads it; FALSE for any other form, which
+ * GMime is left to read. No object is made: an attached message's type
+ * is all this look needs of it. */
 static gboolean
 quick_shape (const char *v, Shape *sh)
 {
-  const char *p = v, *t;
+  BounceQuickType qt;
+  const char *rest = bounce_content_type_media (v, &qt);
 
-  while (*p == ' ' || *p == '\t')
-    p++;
-  for (t = p; ttoken (*p); p++)
-    ;
-  if (p == t || (gsize) (p - t) >= sizeof sh->type || *p != '/')
+  if (rest == NULL || (*rest != '\0' && *rest != ';') || qt.type_len >= sizeof sh->type
+      || qt.subtype_len >= sizeof sh->subtype)
     return FALSE;
-  memcpy (sh->type, t, p - t);
-  sh->type[p - t] = '\0';
-  for (t = ++p; ttoken (*p); p++)
-    ;
-  if (p == t || (gsize) (p - t) >= sizeof sh->subtype)
-    return FALSE;
-  memcpy (sh->subtype, t, p - t);
-  sh->subtype[p - t] = '\0';
-  while (*p == ' ' || *p == '\t')
-    p++;
-  return *p == '\0' || *p == ';';
+  memcpy (sh->type, qt.type, qt.type_len);
+  sh->type[qt.type_len] = '\0';
+  memcpy (sh->subtype, qt.subtype, qt.subtype_len);
+  sh->subtype[qt.subtype_len] = '\0';
+  return TRUE;
 }
 
 /* Whether the field value @v (nullable) may name a file *.eml, in any
