@@ -12,7 +12,8 @@
  * says what span it covers ends that span when it was learnt. That time
  * (on the day of the learn run) is written LEARNT-TIME in the expected
  * files, so that they hold at any time. */
-#include <glib.h>
+#include "test-common.h"
+
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
@@ -119,39 +120,25 @@ facts_only (const char *eml)
   return g_file_test (facts, G_FILE_TEST_EXISTS) && !g_file_test (expected, G_FILE_TEST_EXISTS);
 }
 
-/* For g_ptr_array_sort(), which hands over pointers to the elements. */
-static int
-compare_names (gconstpointer a, gconstpointer b)
-{
-  return strcmp (*(const char *const *) a, *(const char *const *) b);
-}
-
+/* The samples below testdata/ with an expected result, by their names
+ * there; mailboxes are exercised by the scan tests. */
 static void
-collect (const char *dir, const char *rel, GPtrArray *out)
+collect (GPtrArray *out)
 {
-  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
-  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-  const char *name;
+  g_autoptr (GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
+  gsize skip = strlen (testdata) + 1;
 
-  if (d == NULL)
-    return;
-  while ((name = g_dir_read_name (d)) != NULL)
-    g_ptr_array_add (names, g_strdup (name));
-  g_ptr_array_sort (names, compare_names);
-  for (guint i = 0; i < names->len; i++)
+  test_collect_files (testdata, ".eml", files);
+  for (guint i = 0; i < files->len; i++)
     {
-      const char *n = g_ptr_array_index (names, i);
-      g_autofree char *path = g_build_filename (dir, n, NULL);
-      g_autofree char *r = rel ? g_build_filename (rel, n, NULL) : g_strdup (n);
+      const char *path = g_ptr_array_index (files, i);
+      g_auto (GStrv) parts = g_strsplit (path + skip, G_DIR_SEPARATOR_S, -1);
+      gboolean in_mailbox = FALSE;
 
-      if (g_file_test (path, G_FILE_TEST_IS_DIR))
-        {
-          /* Mailboxes are exercised by the scan tests. */
-          if (!g_str_has_prefix (n, "maildir"))
-            collect (path, r, out);
-        }
-      else if (g_str_has_suffix (n, ".eml") && !facts_only (path))
-        g_ptr_array_add (out, g_steal_pointer (&r));
+      for (guint k = 0; parts[k] && parts[k + 1]; k++)
+        in_mailbox |= g_str_has_prefix (parts[k], "maildir");
+      if (!in_mailbox && !facts_only (path))
+        g_ptr_array_add (out, g_strdup (path + skip));
     }
 }
 
@@ -193,7 +180,7 @@ main (int argc, char **argv)
         break;
     }
   while (TRUE);
-  collect (testdata, NULL, samples);
+  collect (samples);
   for (guint i = 0; i < samples->len; i++)
     {
       g_autofree char *path = g_strdup_printf ("/golden/%s", (char *) g_ptr_array_index (samples, i));
