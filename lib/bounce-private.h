@@ -237,6 +237,11 @@ guint bounce_index_count_prefix (BounceIndex *idx, BounceIndexKey key, const cha
 const char *bounce_judge_evidence_name (guint i);
 
 /* mimewalk.c */
+/* The subtype (of "message") the parse gives a part that carries a
+ * message, so that GMime leaves it a leaf (report.c): the walk reads it
+ * as a message part. */
+#define BOUNCE_CARRIED_SUBTYPE "x-backscatter-carried"
+
 /* The parts of a report's MIME tree the parse reads. */
 typedef struct
 {
@@ -250,6 +255,8 @@ typedef struct
   GMimeObject *html_part;
   GMimeObject *text_attachment; /* a later text part: may hold headers */
   GMimeObject *report_message;  /* the message whose report we read */
+  GMimeMessage *carried_report; /* owned: a report a carried message holds, parsed */
+  GByteArray *carried_bytes;    /* owned: what it was parsed from */
   const char *prologue;         /* the first non-empty multipart prologue */
   guint parts;
   gboolean limited;
@@ -257,6 +264,8 @@ typedef struct
 } BounceWalk;
 
 void bounce_walk (BounceWalk *w, GMimeObject *obj);
+void bounce_walk_clear (BounceWalk *w);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (BounceWalk, bounce_walk_clear)
 char *bounce_text_to_utf8 (char *bytes, gsize n, const char *charset, gsize *len);
 char *bounce_text_of (GMimeObject *part, gsize *len);
 gsize bounce_finish_text (char *text, gsize len, gboolean *cut);
@@ -447,7 +456,16 @@ bounce_line_end (const char *p, const char *end)
 }
 
 /* mimescan.c */
-gsize bounce_mime_bounded_length (const char *data, gsize length, char **warning);
+/* A stretch of a message: bytes [start, end). */
+typedef struct
+{
+  gsize start, end;
+} BounceRange;
+
+gsize bounce_mime_bounded_length (const char *data, gsize length, char **warning, GArray *carried);
+
+/* report.c */
+char *bounce_parser_input (const char *data, gsize *len, BounceRules *rules, GArray *carried);
 GMimeMessage *bounce_parse_message_bytes (const char *data, gsize len);
 GMimeObject *bounce_parse_part_bytes (const char *data, gsize len);
 

@@ -87,7 +87,7 @@ bounce_defang (const char *data, gsize length, const char *note, gsize *out_leng
 
   *removed = 0;
   skip = bounce_mbox_from_end (data, length, '\n');
-  if (bounce_mime_bounded_length (data + skip, length - skip, NULL) < length - skip)
+  if (bounce_mime_bounded_length (data + skip, length - skip, NULL, NULL) < length - skip)
     {
       /* Only part of it would be read: it is not rewritten. */
       g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_LIMIT, "the message has more MIME parts or levels than are read");

@@ -73,13 +73,16 @@ plain_type_shape (const char *v, Shape *shape, char **boundary)
 }
 
 /* Reads the header block at *@at (moved past it and its blank line): the
- * shape of the entity and, for a multipart, its boundary (transfer full). */
+ * shape of the entity and, for a multipart, its boundary (transfer full);
+ * [*@field, *@field_end), the Content-Type field read (its first line to
+ * the end of its last), NULL when there is none. */
 static Shape
-read_headers (const char **at, const char *end, gboolean digest, char **boundary)
+read_headers (const char **at, const char *end, gboolean digest, char **boundary, const char **field,
+              const char **field_end)
 {
   g_autoptr (GString) ct = NULL, cte = NULL;
   GString *into = NULL;
-  const char *p = *at;
+  const char *p = *at, *ct_start = NULL, *ct_end = NULL;
   Shape shape = digest ? MESSAGE : LEAF;
 
   *boundary = NULL;
@@ -99,6 +102,7 @@ read_headers (const char **at, const char *end, gboolean digest, char **boundary
           /* The last one is read; the one before is let go. */
           if (ct)
             g_string_free (ct, TRUE);
+          ct_start = p;
           into = ct = g_string_new (NULL), p += 13;
         }
       else if (e - p > 26 && g_ascii_strncasecmp (p, "Content-Transfer-Encoding:", 26) == 0)
@@ -111,9 +115,13 @@ read_headers (const char **at, const char *end, gboolean digest, char **boundary
         into = NULL;
       if (into && into->len < BOUNCE_MAX_FIELD_BYTES)
         g_string_append_len (into, p, MIN ((gsize) (e - p), BOUNCE_MAX_FIELD_BYTES - into->len));
+      if (into == ct && ct)
+        ct_end = e;
       p = e;
     }
   *at = p;
+  *field = ct_start;
+  *field_end = ct_end;
   if (ct)
     {
       shape = LEAF;
@@ -181,17 +189,21 @@ boundary_level (const Level *levels, int n, const char *p, const char *e, gboole
  * @length: its length
  * @warning: (out) (optional) (transfer full) (nullable): a sentence
  *   saying which limit the message went past, NULL when none
+ * @carried: (nullable): receives a BounceRange for each Content-Type field
+ *   that makes a part a message part (message/rfc822, message/global,
+ *   message/news, not transfer-encoded) outside any other message part,
+ *   within the bytes returned, in order
  *
  * Returns: how many bytes of @data hold at most BOUNCE_MAX_MIME_PARTS
  *   entities nested at most BOUNCE_MAX_MIME_DEPTH deep: @length when the
  *   whole message does, else the start of the first entity past a limit.
  */
 gsize
-bounce_mime_bounded_length (const char *data, gsize length, char **warning)
+bounce_mime_bounded_length (const char *data, gsize length, char **warning, GArray *carried)
 {
   Level levels[BOUNCE_MAX_MIME_DEPTH + 2];
   const char *p = data, *end = data + length, *start = data;
-  int n = 0, depth = 0;
+  int n = 0, depth = 0, inner = -1; /* inner: the depth of the outermost message part's message */
   guint parts = 1;
   gboolean headers = TRUE, digest = FALSE;
   gsize cut = length;
@@ -205,6 +217,7 @@ bounce_mime_bounded_length (const char *data, gsize length, char **warning)
       if (headers)
         {
           char *boundary = NULL;
+          const char *field, *field_end;
           Shape shape;
 
           if (depth > BOUNCE_MAX_MIME_DEPTH)
@@ -213,10 +226,18 @@ bounce_mime_bounded_length (const char *data, gsize length, char **warning)
               cut = start - data;
               break;
             }
-          shape = read_headers (&p, end, digest, &boundary);
+          shape = read_headers (&p, end, digest, &boundary, &field, &field_end);
           headers = FALSE;
           if (shape == MESSAGE)
             {
+              if (inner < 0)
+                {
+                  BounceRange span = { field ? field - data : 0, field ? field_end - data : 0 };
+
+                  inner = depth + 1;
+                  if (carried && field)
+                    g_array_append_val (carried, span);
+                }
               /* The message in the part: its header block is next. */
               start = p;
               depth++;
@@ -257,6 +278,8 @@ bounce_mime_bounded_length (const char *data, gsize length, char **warning)
                   }
                 start = p;
                 depth = levels[i].depth + 1;
+                if (levels[i].depth < inner)
+                  inner = -1; /* out of the message part */
                 digest = levels[i].digest;
                 headers = TRUE;
               }
@@ -266,6 +289,9 @@ bounce_mime_bounded_length (const char *data, gsize length, char **warning)
     }
   while (n > 0)
     g_free (levels[--n].boundary);
+  /* Nothing past the cut is parsed. */
+  while (carried && carried->len > 0 && g_array_index (carried, BounceRange, carried->len - 1).end > cut)
+    g_array_set_size (carried, carried->len - 1);
   if (warning)
     *warning =
         why ? g_strdup_printf ("the message has more %s than the %d read; only the first %" G_GSIZE_FORMAT
@@ -283,7 +309,7 @@ GMimeMessage *
 bounce_parse_message_bytes (const char *data, gsize len)
 {
   /* no MIME bombs */
-  return bounce_parse_bounded_message (data, bounce_mime_bounded_length (data, len, NULL));
+  return bounce_parse_bounded_message (data, bounce_mime_bounded_length (data, len, NULL, NULL));
 }
 
 /* bounce_parse_part_bytes: the same, as its top part, as a report is read
@@ -292,5 +318,5 @@ bounce_parse_message_bytes (const char *data, gsize len)
 GMimeObject *
 bounce_parse_part_bytes (const char *data, gsize len)
 {
-  return bounce_parse_bounded_part (data, bounce_mime_bounded_length (data, len, NULL));
+  return bounce_parse_bounded_part (data, bounce_mime_bounded_length (data, len, NULL, NULL));
 }

@@ -60,6 +60,36 @@ is_report_message (GMimeMessage *m)
   return body && type_is (body, "multipart", "report");
 }
 
+/* Whether @hay (@n bytes) holds @needle (lower case ASCII), ASCII letters
+ * compared without regard to case. */
+static gboolean
+holds_word (const char *hay, gsize n, const char *needle)
+{
+  gsize k = strlen (needle);
+
+  for (gsize i = 0; i + k <= n; i++)
+    if (g_ascii_tolower (hay[i]) == needle[0] && g_ascii_strncasecmp (hay + i, needle, k) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* The message in a part the parse was given as a leaf
+ * (BOUNCE_CARRIED_SUBTYPE), parsed into @w->carried_report (from
+ * @w->carried_bytes, which the parse reads from as long as it lives) when
+ * it may be a report: when its header block names "report" (a
+ * multipart/report has it in its Content-Type). */
+static void
+parse_carried (BounceWalk *w, GMimePart *part)
+{
+  g_autoptr (GByteArray) bytes = bounce_part_content (part, BOUNCE_MAX_MESSAGE_BYTES);
+  const char *data = (const char *) bytes->data;
+
+  if (!holds_word (data, bounce_header_block_end (data, bytes->len), "report"))
+    return;
+  w->carried_report = bounce_parse_message_bytes (data, bytes->len);
+  w->carried_bytes = g_steal_pointer (&bytes);
+}
+
 static void
 walk (BounceWalk *w, GMimeObject *obj, int depth)
 {
@@ -90,14 +120,23 @@ walk (BounceWalk *w, GMimeObject *obj, int depth)
         walk (w, g_mime_multipart_get_part (mp, i), depth + 1);
       return;
     }
-  if (GMIME_IS_MESSAGE_PART (obj))
+  if (GMIME_IS_MESSAGE_PART (obj) || type_is (obj, "message", BOUNCE_CARRIED_SUBTYPE))
     {
-      GMimeMessage *inner = g_mime_message_part_get_message (GMIME_MESSAGE_PART (obj));
+      GMimeMessage *inner = NULL;
 
       /* A report forwarded (or wrapped by a gateway) inside a message:
        * read the inner report when the outer message has none. */
-      if (w->status_part == NULL && w->mdn_part == NULL && w->feedback_part == NULL && w->orig_part == NULL
-          && is_report_message (inner))
+      if (w->status_part == NULL && w->mdn_part == NULL && w->feedback_part == NULL && w->orig_part == NULL)
+        {
+          if (GMIME_IS_MESSAGE_PART (obj))
+            inner = g_mime_message_part_get_message (GMIME_MESSAGE_PART (obj));
+          else if (w->carried_bytes == NULL)
+            {
+              parse_carried (w, GMIME_PART (obj));
+              inner = w->carried_report;
+            }
+        }
+      if (is_report_message (inner))
         {
           w->report_message = GMIME_OBJECT (inner);
           w->text_part = w->html_part = NULL;
@@ -360,9 +399,18 @@ bounce_report_text (BounceWalk *w, gsize *len)
                                   &w->text_cut);
 }
 
-/* bounce_walk: note in @w the parts of the tree under @obj. */
+/* bounce_walk: note in @w the parts of the tree under @obj; clear @w
+ * with bounce_walk_clear(). */
 void
 bounce_walk (BounceWalk *w, GMimeObject *obj)
 {
   walk (w, obj, 0);
+}
+
+/* bounce_walk_clear: let go of what the walk of @w holds. */
+void
+bounce_walk_clear (BounceWalk *w)
+{
+  g_clear_object (&w->carried_report);
+  g_clear_pointer (&w->carried_bytes, g_byte_array_unref);
 }

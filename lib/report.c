@@ -170,48 +170,89 @@ field_is_read (const char *name, gsize len, BounceRules *rules)
   return rules && bounce_rules_reads_header (rules, lower);
 }
 
-/* @data (*@len bytes) for GMime to parse, without the fields of its
- * header block that the reader does not read (the trace and signature
- * fields, mostly: most of a report's header block). GMime makes an
- * object of every field and reads each address and date field it is
- * given; that is most of the time a report costs. Nothing is left out of
- * a header block with a line GMime might read otherwise than as a field
- * (no colon, a name with a blank or a byte outside ASCII).
- * Returns: (transfer full) (nullable): the copy, with *@len its length;
- * NULL when there is nothing to leave out. */
-static char *
-without_unread_fields (const char *data, gsize *len, BounceRules *rules)
+/* The fields of the header block of @data (@len bytes) that the reader
+ * does not read (the trace and signature fields, mostly: most of a
+ * report's header block), added to @drop. GMime makes an object of every
+ * field and reads each address and date field it is given; that is most
+ * of the time a report costs. None is added for a header block with a
+ * line GMime might read otherwise than as a field (no colon, a name with
+ * a blank or a byte outside ASCII). */
+static void
+unread_fields (const char *data, gsize len, BounceRules *rules, GArray *drop)
 {
-  g_autoptr (GString) out = NULL;
   BounceHeaderField f;
   gsize pos = 0, start = 0;
+  guint before = drop->len;
 
-  while (bounce_header_next (data, *len, &pos, &f))
+  while (bounce_header_next (data, len, &pos, &f))
     {
+      BounceRange span = { start, pos };
+
+      start = pos;
       if (f.value == NULL || f.name_len == 0 || f.line + f.name_len + 1 != f.value)
-        return NULL;
+        goto odd;
       for (gsize i = 0; i < f.name_len; i++)
         if ((guchar) f.line[i] <= ' ' || (guchar) f.line[i] >= 127)
-          return NULL;
+          goto odd;
+      span.start = f.line - data;
       if (!field_is_read (f.line, f.name_len, rules))
-        {
-          if (out == NULL)
-            out = g_string_sized_new (*len);
-          g_string_append_len (out, data + start, f.line - (data + start));
-          start = pos;
-        }
+        g_array_append_val (drop, span);
     }
-  if (out == NULL)
+  return;
+odd:
+  g_array_set_size (drop, before);
+}
+
+/* bounce_parser_input: @data (*@len bytes) as GMime is to parse it: without the fields of its
+ * header block that the reader does not read (unread_fields()), and with
+ * each Content-Type field in @carried (BounceRange, in order) made one of
+ * BOUNCE_CARRIED_SUBTYPE: GMime then leaves the message of such a part
+ * unparsed (a returned original, mostly, whose header block is read
+ * without GMime where it can be: original.c), and parses it only when
+ * the walk needs it parsed (mimewalk.c).
+ * Returns: (transfer full) (nullable): the copy, with *@len its length;
+ * NULL when there is nothing to change. */
+char *
+bounce_parser_input (const char *data, gsize *len, BounceRules *rules, GArray *carried)
+{
+  g_autoptr (GArray) drop = g_array_new (FALSE, FALSE, sizeof (BounceRange));
+  GString *out;
+  gsize at = 0;
+
+  unread_fields (data, *len, rules, drop);
+  if (drop->len == 0 && carried->len == 0)
     return NULL;
-  g_string_append_len (out, data + start, *len - start);
+  out = g_string_sized_new (*len);
+  for (guint i = 0, j = 0; i < drop->len || j < carried->len;)
+    {
+      gboolean relabel =
+          i == drop->len
+          || (j < carried->len
+              && g_array_index (carried, BounceRange, j).start < g_array_index (drop, BounceRange, i).start);
+      const BounceRange *s =
+          relabel ? &g_array_index (carried, BounceRange, j++) : &g_array_index (drop, BounceRange, i++);
+
+      g_string_append_len (out, data + at, s->start - at);
+      if (relabel)
+        {
+          /* the same line end */
+          const char *eol = s->end > s->start && data[s->end - 1] == '\n'
+                                ? (s->end - s->start > 1 && data[s->end - 2] == '\r' ? "\r\n" : "\n")
+                                : "";
+
+          g_string_append_printf (out, "Content-Type: message/%s%s", BOUNCE_CARRIED_SUBTYPE, eol);
+        }
+      at = s->end;
+    }
+  g_string_append_len (out, data + at, *len - at);
   *len = out->len;
-  return g_string_free (g_steal_pointer (&out), FALSE);
+  return g_string_free (out, FALSE);
 }
 
 static void
 parse_message (BounceReport *r, GMimeObject *msg, BounceRules *rules)
 {
-  BounceWalk w = { 0 };
+  g_auto (BounceWalk) w = { 0 };
   g_autofree char *text = NULL;
   gsize text_len = 0;
   const BounceFormatRule *rule;
@@ -553,15 +594,14 @@ bounce_report_new_from_data (const char *data, gsize length, BounceRules *rules,
     }
   {
     g_autofree char *why = NULL;
+    g_autoptr (GArray) carried = g_array_new (FALSE, FALSE, sizeof (BounceRange));
+    gsize parsed;
 
-    length = bounce_mime_bounded_length (data, length, &why);
+    length = bounce_mime_bounded_length (data, length, &why, carried);
     if (why)
       warn (r, "%s", why);
-  }
-  {
-    gsize parsed = length;
-
-    fewer = without_unread_fields (data, &parsed, rules);
+    parsed = length;
+    fewer = bounce_parser_input (data, &parsed, rules, carried);
     msg = bounce_parse_bounded_part (fewer ? fewer : data, parsed);
   }
   if (msg == NULL)

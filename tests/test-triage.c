@@ -177,7 +177,7 @@ same_text (const char *data, gsize len, const char *shown, Tally *t)
   gboolean later = FALSE, original = FALSE;
   g_autofree char *seen = NULL, *parsed = NULL;
   g_autoptr (GMimeObject) msg = NULL;
-  BounceWalk w = { 0 };
+  g_auto (BounceWalk) w = { 0 };
 
   data = lf ? lf : data;
   start = bounce_message_start (data, len);
