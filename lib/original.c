@@ -477,20 +477,24 @@ plain_text_type (const char *raw)
 /* The original from the header block at the start of @text, read here
  * rather than parsed by GMime into a message, when GMime would read it
  * the same way: each field a "Name: value" line (a name of printable
- * ASCII right before the colon, no NUL and no bare CR in the block), and
- * a body that can hold no attachment (no Content-Disposition, at most one
- * Content-Type, of text with no name). The fields are those GMime keeps
- * in a message's own header list (not the Content-* ones), their values
- * as GMime decodes them. Returns FALSE when the block is not such; else
- * TRUE, with *@out the original (NULL when it has no header). */
+ * ASCII right before the colon, no NUL and no bare CR in the block). The
+ * fields are those GMime keeps in a message's own header list (not the
+ * Content-* ones), their values as GMime decodes them. A body that may
+ * hold attachments (a Content-Disposition, a Content-Type other than
+ * text with no name, or two) is parsed as GMime would give it as the
+ * message's part: with the Content-* fields alone. Returns FALSE when the
+ * block is not such; else TRUE, with *@out the original (NULL when it
+ * has no header). */
 static gboolean
 original_from_plain_block (const char *text, gsize len, const char *carried_as, BounceOriginal **out)
 {
   g_autoptr (GMimeParserOptions) opts = NULL;
   BounceOriginal *o = original_new (carried_as);
+  g_autoptr (GString) mime = NULL; /* the Content-* fields */
   BounceHeaderField f;
   gsize pos = 0, hend = bounce_header_block_end (text, len);
   guint n_types = 0;
+  gboolean attachments = FALSE;
 
   *out = NULL;
   if (memchr (text, '\0', hend))
@@ -511,11 +515,15 @@ original_from_plain_block (const char *text, gsize len, const char *carried_as, 
       raw = g_strndup (f.value, f.value_len);
       if (f.name_len >= 8 && g_ascii_strncasecmp (name, "Content-", 8) == 0)
         {
-          if (g_ascii_strcasecmp (name, "Content-Type") == 0 && n_types++ == 0 && plain_text_type (raw))
-            continue;
-          if (g_ascii_strcasecmp (name, "Content-Type") == 0 || g_ascii_strcasecmp (name, "Content-Disposition") == 0)
-            goto not_plain;
-          continue; /* GMime keeps it with the body part */
+          /* GMime keeps it with the body part */
+          if (mime == NULL)
+            mime = g_string_new (NULL);
+          g_string_append_len (mime, f.line, f.len);
+          if (g_ascii_strcasecmp (name, "Content-Type") == 0)
+            attachments |= n_types++ > 0 || !plain_text_type (raw);
+          else if (g_ascii_strcasecmp (name, "Content-Disposition") == 0)
+            attachments = TRUE;
+          continue;
         }
       value = bounce_header_unfold_plain (raw);
       if (value == NULL)
@@ -527,6 +535,18 @@ original_from_plain_block (const char *text, gsize len, const char *carried_as, 
           value = g_mime_utils_header_decode_text (opts, unfolded);
         }
       add_header (o, name, value);
+    }
+  if (attachments)
+    {
+      g_autoptr (GMimeObject) body = NULL;
+
+      /* the fields, a blank line, the body */
+      if (mime->len > 0 && mime->str[mime->len - 1] != '\n')
+        g_string_append_c (mime, '\n');
+      g_string_append_c (mime, '\n');
+      g_string_append_len (mime, text + hend, len - hend);
+      body = bounce_parse_part_bytes (mime->str, mime->len);
+      list_attachments (o, body, 0);
     }
   if (o->headers->len == 0 && o->received->len == 0)
     bounce_original_free (o);

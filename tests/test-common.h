@@ -10,7 +10,8 @@
  * test_project_rules (): the project's own rules (rules/ of the source
  * tree), loaded and checked.
  *
- * test_collect_files (): every file below a folder, in name order.
+ * test_collect_files (): every file below a folder, in name order;
+ * test_collect_samples (): those of testdata/ and of the corpus.
  */
 #pragma once
 
@@ -90,4 +91,19 @@ test_collect_files (const char *dir, const char *suffix, GPtrArray *out)
       else if (g_file_test (path, G_FILE_TEST_IS_REGULAR) && (suffix == NULL || g_str_has_suffix (path, suffix)))
         g_ptr_array_add (out, g_steal_pointer (&path));
     }
+}
+
+/* test_collect_samples (): every file of testdata/ and, when it is
+ * there, of the shared corpus, each folder's in name order. */
+static inline GPtrArray *
+test_collect_samples (void)
+{
+  g_autofree char *testdata = g_test_build_filename (G_TEST_DIST, "..", "testdata", NULL);
+  g_autofree char *corpus = test_corpus_path (NULL);
+  GPtrArray *files = g_ptr_array_new_with_free_func (g_free);
+
+  test_collect_files (testdata, NULL, files);
+  if (corpus && g_file_test (corpus, G_FILE_TEST_IS_DIR))
+    test_collect_files (corpus, NULL, files);
+  return files;
 }

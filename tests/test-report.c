@@ -333,14 +333,9 @@ tree_shape (GMimeObject *obj, GString *shape, GString *leaves, guint *carried)
 static void
 test_carried_parts_as_gmime (void)
 {
-  g_autofree char *testdata = g_test_build_filename (G_TEST_DIST, "..", "testdata", NULL);
-  g_autofree char *corpus = test_corpus_path (NULL);
-  g_autoptr (GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) files = test_collect_samples ();
   guint total = 0;
 
-  test_collect_files (testdata, NULL, files);
-  if (corpus && g_file_test (corpus, G_FILE_TEST_IS_DIR))
-    test_collect_files (corpus, NULL, files);
   for (guint i = 0; i < files->len; i++)
     {
       const char *path = g_ptr_array_index (files, i);
