@@ -104,6 +104,9 @@ GByteArray *bounce_part_content (GMimePart *part, gsize max);
 int bounce_name_index (const char *const *names, guint n, const char *name);
 int bounce_compare_strings (gconstpointer a, gconstpointer b);
 
+/* decode.c */
+GByteArray *bounce_transfer_decode (GMimeContentEncoding encoding, const char *in, gsize len, gsize max);
+
 /* dsn.c */
 BounceDsn *bounce_dsn_parse (const char *data, gsize len);
 void bounce_dsn_free (BounceDsn *dsn);

@@ -614,23 +614,7 @@ entity (Split *s, Fields *f, gboolean digest, Inside inside, int depth)
 static GByteArray *
 leaf_content (const Leaf *l, gsize max)
 {
-  GByteArray *bytes = g_byte_array_new ();
-
-  if (l->encoding == GMIME_CONTENT_ENCODING_BASE64 || l->encoding == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE)
-    {
-      GMimeEncoding state;
-      gsize n;
-
-      g_mime_encoding_init_decode (&state, l->encoding);
-      g_byte_array_set_size (bytes, g_mime_encoding_outlen (&state, l->len) + 16);
-      n = g_mime_encoding_flush (&state, l->at, l->len, (char *) bytes->data);
-      g_byte_array_set_size (bytes, n);
-    }
-  else
-    g_byte_array_append (bytes, (const guint8 *) l->at, l->len);
-  if (bytes->len > max)
-    g_byte_array_set_size (bytes, max);
-  return bytes;
+  return bounce_transfer_decode (l->encoding, l->at, l->len, max);
 }
 
 /* bounce_text_of () for a leaf. */

@@ -1,6 +1,7 @@
 /* test-util.c — finding status codes, reply codes and addresses in free
  * text, naming risky attachments, and the library's first use from
- * several threads at once; dates read as GMime reads them. */
+ * several threads at once; dates read as GMime reads them, and transfer
+ * encodings decoded as GMime decodes them. */
 #include "bounce-private.h"
 #include "test-common.h"
 
@@ -896,6 +897,235 @@ test_collapse_space (void)
   g_assert_null (bounce_collapse_space (NULL));
 }
 
+/* GMime's one-shot decode of @in (@len bytes) from @encoding.
+ * Returns: (transfer full) */
+static GByteArray *
+gmime_transfer_decode (GMimeContentEncoding encoding, const char *in, gsize len)
+{
+  GByteArray *bytes = g_byte_array_new ();
+  GMimeEncoding state;
+
+  g_mime_encoding_init_decode (&state, encoding);
+  g_byte_array_set_size (bytes, g_mime_encoding_outlen (&state, len));
+  g_byte_array_set_size (bytes, g_mime_encoding_flush (&state, in, len, (char *) bytes->data));
+  return bytes;
+}
+
+/* @s (@len bytes, at most the first 200) printable. */
+static char *
+escaped (const char *s, gsize len)
+{
+  GString *out = g_string_new (NULL);
+
+  for (gsize i = 0; i < MIN (len, 200); i++)
+    if (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '\\')
+      g_string_append_c (out, s[i]);
+    else
+      g_string_append_printf (out, "\\x%02x", (guchar) s[i]);
+  if (len > 200)
+    g_string_append (out, "...");
+  return g_string_free (out, FALSE);
+}
+
+/* bounce_transfer_decode of @in (@len bytes), at most @max of them, is
+ * @whole (GMime's decode of all of @in) cut to @max; @in is read from a
+ * copy of its exact size, not NUL-terminated, for a sanitizer to see a
+ * read past its end. */
+static void
+assert_decode_agrees (GMimeContentEncoding encoding, const char *in, gsize len, const GByteArray *whole, gsize max)
+{
+  g_autofree char *copy = g_memdup2 (in, len);
+  g_autoptr (GByteArray) ours = bounce_transfer_decode (encoding, copy, len, max);
+  gsize want = MIN (whole->len, max);
+
+  if (ours->len != want || (want && memcmp (ours->data, whole->data, want) != 0))
+    {
+      g_autofree char *input = escaped (in, len);
+      g_autofree char *got = escaped ((const char *) ours->data, ours->len);
+      g_autofree char *expected = escaped ((const char *) whole->data, want);
+
+      g_error ("%s decode of [%s] (%zu bytes), at most %zu: [%s] (%u bytes), GMime [%s] (%zu bytes)",
+               g_mime_content_encoding_to_string (encoding), input, len, max, got, ours->len, expected, want);
+    }
+}
+
+/* As assert_decode_agrees, GMime's decode done here. */
+static void
+assert_decodes_alike (GMimeContentEncoding encoding, const char *in, gsize len, gsize max)
+{
+  g_autoptr (GByteArray) whole = gmime_transfer_decode (encoding, in, len);
+
+  assert_decode_agrees (encoding, in, len, whole, max);
+}
+
+/* Quoted-printable and base64 decoded as GMime decodes them in one go,
+ * malformed input included, and cut at any length asked for: written
+ * cases, random ones drawn from the characters that matter to either
+ * decoder, and every sample read whole as either encoding. */
+static void
+test_transfer_decode (void)
+{
+#define CASE(s)                                                                                                        \
+  {                                                                                                                    \
+    s, sizeof s - 1                                                                                                    \
+  }
+  static const struct
+  {
+    const char *s;
+    gsize len;
+  } cases[] = {
+    /* quoted-printable */
+    CASE (""),
+    CASE ("plain text\r\n"),
+    CASE ("plain text\n"),
+    CASE ("a=41b"),
+    CASE ("=41"),
+    CASE ("=4a=4A=4a"),
+    CASE ("caf=e9 caf=E9"),
+    CASE ("="),
+    CASE ("a="),
+    CASE ("=4"),
+    CASE ("a=4"),
+    CASE ("=\r\n"),
+    CASE ("a=\r\nb"),
+    CASE ("a=\nb"),
+    CASE ("=\n"),
+    CASE ("=\n=\n=\n"),
+    CASE ("=\r"),
+    CASE ("a=\rb"),
+    CASE ("a=\r\rb"),
+    CASE ("x=\r\r\n"),
+    CASE ("=\r=\n"),
+    CASE ("=\r=41"),
+    CASE ("=="),
+    CASE ("==="),
+    CASE ("==41"),
+    CASE ("=G=41"),
+    CASE ("=4G"),
+    CASE ("=G4"),
+    CASE ("= \r\n"),
+    CASE ("=\t\n"),
+    CASE ("a= b"),
+    CASE ("a=  \r\nb"),
+    CASE ("=3D"),
+    CASE ("=3d=3D="),
+    CASE ("=\r\n\r\n"),
+    CASE ("line=20\r\nnext  \r\n"),
+    CASE ("soft=\n\nhard"),
+    CASE ("t\xe9t\xe9=\xff\xfe=e9\xc3\xa9"),
+    CASE ("=\xc3\xa9"),
+    CASE ("a\0b=00c=\0\0d"),
+    CASE ("=0\0"),
+    CASE ("\0\0\0"),
+    /* base64 */
+    CASE ("QQ=="),
+    CASE ("QQ="),
+    CASE ("QQ"),
+    CASE ("Q"),
+    CASE ("Q="),
+    CASE ("=QQ=="),
+    CASE ("QUI="),
+    CASE ("QUI"),
+    CASE ("QUJD"),
+    CASE ("QUJDRA=="),
+    CASE ("QUJD\r\nRA==\r\n"),
+    CASE ("QUJD\nREVG\n"),
+    CASE ("QUJDREVG\r\nR0hJ\r\n"),
+    CASE ("QU=JD"),
+    CASE ("QUJD=QUJD"),
+    CASE ("QQ==QUJD"),
+    CASE ("QUJD=="),
+    CASE ("QUJD="),
+    CASE ("QUJDQ"),
+    CASE ("QUJDQQ"),
+    CASE ("QUJDQUI"),
+    CASE ("QUJDQQ=x"),
+    CASE ("QUJD QUJ D"),
+    CASE ("QU*J!D"),
+    CASE ("\xff\xfeQUJD\x80"),
+    CASE ("QU\xc3\xa9JD"),
+    CASE ("QUJ\0D"),
+    CASE ("-_-_"),
+    CASE ("+/+/"),
+    CASE ("////"),
+    CASE ("AAAA"),
+    CASE ("Q\r\nU\r\nJ\r\nD"),
+    CASE ("QU\nJ="),
+    CASE ("QU\r\n=\r\n="),
+    CASE ("a b c d e f g h"),
+    CASE ("SGVsbG8sIHdvcmxkIQ==\r\n"),
+    CASE ("SGVsbG8sIHdvcmxk\r\nIQ\r\n"),
+  };
+#undef CASE
+  static const char alphabet[] = "=====0123456789abcdefABCDEF\r\n\r\n\r\n  \t+/QUJDRAGxyz-_*\x80\xc3\xa9\xff";
+  static const GMimeContentEncoding encodings[] = { GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE,
+                                                    GMIME_CONTENT_ENCODING_BASE64 };
+  g_autoptr (GRand) rand = g_rand_new_with_seed (20250611);
+  g_autofree char *testdata = g_test_build_filename (G_TEST_DIST, "..", "testdata", NULL);
+  g_autofree char *corpus = test_corpus_path (NULL);
+  g_autoptr (GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
+  gsize bytes = 0;
+
+  bounce_gmime_init ();
+  /* Each written case as either encoding, cut at every length. */
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    for (guint e = 0; e < G_N_ELEMENTS (encodings); e++)
+      {
+        assert_decodes_alike (encodings[e], cases[i].s, cases[i].len, G_MAXSIZE);
+        for (gsize max = 0; max <= cases[i].len + 1; max++)
+          assert_decodes_alike (encodings[e], cases[i].s, cases[i].len, max);
+      }
+  /* Other encodings are copied. */
+  assert_decodes_alike (GMIME_CONTENT_ENCODING_8BIT, "a=41\0QQ==", 9, G_MAXSIZE);
+  assert_decodes_alike (GMIME_CONTENT_ENCODING_7BIT, "a=41\0QQ==", 9, 3);
+
+  /* Random inputs of the characters either decoder treats apart, and
+   * the NUL byte; each whole and cut at a random length. */
+  for (guint i = 0; i < 20000; i++)
+    {
+      char in[300];
+      gsize len = g_rand_int_range (rand, 0, sizeof in + 1);
+
+      for (gsize k = 0; k < len; k++)
+        in[k] = g_rand_int_range (rand, 0, 40) ? alphabet[g_rand_int_range (rand, 0, sizeof alphabet - 1)]
+                                               : (char) g_rand_int_range (rand, 0, 256);
+      for (guint e = 0; e < G_N_ELEMENTS (encodings); e++)
+        {
+          g_autoptr (GByteArray) whole = gmime_transfer_decode (encodings[e], in, len);
+
+          assert_decode_agrees (encodings[e], in, len, whole, G_MAXSIZE);
+          assert_decode_agrees (encodings[e], in, len, whole, g_rand_int_range (rand, 0, len + 2));
+          if (whole->len)
+            assert_decode_agrees (encodings[e], in, len, whole, whole->len - 1);
+        }
+    }
+
+  /* Every sample, its bytes read as either encoding, whole and cut. */
+  test_collect_files (testdata, NULL, files);
+  if (corpus && g_file_test (corpus, G_FILE_TEST_IS_DIR))
+    test_collect_files (corpus, NULL, files);
+  for (guint i = 0; i < files->len; i++)
+    {
+      g_autofree char *data = NULL;
+      gsize len;
+
+      if (!g_file_get_contents (g_ptr_array_index (files, i), &data, &len, NULL))
+        continue;
+      bytes += len;
+      for (guint e = 0; e < G_N_ELEMENTS (encodings); e++)
+        {
+          g_autoptr (GByteArray) whole = gmime_transfer_decode (encodings[e], data, len);
+          const gsize caps[] = { whole->len / 2, g_rand_int_range (rand, 0, len + 1) };
+
+          assert_decode_agrees (encodings[e], data, len, whole, G_MAXSIZE);
+          for (guint c = 0; c < G_N_ELEMENTS (caps); c++)
+            assert_decode_agrees (encodings[e], data, len, whole, caps[c]);
+        }
+    }
+  g_test_message ("%u files (%zu bytes) decoded alike", files->len, bytes);
+  g_assert_cmpuint (files->len, >, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -919,5 +1149,6 @@ main (int argc, char **argv)
   g_test_add_func ("/util/json-writer-misuse", test_json_writer_misuse);
   g_test_add_func ("/util/first-use-threads", test_first_use_threads);
   g_test_add_func ("/util/collapse-space", test_collapse_space);
+  g_test_add_func ("/util/transfer-decode", test_transfer_decode);
   return g_test_run ();
 }
