@@ -301,21 +301,32 @@ typedef struct
   GError *error;
 } Parsed;
 
+/* What they make of a message that is no report (most mail): the report
+ * is let go by the thread that made it, whose memory it is. */
+static Parsed not_a_report;
+
 static gpointer
 parse_one (const BounceMessageRef *ref, gpointer user_data)
 {
   Scan *s = user_data;
   Parsed *p;
   BounceReport *report = NULL;
+  GError *error = NULL;
 
   /* A large file's start: enough for most mail, which is then not read
    * further; NULL asks for the whole. */
   if (ref->start_only && (report = bounce_report_new_from_start (ref->data, ref->length)) == NULL)
     return NULL;
+  if (report == NULL)
+    report = bounce_report_new_from_data (ref->data, ref->length, s->ctx->rules, BOUNCE_PARSE_DEFAULT, &error);
+  if (report && bounce_report_get_kind (report) == BOUNCE_KIND_NOT_BOUNCE)
+    {
+      bounce_report_unref (report);
+      return &not_a_report;
+    }
   p = g_new0 (Parsed, 1);
-  p->report =
-      report ? report
-             : bounce_report_new_from_data (ref->data, ref->length, s->ctx->rules, BOUNCE_PARSE_DEFAULT, &p->error);
+  p->report = report;
+  p->error = error;
   return p;
 }
 
@@ -324,6 +335,8 @@ parsed_free (gpointer data)
 {
   Parsed *p = data;
 
+  if (p == &not_a_report)
+    return;
   g_clear_pointer (&p->report, bounce_report_unref);
   g_clear_error (&p->error);
   g_free (p);
@@ -346,9 +359,9 @@ scan_one (const BounceMessageRef *ref, gpointer prepared, gpointer user_data, GE
   s->progress.offset = ref->offset;
   progress (s, FALSE);
   bounce_mbox_lock_refresh (s->mlock);
+  if (parsed == &not_a_report)
+    return TRUE;                           /* most mail */
   report = parsed ? parsed->report : NULL; /* nothing was prepared when it could not be read */
-  if (ref->data != NULL && report != NULL && bounce_report_get_kind (report) == BOUNCE_KIND_NOT_BOUNCE)
-    return TRUE; /* most mail */
   source = ref->in_mbox ? g_strdup_printf ("%s:%" G_GOFFSET_FORMAT, ref->path, ref->offset) : g_strdup (ref->path);
   if (ref->data == NULL)
     {
