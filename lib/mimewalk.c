@@ -194,18 +194,32 @@ walk (BounceWalk *w, GMimeObject *obj, int depth)
 }
 
 /* bounce_part_content: the decoded content of a leaf part, at most @max
- * bytes. Returns: (transfer full) */
+ * bytes: what g_mime_data_wrapper_write_to_stream() writes, with base64
+ * and quoted-printable decoded here (bounce_transfer_decode()).
+ * Returns: (transfer full) */
 GByteArray *
 bounce_part_content (GMimePart *part, gsize max)
 {
   GMimeDataWrapper *content = g_mime_part_get_content (part);
+  GMimeContentEncoding encoding;
   g_autoptr (GMimeStream) mem = NULL;
+  g_autoptr (GByteArray) encoded = NULL;
   GByteArray *bytes = g_byte_array_new ();
 
   if (content == NULL)
     return bytes;
+  encoding = g_mime_data_wrapper_get_encoding (content);
   mem = g_mime_stream_mem_new_with_byte_array (bytes);
   g_mime_stream_mem_set_owner (GMIME_STREAM_MEM (mem), FALSE);
+  if (encoding == GMIME_CONTENT_ENCODING_BASE64 || encoding == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE)
+    {
+      GMimeStream *raw = g_mime_data_wrapper_get_stream (content);
+
+      g_mime_stream_reset (raw);
+      g_mime_stream_write_to_stream (raw, mem);
+      encoded = bytes;
+      return bounce_transfer_decode (encoding, (const char *) encoded->data, encoded->len, max);
+    }
   g_mime_data_wrapper_write_to_stream (content, mem);
   if (bytes->len > max)
     g_byte_array_set_size (bytes, max);

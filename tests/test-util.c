@@ -766,17 +766,12 @@ test_content_type_quick (void)
     { "", FALSE },
   };
   g_autoptr (GMimeParserOptions) opts = bounce_parser_options ();
-  g_autofree char *testdata = g_test_build_filename (G_TEST_DIST, "..", "testdata", NULL);
-  g_autofree char *corpus = test_corpus_path (NULL);
-  g_autoptr (GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) files = test_collect_samples ();
   guint n = 0, quick = 0;
 
   for (guint i = 0; i < G_N_ELEMENTS (values); i++)
     if (assert_type_agrees (opts, values[i].v) != values[i].quick)
       g_error ("[%s]: read quickly: %d, expected %d", values[i].v, !values[i].quick, values[i].quick);
-  test_collect_files (testdata, NULL, files);
-  if (corpus && g_file_test (corpus, G_FILE_TEST_IS_DIR))
-    test_collect_files (corpus, NULL, files);
   for (guint i = 0; i < files->len; i++)
     {
       g_autofree char *data = NULL;
@@ -1061,9 +1056,7 @@ test_transfer_decode (void)
   static const GMimeContentEncoding encodings[] = { GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE,
                                                     GMIME_CONTENT_ENCODING_BASE64 };
   g_autoptr (GRand) rand = g_rand_new_with_seed (20250611);
-  g_autofree char *testdata = g_test_build_filename (G_TEST_DIST, "..", "testdata", NULL);
-  g_autofree char *corpus = test_corpus_path (NULL);
-  g_autoptr (GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) files = test_collect_samples ();
   gsize bytes = 0;
 
   bounce_gmime_init ();
@@ -1101,9 +1094,6 @@ test_transfer_decode (void)
     }
 
   /* Every sample, its bytes read as either encoding, whole and cut. */
-  test_collect_files (testdata, NULL, files);
-  if (corpus && g_file_test (corpus, G_FILE_TEST_IS_DIR))
-    test_collect_files (corpus, NULL, files);
   for (guint i = 0; i < files->len; i++)
     {
       g_autofree char *data = NULL;
@@ -1124,6 +1114,69 @@ test_transfer_decode (void)
     }
   g_test_message ("%u files (%zu bytes) decoded alike", files->len, bytes);
   g_assert_cmpuint (files->len, >, 0);
+}
+
+/* The leaves under @obj, messages' parts too, added to @leaves. */
+static void
+collect_leaves (GMimeObject *obj, GPtrArray *leaves)
+{
+  if (GMIME_IS_MULTIPART (obj))
+    for (int i = 0; i < g_mime_multipart_get_count (GMIME_MULTIPART (obj)); i++)
+      collect_leaves (g_mime_multipart_get_part (GMIME_MULTIPART (obj), i), leaves);
+  else if (GMIME_IS_MESSAGE_PART (obj) && g_mime_message_part_get_message (GMIME_MESSAGE_PART (obj)))
+    collect_leaves (g_mime_message_get_mime_part (g_mime_message_part_get_message (GMIME_MESSAGE_PART (obj))), leaves);
+  else if (GMIME_IS_PART (obj))
+    g_ptr_array_add (leaves, obj);
+}
+
+/* A part's content, decoded, is what GMime's data wrapper writes, whole
+ * and cut, for every part of every sample and corpus message. */
+static void
+test_part_content (void)
+{
+  g_autoptr (GPtrArray) files = test_collect_samples ();
+  guint parts = 0, decoded = 0;
+
+  for (guint i = 0; i < files->len; i++)
+    {
+      g_autofree char *data = NULL;
+      g_autoptr (GMimeObject) top = NULL;
+      g_autoptr (GPtrArray) leaves = g_ptr_array_new ();
+      gsize len, start;
+
+      if (!g_file_get_contents (g_ptr_array_index (files, i), &data, &len, NULL))
+        continue;
+      start = bounce_message_start (data, len);
+      top = bounce_parse_part_bytes (data + start, len - start);
+      if (top == NULL)
+        continue;
+      collect_leaves (top, leaves);
+      for (guint k = 0; k < leaves->len; k++)
+        {
+          GMimePart *part = g_ptr_array_index (leaves, k);
+          GMimeDataWrapper *content = g_mime_part_get_content (part);
+          g_autoptr (GByteArray) expected = g_byte_array_new ();
+          g_autoptr (GMimeStream) mem = g_mime_stream_mem_new_with_byte_array (expected);
+          g_autoptr (GByteArray) whole = bounce_part_content (part, G_MAXSIZE);
+          g_autoptr (GByteArray) cut = NULL;
+
+          g_mime_stream_mem_set_owner (GMIME_STREAM_MEM (mem), FALSE);
+          if (content)
+            g_mime_data_wrapper_write_to_stream (content, mem);
+          cut = bounce_part_content (part, expected->len / 2);
+          if (whole->len != expected->len || memcmp (whole->data, expected->data, whole->len) != 0
+              || cut->len != expected->len / 2 || memcmp (cut->data, expected->data, cut->len) != 0)
+            g_error ("%s: part %u: %u bytes, GMime writes %u", (const char *) g_ptr_array_index (files, i), k,
+                     whole->len, expected->len);
+          parts++;
+          if (content
+              && (g_mime_data_wrapper_get_encoding (content) == GMIME_CONTENT_ENCODING_BASE64
+                  || g_mime_data_wrapper_get_encoding (content) == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE))
+            decoded++;
+        }
+    }
+  g_test_message ("%u parts, %u of them base64 or quoted-printable, read alike", parts, decoded);
+  g_assert_cmpuint (decoded, >, 0);
 }
 
 int
@@ -1150,5 +1203,6 @@ main (int argc, char **argv)
   g_test_add_func ("/util/first-use-threads", test_first_use_threads);
   g_test_add_func ("/util/collapse-space", test_collapse_space);
   g_test_add_func ("/util/transfer-decode", test_transfer_decode);
+  g_test_add_func ("/util/part-content", test_part_content);
   return g_test_run ();
 }
