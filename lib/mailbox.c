@@ -49,22 +49,28 @@ bounce_mailbox_is_maildir (const char *path)
 #define START_BYTES KEEP_BUFFER /* what BOUNCE_MAILBOX_START_FIRST hands first */
 
 /* Open a file of the folder open as @dirfd: the descriptor, or -1 with
- * *err set. *want: how much of it to read, its size up to
- * BOUNCE_MAX_MESSAGE_BYTES (*truncated set when it is larger). */
+ * *err set. */
 static int
-open_file (int dirfd, const char *name, gsize *want, gboolean *truncated, int *err)
+open_file (int dirfd, const char *name, int *err)
 {
   /* O_NONBLOCK: a FIFO someone left in the folder must not stop the scan
    * (it is then refused as not a plain file). */
   int fd = openat (dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+
+  if (fd < 0)
+    *err = errno;
+  return fd;
+}
+
+/* Look at the file open as @fd: @fd, or -1 (@fd closed) with *err set
+ * when it is not a plain file. *want: how much of it to read, its size up
+ * to BOUNCE_MAX_MESSAGE_BYTES (*truncated set when it is larger). */
+static int
+size_file (int fd, gsize *want, gboolean *truncated, int *err)
+{
   struct stat st;
 
   *truncated = FALSE;
-  if (fd < 0)
-    {
-      *err = errno;
-      return -1;
-    }
   if (fstat (fd, &st) < 0 || !S_ISREG (st.st_mode))
     {
       *err = fstat (fd, &st) < 0 ? errno : EINVAL;
@@ -81,13 +87,14 @@ open_file (int dirfd, const char *name, gsize *want, gboolean *truncated, int *e
 }
 
 /* Read the open file @fd on, from *got bytes (already in *buffer) to
- * @want in all, or to its end when it is shorter: into *buffer (made
+ * @want in all, or to its end when it is shorter (@once: or to what one
+ * read(2) gives): into *buffer (made
  * larger when it is too small, keeping what it holds), NUL-terminated; or,
  * when @want is over MAP_OVER, map the file whole instead (*mapped set),
  * so that only the pages looked at are read. FALSE with *err set on
  * failure. */
 static gboolean
-read_on (int fd, gsize want, char **buffer, gsize *size, const char **mapped, gsize *got, int *err)
+read_on (int fd, gsize want, gboolean once, char **buffer, gsize *size, const char **mapped, gsize *got, int *err)
 {
   char *buf;
 
@@ -129,6 +136,8 @@ read_on (int fd, gsize want, char **buffer, gsize *size, const char **mapped, gs
       if (n == 0)
         break;
       *got += n;
+      if (once)
+        break;
     }
   buf[*got] = '\0';
   return TRUE;
@@ -171,6 +180,7 @@ typedef struct
   BounceMessageRef ref;
   const char *name; /* Maildir: the file's name in dir */
   gboolean in_dir;  /* Maildir: name is a file of the folder */
+  gboolean regular; /* Maildir: the folder's listing says it is a plain file */
   char *path;       /* Maildir: the file; kept from one message to the next */
   gsize path_size;
   gboolean read;   /* Maildir: buffer (or map) holds the file */
@@ -197,6 +207,7 @@ typedef struct
   gsize dir_len;
   int dirfd;        /* Maildir: that folder, open */
   GPtrArray *names; /* Maildir: file names in dir, sorted */
+  GHashTable *odd;  /* Maildir: those of names not listed as plain files; NULL: none */
   int mbox_fd;      /* mbox: the file, read in order (never mapped: */
   char *mbox_buf;   /* another program may cut it meanwhile) */
   gsize mbox_cap, mbox_len, mbox_pos;
@@ -376,6 +387,7 @@ claim (Walk *w, guint *index)
         }
       slot->name = g_ptr_array_index (w->names, w->claimed);
       slot->in_dir = TRUE;
+      slot->regular = w->odd == NULL || !g_hash_table_contains (w->odd, slot->name);
       slot->ref.dirfd = w->dirfd;
       slot->ref.name = slot->name;
     }
@@ -404,7 +416,7 @@ work (Walk *w, guint index)
     {
       int err = 0, fd;
       gsize want = 0, got = 0;
-      gboolean start;
+      gboolean start, whole = FALSE;
 
       /* The path, made here rather than under the lock. */
       gsize dl = w->dir_len, nl = strlen (slot->name);
@@ -420,13 +432,32 @@ work (Walk *w, guint index)
       memcpy (slot->path + dl + 1, slot->name, nl + 1);
       slot->ref.path = slot->path;
 
-      fd = open_file (w->dirfd, slot->name, &want, &slot->ref.truncated, &err);
+      fd = open_file (w->dirfd, slot->name, &err);
+      if (fd >= 0 && slot->regular)
+        {
+          /* A plain file is read with one read(2) as long as the buffer
+           * (with START_FIRST, as START_BYTES): one that gives less has
+           * come to the end of the file, whose size is then not asked
+           * for. Most mail is read so. */
+          gsize first = w->start_first ? START_BYTES : CLAMP (slot->buffer_size, KEEP_BUFFER + 1, MAP_OVER + 1) - 1;
+
+          if (!read_on (fd, first, TRUE, &slot->buffer, &slot->buffer_size, &slot->map, &got, &err))
+            {
+              close (fd);
+              fd = -1;
+            }
+          else if (got < first)
+            whole = TRUE;
+        }
+      if (fd >= 0 && !whole)
+        fd = size_file (fd, &want, &slot->ref.truncated, &err);
       /* With START_FIRST, a large file's start first: most mail is told
        * from its header block, and the rest is then left unread. */
-      start = fd >= 0 && w->start_first && want > START_BYTES;
-      slot->read =
-          fd >= 0
-          && read_on (fd, start ? START_BYTES : want, &slot->buffer, &slot->buffer_size, &slot->map, &got, &err);
+      start = fd >= 0 && !whole && w->start_first && want > START_BYTES;
+      slot->read = fd >= 0
+                   && (whole
+                       || read_on (fd, start ? START_BYTES : want, FALSE, &slot->buffer, &slot->buffer_size, &slot->map,
+                                   &got, &err));
       if (slot->read && start && got == START_BYTES)
         {
           slot->ref.data = slot->buffer;
@@ -437,7 +468,7 @@ work (Walk *w, guint index)
           if (!prepared)
             {
               slot->ref.start_only = FALSE;
-              slot->read = read_on (fd, want, &slot->buffer, &slot->buffer_size, &slot->map, &got, &err);
+              slot->read = read_on (fd, want, FALSE, &slot->buffer, &slot->buffer_size, &slot->map, &got, &err);
             }
         }
       if (fd >= 0)
@@ -633,6 +664,7 @@ typedef struct
   int fd;           /* the folder, open; -1: none */
   int open_error;   /* why fd is -1 */
   GPtrArray *names; /* NULL: no such folder */
+  GHashTable *odd;  /* those of names the folder does not list as plain files; NULL: none */
   GStringChunk *chunk;
 } Listing;
 
@@ -653,7 +685,18 @@ list_folder (Listing *l)
   l->chunk = g_string_chunk_new (64 * 1024);
   while ((e = readdir (d)) != NULL)
     if (e->d_name[0] != '.')
-      g_ptr_array_add (l->names, g_string_chunk_insert (l->chunk, e->d_name));
+      {
+        char *name = g_string_chunk_insert (l->chunk, e->d_name);
+
+        g_ptr_array_add (l->names, name);
+        /* A folder, a link, a FIFO, or a file system that does not say */
+        if (e->d_type != DT_REG)
+          {
+            if (l->odd == NULL)
+              l->odd = g_hash_table_new (NULL, NULL);
+            g_hash_table_add (l->odd, name);
+          }
+      }
   closedir (d);
   g_ptr_array_sort (l->names, bounce_compare_strings);
 }
@@ -665,6 +708,7 @@ listing_clear (Listing *l)
   if (l->fd >= 0)
     close (l->fd);
   g_clear_pointer (&l->names, g_ptr_array_unref);
+  g_clear_pointer (&l->odd, g_hash_table_unref);
   g_clear_pointer (&l->chunk, g_string_chunk_free);
 }
 
@@ -719,8 +763,10 @@ foreach_maildir_folder (Walk *w, const char *maildir, int folder, GError **error
           w->dir_len = strlen (list.dir);
           w->dirfd = list.fd;
           w->names = list.names;
+          w->odd = list.odd;
           ok = walk_batch (w, error);
           w->names = NULL;
+          w->odd = NULL;
         }
       listing_clear (&list);
     }

@@ -375,7 +375,10 @@ holds (int dirfd, const char *name, const char *data, gsize length)
  * mode of the message, fsyncs it, swaps it with the message atomically
  * and gives it the name bounce_maildir_sized_name() makes. On failure
  * the message is unchanged; when it has vanished meanwhile,
- * BOUNCE_ERROR_VANISHED and nothing is written.
+ * BOUNCE_ERROR_VANISHED and nothing is written. Nor is anything written,
+ * with BOUNCE_ERROR_IO, when @msg was not read whole, or when the file
+ * is no longer as long as what was read: the new content would lose the
+ * rest.
  */
 gboolean
 bounce_maildir_replace (const BounceMessageRef *msg, const char *data, gsize length, char **new_path, GError **error)
@@ -396,6 +399,12 @@ bounce_maildir_replace (const BounceMessageRef *msg, const char *data, gsize len
     return errno == ENOENT ? vanished (error, msg->path) : bounce_io_error (error, "cannot read", msg->path);
   if (!S_ISREG (st.st_mode))
     return vanished (error, msg->path);
+  if (msg->truncated || msg->start_only || (gsize) st.st_size != msg->length)
+    {
+      g_set_error (error, BOUNCE_ERROR, BOUNCE_ERROR_IO, "%s was not read whole or has changed since; left as it is",
+                   msg->path);
+      return FALSE;
+    }
   tmp = bounce_maildir_open_dir (msg->dirfd, "../tmp", NULL, tmp_path, error);
   if (tmp < 0)
     return FALSE;

@@ -403,12 +403,107 @@ test_span_size (Boxes *b, gconstpointer unused)
   g_assert_cmpstr (before, ==, after);
 }
 
+/* Every file handed whole, whatever its size against the read buffers
+ * (one read(2) as long as the buffer, which grows and is handed from one
+ * message to the next): sizes on either side of each buffer size, in an
+ * order that makes a small file follow a large one, with one thread and
+ * two, with and without START_FIRST. An empty file is handed as such. */
+static void
+test_read_whole (Boxes *b, gconstpointer unused)
+{
+  static const gsize sizes[] = { 16383,  1,     131073, 16384, 200000, 16385, 131071, 60,
+                                 131072, 32767, 32768,  0,     16383,  70000, 131072, 5 };
+  const guint threads[] = { 1, 2 };
+  guint n = 0;
+
+  for (guint i = 0; i < G_N_ELEMENTS (sizes); i++)
+    {
+      g_autofree char *name = g_strdup_printf ("%02u.%" G_GSIZE_FORMAT ".example", i, sizes[i]);
+      g_autofree char *path = g_build_filename (b->maildir, "cur", name, NULL);
+      g_autoptr (GString) text = g_string_new (NULL);
+
+      for (gsize k = 0; k < sizes[i]; k++)
+        g_string_append_c (text, k % 64 == 63 ? '\n' : 'a' + (k * 7 + i) % 26);
+      if (sizes[i] > 20)
+        memcpy (text->str, "Subject: note x\n", 16);
+      write_file (path, text->str);
+    }
+  for (guint t = 0; t < G_N_ELEMENTS (threads); t++)
+    for (int flags = 0; flags < 2; flags++)
+      {
+        g_autoptr (GError) error = NULL;
+        g_autoptr (GString) seen = g_string_new (NULL);
+        StartWalk w = { 0, seen };
+
+        g_assert_true (bounce_mailbox_foreach (b->maildir, flags ? BOUNCE_MAILBOX_START_FIRST : 0, NULL, threads[t],
+                                               prepare_start, g_free, check_start, &w, &error));
+        g_assert_no_error (error);
+        /* the sixteen files and the two messages of every test */
+        g_assert_cmpint (w.calls, ==, G_N_ELEMENTS (sizes) + 2);
+        n++;
+      }
+  g_assert_cmpuint (n, ==, 4);
+}
+
+/* A Maildir message is rewritten only when what was read of it is all
+ * of it: a message that grew after it was read (another program wrote
+ * to it) is left as it is, with an error; one that did not is
+ * rewritten. */
+static gboolean
+replace_after (const BounceMessageRef *ref, gpointer prepared, gpointer user_data, GError **error)
+{
+  gboolean *grow = user_data;
+  g_autoptr (GError) err = NULL;
+  g_autofree char *before = NULL, *after = NULL;
+  g_autofree char *path = g_strdup (ref->path);
+  g_autofree char *new_path = NULL;
+
+  if (*grow)
+    {
+      FILE *f = fopen (ref->path, "a");
+
+      g_assert_nonnull (f);
+      fputs ("more text written meanwhile\n", f);
+      fclose (f);
+    }
+  g_assert_true (g_file_get_contents (path, &before, NULL, NULL));
+  if (*grow)
+    {
+      g_assert_false (bounce_maildir_replace (ref, "Subject: new\n\nnew\n", 18, &new_path, &err));
+      g_assert_error (err, BOUNCE_ERROR, BOUNCE_ERROR_IO);
+      g_assert_true (g_file_get_contents (path, &after, NULL, NULL));
+      g_assert_cmpstr (before, ==, after);
+    }
+  else
+    {
+      g_assert_true (bounce_maildir_replace (ref, "Subject: new\n\nnew\n", 18, &new_path, &err));
+      g_assert_no_error (err);
+      g_assert_true (g_file_get_contents (new_path, &after, NULL, NULL));
+      g_assert_cmpstr (after, ==, "Subject: new\n\nnew\n");
+    }
+  return TRUE;
+}
+
+static void
+test_replace_whole_only (Boxes *b, gconstpointer unused)
+{
+  for (int grow = 1; grow >= 0; grow--)
+    {
+      g_autoptr (GError) error = NULL;
+
+      g_assert_true (bounce_mailbox_foreach (b->maildir, 0, NULL, 1, NULL, NULL, replace_after, &grow, &error));
+      g_assert_no_error (error);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add ("/mailbox/foreach", Boxes, NULL, boxes_init, test_foreach, boxes_clear);
   g_test_add ("/mailbox/start-first", Boxes, NULL, boxes_init, test_start_first, boxes_clear);
+  g_test_add ("/mailbox/read-whole", Boxes, NULL, boxes_init, test_read_whole, boxes_clear);
+  g_test_add ("/mailbox/replace-whole-only", Boxes, NULL, boxes_init, test_replace_whole_only, boxes_clear);
   g_test_add ("/mailbox/mailbox-lock", Boxes, NULL, boxes_init, test_mailbox_lock, boxes_clear);
   g_test_add ("/mailbox/mbox-lock", Boxes, NULL, boxes_init, test_mbox_lock, boxes_clear);
   g_test_add ("/mailbox/span-size", Boxes, NULL, boxes_init, test_span_size, boxes_clear);
