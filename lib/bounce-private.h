@@ -466,10 +466,10 @@ typedef struct
 } BounceRange;
 
 gsize bounce_mime_bounded_length (const char *data, gsize length, char **warning, GArray *carried);
+GMimeMessage *bounce_parse_message_bytes (const char *data, gsize len);
+GMimeObject *bounce_parse_part_bytes (const char *data, gsize len);
 
 /* report.c */
 char *bounce_parser_input (const char *data, gsize *len, BounceRules *rules, GArray *carried);
-GMimeMessage *bounce_parse_message_bytes (const char *data, gsize len);
-GMimeObject *bounce_parse_part_bytes (const char *data, gsize len);
 
 #endif /* BOUNCE_PRIVATE_H */

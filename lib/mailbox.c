@@ -87,12 +87,11 @@ size_file (int fd, gsize *want, gboolean *truncated, int *err)
 }
 
 /* Read the open file @fd on, from *got bytes (already in *buffer) to
- * @want in all, or to its end when it is shorter (@once: or to what one
- * read(2) gives): into *buffer (made
- * larger when it is too small, keeping what it holds), NUL-terminated; or,
- * when @want is over MAP_OVER, map the file whole instead (*mapped set),
- * so that only the pages looked at are read. FALSE with *err set on
- * failure. */
+ * @want in all, or to its end when it is shorter (@once: or as far as
+ * one read(2) gives): into *buffer (made larger when it is too small,
+ * keeping what it holds), NUL-terminated; or, when @want is over
+ * MAP_OVER, map the file whole instead (*mapped set), so that only the
+ * pages looked at are read. FALSE with *err set on failure. */
 static gboolean
 read_on (int fd, gsize want, gboolean once, char **buffer, gsize *size, const char **mapped, gsize *got, int *err)
 {

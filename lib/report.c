@@ -181,20 +181,18 @@ static void
 unread_fields (const char *data, gsize len, BounceRules *rules, GArray *drop)
 {
   BounceHeaderField f;
-  gsize pos = 0, start = 0;
+  gsize pos = 0;
   guint before = drop->len;
 
   while (bounce_header_next (data, len, &pos, &f))
     {
-      BounceRange span = { start, pos };
+      BounceRange span = { f.line - data, pos };
 
-      start = pos;
       if (f.value == NULL || f.name_len == 0 || f.line + f.name_len + 1 != f.value)
         goto odd;
       for (gsize i = 0; i < f.name_len; i++)
         if ((guchar) f.line[i] <= ' ' || (guchar) f.line[i] >= 127)
           goto odd;
-      span.start = f.line - data;
       if (!field_is_read (f.line, f.name_len, rules))
         g_array_append_val (drop, span);
     }
@@ -203,13 +201,14 @@ odd:
   g_array_set_size (drop, before);
 }
 
-/* bounce_parser_input: @data (*@len bytes) as GMime is to parse it: without the fields of its
- * header block that the reader does not read (unread_fields()), and with
- * each Content-Type field in @carried (BounceRange, in order) made one of
- * BOUNCE_CARRIED_SUBTYPE: GMime then leaves the message of such a part
- * unparsed (a returned original, mostly, whose header block is read
- * without GMime where it can be: original.c), and parses it only when
- * the walk needs it parsed (mimewalk.c).
+/* bounce_parser_input: @data (*@len bytes) as GMime is to parse it:
+ * without the fields of its header block that the reader does not read
+ * (unread_fields()), and with each Content-Type field in @carried
+ * (BounceRange, in order, as bounce_mime_bounded_length() gives them)
+ * made one of BOUNCE_CARRIED_SUBTYPE. GMime then leaves the message of
+ * such a part unparsed (a returned original, mostly, whose header block
+ * is read without GMime where it can be: original.c); the walk parses it
+ * only when it needs to (mimewalk.c).
  * Returns: (transfer full) (nullable): the copy, with *@len its length;
  * NULL when there is nothing to change. */
 char *
