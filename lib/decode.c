@@ -212,6 +212,8 @@ bounce_transfer_decode (GMimeContentEncoding encoding, const char *in, gsize len
   GByteArray *bytes = g_byte_array_new ();
   gsize n;
 
+  if (len == 0 || max == 0)
+    return bytes;
   g_byte_array_set_size (bytes, MIN (len, max) + DECODE_SLACK);
   if (encoding == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE)
     n = qp_decode ((const guchar *) in, len, bytes->data, max);

@@ -84,7 +84,7 @@ parse_carried (BounceWalk *w, GMimePart *part)
   g_autoptr (GByteArray) bytes = bounce_part_content (part, BOUNCE_MAX_MESSAGE_BYTES);
   const char *data = (const char *) bytes->data;
 
-  if (!holds_word (data, bounce_header_block_end (data, bytes->len), "report"))
+  if (bytes->len == 0 || !holds_word (data, bounce_header_block_end (data, bytes->len), "report"))
     return;
   w->carried_report = bounce_parse_message_bytes (data, bytes->len);
   w->carried_bytes = g_steal_pointer (&bytes);

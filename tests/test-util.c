@@ -1164,8 +1164,9 @@ test_part_content (void)
           if (content)
             g_mime_data_wrapper_write_to_stream (content, mem);
           cut = bounce_part_content (part, expected->len / 2);
-          if (whole->len != expected->len || memcmp (whole->data, expected->data, whole->len) != 0
-              || cut->len != expected->len / 2 || memcmp (cut->data, expected->data, cut->len) != 0)
+          /* (an empty array has no data at all) */
+          if (whole->len != expected->len || (whole->len && memcmp (whole->data, expected->data, whole->len) != 0)
+              || cut->len != expected->len / 2 || (cut->len && memcmp (cut->data, expected->data, cut->len) != 0))
             g_error ("%s: part %u: %u bytes, GMime writes %u", (const char *) g_ptr_array_index (files, i), k,
                      whole->len, expected->len);
           parts++;
